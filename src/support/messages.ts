@@ -1,0 +1,96 @@
+/**
+ * The catalog of user-facing errors: a stable code and a message template per
+ * entry. Tests and docs name errors by these codes.
+ *
+ * K1xxx  IR text format (lexer, parser)
+ * K2xxx  IR verifier (well-formedness)
+ * K3xxx  operators (struct-info inference, attributes)
+ * K4xxx  IR construction and builders
+ * K5xxx  command line
+ */
+import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
+
+export interface Message<A> {
+  readonly code: string;
+  readonly text: (args: A) => string;
+}
+
+function message<A = Record<string, never>>(code: string, text: (args: A) => string): Message<A> {
+  return { code, text };
+}
+
+export const M = {
+  // --- text format -----------------------------------------------------------
+  unexpectedChar: message<{ char: string }>('K1001', (a) => `unexpected character ${a.char}`),
+  unterminatedString: message('K1002', () => 'unterminated string literal'),
+  expectedToken: message<{ expected: string; found: string }>('K1003', (a) => `expected ${a.expected}, found ${a.found}`),
+  unknownName: message<{ what: string; name: string }>('K1004', (a) => `unknown ${a.what} '${a.name}'`),
+  duplicateDefinition: message<{ what: string; name: string }>('K1005', (a) => `${a.what} '${a.name}' is defined twice`),
+  typeMismatch: message<{ what: string; expected: string; found: string }>(
+    'K1006',
+    (a) => `${a.what}: expected ${a.expected}, found ${a.found}`,
+  ),
+  badLiteral: message<{ literal: string; reason: string }>('K1007', (a) => `invalid literal ${a.literal}: ${a.reason}`),
+  missingStructInfo: message<{ name: string }>(
+    'K1008',
+    (a) => `cannot infer the struct info of '${a.name}': annotate it (${a.name}: Tensor[...] = ...) or parse with operator inference`,
+  ),
+  nestedCall: message<{ what: string }>(
+    'K1009',
+    (a) => `${a.what} must be a variable, constant, shape, prim value, string or tuple of those; bind the inner expression to a variable first`,
+  ),
+  dataflowEscape: message<{ name: string }>(
+    'K1010',
+    (a) => `dataflow variable '${a.name}' is used outside its dataflow block; list it in the block's 'output' line`,
+  ),
+  cannotInferDomain: message<{ name: string }>(
+    'K1011',
+    (a) => `cannot infer the domain of block iterator '${a.name}': write it as spatial(extent, value) or reduce(extent, value)`,
+  ),
+  blobUnavailable: message<{ hash: string }>('K1012', (a) => `weight blob ${a.hash} is not available`),
+  badConstant: message<{ reason: string }>('K1013', (a) => `invalid constant: ${a.reason}`),
+
+  // --- verifier --------------------------------------------------------------
+  wellFormed: message<{ where: string; problem: string }>('K2001', (a) => `${a.where}: ${a.problem}`),
+
+  // --- operators -------------------------------------------------------------
+  unknownOp: message<{ name: string }>('K3001', (a) => `unknown operator '${a.name}'`),
+  opArity: message<{ op: string; expected: string; found: number }>(
+    'K3002',
+    (a) => `${a.op}: expected ${a.expected} arguments, found ${a.found}`,
+  ),
+  opArgKind: message<{ op: string; arg: string; expected: string; found: string }>(
+    'K3003',
+    (a) => `${a.op}: argument '${a.arg}' must be ${a.expected}, found ${a.found}`,
+  ),
+  opAttrs: message<{ op: string; problem: string }>('K3004', (a) => `${a.op}: invalid attributes: ${a.problem}`),
+  opShape: message<{ op: string; problem: string }>('K3005', (a) => `${a.op}: ${a.problem}`),
+  opDtype: message<{ op: string; problem: string }>('K3006', (a) => `${a.op}: ${a.problem}`),
+
+  // --- construction ----------------------------------------------------------
+  irConstruction: message<{ what: string; problem: string }>('K4001', (a) => `${a.what}: ${a.problem}`),
+
+  // --- command line ----------------------------------------------------------
+  cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),
+  fileNotFound: message<{ path: string }>('K5002', (a) => `cannot read '${a.path}': no such file`),
+} as const;
+
+export function diagnostic<A>(
+  m: Message<A>,
+  args: A,
+  location?: SourceLocation,
+  notes?: readonly string[],
+): Diagnostic {
+  return {
+    code: m.code,
+    severity: 'error',
+    message: m.text(args),
+    ...(location ? { location } : {}),
+    ...(notes && notes.length > 0 ? { notes } : {}),
+  };
+}
+
+/** Throws a KilnError built from a catalog entry. */
+export function fail<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): never {
+  throw new KilnError(diagnostic(m, args, location, notes));
+}
