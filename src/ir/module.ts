@@ -17,7 +17,7 @@ export interface IRModule {
   readonly attrs: AttrMap;
 }
 
-const NAME = /^[A-Za-z_][A-Za-z0-9_.]*$/;
+const NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 type Hook = (m: IRModule) => void;
 let createdHook: Hook | undefined;

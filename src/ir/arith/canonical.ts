@@ -128,6 +128,15 @@ export function isConst(s: Sum): boolean {
   return s.terms.size === 0;
 }
 
+export function isZero(s: Sum): boolean {
+  return s.terms.size === 0 && s.base === 0;
+}
+
+/** The sum of one term. */
+export function termSum(t: Term, dtype: DataType): Sum {
+  return { dtype, base: 0, terms: new Map([[t.mono.key, t]]) };
+}
+
 export function addSums(a: Sum, b: Sum, scaleB = 1): Sum {
   const terms = new Map(a.terms);
   for (const [k, t] of b.terms) {
@@ -180,6 +189,13 @@ export function gcd(a: number, b: number): number {
   return a;
 }
 
+/** The gcd of the coefficients, without the constant (0 for a constant sum). */
+export function coeffGcd(s: Sum): number {
+  let g = 0;
+  for (const t of s.terms.values()) g = gcd(g, t.coeff);
+  return g;
+}
+
 /** The gcd of all coefficients and the constant (0 for the zero sum). */
 export function contentOf(s: Sum): number {
   let g = Math.abs(s.base);
@@ -229,7 +245,9 @@ export function constantRatio(s: Sum, d: Sum): number | undefined {
   return isConst(diff) && diff.base === 0 ? k : undefined;
 }
 
-function productSum(atoms: readonly PrimExpr[], dtype: DataType): Sum {
+/** The product of atoms, as a sum of one term with coefficient 1. */
+export function productSum(atoms: readonly PrimExpr[], dtype: DataType): Sum {
+  if (atoms.length === 0) return constSum(1, dtype);
   const mono = monomial([...atoms]);
   return { dtype, base: 0, terms: new Map([[mono.key, { mono, coeff: 1 }]]) };
 }
@@ -247,6 +265,11 @@ function sortedTerms(s: Sum): Term[] {
     if (dx !== dy) return dy - dx;
     return x.mono.key < y.mono.key ? -1 : x.mono.key > y.mono.key ? 1 : 0;
   });
+}
+
+/** The term that `sumToExpr` writes first, if there is one. */
+export function leadingTerm(s: Sum): Term | undefined {
+  return sortedTerms(s)[0];
 }
 
 /**

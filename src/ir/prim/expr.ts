@@ -8,6 +8,7 @@
  */
 import { fail, M } from '../../support/messages.ts';
 import { type DataType, INDEX_DTYPE, isBool, isFloat, isInt, shortName } from '../dtype.ts';
+import { roundToFloat } from '../float-bits.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import { intrinsicInfo, type Intrinsic } from './intrinsics.ts';
 
@@ -108,7 +109,8 @@ export function intImm(value: number, dtype: DataType = INDEX_DTYPE): IntImm {
 
 export function floatImm(value: number, dtype: DataType = 'float32'): FloatImm {
   if (!isFloat(dtype)) bad('float literal', `dtype ${dtype} is not a float type`);
-  return { kind: 'float', dtype, value };
+  // Stored rounded to its type, so that equal literals are equal however they were written.
+  return { kind: 'float', dtype, value: roundToFloat(value, dtype) };
 }
 
 export function boolImm(value: boolean): BoolImm {

@@ -1,0 +1,159 @@
+/** A cursor over the tokens of a `.kir` file, with located errors. */
+import { isKilnError, KilnError, lineColumn, type SourceLocation } from '../../support/diagnostics.ts';
+import { fail, M, type Message } from '../../support/messages.ts';
+import { type AttrMap, type AttrValue } from '../attrs.ts';
+import { describeToken, type Token, tokenize } from './lexer.ts';
+
+export class Cursor {
+  readonly tokens: Token[];
+  pos = 0;
+
+  constructor(
+    readonly source: string,
+    readonly file: string,
+  ) {
+    this.tokens = tokenize(source, file);
+  }
+
+  peek(ahead = 0): Token {
+    return this.tokens[Math.min(this.pos + ahead, this.tokens.length - 1)]!;
+  }
+
+  next(): Token {
+    const t = this.peek();
+    if (this.pos < this.tokens.length - 1) this.pos++;
+    return t;
+  }
+
+  /** The next token is the punctuation `p`. */
+  at(p: string, ahead = 0): boolean {
+    const t = this.peek(ahead);
+    return t.kind === 'punct' && t.text === p;
+  }
+
+  /** The next token is the name (keyword) `k`. */
+  atName(k: string, ahead = 0): boolean {
+    const t = this.peek(ahead);
+    return t.kind === 'name' && t.text === k;
+  }
+
+  accept(p: string): boolean {
+    if (this.at(p)) {
+      this.next();
+      return true;
+    }
+    return false;
+  }
+
+  acceptName(k: string): boolean {
+    if (this.atName(k)) {
+      this.next();
+      return true;
+    }
+    return false;
+  }
+
+  expect(p: string): Token {
+    if (!this.at(p)) this.error(`'${p}'`);
+    return this.next();
+  }
+
+  expectName(k?: string): Token {
+    const t = this.peek();
+    if (t.kind !== 'name' || (k !== undefined && t.text !== k)) this.error(k ? `'${k}'` : 'a name');
+    return this.next();
+  }
+
+  expectString(): Token {
+    if (this.peek().kind !== 'string') this.error('a string');
+    return this.next();
+  }
+
+  location(t: Token = this.peek()): SourceLocation {
+    return { file: this.file, ...lineColumn(this.source, t.offset), length: Math.max(1, t.end - t.offset) };
+  }
+
+  /** Fails with "expected X, found <next token>". */
+  error(expected: string, t: Token = this.peek()): never {
+    return fail(M.expectedToken, { expected, found: describeToken(t) }, this.location(t));
+  }
+
+  fail<A>(m: Message<A>, args: A, t: Token = this.peek(), notes?: readonly string[]): never {
+    return fail(m, args, this.location(t), notes);
+  }
+
+  /**
+   * Runs `f`; an error it throws without a place (an IR factory rejecting
+   * what was written) gets the place of `t`.
+   */
+  located<T>(t: Token, f: () => T): T {
+    try {
+      return f();
+    } catch (e) {
+      if (isKilnError(e) && e.diagnostics.every((d) => d.location === undefined)) {
+        throw new KilnError(e.diagnostics.map((d) => ({ ...d, location: this.location(t) })));
+      }
+      throw e;
+    }
+  }
+
+  // --- attribute values --------------------------------------------------------------
+
+  /** `(k=v, ...)` after `attrs`. */
+  attrList(close = ')'): AttrMap {
+    const out: Record<string, AttrValue> = {};
+    while (!this.at(close)) {
+      const keyTok = this.peek();
+      const key = keyTok.kind === 'string' ? this.next().text : this.expectName().text;
+      if (Object.hasOwn(out, key)) this.fail(M.duplicateDefinition, { what: 'attribute', name: key }, keyTok);
+      this.expect('=');
+      out[key] = this.attrValue();
+      if (!this.accept(',')) break;
+    }
+    this.expect(close);
+    return out;
+  }
+
+  attrValue(): AttrValue {
+    const t = this.peek();
+    if (t.kind === 'string') return this.next().text;
+    if (this.accept('[')) {
+      const items: AttrValue[] = [];
+      while (!this.at(']')) {
+        items.push(this.attrValue());
+        if (!this.accept(',')) break;
+      }
+      this.expect(']');
+      return items;
+    }
+    if (this.accept('{')) {
+      const out: Record<string, AttrValue> = {};
+      while (!this.at('}')) {
+        const k = this.peek().kind === 'string' ? this.next().text : this.expectName().text;
+        this.expect(':');
+        out[k] = this.attrValue();
+        if (!this.accept(',')) break;
+      }
+      this.expect('}');
+      return out;
+    }
+    if (this.acceptName('true')) return true;
+    if (this.acceptName('false')) return false;
+    if (this.acceptName('null')) return null;
+    const negative = this.accept('-');
+    const n = this.peek();
+    if (n.kind === 'int' || n.kind === 'float') {
+      this.next();
+      const v = Number(n.text);
+      if (!Number.isFinite(v) && !/^\d/.test(n.text)) this.fail(M.badLiteral, { literal: n.text, reason: 'not a number' }, n);
+      if (Number.isNaN(v)) this.fail(M.badLiteral, { literal: n.text, reason: 'a number attribute takes no dtype suffix' }, n);
+      return negative ? -v : v;
+    }
+    if (n.kind === 'name' && (n.text === 'inf' || n.text === 'nan')) {
+      this.next();
+      const v = n.text === 'inf' ? Infinity : NaN;
+      return negative ? -v : v;
+    }
+    return this.error('an attribute value (number, string, true, false, null, [list] or {map})');
+  }
+}
