@@ -24,7 +24,8 @@ class Canon {
   readonly tokens: string[] = [];
   /** The path of each token, when tracking (for mismatch reports). */
   readonly paths: string[] | undefined;
-  private readonly ids = new Map<object, number>();
+  /** Numbers of variables and buffers, by first occurrence; each function starts afresh. */
+  private ids = new Map<object, number>();
   private readonly path: string[] = [];
 
   constructor(trackPaths: boolean) {
@@ -65,6 +66,7 @@ class Canon {
     this.attrs(m.attrs);
     for (const name of sortedFunctionNames(m)) {
       this.t(`fn ${name}`);
+      this.ids = new Map();
       this.at(`function ${name}`, () => this.func(m.functions.get(name)!));
     }
   }

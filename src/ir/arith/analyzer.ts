@@ -8,23 +8,27 @@
  * are decided by bounding the difference of their sides, first with constant
  * intervals, then by substituting each bound variable by the end of its
  * (possibly symbolic) range.
+ *
+ * Like TVM's analyzer it assumes integer arithmetic does not overflow and
+ * never divides by zero: `floordiv(x*y, y)` is `x`.
  */
 import { type DataType, intRange, isBool, isFloat, isInt } from '../dtype.ts';
-import { roundToFloat } from '../float-bits.ts';
 import {
+  add,
+  type Binary,
   binary,
   type BinaryOp,
   boolImm,
+  cast,
   type CompareOp,
-  floatImm,
-  imm,
-  intImm,
   mapPrimChildren,
   not,
   type PrimExpr,
   type PrimVar,
+  type Select,
   select,
   sub,
+  visitPrim,
 } from '../prim/expr.ts';
 import type { Range } from '../tir/stmt.ts';
 import {
@@ -33,22 +37,32 @@ import {
   atomKey,
   atomSum,
   CanonicalOverflow,
+  coeffGcd,
   constantRatio,
   constSum,
   contentOf,
   divideByMonomial,
   divideExact,
+  gcd,
   isConst,
+  isZero,
+  leadingTerm,
   mulSums,
+  productSum,
   scaleSum,
   type Sum,
   sumToExpr,
   type Term,
+  termSum,
+  withoutBase,
 } from './canonical.ts';
+import { castConstant, compareNumbers, foldBits, foldCall, foldFloat, literalValue } from './fold.ts';
 import {
   addI,
   EVERYTHING,
+  floorDivByI,
   floorDivI,
+  floorDivNum,
   floorModI,
   intersectI,
   interval,
@@ -56,42 +70,47 @@ import {
   maxI,
   minI,
   mulI,
+  negI,
   point,
   scaleI,
+  truncDivI,
   unionI,
+  withinI,
 } from './interval.ts';
 
 interface Binding {
+  /** A range [min, min + extent) whose ends may mention other variables. */
   readonly range?: Range;
+  /** Constant facts, narrowed as more are bound. */
   readonly bound: Interval;
 }
+
+const INVERSE: Partial<Record<BinaryOp, CompareOp>> = { eq: 'ne', ne: 'eq', lt: 'ge', le: 'gt', gt: 'le', ge: 'lt' };
 
 export class Analyzer {
   private readonly bindings = new Map<PrimVar, Binding>();
   private simplifyMemo = new WeakMap<PrimExpr, PrimExpr>();
   private boundMemo = new WeakMap<PrimExpr, Interval>();
+  /** Variables whose range is being looked into, to stop at ranges that mention each other. */
+  private readonly resolving = new Set<PrimVar>();
 
   // --- facts ------------------------------------------------------------------
 
   /**
-   * Binds v to a range [min, min + extent) (symbolic ends allowed) or to a
-   * constant interval [min, max] (inclusive, ±Infinity for open ends).
+   * Binds v to a range [min, min + extent) (symbolic ends allowed), which
+   * replaces what was known about v, or to a constant interval [min, max]
+   * (inclusive, ±Infinity for open ends), which narrows it.
    */
   bind(v: PrimVar, r: Range | Interval): void {
     this.invalidate();
-    if ('extent' in r) {
-      const lo = this.constIntBound(r.min);
-      const hi = this.constIntBound(sub(binary('add', r.min, r.extent), 1));
-      this.bindings.set(v, { range: r, bound: interval(lo.min, hi.max) });
-    } else {
-      const prev = this.bindings.get(v);
-      this.bindings.set(v, { ...(prev?.range ? { range: prev.range } : {}), bound: prev ? intersectI(prev.bound, r) : r });
-    }
+    const prev = this.bindings.get(v);
+    if ('extent' in r) this.bindings.set(v, { range: r, bound: EVERYTHING });
+    else this.bindings.set(v, { ...(prev?.range ? { range: prev.range } : {}), bound: prev ? intersectI(prev.bound, r) : r });
   }
 
   /** Shape variables are never negative. */
   bindNonNegative(...vars: PrimVar[]): void {
-    for (const v of vars) if (!this.bindings.has(v)) this.bind(v, interval(0, Infinity));
+    for (const v of vars) this.bind(v, interval(0, Infinity));
   }
 
   unbind(v: PrimVar): void {
@@ -126,7 +145,9 @@ export class Analyzer {
   simplify(e: PrimExpr): PrimExpr {
     const hit = this.simplifyMemo.get(e);
     if (hit) return hit;
-    const out = this.simplifyNode(e);
+    let out = this.simplifyNode(e);
+    // Nothing changed: hand back the same object, so callers can tell.
+    if (out !== e && atomKey(out) === atomKey(e)) out = e;
     this.simplifyMemo.set(e, out);
     return out;
   }
@@ -144,22 +165,15 @@ export class Analyzer {
         return this.simplifyBinary(e.op, this.simplify(e.a), this.simplify(e.b), e);
       case 'not':
         return this.simplifyNot(this.simplify(e.a));
-      case 'select': {
-        const cond = this.simplify(e.cond);
-        const t = this.simplify(e.t);
-        const f = this.simplify(e.f);
-        if (cond.kind === 'bool') return cond.value ? t : f;
-        if (atomKey(t) === atomKey(f)) return t;
-        return cond === e.cond && t === e.t && f === e.f ? e : select(cond, t, f);
-      }
+      case 'select':
+        return this.simplifySelect(e);
       case 'cast': {
         const v = this.simplify(e.value);
         if (v.dtype === e.dtype) return v;
-        if (v.kind === 'int' || v.kind === 'float' || v.kind === 'bool') {
-          const folded = castConstant(v.kind === 'bool' ? (v.value ? 1 : 0) : v.value, e.dtype);
-          if (folded) return folded;
-        }
-        return v === e.value ? e : { ...e, value: v };
+        const lit = literalValue(v);
+        const folded = lit === undefined ? undefined : castConstant(lit, e.dtype);
+        if (folded) return folded;
+        return v === e.value ? e : cast(e.dtype, v);
       }
       case 'call': {
         const s = mapPrimChildren(e, (c) => this.simplify(c));
@@ -168,6 +182,16 @@ export class Analyzer {
       case 'load':
         return mapPrimChildren(e, (c) => this.simplify(c));
     }
+  }
+
+  private simplifySelect(e: Select): PrimExpr {
+    const cond = this.simplify(e.cond);
+    const t = this.simplify(e.t);
+    const f = this.simplify(e.f);
+    if (cond.kind === 'bool') return cond.value ? t : f;
+    if (atomKey(t) === atomKey(f)) return t;
+    if (t.kind === 'bool' && f.kind === 'bool') return t.value ? cond : this.simplifyNot(cond);
+    return cond === e.cond && t === e.t && f === e.f ? e : select(cond, t, f);
   }
 
   /** Simplifies an integer expression through its canonical form. */
@@ -189,7 +213,14 @@ export class Analyzer {
         return constSum(e.value, e.dtype);
       case 'var': {
         const r = this.bindings.get(e)?.range;
-        if (r && r.extent.kind === 'int' && r.extent.value === 1) return this.canonical(r.min);
+        if (r?.extent.kind === 'int' && r.extent.value === 1 && !this.resolving.has(e)) {
+          this.resolving.add(e);
+          try {
+            return this.canonical(r.min);
+          } finally {
+            this.resolving.delete(e);
+          }
+        }
         return atomSum(e);
       }
       case 'binary':
@@ -205,30 +236,19 @@ export class Analyzer {
           case 'floormod':
             return this.floorMod(this.canonical(e.a), this.canonical(e.b));
           case 'truncdiv':
-          case 'truncmod': {
-            const a = this.canonical(e.a);
-            const b = this.canonical(e.b);
-            if (isConst(a) && isConst(b) && b.base !== 0) {
-              const q = Math.trunc(a.base / b.base);
-              return constSum(e.op === 'truncdiv' ? q : a.base - q * b.base, e.dtype);
-            }
-            // Truncation and floor agree when the dividend is non-negative and the divisor positive.
-            if (this.sumBound(a).min >= 0 && this.sumBound(b).min > 0) {
-              return e.op === 'truncdiv' ? this.floorDiv(a, b) : this.floorMod(a, b);
-            }
-            return atomSum(binary(e.op, sumToExpr(a), sumToExpr(b)));
-          }
+          case 'truncmod':
+            return this.truncDivMod(e.op, this.canonical(e.a), this.canonical(e.b));
           case 'min':
           case 'max':
             return this.minMax(e.op, this.canonical(e.a), this.canonical(e.b));
-          default: {
-            const s = this.simplifyBinary(e.op, this.simplify(e.a), this.simplify(e.b), e);
-            return s.kind === 'int' ? constSum(s.value, s.dtype) : atomSum(s);
-          }
+          default:
+            return atomOrConst(this.simplifyBinary(e.op, this.simplify(e.a), this.simplify(e.b), e));
         }
       default: {
         const s = this.simplify(e);
-        return s.kind === 'int' ? constSum(s.value, s.dtype) : atomSum(s);
+        // A select or cast may simplify to arithmetic, which belongs in the sum, not in an atom.
+        if (s !== e && (s.kind === 'var' || (s.kind === 'binary' && isCanonicalOp(s.op)))) return this.canonical(s);
+        return atomOrConst(s);
       }
     }
   }
@@ -239,32 +259,36 @@ export class Analyzer {
       const c = b.base;
       if (c === 1) return a;
       if (c > 0) return this.floorDivConst(a, c);
-      if (c === 0 || !isConst(a)) return atomSum(binary('floordiv', sumToExpr(a), sumToExpr(b)));
-      return constSum(Math.floor(a.base / c), a.dtype);
+      if (c === 0 || !isConst(a)) return divAtom('floordiv', a, b);
+      return constSum(floorDivNum(a.base, c), a.dtype);
     }
-    const q = divideByMonomial(a, b);
-    if (q) return q;
+    if (isZero(a)) return a;
+    const exact = divideByMonomial(a, b);
+    if (exact) return exact;
     const k = constantRatio(a, b);
     if (k !== undefined) return constSum(k, a.dtype);
-    return atomSum(binary('floordiv', sumToExpr(a), sumToExpr(b)));
+    // floordiv(q*b + r, b) = q + floordiv(r, b), and floordiv(r, b) = 0 when 0 <= r < b
+    const { q, r } = splitMultiples(a, b);
+    if (this.inDivisorRange(r, b)) return q;
+    return isZero(q) ? divAtom('floordiv', a, b) : addSums(q, divAtom('floordiv', r, b));
   }
 
   private floorDivConst(a: Sum, c: number): Sum {
     const dtype = a.dtype;
-    let q = constSum(Math.floor(a.base / c), dtype);
-    let r = constSum(a.base - Math.floor(a.base / c) * c, dtype);
+    const baseQ = floorDivNum(a.base, c);
+    let q = constSum(baseQ, dtype);
+    let r = constSum(a.base - baseQ * c, dtype);
     for (const t of a.terms.values()) {
       const part = termSum(t, dtype);
-      if (t.coeff % c === 0) q = addSums(q, scaleSum(part, 1 / c));
+      if (t.coeff % c === 0) q = addSums(q, divideExact(part, c));
       else r = addSums(r, part);
     }
-    if (isConst(r)) return addSums(q, constSum(Math.floor(r.base / c), dtype));
+    if (isConst(r)) return q;
     const rb = this.sumBound(r);
-    const lo = Math.floor(rb.min / c);
-    const hi = Math.floor(rb.max / c);
-    if (lo === hi && Number.isFinite(lo)) return addSums(q, constSum(lo, dtype));
+    const lo = floorDivNum(rb.min, c);
+    if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(q, constSum(lo, dtype));
     // floordiv(g*y, g*d) = floordiv(y, d)
-    const g = gcdOf(contentOf(r), c);
+    const g = gcd(contentOf(r), c);
     let rest = r;
     let divisor = c;
     if (g > 1) {
@@ -275,9 +299,10 @@ export class Analyzer {
     // floordiv(floordiv(x, a), c) = floordiv(x, a*c)
     const inner = asSingleAtom(rest);
     if (inner?.kind === 'binary' && inner.op === 'floordiv' && inner.b.kind === 'int' && inner.b.value > 0) {
-      return addSums(q, this.floorDivConst(this.canonical(inner.a), inner.b.value * divisor));
+      const outer = inner.b.value * divisor;
+      if (Number.isSafeInteger(outer)) return addSums(q, this.floorDivConst(this.canonical(inner.a), outer));
     }
-    return addSums(q, atomSum(binary('floordiv', sumToExpr(rest), intImm(divisor, dtype))));
+    return addSums(q, divAtom('floordiv', rest, constSum(divisor, dtype)));
   }
 
   /** floormod(a, b) on canonical forms. */
@@ -286,47 +311,73 @@ export class Analyzer {
       const c = b.base;
       if (c === 1) return constSum(0, a.dtype);
       if (c > 0) return this.floorModConst(a, c);
-      if (c === 0 || !isConst(a)) return atomSum(binary('floormod', sumToExpr(a), sumToExpr(b)));
-      return constSum(a.base - Math.floor(a.base / c) * c, a.dtype);
+      if (c === 0 || !isConst(a)) return divAtom('floormod', a, b);
+      return constSum(a.base - floorDivNum(a.base, c) * c, a.dtype);
     }
-    if (divideByMonomial(a, b) || constantRatio(a, b) !== undefined) return constSum(0, a.dtype);
-    return atomSum(binary('floormod', sumToExpr(a), sumToExpr(b)));
+    if (isZero(a) || divideByMonomial(a, b) || constantRatio(a, b) !== undefined) return constSum(0, a.dtype);
+    // floormod(q*b + r, b) = floormod(r, b), which is r when 0 <= r < b
+    const { r } = splitMultiples(a, b);
+    if (this.inDivisorRange(r, b)) return r;
+    return divAtom('floormod', r, b);
   }
 
   private floorModConst(a: Sum, c: number): Sum {
     const dtype = a.dtype;
-    let r = constSum(a.base - Math.floor(a.base / c) * c, dtype);
+    let r = constSum(a.base - floorDivNum(a.base, c) * c, dtype);
     for (const t of a.terms.values()) if (t.coeff % c !== 0) r = addSums(r, termSum(t, dtype));
     if (isConst(r)) return r;
     const rb = this.sumBound(r);
-    const lo = Math.floor(rb.min / c);
-    const hi = Math.floor(rb.max / c);
-    if (lo === hi && Number.isFinite(lo)) return addSums(r, constSum(-lo * c, dtype));
+    const lo = floorDivNum(rb.min, c);
+    if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(r, constSum(-lo * c, dtype));
     // floormod(g*y, g*d) = g * floormod(y, d)
-    const g = gcdOf(contentOf(r), c);
+    const g = gcd(contentOf(r), c);
     if (g > 1) return scaleSum(this.floorModConst(divideExact(r, g), c / g), g);
     // floormod(floormod(x, k*c), c) = floormod(x, c)
     const inner = asSingleAtom(r);
     if (inner?.kind === 'binary' && inner.op === 'floormod' && inner.b.kind === 'int' && inner.b.value % c === 0) {
       return this.floorModConst(this.canonical(inner.a), c);
     }
-    return atomSum(binary('floormod', sumToExpr(r), intImm(c, dtype)));
+    return divAtom('floormod', r, constSum(c, dtype));
   }
 
-  /** k*c*floordiv(x, c) + k*floormod(x, c) = k*x: what splitting a fused loop leaves behind. */
+  /** 0 <= r < b, so that floordiv(r, b) is 0 and floormod(r, b) is r. */
+  private inDivisorRange(r: Sum, b: Sum): boolean {
+    return this.proveNonNegative(r) && this.proveNonNegative(addSums(addSums(b, r, -1), constSum(1, b.dtype), -1));
+  }
+
+  /** Exact on constants and on exact multiples; floor semantics once the dividend is known non-negative. */
+  private truncDivMod(op: 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
+    if (isConst(b) && b.base !== 0) {
+      const c = b.base;
+      if (isConst(a)) {
+        const q = Math.trunc(a.base / c);
+        return constSum(op === 'truncdiv' ? q : a.base - q * c, a.dtype);
+      }
+      // An exact multiple divides the same way under every rounding.
+      if (contentOf(a) % c === 0) return op === 'truncdiv' ? divideExact(a, c) : constSum(0, a.dtype);
+    }
+    const positiveDivisor = isConst(b) ? b.base > 0 : this.proveNonNegative(addSums(b, constSum(1, b.dtype), -1));
+    if (positiveDivisor && this.proveNonNegative(a)) {
+      return op === 'truncdiv' ? this.floorDiv(a, b) : this.floorMod(a, b);
+    }
+    return divAtom(op, a, b);
+  }
+
+  /**
+   * k*b*floordiv(x, b) + k*floormod(x, b) = k*x: what splitting a fused loop
+   * leaves behind, for a constant or symbolic b.
+   */
   private fuseDivMod(s: Sum): Sum {
     for (const t of s.terms.values()) {
       const m = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
-      if (m?.kind !== 'binary' || m.op !== 'floormod' || m.b.kind !== 'int') continue;
-      const c = m.b.value;
-      for (const u of s.terms.values()) {
-        const d = u.mono.atoms.length === 1 ? u.mono.atoms[0]! : undefined;
-        if (d?.kind !== 'binary' || d.op !== 'floordiv' || d.b.kind !== 'int' || d.b.value !== c) continue;
-        if (u.coeff !== t.coeff * c || atomKey(d.a) !== atomKey(m.a)) continue;
-        let rest = addSums(s, termSum(t, s.dtype), -1);
-        rest = addSums(rest, termSum(u, s.dtype), -1);
-        return this.fuseDivMod(addSums(rest, scaleSum(this.canonical(m.a), t.coeff)));
-      }
+      if (m?.kind !== 'binary' || m.op !== 'floormod') continue;
+      const quotient = scaleSum(mulSums(atomSum(binary('floordiv', m.a, m.b)), this.canonical(m.b)), t.coeff);
+      if (quotient.terms.size === 0) continue;
+      let matches = true;
+      for (const [key, u] of quotient.terms) if (s.terms.get(key)?.coeff !== u.coeff) matches = false;
+      if (!matches) continue;
+      const rest = addSums(addSums(s, quotient, -1), termSum(t, s.dtype), -1);
+      return this.fuseDivMod(addSums(rest, scaleSum(this.canonical(m.a), t.coeff)));
     }
     return s;
   }
@@ -354,13 +405,12 @@ export class Analyzer {
       case 'lt':
       case 'le':
       case 'gt':
-      case 'ge':
+      case 'ge': {
         if (isInt(a.dtype)) return this.simplifyCompare(op, a, b);
-        if (a.kind === 'float' && b.kind === 'float') return boolImm(compareNumbers(op, a.value, b.value));
-        if (isBool(a.dtype) && a.kind === 'bool' && b.kind === 'bool') {
-          return boolImm(compareNumbers(op, Number(a.value), Number(b.value)));
-        }
-        return rebuild();
+        const x = literalValue(a);
+        const y = literalValue(b);
+        return x !== undefined && y !== undefined ? boolImm(compareNumbers(op, x, y)) : rebuild();
+      }
       case 'and':
         if (a.kind === 'bool') return a.value ? b : a;
         if (b.kind === 'bool') return b.value ? a : b;
@@ -403,22 +453,7 @@ export class Analyzer {
       throw err;
     }
     const decided = this.decide(op, d);
-    if (decided !== undefined) return boolImm(decided);
-    // Divide out a common factor: 4*i < 4*n is i < n.
-    const g = contentOf(d);
-    if (g > 1 && (op === 'eq' || op === 'ne' || d.base % g === 0)) {
-      if (d.base % g !== 0) return boolImm(op === 'ne');
-      d = divideExact(d, g);
-    }
-    // Positive terms on the left, negative ones on the right.
-    const dtype = d.dtype;
-    let lhs = constSum(Math.max(d.base, 0), dtype);
-    let rhs = constSum(Math.max(-d.base, 0), dtype);
-    for (const t of d.terms.values()) {
-      if (t.coeff > 0) lhs = addSums(lhs, termSum(t, dtype));
-      else rhs = addSums(rhs, termSum(t, dtype), -1);
-    }
-    return binary(op, sumToExpr(lhs), sumToExpr(rhs));
+    return decided !== undefined ? boolImm(decided) : compareToExpr(op, d);
   }
 
   /** Whether `d op 0` holds, fails, or is unknown. */
@@ -427,32 +462,37 @@ export class Analyzer {
     const minus = (k: number): Sum => addSums(d, constSum(k, d.dtype), -1); // d - k
     const neg = scaleSum(d, -1);
     const negMinus = (k: number): Sum => addSums(neg, constSum(k, d.dtype), -1); // -d - k
-    switch (op) {
-      case 'lt':
-        return nonNeg(negMinus(1)) ? true : nonNeg(d) ? false : undefined;
-      case 'le':
-        return nonNeg(neg) ? true : nonNeg(minus(1)) ? false : undefined;
-      case 'gt':
-        return nonNeg(minus(1)) ? true : nonNeg(neg) ? false : undefined;
-      case 'ge':
-        return nonNeg(d) ? true : nonNeg(negMinus(1)) ? false : undefined;
-      case 'eq':
-        if (isConst(d)) return d.base === 0;
-        return nonNeg(d) && nonNeg(neg) ? true : nonNeg(minus(1)) || nonNeg(negMinus(1)) ? false : undefined;
-      case 'ne': {
-        const eq = this.decide('eq', d);
-        return eq === undefined ? undefined : !eq;
+    try {
+      switch (op) {
+        case 'lt':
+          return nonNeg(negMinus(1)) ? true : nonNeg(d) ? false : undefined;
+        case 'le':
+          return nonNeg(neg) ? true : nonNeg(minus(1)) ? false : undefined;
+        case 'gt':
+          return nonNeg(minus(1)) ? true : nonNeg(neg) ? false : undefined;
+        case 'ge':
+          return nonNeg(d) ? true : nonNeg(negMinus(1)) ? false : undefined;
+        case 'eq':
+          if (isConst(d)) return d.base === 0;
+          return nonNeg(d) && nonNeg(neg) ? true : nonNeg(minus(1)) || nonNeg(negMinus(1)) ? false : undefined;
+        case 'ne': {
+          const eq = this.decide('eq', d);
+          return eq === undefined ? undefined : !eq;
+        }
       }
+    } catch (err) {
+      if (err instanceof CanonicalOverflow) return undefined;
+      throw err;
     }
   }
 
   private simplifyNot(a: PrimExpr): PrimExpr {
     if (a.kind === 'bool') return boolImm(!a.value);
     if (a.kind === 'not') return a.a;
+    // Only integer comparisons invert: for floats, NaN fails both x < y and x >= y.
     if (a.kind === 'binary' && isInt(a.a.dtype)) {
-      const inverse: Partial<Record<string, CompareOp>> = { eq: 'ne', ne: 'eq', lt: 'ge', le: 'gt', gt: 'le', ge: 'lt' };
-      const inv = inverse[a.op];
-      if (inv) return binary(inv, a.a, a.b);
+      const inv = INVERSE[a.op];
+      if (inv) return this.simplifyCompare(inv, a.a, a.b);
     }
     return not(a);
   }
@@ -469,7 +509,7 @@ export class Analyzer {
       out = this.sumBound(this.canonical(e));
     } catch (err) {
       if (!(err instanceof CanonicalOverflow)) throw err;
-      out = dtypeBound(e.dtype);
+      out = this.atomBound(e);
     }
     this.boundMemo.set(e, out);
     return out;
@@ -505,47 +545,17 @@ export class Analyzer {
       case 'bool':
         return point(e.value ? 1 : 0);
       case 'var':
-        return this.bindings.get(e)?.bound ?? dtypeBound(e.dtype);
+        return this.varBound(e);
       case 'binary':
-        switch (e.op) {
-          case 'floordiv':
-            if (e.b.kind === 'int' && e.b.value > 0) return floorDivI(this.constIntBound(e.a), e.b.value);
-            return this.divBySymbol(e.a, e.b);
-          case 'floormod':
-            if (e.b.kind === 'int' && e.b.value > 0) return floorModI(this.constIntBound(e.a), e.b.value);
-            return this.modBySymbol(e.b);
-          case 'truncdiv':
-            if (e.b.kind === 'int' && e.b.value > 0) {
-              const a = this.constIntBound(e.a);
-              return { min: Math.trunc(a.min / e.b.value), max: Math.trunc(a.max / e.b.value) };
-            }
-            return EVERYTHING;
-          case 'truncmod':
-            if (e.b.kind === 'int' && e.b.value > 0) {
-              const a = this.constIntBound(e.a);
-              return { min: a.min >= 0 ? 0 : -(e.b.value - 1), max: a.max <= 0 ? 0 : e.b.value - 1 };
-            }
-            return EVERYTHING;
-          case 'min':
-            return minI(this.constIntBound(e.a), this.constIntBound(e.b));
-          case 'max':
-            return maxI(this.constIntBound(e.a), this.constIntBound(e.b));
-          case 'eq':
-          case 'ne':
-          case 'lt':
-          case 'le':
-          case 'gt':
-          case 'ge':
-          case 'and':
-          case 'or':
-            return interval(0, 1);
-          default:
-            return this.constIntBound(e);
-        }
+        return this.binaryBound(e);
       case 'select':
         return unionI(this.constIntBound(e.t), this.constIntBound(e.f));
-      case 'cast':
-        return isInt(e.value.dtype) || isBool(e.value.dtype) ? this.constIntBound(e.value) : dtypeBound(e.dtype);
+      case 'cast': {
+        if (!isInt(e.value.dtype) && !isBool(e.value.dtype)) return dtypeBound(e.dtype);
+        // A narrowing cast wraps around: the value's bound holds only when it fits.
+        const v = this.constIntBound(e.value);
+        return withinI(v, typeRange(e.dtype)) ? v : dtypeBound(e.dtype);
+      }
       case 'not':
         return interval(0, 1);
       case 'float':
@@ -555,66 +565,189 @@ export class Analyzer {
     }
   }
 
-  /** floordiv(a, b) with b ≥ 1 lies between min(0, a) and max(0, a). */
-  private divBySymbol(a: PrimExpr, b: PrimExpr): Interval {
-    const bb = this.constIntBound(b);
-    if (bb.min < 1) return EVERYTHING;
-    const ab = this.constIntBound(a);
-    return { min: Math.min(0, ab.min), max: Math.max(0, ab.max) };
+  /** The constant facts about v, narrowed by the bounds of its range's ends. */
+  private varBound(v: PrimVar): Interval {
+    const binding = this.bindings.get(v);
+    if (!binding) return dtypeBound(v.dtype);
+    const r = binding.range;
+    if (!r || this.resolving.has(v)) return binding.bound;
+    this.resolving.add(v);
+    try {
+      const lo = this.constIntBound(r.min);
+      const hi = this.constIntBound(sub(add(r.min, r.extent), 1));
+      return intersectI(binding.bound, interval(lo.min, hi.max));
+    } finally {
+      this.resolving.delete(v);
+    }
   }
 
-  private modBySymbol(b: PrimExpr): Interval {
-    const bb = this.constIntBound(b);
-    return bb.min >= 1 ? interval(0, bb.max - 1) : EVERYTHING;
+  private binaryBound(e: Binary): Interval {
+    const a = (): Interval => this.constIntBound(e.a);
+    const b = (): Interval => this.constIntBound(e.b);
+    const c = e.b.kind === 'int' && e.b.value !== 0 ? e.b.value : undefined;
+    switch (e.op) {
+      case 'add':
+        return addI(a(), b());
+      case 'sub':
+        return addI(a(), negI(b()));
+      case 'mul':
+        return mulI(a(), b());
+      case 'floordiv':
+        if (c !== undefined) return c > 0 ? floorDivI(a(), c) : floorDivI(negI(a()), -c);
+        return b().min >= 1 ? floorDivByI(a(), b()) : EVERYTHING;
+      case 'floormod': {
+        if (c !== undefined) return c > 0 ? floorModI(a(), c) : interval(c + 1, 0);
+        const bb = b();
+        if (bb.min < 1) return EVERYTHING;
+        const ab = a();
+        return interval(0, ab.min >= 0 ? Math.min(bb.max - 1, ab.max) : bb.max - 1);
+      }
+      case 'truncdiv':
+        if (c !== undefined) return c > 0 ? truncDivI(a(), c) : negI(truncDivI(a(), -c));
+        return b().min >= 1 ? towardZero(a()) : EVERYTHING;
+      case 'truncmod': {
+        // The dividend's sign, below the divisor in magnitude and no larger than the dividend.
+        const m = c !== undefined ? Math.abs(c) : b().min >= 1 ? b().max : undefined;
+        if (m === undefined) return EVERYTHING;
+        const ab = a();
+        return interval(ab.min >= 0 ? 0 : Math.max(1 - m, ab.min), ab.max <= 0 ? 0 : Math.min(m - 1, ab.max));
+      }
+      case 'min':
+        return minI(a(), b());
+      case 'max':
+        return maxI(a(), b());
+      case 'eq':
+      case 'ne':
+      case 'lt':
+      case 'le':
+      case 'gt':
+      case 'ge':
+      case 'and':
+      case 'or':
+        return interval(0, 1);
+      case 'bitand': {
+        const ab = a();
+        const bb = b();
+        if (ab.min >= 0 && bb.min >= 0) return interval(0, Math.min(ab.max, bb.max));
+        if (ab.min >= 0 || bb.min >= 0) return interval(0, ab.min >= 0 ? ab.max : bb.max);
+        return dtypeBound(e.dtype);
+      }
+      case 'bitor':
+      case 'bitxor': {
+        const ab = a();
+        const bb = b();
+        if (ab.min < 0 || bb.min < 0) return dtypeBound(e.dtype);
+        return interval(e.op === 'bitor' ? Math.max(ab.min, bb.min) : 0, allOnesAbove(Math.max(ab.max, bb.max)));
+      }
+      case 'shr': {
+        const ab = a();
+        if (c !== undefined && c > 0 && c < 53) return floorDivI(ab, 2 ** c);
+        if (e.b.kind === 'int' && e.b.value === 0) return ab;
+        return ab.min >= 0 ? interval(0, ab.max) : dtypeBound(e.dtype);
+      }
+      case 'shl':
+        if (e.b.kind === 'int' && e.b.value >= 0 && e.b.value < 53) return scaleI(a(), 2 ** e.b.value);
+        return dtypeBound(e.dtype);
+      case 'div':
+        return EVERYTHING;
+    }
   }
 
   // --- proofs ------------------------------------------------------------------------
 
   /** True when s ≥ 0 is proven for every value of the bound variables. */
-  private proveNonNegative(s: Sum): boolean {
-    if (this.sumBound(s).min >= 0) return true;
-    const lower = this.symbolicLowerBound(s);
-    return lower !== undefined && (isConst(lower) ? lower.base >= 0 : this.sumBound(lower).min >= 0);
+  private proveNonNegative(s: Sum, depth = 0): boolean {
+    try {
+      if (this.sumBound(s).min >= 0) return true;
+      if (this.sumBound(this.symbolicLowerBound(s)).min >= 0) return true;
+      const expanded = depth < 3 ? this.expandFloorDiv(s) : undefined;
+      return expanded !== undefined && this.proveNonNegative(expanded, depth + 1);
+    } catch (err) {
+      if (err instanceof CanonicalOverflow) return false;
+      throw err;
+    }
   }
 
   /**
-   * A lower bound of s in terms of the unbound variables: each bound
-   * variable of a linear term is replaced by the end of its range that
-   * minimizes the term, repeatedly (ranges may mention other variables).
+   * A lower bound of s: each variable with a range is replaced by the end of
+   * its range that minimizes its term, repeatedly (ranges may mention other
+   * variables). Terms that cannot be bounded that way stay as they are.
    */
-  private symbolicLowerBound(s: Sum): Sum | undefined {
+  private symbolicLowerBound(s: Sum): Sum {
     let cur = s;
     for (let round = 0; round < 8; round++) {
       let next = constSum(cur.base, cur.dtype);
       let replaced = false;
       for (const t of cur.terms.values()) {
-        const atom = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
-        const range = atom?.kind === 'var' ? this.bindings.get(atom)?.range : undefined;
-        if (range) {
-          const end = t.coeff > 0 ? range.min : sub(binary('add', range.min, range.extent), 1);
-          next = addSums(next, scaleSum(this.canonical(end), t.coeff));
-          replaced = true;
-        } else if (t.mono.atoms.some((a) => this.mentionsRangeVar(a))) {
-          const b = scaleI(this.monoBound(t.mono.atoms), t.coeff);
-          if (!Number.isFinite(b.min)) return undefined;
-          next = addSums(next, constSum(b.min, cur.dtype));
-          replaced = true;
-        } else {
-          next = addSums(next, termSum(t, cur.dtype));
-        }
+        const lower = this.termLowerBound(t, cur.dtype);
+        if (lower) replaced = true;
+        next = addSums(next, lower ?? termSum(t, cur.dtype));
       }
       cur = next;
-      if (!replaced) return cur;
+      if (!replaced) break;
     }
     return cur;
   }
 
+  /** A lower bound of one term with fewer range variables in it, or undefined to keep the term. */
+  private termLowerBound(t: Term, dtype: DataType): Sum | undefined {
+    const atoms = t.mono.atoms;
+    const at = atoms.findIndex((a) => a.kind === 'var' && this.bindings.get(a)?.range !== undefined);
+    if (at >= 0) {
+      const range = this.bindings.get(atoms[at] as PrimVar)!.range!;
+      const rest = atoms.filter((_, k) => k !== at);
+      // coeff * v * rest is smallest at one end of v's range when rest keeps one sign.
+      const rb = this.monoBound(rest);
+      const upper = rb.min >= 0 ? t.coeff < 0 : rb.max <= 0 ? t.coeff > 0 : undefined;
+      if (upper !== undefined) {
+        const end = upper ? sub(add(range.min, range.extent), 1) : range.min;
+        return scaleSum(mulSums(this.canonical(end), productSum(rest, dtype)), t.coeff);
+      }
+    }
+    const atom = atoms.length === 1 ? atoms[0]! : undefined;
+    // floordiv by a positive constant grows with its dividend: bound the dividend.
+    if (atom?.kind === 'binary' && atom.op === 'floordiv' && atom.b.kind === 'int' && atom.b.value > 0 && this.mentionsRangeVar(atom.a)) {
+      const x = this.canonical(atom.a);
+      const end = t.coeff > 0 ? this.symbolicLowerBound(x) : scaleSum(this.symbolicLowerBound(scaleSum(x, -1)), -1);
+      if (![...end.terms.values()].some((u) => u.mono.atoms.some((a) => this.mentionsRangeVar(a)))) {
+        return scaleSum(this.floorDivConst(end, atom.b.value), t.coeff);
+      }
+    }
+    // floormod(x, b) lies in [0, b - 1] when b >= 1, b symbolic.
+    if (atom?.kind === 'binary' && atom.op === 'floormod' && atom.b.kind !== 'int' && this.constIntBound(atom.b).min >= 1) {
+      if (!Number.isFinite(scaleI(this.atomBound(atom), t.coeff).min)) {
+        return t.coeff > 0 ? constSum(0, dtype) : scaleSum(addSums(this.canonical(atom.b), constSum(1, dtype), -1), t.coeff);
+      }
+    }
+    if (atoms.some((a) => this.mentionsRangeVar(a))) {
+      const b = scaleI(this.monoBound(atoms), t.coeff);
+      if (Number.isFinite(b.min)) return constSum(b.min, dtype);
+    }
+    return undefined;
+  }
+
+  /**
+   * s with one c*floordiv(x, c) traded for x - floormod(x, c), s scaled by c
+   * first when the coefficient is not a multiple of c. The dividend bounds
+   * better than the quotient: `floordiv(n + 31, 32)*32 >= n` for every n.
+   */
+  private expandFloorDiv(s: Sum): Sum | undefined {
+    for (const t of s.terms.values()) {
+      const a = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
+      if (a?.kind !== 'binary' || a.op !== 'floordiv' || a.b.kind !== 'int' || a.b.value <= 1) continue;
+      const c = a.b.value;
+      const scale = t.coeff % c === 0 ? 1 : c;
+      const withoutQuotient = addSums(scaleSum(s, scale), termSum(t, s.dtype), -scale);
+      const dividendMinusMod = addSums(this.canonical(a.a), atomSum(binary('floormod', a.a, a.b)), -1);
+      return addSums(withoutQuotient, scaleSum(dividendMinusMod, (t.coeff * scale) / c));
+    }
+    return undefined;
+  }
+
   private mentionsRangeVar(e: PrimExpr): boolean {
-    if (e.kind === 'var') return this.bindings.get(e)?.range !== undefined;
     let found = false;
-    mapPrimChildren(e, (c) => {
-      if (!found && this.mentionsRangeVar(c)) found = true;
-      return c;
+    visitPrim(e, (x) => {
+      if (x.kind === 'var' && this.bindings.get(x)?.range !== undefined) found = true;
     });
     return found;
   }
@@ -641,7 +774,7 @@ export class Analyzer {
   }
 }
 
-function isCanonicalOp(op: string): boolean {
+function isCanonicalOp(op: BinaryOp): boolean {
   return (
     op === 'add' ||
     op === 'sub' ||
@@ -655,25 +788,87 @@ function isCanonicalOp(op: string): boolean {
   );
 }
 
-function termSum(t: Term, dtype: DataType): Sum {
-  return { dtype, base: 0, terms: new Map([[t.mono.key, t]]) };
+function atomOrConst(e: PrimExpr): Sum {
+  return e.kind === 'int' ? constSum(e.value, e.dtype) : atomSum(e);
 }
 
-function gcdOf(a: number, b: number): number {
-  a = Math.abs(a);
-  b = Math.abs(b);
-  while (b !== 0) [a, b] = [b, a % b];
-  return a;
+function divAtom(op: 'floordiv' | 'floormod' | 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
+  return atomSum(binary(op, sumToExpr(a), sumToExpr(b)));
 }
 
+/** a = q*b + r, where q gathers the terms of a that b divides when b is a single monomial. */
+function splitMultiples(a: Sum, b: Sum): { q: Sum; r: Sum } {
+  let q = constSum(0, a.dtype);
+  if (b.base !== 0 || b.terms.size !== 1) return { q, r: a };
+  let r = constSum(a.base, a.dtype);
+  for (const t of a.terms.values()) {
+    const part = termSum(t, a.dtype);
+    const quotient = divideByMonomial(part, b);
+    if (quotient) q = addSums(q, quotient);
+    else r = addSums(r, part);
+  }
+  return { q, r };
+}
+
+/**
+ * `d op 0` as `lhs op' rhs` with positive terms on the left and negative
+ * ones on the right: > and >= become < and <= of -d, and a common factor of
+ * the coefficients divides out, rounding the constant as integers allow.
+ */
+function compareToExpr(op: CompareOp, d: Sum): PrimExpr {
+  let o: 'eq' | 'ne' | 'lt' | 'le';
+  if (op === 'gt' || op === 'ge') {
+    o = op === 'gt' ? 'lt' : 'le';
+    d = scaleSum(d, -1);
+  } else {
+    o = op;
+  }
+  const g = coeffGcd(d);
+  if (g > 1) {
+    const rest = divideExact(withoutBase(d), g);
+    if (o === 'eq' || o === 'ne') {
+      if (d.base % g !== 0) return boolImm(o === 'ne');
+      d = addSums(rest, constSum(d.base / g, d.dtype));
+    } else {
+      // g*t + c < 0 ⇔ t + floor(c/g) < 0;  g*t + c <= 0 ⇔ t + ceil(c/g) <= 0
+      d = addSums(rest, constSum(o === 'lt' ? Math.floor(d.base / g) : Math.ceil(d.base / g), d.dtype));
+    }
+  }
+  // x == y and y == x print alike.
+  if ((o === 'eq' || o === 'ne') && (leadingTerm(d)?.coeff ?? 0) < 0) d = scaleSum(d, -1);
+  const dtype = d.dtype;
+  let lhs = constSum(Math.max(d.base, 0), dtype);
+  let rhs = constSum(Math.max(-d.base, 0), dtype);
+  for (const t of d.terms.values()) {
+    if (t.coeff > 0) lhs = addSums(lhs, termSum(t, dtype));
+    else rhs = addSums(rhs, termSum(t, dtype), -1);
+  }
+  return binary(o, sumToExpr(lhs), sumToExpr(rhs));
+}
+
+function towardZero(a: Interval): Interval {
+  return interval(Math.min(0, a.min), Math.max(0, a.max));
+}
+
+/** The smallest 2^k - 1 at or above x ≥ 0. */
+function allOnesAbove(x: number): number {
+  if (!Number.isFinite(x)) return Infinity;
+  let p = 1;
+  while (p <= x) p *= 2;
+  return p - 1;
+}
+
+/** The values of an integer type as an interval, with int64 and uint64 open-ended. */
 function dtypeBound(t: DataType): Interval {
   if (t === 'int64') return EVERYTHING;
   if (t === 'uint64') return interval(0, Infinity);
-  if (isInt(t) || isBool(t)) {
-    const r = intRange(t);
-    return interval(r.min, r.max);
-  }
-  return EVERYTHING;
+  return isInt(t) || isBool(t) ? typeRange(t) : EVERYTHING;
+}
+
+/** The values of an integer or bool type, 64-bit ends included (approximately). */
+function typeRange(t: DataType): Interval {
+  const r = intRange(t);
+  return interval(r.min, r.max);
 }
 
 /** Constants that do not fit their type stay unfolded. */
@@ -681,84 +876,6 @@ function checkFits(s: Sum): void {
   if (s.dtype === 'int64') return;
   const r = intRange(s.dtype);
   if (s.base < r.min || s.base > r.max) throw new CanonicalOverflow();
-}
-
-function compareNumbers(op: CompareOp, a: number, b: number): boolean {
-  switch (op) {
-    case 'eq':
-      return a === b;
-    case 'ne':
-      return a !== b;
-    case 'lt':
-      return a < b;
-    case 'le':
-      return a <= b;
-    case 'gt':
-      return a > b;
-    case 'ge':
-      return a >= b;
-  }
-}
-
-function foldFloat(op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max', a: PrimExpr, b: PrimExpr): PrimExpr | undefined {
-  const t = a.dtype;
-  if (a.kind === 'float' && b.kind === 'float') {
-    const x = a.value;
-    const y = b.value;
-    const v = { add: x + y, sub: x - y, mul: x * y, div: x / y, min: Math.min(x, y), max: Math.max(x, y) }[op];
-    return floatImm(roundToFloat(v, t), t);
-  }
-  const isOne = (e: PrimExpr): boolean => e.kind === 'float' && e.value === 1;
-  const isZero = (e: PrimExpr): boolean => e.kind === 'float' && e.value === 0;
-  if (op === 'mul' && isOne(b)) return a;
-  if (op === 'mul' && isOne(a)) return b;
-  if (op === 'div' && isOne(b)) return a;
-  if (op === 'add' && isZero(b)) return a;
-  if (op === 'add' && isZero(a)) return b;
-  if (op === 'sub' && isZero(b)) return a;
-  return undefined;
-}
-
-function foldBits(op: 'bitand' | 'bitor' | 'bitxor' | 'shl' | 'shr', a: number, b: number, dtype: DataType): PrimExpr | undefined {
-  const x = BigInt(a);
-  const y = BigInt(b);
-  const v = { bitand: x & y, bitor: x | y, bitxor: x ^ y, shl: x << y, shr: x >> y }[op];
-  const n = Number(v);
-  const r = intRange(dtype);
-  return Number.isSafeInteger(n) && n >= r.min && n <= r.max ? intImm(n, dtype) : undefined;
-}
-
-function castConstant(v: number, to: DataType): PrimExpr | undefined {
-  if (isBool(to)) return boolImm(v !== 0);
-  if (isFloat(to)) return floatImm(roundToFloat(v, to), to);
-  if (!Number.isFinite(v)) return undefined;
-  const n = Math.trunc(v);
-  const r = intRange(to);
-  if (n < r.min || n > r.max || !Number.isSafeInteger(n)) return undefined;
-  return imm(n, to);
-}
-
-const FOLDABLE: Partial<Record<string, (...xs: number[]) => number>> = {
-  exp: Math.exp,
-  log: Math.log,
-  sqrt: Math.sqrt,
-  rsqrt: (x) => 1 / Math.sqrt(x),
-  sin: Math.sin,
-  cos: Math.cos,
-  tanh: Math.tanh,
-  floor: Math.floor,
-  ceil: Math.ceil,
-  trunc: Math.trunc,
-  abs: Math.abs,
-  pow: Math.pow,
-};
-
-function foldCall(e: Extract<PrimExpr, { kind: 'call' }>): PrimExpr | undefined {
-  const f = FOLDABLE[e.op];
-  if (!f || !e.args.every((a) => a.kind === 'float' || a.kind === 'int')) return undefined;
-  const v = f(...e.args.map((a) => (a as { value: number }).value));
-  if (isFloat(e.dtype)) return floatImm(roundToFloat(v, e.dtype), e.dtype);
-  return Number.isSafeInteger(v) ? intImm(v, e.dtype) : undefined;
 }
 
 /** Simplifies with a fresh analyzer: no variable ranges known. */

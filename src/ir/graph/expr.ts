@@ -259,7 +259,7 @@ export function externFunc(symbol: string, sinfo: FuncStructInfo): ExternFunc {
   return { kind: 'extern_func', symbol, sinfo };
 }
 
-export function isLeaf(e: Expr): e is LeafExpr {
+export function isLeaf(e: Expr): boolean {
   switch (e.kind) {
     case 'graph_var':
     case 'constant':

@@ -15,7 +15,6 @@ import {
   type ForKind,
   forLoop,
   ifThenElse,
-  type IterKind,
   type IterVar,
   letStmt,
   type PrimFunc,

@@ -1,0 +1,188 @@
+/**
+ * Well-formedness of graph functions: variables defined before use and bound
+ * once, dataflow variables kept inside their block, A-normal form, symbolic
+ * variables defined by the parameters or a match_cast, struct info that
+ * agrees with what each binding computes, and calls that fit their callee.
+ */
+import type { AttrMap } from '../attrs.ts';
+import { Analyzer } from '../arith/analyzer.ts';
+import { type Expr, type GraphFunc, type GraphVar, intrinsicSinfo, isLeaf, type SeqExpr } from '../graph/expr.ts';
+import { type StructInfo, visitStructInfoExprs } from '../graph/struct-info.ts';
+import { isBaseOf } from '../graph/subtype.ts';
+import type { IRModule } from '../module.ts';
+import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
+import { printStructInfo } from '../text/printer.ts';
+import type { Report } from './tir.ts';
+
+export type InferOp = (op: string, args: readonly StructInfo[], attrs: AttrMap) => StructInfo;
+
+export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report: Report, inferOp?: InferOp): void {
+  const defined = new Set<GraphVar>();
+  const symbolic = new Set<PrimVar>();
+  const analyzer = new Analyzer();
+  let currentBinding = '';
+  const where = (): string => `function '${name}'${currentBinding ? `, binding '${currentBinding}'` : ''}`;
+  let openDataflow: Set<GraphVar> | undefined;
+
+  const defineSymbolic = (s: StructInfo): void =>
+    visitStructInfoExprs(s, (e) =>
+      visitPrim(e, (x) => {
+        if (x.kind === 'var') {
+          symbolic.add(x);
+          analyzer.bindNonNegative(x);
+        }
+      }),
+    );
+  const checkPrim = (e: PrimExpr): void =>
+    visitPrim(e, (x) => {
+      if (x.kind === 'var' && !symbolic.has(x)) report(where(), `symbolic variable '${x.name}' is not defined by a parameter or a match_cast`);
+      if (x.kind === 'load') report(where(), 'a buffer load appears in a graph function');
+    });
+  const checkSinfo = (s: StructInfo): void => visitStructInfoExprs(s, checkPrim);
+
+  for (const p of f.params) {
+    if (p.dataflow) report(where(), `parameter '${p.name}' is a dataflow variable`);
+    if (defined.has(p)) report(where(), `parameter '${p.name}' appears twice`);
+    defined.add(p);
+    defineSymbolic(p.sinfo);
+  }
+  checkSinfo(f.ret);
+
+  const use = (v: GraphVar): void => {
+    if (!defined.has(v)) report(where(), `variable '${v.name}' is used before it is defined`);
+    else if (v.dataflow && !openDataflow?.has(v)) report(where(), `dataflow variable '${v.name}' is used outside its dataflow block`);
+  };
+
+  const leaves = (args: readonly Expr[], what: string): void => {
+    for (const a of args) {
+      if (!isLeaf(a)) report(where(), `${what} must be variables, constants, shapes, prim values, strings or tuples of those`);
+      expr(a);
+    }
+  };
+
+  const expr = (e: Expr): void => {
+    switch (e.kind) {
+      case 'graph_var':
+        use(e);
+        return;
+      case 'constant':
+      case 'string':
+        return;
+      case 'tuple':
+        e.fields.forEach(expr);
+        return;
+      case 'tuple_get': {
+        expr(e.tuple);
+        const t = intrinsicSinfo(e.tuple);
+        if (t && t.kind !== 'tuple') report(where(), `tuple index [${e.index}] of a value that is not a tuple`);
+        if (t?.kind === 'tuple' && e.index >= t.fields.length) {
+          report(where(), `tuple index ${e.index} is out of range for a tuple of ${t.fields.length}`);
+        }
+        return;
+      }
+      case 'shape':
+        e.values.forEach(checkPrim);
+        return;
+      case 'prim_value':
+        checkPrim(e.value);
+        return;
+      case 'call':
+        leaves(e.args, `arguments of ${e.op}`);
+        return;
+      case 'call_global': {
+        leaves(e.args, `arguments of @${e.func}`);
+        const callee = m.functions.get(e.func);
+        if (!callee) report(where(), `call of unknown function '@${e.func}'`);
+        else if (callee.kind === 'prim_func') report(where(), `'@${e.func}' is a prim_func; call it with call_tir`);
+        else {
+          const params = callee.kind === 'func' ? callee.params.length : callee.sinfo.params?.length;
+          if (params !== undefined && params !== e.args.length) {
+            report(where(), `'@${e.func}' takes ${params} arguments, ${e.args.length} given`);
+          }
+        }
+        return;
+      }
+      case 'call_tir': {
+        leaves(e.args, 'arguments of call_tir');
+        checkSinfo(e.out);
+        if (e.tirVars) e.tirVars.values.forEach(checkPrim);
+        const callee = m.functions.get(e.func);
+        if (!callee || callee.kind !== 'prim_func') {
+          report(where(), `call_tir of '${e.func}', which is not a prim_func of the module`);
+          return;
+        }
+        const outs = e.out.kind === 'tuple' ? e.out.fields.length : 1;
+        const expected = e.args.length + outs + (e.tirVars?.values.length ?? 0);
+        if (callee.params.length !== expected) {
+          report(
+            where(),
+            `call_tir of '${e.func}' passes ${e.args.length} inputs, ${outs} outputs and ${e.tirVars?.values.length ?? 0} tir_vars, but it has ${callee.params.length} parameters`,
+          );
+        }
+        if (e.out.kind === 'tuple' && !e.out.fields.every((x) => x.kind === 'tensor')) {
+          report(where(), 'the outputs of call_tir must be tensors');
+        }
+        return;
+      }
+      case 'call_dps_packed':
+        leaves(e.args, 'arguments of call_dps_packed');
+        checkSinfo(e.out);
+        return;
+      case 'if': {
+        if (!isLeaf(e.cond)) report(where(), 'the condition of if must be a variable or constant');
+        expr(e.cond);
+        const c = intrinsicSinfo(e.cond);
+        const boolScalar =
+          (c?.kind === 'prim' && c.dtype === 'bool') || (c?.kind === 'tensor' && c.dtype === 'bool' && (c.ndim === 0 || c.ndim < 0));
+        if (c && !boolScalar) report(where(), `the condition of if must be a bool scalar, found ${printStructInfo(c)}`);
+        seq(e.then);
+        seq(e.else);
+        return;
+      }
+    }
+  };
+
+  const seq = (s: SeqExpr): void => {
+    for (const b of s.blocks) {
+      openDataflow = b.dataflow ? new Set() : undefined;
+      for (const x of b.bindings) {
+        currentBinding = x.var.name;
+        expr(x.value);
+        if (defined.has(x.var)) report(where(), `variable '${x.var.name}' is bound twice`);
+        if (x.var.dataflow && !b.dataflow) report(where(), `dataflow variable '${x.var.name}' is bound outside a dataflow block`);
+        if (x.kind === 'match_cast') defineSymbolic(x.var.sinfo);
+        else {
+          checkSinfo(x.var.sinfo);
+          checkBindingSinfo(x.var, x.value);
+        }
+        defined.add(x.var);
+        if (x.var.dataflow) openDataflow?.add(x.var);
+      }
+      currentBinding = '';
+      openDataflow = undefined;
+    }
+    if (!isLeaf(s.body)) report(where(), 'the result of a sequence must be a variable, constant or tuple of those');
+    expr(s.body);
+  };
+
+  const checkBindingSinfo = (v: GraphVar, value: Expr): void => {
+    let actual = intrinsicSinfo(value);
+    if (!actual && value.kind === 'call' && inferOp) {
+      try {
+        actual = inferOp(value.op, value.args.map((a) => intrinsicSinfo(a)!), value.attrs);
+      } catch (err) {
+        report(where(), err instanceof Error ? err.message : String(err));
+        return;
+      }
+    }
+    if (actual && isBaseOf(v.sinfo, actual, analyzer) === 'no') {
+      report(where(), `annotated ${printStructInfo(v.sinfo)} but the value is ${printStructInfo(actual)}`);
+    }
+  };
+
+  seq(f.body);
+  const result = intrinsicSinfo(f.body.body);
+  if (result && isBaseOf(f.ret, result, analyzer) === 'no') {
+    report(where(), `returns ${printStructInfo(result)} but is declared to return ${printStructInfo(f.ret)}`);
+  }
+}

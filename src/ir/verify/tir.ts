@@ -1,0 +1,139 @@
+/** Well-formedness of PrimFuncs: every variable and buffer defined where it is used, types that agree. */
+import { shortName } from '../dtype.ts';
+import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
+import type { Buffer } from '../tir/buffer.ts';
+import type { PrimFunc, Stmt } from '../tir/stmt.ts';
+
+export type Report = (where: string, problem: string) => void;
+
+export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void {
+  const vars = new Set<PrimVar>();
+  const buffers = new Set<Buffer>();
+  const blockNames = new Set<string>();
+  const where = (ctx: string): string => `prim_func '${name}'${ctx ? `, ${ctx}` : ''}`;
+
+  const defineShapeVars = (exprs: readonly PrimExpr[]): void => {
+    for (const e of exprs) {
+      visitPrim(e, (x) => {
+        if (x.kind === 'var') vars.add(x);
+      });
+    }
+  };
+  for (const p of f.params) {
+    if (p.kind === 'buffer') {
+      if (buffers.has(p)) report(where(''), `buffer '${p.name}' is a parameter twice`);
+      buffers.add(p);
+      defineShapeVars(p.shape);
+      defineShapeVars(p.strides);
+    } else {
+      vars.add(p);
+    }
+  }
+
+  const checkExpr = (e: PrimExpr, ctx: string): void => {
+    visitPrim(e, (x) => {
+      if (x.kind === 'var' && !vars.has(x)) report(where(ctx), `variable '${x.name}' is used outside the scope that defines it`);
+      if (x.kind === 'load') {
+        if (!buffers.has(x.buffer)) report(where(ctx), `buffer '${x.buffer.name}' is read but not declared (a parameter or an alloc)`);
+        if (x.indices.length !== x.buffer.shape.length) {
+          report(where(ctx), `buffer '${x.buffer.name}' has ${x.buffer.shape.length} dimensions but is read with ${x.indices.length} indices`);
+        }
+      }
+    });
+  };
+
+  const scoped = (v: PrimVar, ctx: string, body: () => void): void => {
+    if (vars.has(v)) report(where(ctx), `variable '${v.name}' is defined twice`);
+    vars.add(v);
+    body();
+    vars.delete(v);
+  };
+
+  const walk = (s: Stmt, ctx: string): void => {
+    switch (s.kind) {
+      case 'for': {
+        const here = `loop '${s.loopVar.name}'`;
+        checkExpr(s.min, here);
+        checkExpr(s.extent, here);
+        if ((s.forKind === 'thread_binding') !== (s.thread !== undefined)) {
+          report(where(here), 'a thread tag is given exactly for thread_binding loops');
+        }
+        if (s.min.dtype !== s.loopVar.dtype || s.extent.dtype !== s.loopVar.dtype) {
+          report(where(here), `the range has type ${shortName(s.extent.dtype)} but the variable ${shortName(s.loopVar.dtype)}`);
+        }
+        scoped(s.loopVar, here, () => walk(s.body, here));
+        return;
+      }
+      case 'block_realize': {
+        const b = s.block;
+        const here = `block '${b.name}'`;
+        if (blockNames.has(b.name)) report(where(here), `block name '${b.name}' is used twice (schedules find blocks by name)`);
+        blockNames.add(b.name);
+        if (s.iterValues.length !== b.iterVars.length) {
+          report(where(here), `${b.iterVars.length} iterators but ${s.iterValues.length} bound values`);
+        }
+        for (const v of s.iterValues) checkExpr(v, here);
+        checkExpr(s.predicate, here);
+        for (const iv of b.iterVars) {
+          checkExpr(iv.dom.min, here);
+          checkExpr(iv.dom.extent, here);
+        }
+        for (const iv of b.iterVars) {
+          if (vars.has(iv.var)) report(where(here), `iterator '${iv.var.name}' is defined twice`);
+          vars.add(iv.var);
+        }
+        for (const r of [...b.reads, ...b.writes]) {
+          if (!buffers.has(r.buffer)) report(where(here), `region of undeclared buffer '${r.buffer.name}'`);
+          for (const rg of r.region) {
+            checkExpr(rg.min, here);
+            checkExpr(rg.extent, here);
+          }
+        }
+        if (b.init) walk(b.init, `${here} init`);
+        walk(b.body, here);
+        for (const iv of b.iterVars) vars.delete(iv.var);
+        return;
+      }
+      case 'store': {
+        if (!buffers.has(s.buffer)) report(where(ctx), `buffer '${s.buffer.name}' is written but not declared (a parameter or an alloc)`);
+        if (s.indices.length !== s.buffer.shape.length) {
+          report(where(ctx), `buffer '${s.buffer.name}' has ${s.buffer.shape.length} dimensions but is written with ${s.indices.length} indices`);
+        }
+        if (s.value.dtype !== s.buffer.dtype) {
+          report(where(ctx), `a ${shortName(s.value.dtype)} value is stored into ${shortName(s.buffer.dtype)} buffer '${s.buffer.name}'`);
+        }
+        for (const i of s.indices) checkExpr(i, ctx);
+        checkExpr(s.value, ctx);
+        return;
+      }
+      case 'allocate': {
+        for (const d of s.buffer.shape) checkExpr(d, ctx);
+        if (buffers.has(s.buffer)) report(where(ctx), `buffer '${s.buffer.name}' is allocated twice`);
+        buffers.add(s.buffer);
+        walk(s.body, ctx);
+        buffers.delete(s.buffer);
+        return;
+      }
+      case 'if':
+        checkExpr(s.cond, ctx);
+        if (s.cond.dtype !== 'bool') report(where(ctx), `an if condition must be bool, found ${shortName(s.cond.dtype)}`);
+        walk(s.then, ctx);
+        if (s.else) walk(s.else, ctx);
+        return;
+      case 'let':
+        checkExpr(s.value, ctx);
+        if (s.value.dtype !== s.var.dtype) {
+          report(where(ctx), `let '${s.var.name}' has type ${shortName(s.var.dtype)} but its value ${shortName(s.value.dtype)}`);
+        }
+        scoped(s.var, ctx, () => walk(s.body, ctx));
+        return;
+      case 'seq':
+        for (const x of s.stmts) walk(x, ctx);
+        return;
+      case 'evaluate':
+        checkExpr(s.value, ctx);
+        return;
+    }
+  };
+  walk(f.body, '');
+}
