@@ -79,6 +79,7 @@ export function shortestFloat(x: number, dtype: DataType): string {
   if (Number.isNaN(x)) return 'nan';
   if (x === Infinity) return 'inf';
   if (x === -Infinity) return '-inf';
+  if (Object.is(x, -0)) return '-0.0';
   if (dtype === 'float64') return withPoint(String(x));
   for (let p = 1; p <= 17; p++) {
     const s = x.toPrecision(p);
@@ -89,6 +90,5 @@ export function shortestFloat(x: number, dtype: DataType): string {
 
 /** Makes sure a float literal reads as a float: `1` → `1.0`, `1e-7` stays. */
 function withPoint(s: string): string {
-  if (s === '-0') return '-0.0';
   return /[.eE]|inf|nan/.test(s) ? s : `${s}.0`;
 }

@@ -65,8 +65,12 @@ export function printStructInfo(s: StructInfo, names: NameTable = new NameTable(
 
 /** A shape as `(n, 4)`, for messages. */
 export function printShape(dims: readonly PrimExpr[], names: NameTable = new NameTable()): string {
-  const p = new PrimPrinter(names);
-  return `(${dims.map((d) => p.index(d)).join(', ')})`;
+  return shapeTuple(dims.map((d) => new PrimPrinter(names).index(d)));
+}
+
+/** `(n, 4)`; a single dimension keeps a trailing comma, as in Python: `(n,)`. */
+function shapeTuple(dims: readonly string[]): string {
+  return dims.length === 1 ? `(${dims[0]},)` : `(${dims.join(', ')})`;
 }
 
 class GraphPrinter {
@@ -203,7 +207,7 @@ class GraphPrinter {
     switch (s.kind) {
       case 'tensor': {
         const parts: string[] = [];
-        if (s.shape) parts.push(`(${s.shape.map((d) => this.prim.index(d)).join(', ')})`);
+        if (s.shape) parts.push(shapeTuple(s.shape.map((d) => this.prim.index(d))));
         else if (s.ndim >= 0) parts.push(`ndim=${s.ndim}`);
         parts.push(shortName(s.dtype));
         if (s.device !== undefined) parts.push(`device=${JSON.stringify(s.device)}`);
@@ -212,7 +216,7 @@ class GraphPrinter {
       case 'tuple':
         return `Tuple[${s.fields.map((f) => this.sinfo(f)).join(', ')}]`;
       case 'shape':
-        if (s.values) return `Shape[(${s.values.map((d) => this.prim.index(d)).join(', ')})]`;
+        if (s.values) return `Shape[${shapeTuple(s.values.map((d) => this.prim.index(d)))}]`;
         return s.ndim >= 0 ? `Shape[ndim=${s.ndim}]` : 'Shape';
       case 'prim':
         return s.value ? `Prim[${shortName(s.dtype)}, value=${this.prim.print(s.value, s.dtype)}]` : `Prim[${shortName(s.dtype)}]`;

@@ -1,0 +1,53 @@
+/** `kiln ir check|print|hash <file>`: the text format from the command line. */
+import type { Command } from 'commander';
+import type { IRModule } from '../ir/module.ts';
+import { structuralHash } from '../ir/structural.ts';
+import { parseModule } from '../ir/text/parser.ts';
+import { printModule } from '../ir/text/printer.ts';
+import { assertWellFormed } from '../ir/verify/index.ts';
+import { inferOpCall, normalizeAttrs } from '../ops/index.ts';
+import { type CliIO, EXIT, reportError, Sources } from './io.ts';
+
+/** Parses a .kir file with operator inference, so hand-written bindings need no annotations. */
+function load(path: string, sources: Sources): IRModule {
+  return parseModule(sources.read(path), {
+    file: path,
+    inferOp: (op, args, attrs) => inferOpCall(op, args, attrs),
+    normalizeAttrs,
+  });
+}
+
+export function registerIrCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  const ir = program.command('ir').description('work with IR modules in the text format (.kir)');
+
+  const run = (f: (path: string, sources: Sources) => void) => (path: string) => {
+    const sources = new Sources();
+    try {
+      f(path, sources);
+      setExit(EXIT.ok);
+    } catch (e) {
+      setExit(reportError(e, io, sources));
+    }
+  };
+
+  ir.command('check')
+    .argument('<file>', 'a .kir file')
+    .description('parse and verify a module; report every problem with file:line:col')
+    .action(
+      run((path, sources) => {
+        const m = load(path, sources);
+        assertWellFormed(m, { inferOp: (op, args, attrs) => inferOpCall(op, args, attrs) });
+        io.stdout(`${path}: ok (${m.functions.size} function${m.functions.size === 1 ? '' : 's'})\n`);
+      }),
+    );
+
+  ir.command('print')
+    .argument('<file>', 'a .kir file')
+    .description('print a module in canonical form')
+    .action(run((path, sources) => io.stdout(printModule(load(path, sources)))));
+
+  ir.command('hash')
+    .argument('<file>', 'a .kir file')
+    .description('print the structural hash of a module (equal for modules that differ only in variable names)')
+    .action(run((path, sources) => io.stdout(`${structuralHash(load(path, sources))}\n`)));
+}
