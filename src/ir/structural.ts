@@ -392,7 +392,7 @@ export function findMismatch(expected: Node, actual: Node): Mismatch | undefined
   let i = 0;
   while (i < pa.tokens.length && i < pb.tokens.length && pa.tokens[i] === pb.tokens[i]) i++;
   return {
-    path: pa.paths![i] ?? pb.paths![i] ?? '',
+    path: pa.paths![i] || pb.paths![i] || 'module',
     expected: pa.tokens[i] ?? '(end)',
     found: pb.tokens[i] ?? '(end)',
   };
