@@ -50,9 +50,9 @@ const dtypeName = z.string().transform((name, ctx): DataType => {
   return t;
 });
 
-/** A dtype (long or short spelling, stored long). */
-export function dtype(def: DataType) {
-  return dtypeName.default(def);
+/** A dtype (long or short spelling, stored long), with a default, or required when there is none. */
+export function dtype(def?: DataType) {
+  return def === undefined ? dtypeName : dtypeName.default(def);
 }
 
 /** A dtype, or null for "the dtype the inputs give". */
@@ -62,9 +62,10 @@ export function optionalDtype() {
 
 /** One value per spatial dim (one integer stands for all of them), each at least `min`. */
 export function spatial(nd: number, def: number, min: number) {
-  const v = z.int().min(min);
+  const error = `expected an integer >= ${min} or a list of ${nd} such integers`;
+  const v = z.int({ error }).min(min, { error });
   return z
-    .union([v, z.array(v).length(nd)], { error: `expected an integer >= ${min} or a list of ${nd} such integers` })
+    .union([v, z.array(v, { error }).length(nd, { error })], { error })
     .default(Array.from({ length: nd }, () => def))
     .transform((x) => (typeof x === 'number' ? Array.from({ length: nd }, () => x) : x));
 }
@@ -75,12 +76,11 @@ export function spatial(nd: number, def: number, min: number) {
  * pad both sides of each dim alike.
  */
 export function padding(nd: number) {
-  const v = z.int().min(0);
   const lengths = nd === 1 ? '1 or 2' : `1, ${nd} or ${2 * nd}`;
+  const error = `expected a non-negative integer or a list of ${lengths} of them`;
+  const v = z.int({ error }).min(0, { error });
   return z
-    .union([v, z.array(v).refine((xs) => xs.length === 1 || xs.length === nd || xs.length === 2 * nd)], {
-      error: `expected a non-negative integer or a list of ${lengths} of them`,
-    })
+    .union([v, z.array(v, { error }).refine((xs) => xs.length === 1 || xs.length === nd || xs.length === 2 * nd, { error })], { error })
     .default(Array.from({ length: 2 * nd }, () => 0))
     .transform((x) => {
       const xs = typeof x === 'number' ? [x] : x;

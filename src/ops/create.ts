@@ -9,15 +9,11 @@ import { add, castIfNeeded, floordiv, gt, lt, max, type PrimExpr, sub } from '..
 import type { PrimStructInfo, ShapeStructInfo, TensorStructInfo } from '../ir/graph/struct-info.ts';
 import * as A from './attr-schema.ts';
 import { defineOp, type InferContext } from './registry.ts';
-import { argText, int, normAxis, outTensor, provablyEqual, requireDtype, requireRank, sameShape } from './shape.ts';
+import { argText, int, normAxis, outTensor, provablyEqual, requireDtype, requireRank, requireSizes, sameShape } from './shape.ts';
 
-function fromShape(shape: ShapeStructInfo, dtype: DataType): TensorStructInfo {
+function fromShape(ctx: InferContext, shape: ShapeStructInfo, dtype: DataType): TensorStructInfo {
+  requireSizes(ctx, 'shape', shape);
   return outTensor(shape.values ?? shape.ndim, dtype);
-}
-
-/** The dtype of a fill value: a prim value or a 0-d tensor. */
-function fillDtype(v: PrimStructInfo | TensorStructInfo): DataType {
-  return v.dtype;
 }
 
 defineOp({
@@ -27,7 +23,7 @@ defineOp({
     { name: 'fill_value', kind: 'scalar' },
   ],
   attrs: z.object({ dtype: A.optionalDtype() }),
-  infer: ({ shape, fill_value }, attrs) => fromShape(shape, attrs.dtype ?? fillDtype(fill_value)),
+  infer: ({ shape, fill_value }, attrs, ctx) => fromShape(ctx, shape, attrs.dtype ?? fill_value.dtype),
 });
 
 for (const name of ['zeros', 'ones']) {
@@ -35,7 +31,7 @@ for (const name of ['zeros', 'ones']) {
     name,
     args: [{ name: 'shape', kind: 'shape' }],
     attrs: z.object({ dtype: A.dtype('float32') }),
-    infer: ({ shape }, attrs) => fromShape(shape, attrs.dtype),
+    infer: ({ shape }, attrs, ctx) => fromShape(ctx, shape, attrs.dtype),
   });
 }
 

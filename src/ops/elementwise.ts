@@ -22,7 +22,7 @@ type UnaryClass =
   | 'predicate';
 
 const UNARY: Readonly<Record<string, UnaryClass>> = {
-  // Follows Relax's require_float_dtype flags of unary.cc, plus the nn activations.
+  // As in Relax, transcendental functions and the smooth activations need floats.
   acos: 'float',
   acosh: 'float',
   asin: 'float',
@@ -97,7 +97,7 @@ for (const [name, cls] of Object.entries(UNARY)) {
 defineOp({
   name: 'astype',
   args: [{ name: 'data', kind: 'tensor' }],
-  attrs: z.object({ dtype: A.dtype('float32') }),
+  attrs: z.object({ dtype: A.dtype() }),
   infer: ({ data }, attrs) => sameShape(data, attrs.dtype),
 });
 

@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { isFloat } from '../ir/dtype.ts';
 import * as A from './attr-schema.ts';
 import { defineOp } from './registry.ts';
-import { argText, fmtShape, outTensor, requireDtype, requireRank } from './shape.ts';
+import { argText, fmtShape, outTensor, requireDtype, requireRank, requireSizes } from './shape.ts';
 
 /** resize2d(data, size): the spatial dims become `size` (one value resizes both). */
 defineOp({
@@ -33,6 +33,7 @@ defineOp({
     if (size.ndim >= 0 && size.ndim !== 1 && size.ndim !== 2) {
       ctx.shapeError(`argument 'size' ${fmtShape(size)} must give 1 or 2 spatial sizes for ${argText('data', data)}`);
     }
+    requireSizes(ctx, 'size', size);
     if (!data.shape || !size.values) return outTensor(4, dtype, data);
     const [h, w] = size.values.length === 1 ? [size.values[0]!, size.values[0]!] : size.values;
     return outTensor([data.shape[0]!, data.shape[1]!, h!, w!], dtype, data);

@@ -23,12 +23,14 @@ export {
   inferOpCall,
   normalizeAttrs,
   type ArgKind,
+  type ArgKindValue,
   type ArgSpec,
   type ArgValues,
+  type AttrSchema,
   type InferContext,
   type Legalize,
   type LegalizeInput,
   type OpDefinition,
   type RegisteredOp,
 } from './registry.ts';
-export { fmtExpr, fmtShape } from './shape.ts';
+export { fmtDims, fmtExpr, fmtShape } from './shape.ts';

@@ -77,7 +77,9 @@ function sliceLength(an: Analyzer, size: PrimExpr, b: PrimExpr, e: PrimExpr, ste
     return floordiv(add(span, Math.abs(step) - 1), Math.abs(step));
   }
   if (step > 0) {
-    const span = sub(clampBound(an, e, size, 0, 0), clampBound(an, b, size, 0, 0));
+    // A begin that is known non-negative needs no clamping: past the end, the span is negative and the count 0 anyway.
+    const begin = an.canProve(ge(b, 0)) ? b : clampBound(an, b, size, 0, 0);
+    const span = sub(clampBound(an, e, size, 0, 0), begin);
     return max(floordiv(add(span, step - 1), step), 0);
   }
   // A negative step walks from b down to e (exclusive); -1 stands for "before the first element".
@@ -175,13 +177,15 @@ defineOp({
   infer: ({ data, indices }, attrs, ctx) => {
     requireIndices(ctx, indices);
     requireRank(ctx, 'indices', indices, { min: 1 });
+    // How many axes each index addresses: the last dim of `indices`, which must be a constant to know the rank.
     const k = constValue(indices.shape?.[indices.ndim - 1]);
-    if (!data.shape || !indices.shape || k === undefined) return outTensor(-1, data.dtype, data);
+    if (data.ndim < 0 || k === undefined) return outTensor(-1, data.dtype, data);
     const bd = attrs.batch_dims;
     if (bd + k > data.ndim || bd >= indices.ndim) {
       ctx.shapeError(`${argText('indices', indices)} indexes ${k} axes after ${bd} batch dims, more than ${argText('data', data)} has`);
     }
-    return outTensor([...indices.shape.slice(0, -1), ...data.shape.slice(bd + k)], data.dtype, data);
+    if (!data.shape) return outTensor(indices.ndim - 1 + data.ndim - bd - k, data.dtype, data);
+    return outTensor([...indices.shape!.slice(0, -1), ...data.shape.slice(bd + k)], data.dtype, data);
   },
 });
 

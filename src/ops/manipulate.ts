@@ -21,6 +21,7 @@ import {
   outTensor,
   provablyDifferent,
   provablyEqual,
+  requireSizes,
   sameDtype,
   sameShape,
 } from './shape.ts';
@@ -202,6 +203,7 @@ defineOp({
   infer: ({ data, shape }, _attrs, ctx) => {
     const target = shape.values;
     const an = ctx.analyzer;
+    requireSizes(ctx, 'shape', shape);
     if (data.ndim >= 0 && shape.ndim >= 0 && data.ndim > shape.ndim) {
       ctx.shapeError(`cannot broadcast ${argText('data', data)} to the lower rank shape ${fmtShape(shape)}`);
     }

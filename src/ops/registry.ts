@@ -9,7 +9,7 @@ import type { z } from 'zod';
 import { Analyzer } from '../ir/arith/analyzer.ts';
 import type { AttrMap } from '../ir/attrs.ts';
 import { INDEX_DTYPE, isInt } from '../ir/dtype.ts';
-import { castIfNeeded, type PrimExpr } from '../ir/prim/expr.ts';
+import { castIfNeeded, type PrimExpr, primVars } from '../ir/prim/expr.ts';
 import {
   mapStructInfoExprs,
   type PrimStructInfo,
@@ -165,9 +165,9 @@ export function normalizeAttrs(opName: string, attrs: AttrMap): AttrMap {
 /**
  * The struct info of `op(args...)` with `attrs`: checks the number and kinds
  * of the arguments, normalizes the attributes, runs the operator's inference
- * and simplifies the result with `analyzer`. Shape variables that are whole
- * dims of tensor arguments are bound non-negative in `analyzer` (a dim is a
- * size), which never overrides a range the caller bound.
+ * and simplifies the result with `analyzer`. The variables of tensor
+ * argument dims are shape variables, which are never negative; they are
+ * bound so in `analyzer`, which never overrides a range the caller bound.
  */
 export function inferOpCall(op: string, args: readonly StructInfo[], attrs: AttrMap, analyzer: Analyzer = new Analyzer()): StructInfo {
   const def = getOp(op);
@@ -229,6 +229,6 @@ function indexDim(e: PrimExpr): PrimExpr {
 
 function tensorArg(t: TensorStructInfo, analyzer: Analyzer): TensorStructInfo {
   if (!t.shape) return t;
-  for (const d of t.shape) if (d.kind === 'var') analyzer.bindNonNegative(d);
+  for (const d of t.shape) for (const v of primVars(d)) if (isInt(v.dtype)) analyzer.bindNonNegative(v);
   return { ...t, shape: t.shape.map(indexDim) };
 }

@@ -181,6 +181,14 @@ export function sameDtype(ctx: InferContext, args: readonly (readonly [string, T
   return first.dtype;
 }
 
+/** Fails when a shape argument that becomes a result shape has a negative constant dim. */
+export function requireSizes(ctx: InferContext, name: string, s: ShapeStructInfo): void {
+  for (const d of s.values ?? []) {
+    const v = constValue(d);
+    if (v !== undefined && v < 0) ctx.shapeError(`argument '${name}' ${fmtShape(s)} has the negative size ${v}`);
+  }
+}
+
 export function requireDtype(ctx: InferContext, name: string, t: { dtype: DataType }, ok: (d: DataType) => boolean, what: string): void {
   if (!ok(t.dtype)) ctx.dtypeError(`argument '${name}' has dtype ${t.dtype}, expected ${what}`);
 }

@@ -43,6 +43,8 @@ interface FrameState {
   current: Binding[];
   dataflow: boolean;
   names: Set<string>;
+  /** The next suffix to try per hint, so naming stays linear in the number of bindings. */
+  next: Map<string, number>;
 }
 
 export class BlockBuilder {
@@ -101,7 +103,7 @@ export class BlockBuilder {
    */
   function(name: string, params: readonly GraphVar[], body: () => Expr, options: { attrs?: AttrMap; ret?: StructInfo } = {}): GraphFunc {
     if (this.frame) fail(M.irConstruction, { what: 'block builder', problem: 'functions cannot be nested' });
-    this.frame = { blocks: [], current: [], dataflow: false, names: new Set(params.map((p) => p.name)) };
+    this.frame = { blocks: [], current: [], dataflow: false, names: new Set(params.map((p) => p.name)), next: new Map() };
     let result: Expr;
     try {
       result = this.leaf(body(), 'gv');
@@ -236,9 +238,11 @@ export class BlockBuilder {
   }
 
   private freshLocal(hint: string): string {
-    const names = this.requireFrame().names;
+    const { names, next } = this.requireFrame();
     let name = hint;
-    for (let i = 1; names.has(name); i++) name = `${hint}${i}`;
+    let i = next.get(hint) ?? 1;
+    while (names.has(name)) name = `${hint}${i++}`;
+    next.set(hint, i);
     names.add(name);
     return name;
   }

@@ -1,0 +1,6 @@
+/** `npm run bench`: every benchmark, one after the other, in one process. */
+import { benchIR } from './ir.ts';
+import { printTable } from './util.ts';
+
+console.log(`kiln benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
+printTable('IR (median of 7 runs)', benchIR());
