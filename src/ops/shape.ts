@@ -4,62 +4,17 @@
  * broadcasting, all speaking the same message style (op, argument, shape).
  */
 import type { Analyzer } from '../ir/arith/analyzer.ts';
-import { type DataType, INDEX_DTYPE, shortName } from '../ir/dtype.ts';
+import { type DataType, INDEX_DTYPE } from '../ir/dtype.ts';
+import { printPrimExpr } from '../ir/text/printer.ts';
 import { intImm, ne, type PrimExpr } from '../ir/prim/expr.ts';
 import { type ShapeStructInfo, type StructInfo, tensorSI, type TensorStructInfo } from '../ir/graph/struct-info.ts';
 import type { InferContext } from './registry.ts';
 
 // --- printing ------------------------------------------------------------------
 
-const PREC: Partial<Record<string, number>> = { or: 1, and: 2, eq: 3, ne: 3, lt: 3, le: 3, gt: 3, ge: 3, add: 4, sub: 4, mul: 5, div: 5 };
-const INFIX: Partial<Record<string, string>> = {
-  or: '||',
-  and: '&&',
-  eq: '==',
-  ne: '!=',
-  lt: '<',
-  le: '<=',
-  gt: '>',
-  ge: '>=',
-  add: '+',
-  sub: '-',
-  mul: '*',
-  div: '/',
-};
-
-/** A prim expression as a user writes it: `n * 4`, `floordiv(h, 2) + 1`. */
+/** A prim expression as the text format writes it: `n * 4`, `h // 2 + 1`. */
 export function fmtExpr(e: PrimExpr): string {
-  return fmt(e, 0);
-}
-
-function fmt(e: PrimExpr, outer: number): string {
-  switch (e.kind) {
-    case 'int':
-    case 'float':
-      return String(e.value);
-    case 'bool':
-      return e.value ? 'true' : 'false';
-    case 'var':
-      return e.name;
-    case 'binary': {
-      const p = PREC[e.op];
-      const sym = INFIX[e.op];
-      if (p === undefined || sym === undefined) return `${e.op}(${fmt(e.a, 0)}, ${fmt(e.b, 0)})`;
-      // The right operand of - and / needs parentheses at equal precedence: a - (b + c).
-      const text = `${fmt(e.a, p)} ${sym} ${fmt(e.b, p + 1)}`;
-      return p < outer ? `(${text})` : text;
-    }
-    case 'not':
-      return `!${fmt(e.a, 6)}`;
-    case 'select':
-      return `select(${fmt(e.cond, 0)}, ${fmt(e.t, 0)}, ${fmt(e.f, 0)})`;
-    case 'cast':
-      return `${shortName(e.dtype)}(${fmt(e.value, 0)})`;
-    case 'call':
-      return `${e.op}(${e.args.map((a) => fmt(a, 0)).join(', ')})`;
-    case 'load':
-      return `${e.buffer.name}[${e.indices.map((i) => fmt(i, 0)).join(', ')}]`;
-  }
+  return printPrimExpr(e);
 }
 
 /** `(n, 3)`, `(4,)`, `()`; `(?, ?)` when only the rank is known, `(...)` when not even that. */
