@@ -5,9 +5,13 @@
  *
  * Integer +, -, × go through the polynomial form of `canonical.ts`; floordiv
  * and floormod are reduced with the bounds of what they divide; comparisons
- * are decided by bounding the difference of their sides, first with constant
- * intervals, then by substituting each bound variable by the end of its
- * (possibly symbolic) range.
+ * are decided by bounding the difference of their sides.
+ *
+ * A proof of `s >= 0` tries, in order: constant interval bounds; a symbolic
+ * lower bound, each variable with a (possibly symbolic) range replaced by
+ * the end of it that minimizes its term; `c*floordiv(x, c)` traded for
+ * `x - floormod(x, c)`; and a case split over the operands of a min, max or
+ * select.
  *
  * Like TVM's analyzer it assumes integer arithmetic does not overflow and
  * never divides by zero: `floordiv(x*y, y)` is `x`.
@@ -37,7 +41,7 @@ import {
   atomKey,
   atomSum,
   CanonicalOverflow,
-  coeffGcd,
+  compareToExpr,
   constantRatio,
   constSum,
   contentOf,
@@ -46,19 +50,20 @@ import {
   gcd,
   isConst,
   isZero,
-  leadingTerm,
   mulSums,
   productSum,
   scaleSum,
+  splitMultiples,
   type Sum,
   sumToExpr,
   type Term,
   termSum,
-  withoutBase,
 } from './canonical.ts';
 import { castConstant, compareNumbers, foldBits, foldCall, foldFloat, literalValue } from './fold.ts';
 import {
   addI,
+  allOnesAbove,
+  dtypeBound,
   EVERYTHING,
   floorDivByI,
   floorDivI,
@@ -73,7 +78,9 @@ import {
   negI,
   point,
   scaleI,
+  towardZero,
   truncDivI,
+  typeRange,
   unionI,
   withinI,
 } from './interval.ts';
@@ -91,6 +98,9 @@ export class Analyzer {
   private readonly bindings = new Map<PrimVar, Binding>();
   private simplifyMemo = new WeakMap<PrimExpr, PrimExpr>();
   private boundMemo = new WeakMap<PrimExpr, Interval>();
+  private canonicalMemo = new WeakMap<PrimExpr, Sum>();
+  /** Symbolic lower bounds by sum key: proofs ask for the same dividends again and again. */
+  private lowerMemo = new Map<string, Sum>();
   /** Variables whose range is being looked into, to stop at ranges that mention each other. */
   private readonly resolving = new Set<PrimVar>();
 
@@ -110,7 +120,7 @@ export class Analyzer {
 
   /** Shape variables are never negative. */
   bindNonNegative(...vars: PrimVar[]): void {
-    for (const v of vars) this.bind(v, interval(0, Infinity));
+    for (const v of vars) if (!((this.bindings.get(v)?.bound.min ?? -1) >= 0)) this.bind(v, interval(0, Infinity));
   }
 
   unbind(v: PrimVar): void {
@@ -138,6 +148,8 @@ export class Analyzer {
   private invalidate(): void {
     this.simplifyMemo = new WeakMap();
     this.boundMemo = new WeakMap();
+    this.canonicalMemo = new WeakMap();
+    this.lowerMemo = new Map();
   }
 
   // --- simplification ------------------------------------------------------------
@@ -208,6 +220,14 @@ export class Analyzer {
 
   /** The canonical (sum of monomials) form of an integer expression. */
   canonical(e: PrimExpr): Sum {
+    const hit = this.canonicalMemo.get(e);
+    if (hit) return hit;
+    const out = this.canonicalNode(e);
+    this.canonicalMemo.set(e, out);
+    return out;
+  }
+
+  private canonicalNode(e: PrimExpr): Sum {
     switch (e.kind) {
       case 'int':
         return constSum(e.value, e.dtype);
@@ -389,11 +409,33 @@ export class Analyzer {
     const bFirst = op === 'min' ? this.proveNonNegative(d) : this.proveNonNegative(scaleSum(d, -1));
     if (bFirst) return b;
     // min(x + k, y + k) = min(x, y) + k
-    const k = Math.min(a.base, b.base);
-    const x = sumToExpr(addSums(a, constSum(k, a.dtype), -1));
-    const y = sumToExpr(addSums(b, constSum(k, b.dtype), -1));
-    const [p, q] = atomKey(x) <= atomKey(y) ? [x, y] : [y, x];
-    return addSums(atomSum(binary(op, p, q)), constSum(k, a.dtype));
+    const k = constSum(Math.min(a.base, b.base), a.dtype);
+    const x = addSums(a, k, -1);
+    const y = addSums(b, k, -1);
+    const absorbed = this.absorbMinMax(op, x, y) ?? this.absorbMinMax(op, y, x);
+    if (absorbed) return addSums(absorbed, k);
+    const ex = sumToExpr(x);
+    const ey = sumToExpr(y);
+    const [p, q] = atomKey(ex) <= atomKey(ey) ? [ex, ey] : [ey, ex];
+    return addSums(atomSum(binary(op, p, q)), k);
+  }
+
+  /**
+   * max(max(p, q), y) is max(p, q) when y <= p or y <= q, and max(p, y)
+   * when y >= q; likewise for min. Clamped slice bounds nest like this:
+   * `max(max(n, 1) - 2, 0)` is `max(n, 2) - 2`.
+   */
+  private absorbMinMax(op: 'min' | 'max', nested: Sum, y: Sum): Sum | undefined {
+    const inner = asSingleAtom(nested);
+    if (inner?.kind !== 'binary' || inner.op !== op) return undefined;
+    // u wins over v: max(u, v) = u (or min(u, v) = u)
+    const wins = (u: Sum, v: Sum): boolean => this.proveNonNegative(op === 'max' ? addSums(u, v, -1) : addSums(v, u, -1));
+    const p = this.canonical(inner.a);
+    const q = this.canonical(inner.b);
+    if (wins(p, y) || wins(q, y)) return nested;
+    if (wins(y, q)) return this.minMax(op, p, y);
+    if (wins(y, p)) return this.minMax(op, q, y);
+    return undefined;
   }
 
   private simplifyBinary(op: BinaryOp, a: PrimExpr, b: PrimExpr, orig: PrimExpr): PrimExpr {
@@ -660,8 +702,10 @@ export class Analyzer {
     try {
       if (this.sumBound(s).min >= 0) return true;
       if (this.sumBound(this.symbolicLowerBound(s)).min >= 0) return true;
-      const expanded = depth < 3 ? this.expandFloorDiv(s) : undefined;
-      return expanded !== undefined && this.proveNonNegative(expanded, depth + 1);
+      if (depth >= 3) return false;
+      const expanded = this.expandFloorDiv(s);
+      if (expanded && this.proveNonNegative(expanded, depth + 1)) return true;
+      return this.proveByCases(s, depth + 1);
     } catch (err) {
       if (err instanceof CanonicalOverflow) return false;
       throw err;
@@ -674,6 +718,16 @@ export class Analyzer {
    * variables). Terms that cannot be bounded that way stay as they are.
    */
   private symbolicLowerBound(s: Sum): Sum {
+    const key = sumKey(s);
+    let out = this.lowerMemo.get(key);
+    if (!out) {
+      out = this.symbolicLowerBoundUncached(s);
+      this.lowerMemo.set(key, out);
+    }
+    return out;
+  }
+
+  private symbolicLowerBoundUncached(s: Sum): Sum {
     let cur = s;
     for (let round = 0; round < 8; round++) {
       let next = constSum(cur.base, cur.dtype);
@@ -744,6 +798,26 @@ export class Analyzer {
     return undefined;
   }
 
+  /**
+   * A min, max or select term takes the value of one of its operands: s ≥ 0
+   * when it holds for each choice, or for one choice when that choice bounds
+   * the term from below (`n - min(n, 2) >= n - n`).
+   */
+  private proveByCases(s: Sum, depth: number): boolean {
+    for (const t of s.terms.values()) {
+      const a = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
+      let choices: [PrimExpr, PrimExpr];
+      if (a?.kind === 'binary' && (a.op === 'min' || a.op === 'max')) choices = [a.a, a.b];
+      else if (a?.kind === 'select') choices = [a.t, a.f];
+      else continue;
+      const rest = addSums(s, termSum(t, s.dtype), -1);
+      const prove = (c: PrimExpr): boolean => this.proveNonNegative(addSums(rest, scaleSum(this.canonical(c), t.coeff)), depth);
+      const eitherBounds = a.kind === 'binary' && (a.op === 'min') === t.coeff < 0;
+      return eitherBounds ? prove(choices[0]) || prove(choices[1]) : prove(choices[0]) && prove(choices[1]);
+    }
+    return false;
+  }
+
   private mentionsRangeVar(e: PrimExpr): boolean {
     let found = false;
     visitPrim(e, (x) => {
@@ -788,87 +862,18 @@ function isCanonicalOp(op: BinaryOp): boolean {
   );
 }
 
+function sumKey(s: Sum): string {
+  let k = `${s.dtype}:${s.base}`;
+  for (const [key, t] of s.terms) k += `+${t.coeff}*${key}`;
+  return k;
+}
+
 function atomOrConst(e: PrimExpr): Sum {
   return e.kind === 'int' ? constSum(e.value, e.dtype) : atomSum(e);
 }
 
 function divAtom(op: 'floordiv' | 'floormod' | 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
   return atomSum(binary(op, sumToExpr(a), sumToExpr(b)));
-}
-
-/** a = q*b + r, where q gathers the terms of a that b divides when b is a single monomial. */
-function splitMultiples(a: Sum, b: Sum): { q: Sum; r: Sum } {
-  let q = constSum(0, a.dtype);
-  if (b.base !== 0 || b.terms.size !== 1) return { q, r: a };
-  let r = constSum(a.base, a.dtype);
-  for (const t of a.terms.values()) {
-    const part = termSum(t, a.dtype);
-    const quotient = divideByMonomial(part, b);
-    if (quotient) q = addSums(q, quotient);
-    else r = addSums(r, part);
-  }
-  return { q, r };
-}
-
-/**
- * `d op 0` as `lhs op' rhs` with positive terms on the left and negative
- * ones on the right: > and >= become < and <= of -d, and a common factor of
- * the coefficients divides out, rounding the constant as integers allow.
- */
-function compareToExpr(op: CompareOp, d: Sum): PrimExpr {
-  let o: 'eq' | 'ne' | 'lt' | 'le';
-  if (op === 'gt' || op === 'ge') {
-    o = op === 'gt' ? 'lt' : 'le';
-    d = scaleSum(d, -1);
-  } else {
-    o = op;
-  }
-  const g = coeffGcd(d);
-  if (g > 1) {
-    const rest = divideExact(withoutBase(d), g);
-    if (o === 'eq' || o === 'ne') {
-      if (d.base % g !== 0) return boolImm(o === 'ne');
-      d = addSums(rest, constSum(d.base / g, d.dtype));
-    } else {
-      // g*t + c < 0 ⇔ t + floor(c/g) < 0;  g*t + c <= 0 ⇔ t + ceil(c/g) <= 0
-      d = addSums(rest, constSum(o === 'lt' ? Math.floor(d.base / g) : Math.ceil(d.base / g), d.dtype));
-    }
-  }
-  // x == y and y == x print alike.
-  if ((o === 'eq' || o === 'ne') && (leadingTerm(d)?.coeff ?? 0) < 0) d = scaleSum(d, -1);
-  const dtype = d.dtype;
-  let lhs = constSum(Math.max(d.base, 0), dtype);
-  let rhs = constSum(Math.max(-d.base, 0), dtype);
-  for (const t of d.terms.values()) {
-    if (t.coeff > 0) lhs = addSums(lhs, termSum(t, dtype));
-    else rhs = addSums(rhs, termSum(t, dtype), -1);
-  }
-  return binary(o, sumToExpr(lhs), sumToExpr(rhs));
-}
-
-function towardZero(a: Interval): Interval {
-  return interval(Math.min(0, a.min), Math.max(0, a.max));
-}
-
-/** The smallest 2^k - 1 at or above x ≥ 0. */
-function allOnesAbove(x: number): number {
-  if (!Number.isFinite(x)) return Infinity;
-  let p = 1;
-  while (p <= x) p *= 2;
-  return p - 1;
-}
-
-/** The values of an integer type as an interval, with int64 and uint64 open-ended. */
-function dtypeBound(t: DataType): Interval {
-  if (t === 'int64') return EVERYTHING;
-  if (t === 'uint64') return interval(0, Infinity);
-  return isInt(t) || isBool(t) ? typeRange(t) : EVERYTHING;
-}
-
-/** The values of an integer or bool type, 64-bit ends included (approximately). */
-function typeRange(t: DataType): Interval {
-  const r = intRange(t);
-  return interval(r.min, r.max);
 }
 
 /** Constants that do not fit their type stay unfolded. */

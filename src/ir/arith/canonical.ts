@@ -8,7 +8,7 @@
  * form, so `n*4 - 4*n` is `0` and `(a + b) * 2` is `a*2 + b*2`.
  */
 import { type DataType } from '../dtype.ts';
-import { add, intImm, mul, type PrimExpr, type PrimVar, sub } from '../prim/expr.ts';
+import { add, binary, boolImm, type CompareOp, intImm, mul, type PrimExpr, type PrimVar, sub } from '../prim/expr.ts';
 
 export interface Monomial {
   /** Atoms in key order, repeated for powers. */
@@ -207,7 +207,7 @@ export function contentOf(s: Sum): number {
 export function divideExact(s: Sum, k: number): Sum {
   const terms = new Map<string, Term>();
   for (const [key, t] of s.terms) terms.set(key, { mono: t.mono, coeff: t.coeff / k });
-  return { dtype: s.dtype, base: s.base / k, terms };
+  return { dtype: s.dtype, base: safe(s.base / k), terms };
 }
 
 /**
@@ -300,4 +300,56 @@ export function sumToExpr(s: Sum): PrimExpr {
   if (base > 0) acc = add(acc, intImm(base, dtype));
   else if (base < 0) acc = sub(acc, intImm(-base, dtype));
   return acc;
+}
+
+// --- division and comparison ------------------------------------------------------
+
+/** a = q*b + r, where q gathers the terms of a that b divides when b is a single monomial. */
+export function splitMultiples(a: Sum, b: Sum): { q: Sum; r: Sum } {
+  let q = constSum(0, a.dtype);
+  if (b.base !== 0 || b.terms.size !== 1) return { q, r: a };
+  let r = constSum(a.base, a.dtype);
+  for (const t of a.terms.values()) {
+    const part = termSum(t, a.dtype);
+    const quotient = divideByMonomial(part, b);
+    if (quotient) q = addSums(q, quotient);
+    else r = addSums(r, part);
+  }
+  return { q, r };
+}
+
+/**
+ * `d op 0` as `lhs op' rhs` with positive terms on the left and negative
+ * ones on the right: > and >= become < and <= of -d, and a common factor of
+ * the coefficients divides out, rounding the constant as integers allow.
+ */
+export function compareToExpr(op: CompareOp, d: Sum): PrimExpr {
+  let o: 'eq' | 'ne' | 'lt' | 'le';
+  if (op === 'gt' || op === 'ge') {
+    o = op === 'gt' ? 'lt' : 'le';
+    d = scaleSum(d, -1);
+  } else {
+    o = op;
+  }
+  const g = coeffGcd(d);
+  if (g > 1) {
+    const rest = divideExact(withoutBase(d), g);
+    if (o === 'eq' || o === 'ne') {
+      if (d.base % g !== 0) return boolImm(o === 'ne');
+      d = addSums(rest, constSum(d.base / g, d.dtype));
+    } else {
+      // g*t + c < 0 ⇔ t + floor(c/g) < 0;  g*t + c <= 0 ⇔ t + ceil(c/g) <= 0
+      d = addSums(rest, constSum(o === 'lt' ? Math.floor(d.base / g) : Math.ceil(d.base / g), d.dtype));
+    }
+  }
+  // x == y and y == x print alike.
+  if ((o === 'eq' || o === 'ne') && (leadingTerm(d)?.coeff ?? 0) < 0) d = scaleSum(d, -1);
+  const dtype = d.dtype;
+  let lhs = constSum(Math.max(d.base, 0), dtype);
+  let rhs = constSum(Math.max(-d.base, 0), dtype);
+  for (const t of d.terms.values()) {
+    if (t.coeff > 0) lhs = addSums(lhs, termSum(t, dtype));
+    else rhs = addSums(rhs, termSum(t, dtype), -1);
+  }
+  return binary(o, sumToExpr(lhs), sumToExpr(rhs));
 }

@@ -4,6 +4,7 @@
  * Ends are exact integers. Past 2^53 a double rounds, possibly to the wrong
  * side of the true end, so such an end is widened to infinity instead.
  */
+import { type DataType, intRange, isBool, isInt } from '../dtype.ts';
 
 export interface Interval {
   readonly min: number;
@@ -121,6 +122,32 @@ export function intersectI(a: Interval, b: Interval): Interval {
 /** Whether every value of a lies in b. */
 export function withinI(a: Interval, b: Interval): boolean {
   return a.min >= b.min && a.max <= b.max;
+}
+
+/** A quotient rounded toward zero, of a by a divisor of at least 1, lies between 0 and a. */
+export function towardZero(a: Interval): Interval {
+  return interval(Math.min(0, a.min), Math.max(0, a.max));
+}
+
+/** The smallest 2^k - 1 at or above x ≥ 0. */
+export function allOnesAbove(x: number): number {
+  if (!Number.isFinite(x)) return Infinity;
+  let p = 1;
+  while (p <= x) p *= 2;
+  return p - 1;
+}
+
+/** The values of an integer type as an interval, with int64 and uint64 open-ended. */
+export function dtypeBound(t: DataType): Interval {
+  if (t === 'int64') return EVERYTHING;
+  if (t === 'uint64') return interval(0, Infinity);
+  return isInt(t) || isBool(t) ? typeRange(t) : EVERYTHING;
+}
+
+/** The values of an integer or bool type, 64-bit ends included (approximately). */
+export function typeRange(t: DataType): Interval {
+  const r = intRange(t);
+  return interval(r.min, r.max);
 }
 
 /** 0 × ∞ is 0 here: a term that is certainly zero stays zero. */

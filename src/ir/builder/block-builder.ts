@@ -4,6 +4,7 @@
  * structural equality (two identical kernels become one).
  */
 import { fail, M } from '../../support/messages.ts';
+import { Analyzer } from '../arith/analyzer.ts';
 import { type AttrMap, NO_ATTRS } from '../attrs.ts';
 import {
   type Binding,
@@ -21,7 +22,7 @@ import {
   tuple,
   varBinding,
 } from '../graph/expr.ts';
-import { type StructInfo, mapStructInfoExprs, tensorSI } from '../graph/struct-info.ts';
+import { mapStructInfoExprs, primSI, shapeSI, type StructInfo, tensorSI, tupleSI, visitStructInfoExprs } from '../graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../module.ts';
 import { type PrimExpr, type PrimVar, primVars, substitute } from '../prim/expr.ts';
 import { structuralHash } from '../structural.ts';
@@ -79,6 +80,8 @@ export class BlockBuilder {
 
   /** Adds or replaces a function under exactly this name. */
   setFunction(name: string, f: ModuleFunction): void {
+    // The function replaced is gone: addPrimFunc must not hand out its name for it any more.
+    for (const [h, n] of this.primByHash) if (n === name) this.primByHash.delete(h);
     this.functions.set(name, f);
     if (f.kind === 'prim_func') this.primByHash.set(structuralHash(f), name);
   }
@@ -114,8 +117,11 @@ export class BlockBuilder {
     this.flush();
     const blocks = this.frame.blocks;
     this.frame = undefined;
-    const ret = options.ret ?? intrinsicSinfo(result);
-    if (!ret) fail(M.irConstruction, { what: `function ${name}`, problem: 'the return type cannot be inferred; pass options.ret' });
+    const inferred = intrinsicSinfo(result);
+    if (!options.ret && !inferred) fail(M.irConstruction, { what: `function ${name}`, problem: 'the return type cannot be inferred; pass options.ret' });
+    // Callers know only the symbolic variables of the parameters; one a match_cast
+    // defines inside is unknown to them, so the inferred type keeps less there.
+    const ret = options.ret ?? substituteOrErase(inferred!, paramVars(params));
     const f = graphFunc(params, seqExpr(blocks, result), ret, options.attrs ?? NO_ATTRS);
     this.functions.set(name, f);
     return f;
@@ -145,6 +151,9 @@ export class BlockBuilder {
 
   /** Binds `value` to a variable that may be used after the current dataflow block. */
   emitOutput(value: Expr, nameHint = 'gv', sinfo?: StructInfo): GraphVar {
+    if (!this.requireFrame().dataflow) {
+      fail(M.irConstruction, { what: 'block builder', problem: 'emitOutput is for values leaving a dataflow block; outside one, use emit' });
+    }
     return this.bind(value, nameHint, sinfo, false);
   }
 
@@ -218,12 +227,7 @@ export class BlockBuilder {
       const a = args[i] ? intrinsicSinfo(args[i]) : undefined;
       if (a) bindDims(p, a, map);
     });
-    let unresolved = false;
-    const out = mapStructInfoExprs(ret, (e) => {
-      for (const v of primVars(e)) if (!map.has(v)) unresolved = true;
-      return substitute(e, map);
-    });
-    return unresolved && out.kind === 'tensor' ? tensorSI(out.ndim, out.dtype) : out;
+    return substituteOrErase(ret, map);
   }
 
   private requireFrame(): FrameState {
@@ -248,16 +252,56 @@ export class BlockBuilder {
   }
 }
 
+/** The symbolic variables the parameters define, each mapped to itself. */
+function paramVars(params: readonly GraphVar[]): Map<PrimVar, PrimExpr> {
+  const map = new Map<PrimVar, PrimExpr>();
+  for (const p of params) visitStructInfoExprs(p.sinfo, (e) => primVars(e).forEach((v) => map.set(v, v)));
+  return map;
+}
+
+/** Binds the callee's symbolic variables that stand alone in a parameter to what the argument has there. */
 function bindDims(param: StructInfo, arg: StructInfo, map: Map<PrimVar, PrimExpr>): void {
-  if (param.kind === 'tensor' && arg.kind === 'tensor' && param.shape && arg.shape && param.shape.length === arg.shape.length) {
-    param.shape.forEach((d, i) => {
-      if (d.kind === 'var' && !map.has(d)) map.set(d, arg.shape![i]!);
+  const bindAll = (ps: readonly PrimExpr[] | undefined, as: readonly PrimExpr[] | undefined): void => {
+    if (!ps || !as || ps.length !== as.length) return;
+    ps.forEach((d, i) => {
+      if (d.kind === 'var' && !map.has(d)) map.set(d, as[i]!);
     });
-  } else if (param.kind === 'shape' && arg.kind === 'shape' && param.values && arg.values) {
-    param.values.forEach((d, i) => {
-      if (d.kind === 'var' && !map.has(d) && arg.values![i]) map.set(d, arg.values![i]);
-    });
-  } else if (param.kind === 'tuple' && arg.kind === 'tuple') {
+  };
+  if (param.kind === 'tensor' && arg.kind === 'tensor') bindAll(param.shape, arg.shape);
+  else if (param.kind === 'shape' && arg.kind === 'shape') bindAll(param.values, arg.values);
+  else if (param.kind === 'prim' && arg.kind === 'prim' && param.value && arg.value) bindAll([param.value], [arg.value]);
+  else if (param.kind === 'tuple' && arg.kind === 'tuple') {
     param.fields.forEach((f, i) => arg.fields[i] && bindDims(f, arg.fields[i], map));
+  }
+}
+
+/**
+ * `s` with the callee's variables replaced by the caller's; where one stays
+ * unknown the caller cannot name it, so that part keeps only what is certain
+ * (a tensor or shape its rank, a prim value its dtype).
+ */
+function substituteOrErase(s: StructInfo, map: ReadonlyMap<PrimVar, PrimExpr>): StructInfo {
+  const known = (es: readonly PrimExpr[]): boolean => es.every((e) => [...primVars(e)].every((v) => map.has(v)));
+  const analyzer = new Analyzer();
+  // Simplified, so that a callee returning `k + 1` called with `n + 1` gives `n + 2`.
+  const sub = (x: StructInfo): StructInfo =>
+    mapStructInfoExprs(x, (e) => {
+      const out = substitute(e, map);
+      return out === e ? e : analyzer.simplify(out);
+    });
+  switch (s.kind) {
+    case 'tensor':
+      return !s.shape || known(s.shape) ? sub(s) : tensorSI(s.ndim, s.dtype, s.device);
+    case 'shape':
+      return !s.values || known(s.values) ? sub(s) : shapeSI(s.ndim);
+    case 'prim':
+      return !s.value || known([s.value]) ? sub(s) : primSI(s.dtype);
+    case 'tuple':
+      return tupleSI(s.fields.map((f) => substituteOrErase(f, map)));
+    case 'object':
+      return s;
+    case 'func':
+      // A function value's own signature is not in terms of the call's arguments.
+      return s;
   }
 }

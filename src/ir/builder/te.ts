@@ -27,6 +27,8 @@ import {
   type PrimLike,
   type PrimVar,
   primVar,
+  primVars,
+  substitute,
   visitPrim,
 } from '../prim/expr.ts';
 import { type Buffer, buffer } from '../tir/buffer.ts';
@@ -60,7 +62,7 @@ export interface Tensor {
 }
 
 export interface ReduceAxis {
-  /** The variable to index with; it becomes the block's reduce iterator. */
+  /** The variable to index with; it stands for the reduce iterator of each block that reduces over the axis. */
   readonly var: PrimVar;
   readonly dom: Range;
 }
@@ -152,12 +154,13 @@ export function computeMany(
 
 // --- reducers -------------------------------------------------------------------------------
 
+// Integer literals hold safe integers only, so the 64-bit ends are clamped to ±(2^53 - 1).
 function lowest(t: DataType): PrimExpr {
-  return isFloat(t) ? floatImm(-Infinity, t) : imm(intRange(t).min, t);
+  return isFloat(t) ? floatImm(-Infinity, t) : imm(Math.max(intRange(t).min, Number.MIN_SAFE_INTEGER), t);
 }
 
 function highest(t: DataType): PrimExpr {
-  return isFloat(t) ? floatImm(Infinity, t) : imm(intRange(t).max, t);
+  return isFloat(t) ? floatImm(Infinity, t) : imm(Math.min(intRange(t).max, Number.MAX_SAFE_INTEGER), t);
 }
 
 const one = (reduce: (a: PrimExpr, b: PrimExpr) => PrimExpr, identity: (t: DataType) => PrimExpr): Reducer => ({
@@ -193,6 +196,7 @@ export interface CreateOptions {
  */
 export function createPrimFunc(params: readonly Tensor[], options: CreateOptions = {}): PrimFunc {
   const isParam = new Set(params.map((t) => t.buffer));
+  if (isParam.size !== params.length) fail(M.irConstruction, { what: 'createPrimFunc', problem: 'a tensor is a parameter twice' });
   const order: Stage[] = [];
   const visited = new Set<Stage>();
   const visit = (st: Stage): void => {
@@ -208,11 +212,48 @@ export function createPrimFunc(params: readonly Tensor[], options: CreateOptions
     order.push(st);
   };
   for (const t of params) if (t.stage) visit(t.stage);
+  checkVariables(order, params, options.scalars ?? []);
 
-  let body: Stmt = seq(order.map(lowerStage));
+  // Schedules find blocks by name, so two stages of one name get distinct block names.
+  const blockNames = new Set<string>();
+  const uniqueName = (hint: string): string => {
+    let name = hint;
+    for (let i = 1; blockNames.has(name); i++) name = `${hint}_${i}`;
+    blockNames.add(name);
+    return name;
+  };
+  let body: Stmt = seq(order.map((st) => lowerStage(st, uniqueName(st.name))));
   const scratch = order.flatMap((st) => st.outputs).filter((t) => !isParam.has(t.buffer));
   for (let i = scratch.length - 1; i >= 0; i--) body = allocate(scratch[i]!.buffer, body);
   return primFunc([...params.map((t) => t.buffer), ...(options.scalars ?? [])], body, options.attrs ?? NO_ATTRS);
+}
+
+/** Every variable a stage uses must be its own iterator or come from a parameter: a buffer's shape or a scalar. */
+function checkVariables(order: readonly Stage[], params: readonly Tensor[], scalars: readonly PrimVar[]): void {
+  const known = new Set<PrimVar>(scalars);
+  for (const t of params) for (const d of t.shape) primVars(d, known);
+  for (const st of order) {
+    const own = new Set<PrimVar>(st.spatial);
+    const used = new Set<PrimVar>();
+    for (const t of st.outputs) for (const d of t.shape) primVars(d, used);
+    if (st.body.kind === 'reduction') {
+      for (const ax of st.body.axes) {
+        own.add(ax.var);
+        primVars(ax.dom.min, used);
+        primVars(ax.dom.extent, used);
+      }
+      for (const e of st.body.sources) primVars(e, used);
+      if (st.body.where) primVars(st.body.where, used);
+    } else primVars(st.body, used);
+    for (const v of used) {
+      if (!own.has(v) && !known.has(v)) {
+        fail(M.irConstruction, {
+          what: `stage ${st.name}`,
+          problem: `variable ${v.name} is neither in a parameter's shape nor a scalar parameter; pass it in options.scalars`,
+        });
+      }
+    }
+  }
 }
 
 /** Buffers read by a stage's expressions. */
@@ -233,7 +274,7 @@ function stageInputs(st: Stage): Buffer[] {
   return out;
 }
 
-function lowerStage(st: Stage): Stmt {
+function lowerStage(st: Stage, blockName: string): Stmt {
   const outs = st.outputs;
   const shape = outs[0]!.shape;
   const loopVars = st.spatial.map((v) => primVar(v.name.slice(1), v.dtype));
@@ -245,16 +286,22 @@ function lowerStage(st: Stage): Stmt {
   const reduceLoops: { v: PrimVar; dom: Range }[] = [];
   if (st.body.kind === 'reduction') {
     const r = st.body;
+    // A reduce axis may serve several stages (softmax's max and sum over one row); each
+    // block gets an iterator of its own, since a variable is defined once per function.
+    const own = new Map<PrimVar, PrimExpr>();
     for (const ax of r.axes) {
+      const iv = primVar(ax.var.name, ax.var.dtype);
+      own.set(ax.var, iv);
       const lv = primVar(ax.var.name.slice(1), ax.var.dtype);
       reduceLoops.push({ v: lv, dom: ax.dom });
-      iterVars.push({ var: ax.var, dom: ax.dom, iterKind: 'reduce' });
+      iterVars.push({ var: iv, dom: ax.dom, iterKind: 'reduce' });
       values.push(ax.dom.min.kind === 'int' && ax.dom.min.value === 0 ? lv : add(lv, ax.dom.min));
     }
     const dtypes = outs.map((t) => t.dtype);
     init = seq(r.reducer.identity(dtypes).map((v, i) => store(outs[i]!.buffer, point, v)));
     const acc = outs.map((t) => load(t.buffer, point));
-    const combined = r.reducer.combine(acc, r.sources);
+    const combined = r.reducer.combine(acc, r.sources.map((x) => substitute(x, own)));
+    const where = r.where ? substitute(r.where, own) : undefined;
     let update: Stmt;
     if (combined.length === 1) update = store(outs[0]!.buffer, point, combined[0]!);
     else {
@@ -263,11 +310,11 @@ function lowerStage(st: Stage): Stmt {
       update = seq(outs.map((t, i) => store(t.buffer, point, temps[i]!)));
       for (let i = temps.length - 1; i >= 0; i--) update = letStmt(temps[i]!, combined[i]!, update);
     }
-    blockBody = r.where ? ifThenElse(r.where, update) : update;
+    blockBody = where ? ifThenElse(where, update) : update;
   } else {
     blockBody = store(outs[0]!.buffer, point, st.body);
   }
-  const draft = block({ name: st.name, iterVars, body: blockBody, ...(init ? { init } : {}), annotations: st.attrs });
+  const draft = block({ name: blockName, iterVars, body: blockBody, ...(init ? { init } : {}), annotations: st.attrs });
   const regions = inferBlockRegions(draft);
   let s: Stmt = blockRealize(values, { ...draft, reads: regions.reads, writes: regions.writes }, boolImm(true));
   for (let i = reduceLoops.length - 1; i >= 0; i--) {

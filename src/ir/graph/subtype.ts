@@ -30,16 +30,19 @@ function sameDims(base: readonly PrimExpr[] | undefined, derived: readonly PrimE
 }
 
 export function isBaseOf(base: StructInfo, derived: StructInfo, analyzer: Analyzer = new Analyzer()): Verdict {
+  if (base.kind === 'object') return 'yes';
+  // A value known only as an object may be of any kind: a run-time check (match_cast) can tell.
+  if (derived.kind === 'object') return 'unknown';
   switch (base.kind) {
-    case 'object':
-      return 'yes';
     case 'tensor': {
       if (derived.kind !== 'tensor' || derived.dtype !== base.dtype) return 'no';
       if (base.device !== undefined && derived.device !== undefined && base.device !== derived.device) return 'no';
-      if (base.ndim < 0) return 'yes';
+      // A tensor not pinned to a device may or may not be on the one the base asks for.
+      const device: Verdict = base.device !== undefined && derived.device === undefined ? 'unknown' : 'yes';
+      if (base.ndim < 0) return device;
       if (derived.ndim >= 0 && derived.ndim !== base.ndim) return 'no';
       if (derived.ndim < 0) return 'unknown';
-      return sameDims(base.shape, derived.shape, analyzer);
+      return both(device, sameDims(base.shape, derived.shape, analyzer));
     }
     case 'shape': {
       if (derived.kind !== 'shape') return 'no';

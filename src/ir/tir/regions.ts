@@ -25,8 +25,11 @@ export function inferBlockRegions(block: Block): { reads: BufferRegion[]; writes
   const writes: Access[] = [];
   const local = new Set<Buffer>();
   const loops = new Map<PrimVar, Range>();
+  /** Let-bound variables inside the block, by value: a region must not mention them, they are out of scope there. */
+  const lets = new Map<PrimVar, PrimExpr>();
 
-  const relaxIndex = (e: PrimExpr, dimExtent: PrimExpr): Range => relax(e, loops, analyzer) ?? { min: intImm(0, dimExtent.dtype), extent: dimExtent };
+  const relaxIndex = (e: PrimExpr, dimExtent: PrimExpr): Range =>
+    relax(substitute(e, lets), loops, analyzer) ?? { min: intImm(0, dimExtent.dtype), extent: dimExtent };
 
   const recordLoads = (e: PrimExpr): void => {
     visitPrim(e, (x) => {
@@ -50,7 +53,7 @@ export function inferBlockRegions(block: Block): { reads: BufferRegion[]; writes
       case 'for':
         recordLoads(s.min);
         recordLoads(s.extent);
-        loops.set(s.loopVar, { min: s.min, extent: s.extent });
+        loops.set(s.loopVar, { min: substitute(s.min, lets), extent: substitute(s.extent, lets) });
         walk(s.body);
         loops.delete(s.loopVar);
         return;
@@ -80,7 +83,9 @@ export function inferBlockRegions(block: Block): { reads: BufferRegion[]; writes
         return;
       case 'let':
         recordLoads(s.value);
+        lets.set(s.var, substitute(s.value, lets));
         walk(s.body);
+        lets.delete(s.var);
         return;
       case 'seq':
         for (const c of s.stmts) walk(c);
@@ -102,26 +107,38 @@ export function inferBlockRegions(block: Block): { reads: BufferRegion[]; writes
 
 /** min and extent of a linear index over the given loops, or undefined when it is not linear in them. */
 function relax(e: PrimExpr, loops: ReadonlyMap<PrimVar, Range>, analyzer: Analyzer): Range | undefined {
+  const b = bounds(e, loops, analyzer);
+  if (!b) return undefined;
+  return { min: sumToExpr(b.lo), extent: sumToExpr(addSums(addSums(b.hi, b.lo, -1), constSum(1, b.lo.dtype))) };
+}
+
+/**
+ * The least and greatest value of `e` over the loops, or undefined when `e`
+ * is not linear in them. A loop's own ends may depend on loops outside it (a
+ * triangular nest), so they are bounded the same way in turn.
+ */
+function bounds(e: PrimExpr, loops: ReadonlyMap<PrimVar, Range>, analyzer: Analyzer): { lo: Sum; hi: Sum } | undefined {
   const s = analyzer.canonical(e);
   let lo: Sum = constSum(s.base, s.dtype);
   let hi: Sum = constSum(s.base, s.dtype);
   for (const t of s.terms.values()) {
-    const term: Sum = { dtype: s.dtype, base: 0, terms: new Map([[t.mono.key, t]]) };
     const atom = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
     const r = atom?.kind === 'var' ? loops.get(atom) : undefined;
     if (r) {
-      const first = analyzer.canonical(r.min);
-      const last = addSums(analyzer.canonical(r.min), addSums(analyzer.canonical(r.extent), constSum(1, s.dtype), -1));
-      lo = addSums(lo, scaleSum(t.coeff > 0 ? first : last, t.coeff));
-      hi = addSums(hi, scaleSum(t.coeff > 0 ? last : first, t.coeff));
+      const first = bounds(r.min, loops, analyzer);
+      const last = bounds(sub(add(r.min, r.extent), 1), loops, analyzer);
+      if (!first || !last) return undefined;
+      lo = addSums(lo, scaleSum(t.coeff > 0 ? first.lo : last.hi, t.coeff));
+      hi = addSums(hi, scaleSum(t.coeff > 0 ? last.hi : first.lo, t.coeff));
     } else if (t.mono.atoms.some((a) => mentions(a, loops))) {
       return undefined;
     } else {
+      const term: Sum = { dtype: s.dtype, base: 0, terms: new Map([[t.mono.key, t]]) };
       lo = addSums(lo, term);
       hi = addSums(hi, term);
     }
   }
-  return { min: sumToExpr(lo), extent: sumToExpr(addSums(addSums(hi, lo, -1), constSum(1, s.dtype))) };
+  return { lo, hi };
 }
 
 function mentions(e: PrimExpr, vars: ReadonlyMap<PrimVar, Range>): boolean {
@@ -143,7 +160,10 @@ function unite(accesses: readonly Access[], analyzer: Analyzer): BufferRegion[] 
       byBuffer.set(a.buffer, list);
       order.push(a.buffer);
     }
-    list.push(a.ranges);
+    // An access with the wrong number of indices is ill-formed (the verifier says so);
+    // it covers the whole buffer here, so that such a module can still be printed.
+    const whole = a.ranges.length !== a.buffer.shape.length;
+    list.push(whole ? a.buffer.shape.map((d) => ({ min: intImm(0, d.dtype), extent: d })) : a.ranges);
   }
   return order.map((buffer) => {
     const all = byBuffer.get(buffer)!;

@@ -4,6 +4,7 @@
  * variables defined by the parameters or a match_cast, struct info that
  * agrees with what each binding computes, and calls that fit their callee.
  */
+import { KilnError } from '../../support/diagnostics.ts';
 import type { AttrMap } from '../attrs.ts';
 import { Analyzer } from '../arith/analyzer.ts';
 import { type Expr, type GraphFunc, type GraphVar, intrinsicSinfo, isLeaf, type SeqExpr } from '../graph/expr.ts';
@@ -16,9 +17,17 @@ import type { Report } from './tir.ts';
 
 export type InferOp = (op: string, args: readonly StructInfo[], attrs: AttrMap) => StructInfo;
 
+const LEAVES = 'variables, constants, shapes, prim values, strings or tuples of those';
+
+/** A leaf, or a tuple (whose fields are checked on their own, so a bad field is reported once). */
+const leafOrTuple = (e: Expr): boolean => e.kind === 'tuple' || isLeaf(e);
+
 export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report: Report, inferOp?: InferOp): void {
-  const defined = new Set<GraphVar>();
-  const symbolic = new Set<PrimVar>();
+  /** Variables in scope; the bindings of an if's branch leave it after the branch. */
+  let defined = new Set<GraphVar>();
+  /** Every variable bound so far, in any scope: each binding needs a variable of its own. */
+  const bound = new Set<GraphVar>();
+  let symbolic = new Set<PrimVar>();
   const analyzer = new Analyzer();
   let currentBinding = '';
   const where = (): string => `function '${name}'${currentBinding ? `, binding '${currentBinding}'` : ''}`;
@@ -44,6 +53,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
     if (p.dataflow) report(where(), `parameter '${p.name}' is a dataflow variable`);
     if (defined.has(p)) report(where(), `parameter '${p.name}' appears twice`);
     defined.add(p);
+    bound.add(p);
     defineSymbolic(p.sinfo);
   }
   checkSinfo(f.ret);
@@ -55,7 +65,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
 
   const leaves = (args: readonly Expr[], what: string): void => {
     for (const a of args) {
-      if (!isLeaf(a)) report(where(), `${what} must be variables, constants, shapes, prim values, strings or tuples of those`);
+      if (!leafOrTuple(a)) report(where(), `${what} must be ${LEAVES}`);
       expr(a);
     }
   };
@@ -69,13 +79,14 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
       case 'string':
         return;
       case 'tuple':
-        e.fields.forEach(expr);
+        leaves(e.fields, 'the fields of a tuple');
         return;
       case 'tuple_get': {
+        if (!leafOrTuple(e.tuple)) report(where(), `the tuple of a tuple index must be one of ${LEAVES}`);
         expr(e.tuple);
         const t = intrinsicSinfo(e.tuple);
         if (t && t.kind !== 'tuple') report(where(), `tuple index [${e.index}] of a value that is not a tuple`);
-        if (t?.kind === 'tuple' && e.index >= t.fields.length) {
+        if (t?.kind === 'tuple' && (e.index < 0 || e.index >= t.fields.length)) {
           report(where(), `tuple index ${e.index} is out of range for a tuple of ${t.fields.length}`);
         }
         return;
@@ -135,11 +146,21 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         const boolScalar =
           (c?.kind === 'prim' && c.dtype === 'bool') || (c?.kind === 'tensor' && c.dtype === 'bool' && (c.ndim === 0 || c.ndim < 0));
         if (c && !boolScalar) report(where(), `the condition of if must be a bool scalar, found ${printStructInfo(c)}`);
-        seq(e.then);
-        seq(e.else);
+        if (openDataflow) report(where(), 'an if cannot be in a dataflow block');
+        branch(e.then);
+        branch(e.else);
         return;
       }
     }
+  };
+
+  /** A branch of an if: what it binds and the symbolic variables its match_casts define stay inside. */
+  const branch = (s: SeqExpr): void => {
+    const outer = { defined, symbolic, currentBinding, openDataflow };
+    defined = new Set(defined);
+    symbolic = new Set(symbolic);
+    seq(s);
+    ({ defined, symbolic, currentBinding, openDataflow } = outer);
   };
 
   const seq = (s: SeqExpr): void => {
@@ -148,7 +169,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
       for (const x of b.bindings) {
         currentBinding = x.var.name;
         expr(x.value);
-        if (defined.has(x.var)) report(where(), `variable '${x.var.name}' is bound twice`);
+        if (bound.has(x.var)) report(where(), `variable '${x.var.name}' is bound twice`);
         if (x.var.dataflow && !b.dataflow) report(where(), `dataflow variable '${x.var.name}' is bound outside a dataflow block`);
         if (x.kind === 'match_cast') defineSymbolic(x.var.sinfo);
         else {
@@ -156,22 +177,28 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
           checkBindingSinfo(x.var, x.value);
         }
         defined.add(x.var);
+        bound.add(x.var);
         if (x.var.dataflow) openDataflow?.add(x.var);
       }
       currentBinding = '';
       openDataflow = undefined;
     }
-    if (!isLeaf(s.body)) report(where(), 'the result of a sequence must be a variable, constant or tuple of those');
+    if (!leafOrTuple(s.body)) report(where(), `the result of a sequence must be one of ${LEAVES}`);
     expr(s.body);
   };
 
   const checkBindingSinfo = (v: GraphVar, value: Expr): void => {
     let actual = intrinsicSinfo(value);
-    if (!actual && value.kind === 'call' && inferOp) {
+    const args = value.kind === 'call' ? value.args.map(intrinsicSinfo) : [];
+    // Arguments that are not leaves have no struct info of their own; that is reported already.
+    if (!actual && value.kind === 'call' && inferOp && args.every((a) => a !== undefined)) {
       try {
-        actual = inferOp(value.op, value.args.map((a) => intrinsicSinfo(a)!), value.attrs);
+        actual = inferOp(value.op, args, value.attrs);
       } catch (err) {
-        report(where(), err instanceof Error ? err.message : String(err));
+        // Anything but a KilnError is a bug in the operator, not a problem of the module.
+        if (!(err instanceof KilnError)) throw err;
+        // The operator's own message ("add: shapes (n, 4) and (n, 3) ..."), without its code.
+        report(where(), err.diagnostics.map((d) => d.message).join('; '));
         return;
       }
     }

@@ -214,6 +214,7 @@ const divmod: Case[] = [
   S('(x*4 + y) floormod 4 is y when 0 <= y < 4', floormod(add(mul(x, 4), y), 4), y, [on(y, 0, 3)]),
   S('(x*4 + y) floordiv 4 splits without bounds', floordiv(add(mul(x, 4), y), 4), add(x, floordiv(y, 4))),
   S('(x*4 + y) floormod 4 drops the multiple', floormod(add(mul(x, 4), y), 4), floormod(y, 4)),
+  S('a divisible coefficient divides exactly', floordiv(mul(x, 98), 49), mul(x, 2)),
   S('gcd reduction of floordiv', floordiv(mul(x, 6), 4), floordiv(mul(x, 3), 2)),
   S('gcd reduction of floordiv to a variable', floordiv(add(mul(x, 6), mul(y, 4)), 2), add(mul(x, 3), mul(y, 2))),
   S('gcd reduction of floormod', floormod(mul(x, 6), 4), mul(floormod(mul(x, 3), 2), 2)),
@@ -266,7 +267,7 @@ const minmax: Case[] = [
   S('min(i, n) is i for i in [0, n)', min(i, n), i, [rng(i, 0, n)]),
   S('max(i, n) is n for i in [0, n)', max(i, n), n, [rng(i, 0, n)]),
   S('min(i + 1, n) is i + 1 for i in [0, n)', min(add(i, 1), n), add(i, 1), [rng(i, 0, n)]),
-  S('min(i + 2, n) is undecided', min(add(i, 2), n), min(add(i, 2), n), [rng(i, 0, n)]),
+  S('min(i + 2, n) is undecided', min(add(i, 2), n), min(n, add(i, 2)), [rng(i, 0, n)]),
   S('a common constant moves out of min', min(add(x, 3), add(y, 5)), add(min(x, add(y, 2)), 3)),
   S('max(n, 1) is n for n >= 1', max(n, 1), n, pos(n)),
   S('max(n, 1) is kept for n >= 0', max(n, 1), max(n, 1), nn(n)),
@@ -276,6 +277,11 @@ const minmax: Case[] = [
   S('min of a padded size and its bound', min(mul(floordiv(add(n, 3), 4), 4), add(n, 3)), mul(floordiv(add(n, 3), 4), 4), nn(n)),
   S('min(n, m) when m is n + k', min(n, add(n, k)), n, nn(k)),
   S('nested min', min(min(x, 3), 5), min(x, 3)),
+  S('nested max with constants', max(max(x, 1), 2), max(x, 2)),
+  S('nested min with constants', min(min(x, 5), 3), min(x, 3)),
+  S('nested max absorbs a repeated operand', max(max(x, y), y), max(x, y)),
+  S('nested min absorbs a smaller operand', min(min(x, add(y, 1)), y), min(x, y)),
+  S('nested max of different operands is kept', max(max(x, y), z), max(z, max(x, y))),
 ];
 
 const comparisons: Case[] = [
@@ -427,6 +433,13 @@ const shapes: Case[] = [
   S('rotary half dims', mul(floordiv(mul(d, 2), 2), 2), mul(d, 2), nn(d)),
   S('keepdims product', mul(mul(1, n), 1), n, nn(n)),
   S('sliding window count', add(floordiv(sub(n, 4), 1), 1), sub(n, 3), nn(n)),
+  S('slice [1:-1] length', max(sub(max(add(-1, n), 0), 1), 0), sub(max(n, 2), 2), nn(n)),
+  S('slice [0:n:1] length', max(floordiv(add(sub(n, 0), sub(1, 1)), 1), 0), n, nn(n)),
+  S('slice [0:n:2] length', max(floordiv(add(sub(n, 0), 1), 2), 0), floordiv(add(n, 1), 2), nn(n)),
+  S('split at [2]: the first part', max(sub(min(2, n), 0), 0), min(n, 2), nn(n)),
+  S('split at [2]: the rest', max(sub(n, min(2, n)), 0), sub(n, min(n, 2)), nn(n)),
+  S('reshape [b*s, 4096] -> [b, s, -1]', floordiv(mul(mul(b, s), 4096), mul(b, s)), intImm(4096), nn(b, s)),
+  S('reshape: a -1 dim leaves no remainder', floormod(mul(mul(mul(b, s), h), d), mul(mul(b, s), h)), intImm(0), nn(b, s, h, d)),
   S('matmul output elements', mul(mul(b, m), n), mul(mul(b, m), n), nn(b, m, n)),
   S('transpose index recovers the row', floordiv(add(mul(i, d), j), d), i, [...nn(d), rng(i, 0, s), rng(j, 0, d)]),
   S('transpose index recovers the column', floormod(add(mul(i, d), j), d), j, [...nn(d), rng(i, 0, s), rng(j, 0, d)]),
@@ -463,7 +476,7 @@ const fmt = (v: number): string => (v === INF ? 'inf' : v === -INF ? '-inf' : St
 describe('arith analyzer table', () => {
   it('has enough cases', () => {
     expect(TABLE.length).toBeGreaterThanOrEqual(170);
-    expect(new Set(TABLE.map((t) => t.name)).size).toBe(TABLE.length);
+    expect(new Set(TABLE.map((t) => `${t.kind}: ${t.name}`)).size).toBe(TABLE.length);
   });
 
   it.each(TABLE.map((t) => [`${t.kind}: ${t.name}`, t] as const))('%s', (_, t) => {
