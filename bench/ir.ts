@@ -11,11 +11,11 @@ import { primVar } from '../src/ir/prim/expr.ts';
 import { structuralHash } from '../src/ir/structural.ts';
 import { parseModule } from '../src/ir/text/parser.ts';
 import { printModule } from '../src/ir/text/printer.ts';
-import { inferOpCall, normalizeAttrs } from '../src/ops/index.ts';
+import { opHooks } from '../src/ops/index.ts';
 import { type BenchRow, median, time } from './util.ts';
 
 export function generateModule(bindings: number): IRModule {
-  const bb = new BlockBuilder({ inferOp: (op, args, attrs) => inferOpCall(op, args, attrs), normalizeAttrs });
+  const bb = new BlockBuilder(opHooks);
   const n = primVar('n');
   const x = graphVar('x', tensorSI([n, 256], 'float32'));
   const w = graphVar('w', tensorSI([256], 'float32'));

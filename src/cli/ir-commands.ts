@@ -5,16 +5,12 @@ import { structuralHash } from '../ir/structural.ts';
 import { parseModule } from '../ir/text/parser.ts';
 import { printModule } from '../ir/text/printer.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
-import { inferOpCall, normalizeAttrs } from '../ops/index.ts';
+import { opHooks } from '../ops/index.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 
 /** Parses a .kir file with operator inference, so hand-written bindings need no annotations. */
 function load(path: string, sources: Sources): IRModule {
-  return parseModule(sources.read(path), {
-    file: path,
-    inferOp: (op, args, attrs) => inferOpCall(op, args, attrs),
-    normalizeAttrs,
-  });
+  return parseModule(sources.read(path), { file: path, ...opHooks });
 }
 
 export function registerIrCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
@@ -36,7 +32,7 @@ export function registerIrCommands(program: Command, io: CliIO, setExit: (code: 
     .action(
       run((path, sources) => {
         const m = load(path, sources);
-        assertWellFormed(m, { inferOp: (op, args, attrs) => inferOpCall(op, args, attrs) });
+        assertWellFormed(m, opHooks);
         io.stdout(`${path}: ok (${m.functions.size} function${m.functions.size === 1 ? '' : 's'})\n`);
       }),
     );

@@ -19,5 +19,6 @@ export { parseModule, parsePrimExpr, type ParseOptions } from './text/parser.ts'
 export { printModule, printPrimExpr, printShape, printStructInfo, type PrintOptions } from './text/printer.ts';
 export { findMismatch, structuralEqual, structuralHash, primStructuralEqual, stmtStructuralEqual, type Mismatch } from './structural.ts';
 export { deserializeModule, serializeModule, collectBlobs, type SerializedModule } from './serialize.ts';
-export { assertWellFormed, verifyModule, type VerifyOptions, type InferOp } from './verify/index.ts';
+export { assertWellFormed, verifyModule, type VerifyOptions } from './verify/index.ts';
+export type { InferOp, NormalizeAttrs, OpHooks } from './graph/op-hooks.ts';
 export { encodeValues, decodeValues, type ElementValue } from './tensor-data.ts';

@@ -34,3 +34,12 @@ export {
   type RegisteredOp,
 } from './registry.ts';
 export { fmtDims, fmtExpr, fmtShape } from './shape.ts';
+
+import type { OpHooks } from '../ir/graph/op-hooks.ts';
+import { inferOpCall as infer, normalizeAttrs as normalize } from './registry.ts';
+
+/** The operator hooks the IR's parser, builder and verifier take: `parseModule(text, { ...opHooks })`. */
+export const opHooks: OpHooks = {
+  inferOp: (op, args, attrs) => infer(op, args, attrs),
+  normalizeAttrs: normalize,
+};

@@ -8,6 +8,7 @@
  * form, so `n*4 - 4*n` is `0` and `(a + b) * 2` is `a*2 + b*2`.
  */
 import { type DataType } from '../dtype.ts';
+import { intrinsicInfo } from '../prim/intrinsics.ts';
 import { add, binary, boolImm, type CompareOp, intImm, mul, type PrimExpr, type PrimVar, sub } from '../prim/expr.ts';
 
 export interface Monomial {
@@ -85,7 +86,8 @@ export function atomKey(e: PrimExpr): string {
       k = `(cast ${e.dtype} ${atomKey(e.value)})`;
       break;
     case 'call':
-      k = `(call ${e.op} ${e.args.map(atomKey).join(' ')})`;
+      // A call with effects is its own value: barrier() - barrier() is not 0.
+      k = intrinsicInfo(e.op).pure === false ? `(call ${e.op} @${objectId(e)})` : `(call ${e.op} ${e.args.map(atomKey).join(' ')})`;
       break;
     case 'load':
       k = `(load ${bufferKey(e.buffer)} ${e.indices.map(atomKey).join(' ')})`;
@@ -95,15 +97,20 @@ export function atomKey(e: PrimExpr): string {
   return k;
 }
 
-let nextBufferId = 0;
-const bufferIds = new WeakMap<object, number>();
-function bufferKey(b: { name: string }): string {
-  let id = bufferIds.get(b);
+let nextObjectId = 0;
+const objectIds = new WeakMap<object, number>();
+/** A number that identifies an object (a buffer, a call with effects) for as long as it lives. */
+function objectId(o: object): number {
+  let id = objectIds.get(o);
   if (id === undefined) {
-    id = nextBufferId++;
-    bufferIds.set(b, id);
+    id = nextObjectId++;
+    objectIds.set(o, id);
   }
-  return `${b.name}#${id}`;
+  return id;
+}
+
+function bufferKey(b: { name: string }): string {
+  return `${b.name}#${objectId(b)}`;
 }
 
 // --- construction ---------------------------------------------------------------

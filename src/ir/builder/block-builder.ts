@@ -27,14 +27,10 @@ import { irModule, type IRModule, type ModuleFunction } from '../module.ts';
 import { type PrimExpr, type PrimVar, primVars, substitute } from '../prim/expr.ts';
 import { structuralHash } from '../structural.ts';
 import type { PrimFunc } from '../tir/stmt.ts';
+import type { OpHooks } from '../graph/op-hooks.ts';
 
-export type InferOp = (op: string, args: readonly StructInfo[], attrs: AttrMap) => StructInfo;
-
-export interface BlockBuilderOptions {
-  /** Struct-info inference of operator calls (src/ops provides it). */
-  readonly inferOp?: InferOp;
-  /** Fills in operator attribute defaults, so equal calls have equal attributes. */
-  readonly normalizeAttrs?: (op: string, attrs: AttrMap) => AttrMap;
+/** Operator inference and attribute defaults come from src/ops (`opHooks`). */
+export interface BlockBuilderOptions extends OpHooks {
   /** A module to extend. */
   readonly module?: IRModule;
 }

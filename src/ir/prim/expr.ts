@@ -7,7 +7,7 @@
  * named `n` are different variables.
  */
 import { fail, M } from '../../support/messages.ts';
-import { type DataType, INDEX_DTYPE, isBool, isFloat, isInt, shortName } from '../dtype.ts';
+import { type DataType, INDEX_DTYPE, intRange, isBool, isFloat, isInt, shortName } from '../dtype.ts';
 import { roundToFloat } from '../float-bits.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import { intrinsicInfo, type Intrinsic } from './intrinsics.ts';
@@ -104,6 +104,8 @@ function bad(what: string, problem: string): never {
 export function intImm(value: number, dtype: DataType = INDEX_DTYPE): IntImm {
   if (!isInt(dtype)) bad('integer literal', `dtype ${dtype} is not an integer type`);
   if (!Number.isSafeInteger(value)) bad('integer literal', `${value} is not an integer within ±2^53`);
+  const r = intRange(dtype);
+  if (value < r.min || value > r.max) bad('integer literal', `${value} does not fit ${shortName(dtype)}`);
   return { kind: 'int', dtype, value: value === 0 ? 0 : value };
 }
 

@@ -7,6 +7,8 @@ interface Typed {
 
 export interface IntrinsicInfo {
   readonly arity: number;
+  /** False for calls with effects (barriers): two such calls are never the same value. */
+  readonly pure?: boolean;
   /** The result type for these arguments; calls `fail` when they are not allowed. */
   readonly resultType: (args: readonly Typed[], fail: (problem: string) => never) => DataType;
 }
@@ -53,7 +55,7 @@ const floatPredicate: IntrinsicInfo = {
 };
 
 /** Barriers return nothing useful; they are int32 to stay a prim expression (as in TVM). */
-const barrier: IntrinsicInfo = { arity: 0, resultType: () => 'int32' };
+const barrier: IntrinsicInfo = { arity: 0, pure: false, resultType: () => 'int32' };
 
 const TABLE = {
   exp: floatMath,

@@ -49,14 +49,12 @@ import { type ElementValue, encodeValues } from '../tensor-data.ts';
 import type { Cursor } from './cursor.ts';
 import type { Token } from './lexer.ts';
 import { PrimParser } from './parse-prim.ts';
+import type { OpHooks } from '../graph/op-hooks.ts';
 
-export interface GraphParseOptions {
+/** inferOp serves bindings written without an annotation; normalizeAttrs fills in attribute defaults. */
+export interface GraphParseOptions extends OpHooks {
   /** Bytes of a constant given by hash; without it such constants are unresolved references. */
   readonly resolveBlob?: (hash: string, byteLength: number) => Blob;
-  /** Struct-info inference of operator calls, for bindings written without an annotation. */
-  readonly inferOp?: (op: string, args: readonly StructInfo[], attrs: AttrMap) => StructInfo;
-  /** Fills in operator attribute defaults. */
-  readonly normalizeAttrs?: (op: string, attrs: AttrMap) => AttrMap;
 }
 
 /** A reference to a global function, checked once the whole module is read. */

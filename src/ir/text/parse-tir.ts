@@ -375,10 +375,11 @@ export class TirParser {
     }
     this.c.expect(')');
     this.c.expect('{');
-    this.scopes.push();
-    for (const v of defs) this.scopes.bind(v.name, v);
+    // The predicate belongs to the realize: it speaks of the loops around the block, not its iterators.
     let predicate: PrimExpr = boolImm(true);
     if (this.c.acceptName('where')) predicate = this.prim().parse('bool');
+    this.scopes.push();
+    for (const v of defs) this.scopes.bind(v.name, v);
     let reads: BufferRegion[] | undefined;
     let writes: BufferRegion[] | undefined;
     if (this.c.atName('reads') && this.c.at('(', 1)) {

@@ -141,7 +141,7 @@ class GraphPrinter {
       case 'constant':
         return this.constant(e);
       case 'tuple':
-        return e.fields.length === 1 ? `(${this.expr(e.fields[0]!, depth)},)` : `(${this.args(e.fields, depth)})`;
+        return this.argTuple(e.fields, depth);
       case 'tuple_get':
         return `${this.expr(e.tuple, depth)}[${e.index}]`;
       case 'shape':
@@ -159,10 +159,10 @@ class GraphPrinter {
         return `@${e.func}(${this.args(e.args, depth)})`;
       case 'call_tir': {
         const vars = e.tirVars ? `, tir_vars: ${this.expr(e.tirVars, depth)}` : '';
-        return `call_tir(${e.func}, (${this.args(e.args, depth)}), out: ${this.sinfo(e.out)}${vars})`;
+        return `call_tir(${e.func}, ${this.argTuple(e.args, depth)}, out: ${this.sinfo(e.out)}${vars})`;
       }
       case 'call_dps_packed':
-        return `call_dps_packed(${JSON.stringify(e.func)}, (${this.args(e.args, depth)}), out: ${this.sinfo(e.out)})`;
+        return `call_dps_packed(${JSON.stringify(e.func)}, ${this.argTuple(e.args, depth)}, out: ${this.sinfo(e.out)})`;
       case 'if': {
         const pad = INDENT.repeat(depth);
         const lines = [`if ${this.expr(e.cond, depth)} {`];
@@ -173,6 +173,11 @@ class GraphPrinter {
         return lines.join('\n');
       }
     }
+  }
+
+  /** `(a, b)`, `(a,)`, `()`: a tuple, also the argument list of call_tir and call_dps_packed. */
+  private argTuple(xs: readonly Expr[], depth: number): string {
+    return xs.length === 1 ? `(${this.expr(xs[0]!, depth)},)` : `(${this.args(xs, depth)})`;
   }
 
   private args(xs: readonly Expr[], depth: number): string {

@@ -5,7 +5,6 @@
  * agrees with what each binding computes, and calls that fit their callee.
  */
 import { KilnError } from '../../support/diagnostics.ts';
-import type { AttrMap } from '../attrs.ts';
 import { Analyzer } from '../arith/analyzer.ts';
 import { type Expr, type GraphFunc, type GraphVar, intrinsicSinfo, isLeaf, type SeqExpr } from '../graph/expr.ts';
 import { type StructInfo, visitStructInfoExprs } from '../graph/struct-info.ts';
@@ -15,7 +14,7 @@ import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
 import { printStructInfo } from '../text/printer.ts';
 import type { Report } from './tir.ts';
 
-export type InferOp = (op: string, args: readonly StructInfo[], attrs: AttrMap) => StructInfo;
+import type { InferOp } from '../graph/op-hooks.ts';
 
 const LEAVES = 'variables, constants, shapes, prim values, strings or tuples of those';
 

@@ -2,7 +2,8 @@
 import { KilnError, type Diagnostic } from '../../support/diagnostics.ts';
 import { diagnostic, M } from '../../support/messages.ts';
 import { type IRModule, sortedFunctionNames } from '../module.ts';
-import { type InferOp, verifyGraphFunc } from './graph.ts';
+import type { InferOp } from '../graph/op-hooks.ts';
+import { verifyGraphFunc } from './graph.ts';
 import { verifyPrimFunc } from './tir.ts';
 
 export interface VerifyOptions {
@@ -29,4 +30,3 @@ export function assertWellFormed(m: IRModule, options: VerifyOptions = {}): void
   if (problems.length > 0) throw new KilnError(problems);
 }
 
-export type { InferOp };

@@ -57,7 +57,7 @@ prim_func g(A: f32[n] strides(s), B: f32[n], alpha: f32) {
 prim_func h(A: f32[16], B: f32[8]) {
   for i in range(8) {
     block "b.0"(vi = spatial(8, i + 0)) {
-      where vi < 7
+      where i < 7
       reads(A[0:16])
       writes(B[0:8])
       attrs(meta_schedule="x")
