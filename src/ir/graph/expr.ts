@@ -8,7 +8,7 @@
 import { type AttrMap, NO_ATTRS } from '../attrs.ts';
 import type { Blob } from '../blob.ts';
 import { byteSize, type DataType, INDEX_DTYPE } from '../dtype.ts';
-import { intImm, type PrimExpr } from '../prim/expr.ts';
+import { intImm, mapArray, type PrimExpr } from '../prim/expr.ts';
 import { fail, M } from '../../support/messages.ts';
 import {
   type FuncStructInfo,
@@ -325,16 +325,6 @@ export interface ExprMapper {
   seq: (s: SeqExpr) => SeqExpr;
 }
 
-function mapList<T>(xs: readonly T[], f: (x: T) => T): readonly T[] {
-  let out: T[] | undefined;
-  for (let i = 0; i < xs.length; i++) {
-    const y = f(xs[i]!);
-    if (out === undefined && y !== xs[i]) out = xs.slice(0, i);
-    out?.push(y);
-  }
-  return out ?? xs;
-}
-
 /** Rebuilds `e` with `m` applied to each direct child; returns `e` when nothing changed. */
 export function mapExprChildren(e: Expr, m: ExprMapper): Expr {
   switch (e.kind) {
@@ -345,7 +335,7 @@ export function mapExprChildren(e: Expr, m: ExprMapper): Expr {
     case 'string':
       return e;
     case 'tuple': {
-      const fields = mapList(e.fields, m.expr);
+      const fields = mapArray(e.fields, m.expr);
       return fields === e.fields ? e : tuple(fields);
     }
     case 'tuple_get': {
@@ -356,7 +346,7 @@ export function mapExprChildren(e: Expr, m: ExprMapper): Expr {
     case 'call_global':
     case 'call_tir':
     case 'call_dps_packed': {
-      const args = mapList(e.args, m.expr);
+      const args = mapArray(e.args, m.expr);
       return args === e.args ? e : { ...e, args };
     }
     case 'if': {

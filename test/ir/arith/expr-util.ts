@@ -1,5 +1,6 @@
-/** Structural equality and a tiny printer for prim expressions, for the arithmetic tests. */
+/** Identity-based structural equality of prim expressions (the analyzer must keep the same variables), for the arithmetic tests. */
 import type { PrimExpr } from '../../../src/ir/prim/expr.ts';
+import { printPrimExpr } from '../../../src/ir/text/printer.ts';
 
 /** Equal trees; variables and buffers compare by identity, floats by Object.is (NaN equals NaN). */
 export function sameExpr(a: PrimExpr, b: PrimExpr): boolean {
@@ -36,50 +37,7 @@ export function sameExpr(a: PrimExpr, b: PrimExpr): boolean {
   }
 }
 
-const INFIX: Partial<Record<string, string>> = {
-  add: '+',
-  sub: '-',
-  mul: '*',
-  div: '/',
-  eq: '==',
-  ne: '!=',
-  lt: '<',
-  le: '<=',
-  gt: '>',
-  ge: '>=',
-  and: '&&',
-  or: '||',
-  bitand: '&',
-  bitor: '|',
-  bitxor: '^',
-  shl: '<<',
-  shr: '>>',
-};
-
-/** Fully parenthesized, with the dtype on literals that are not int64 or float32. */
+/** For failure messages: the text format's spelling. */
 export function show(e: PrimExpr): string {
-  switch (e.kind) {
-    case 'int':
-      return e.dtype === 'int64' ? String(e.value) : `${e.value}${e.dtype}`;
-    case 'float':
-      return `${Object.is(e.value, -0) ? '-0' : String(e.value)}${e.dtype === 'float32' ? 'f' : e.dtype}`;
-    case 'bool':
-      return String(e.value);
-    case 'var':
-      return e.name;
-    case 'binary': {
-      const sym = INFIX[e.op];
-      return sym ? `(${show(e.a)} ${sym} ${show(e.b)})` : `${e.op}(${show(e.a)}, ${show(e.b)})`;
-    }
-    case 'not':
-      return `!${show(e.a)}`;
-    case 'select':
-      return `select(${show(e.cond)}, ${show(e.t)}, ${show(e.f)})`;
-    case 'cast':
-      return `${e.dtype}(${show(e.value)})`;
-    case 'call':
-      return `${e.op}(${e.args.map(show).join(', ')})`;
-    case 'load':
-      return `${e.buffer.name}[${e.indices.map(show).join(', ')}]`;
-  }
+  return printPrimExpr(e);
 }
