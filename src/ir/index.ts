@@ -17,7 +17,14 @@ export { BlockBuilder, type BlockBuilderOptions } from './builder/block-builder.
 export * as te from './builder/te.ts';
 export { parseModule, parsePrimExpr, type ParseOptions } from './text/parser.ts';
 export { printModule, printPrimExpr, printShape, printStructInfo, type PrintOptions } from './text/printer.ts';
-export { findMismatch, structuralEqual, structuralHash, primStructuralEqual, stmtStructuralEqual, type Mismatch } from './structural.ts';
+export {
+  findMismatch,
+  structuralEqual,
+  structuralHash,
+  primStructuralEqual,
+  stmtStructuralEqual,
+  type Mismatch,
+} from './structural.ts';
 export { deserializeModule, serializeModule, collectBlobs, type SerializedModule } from './serialize.ts';
 export { assertWellFormed, verifyModule, type VerifyOptions } from './verify/index.ts';
 export type { InferOp, NormalizeAttrs, OpHooks } from './graph/op-hooks.ts';

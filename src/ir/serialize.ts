@@ -35,7 +35,11 @@ export function deserializeModule(
 ): IRModule {
   const firstLine = text.slice(0, text.indexOf('\n'));
   if (firstLine !== FORMAT_HEADER) {
-    fail(M.expectedToken, { expected: `the header '${FORMAT_HEADER}'`, found: JSON.stringify(firstLine.slice(0, 40)) }, { file, line: 1, column: 1 });
+    fail(
+      M.expectedToken,
+      { expected: `the header '${FORMAT_HEADER}'`, found: JSON.stringify(firstLine.slice(0, 40)) },
+      { file, line: 1, column: 1 },
+    );
   }
   return parseModule(text, { file, ...(resolveBlob ? { resolveBlob } : {}) });
 }

@@ -68,7 +68,10 @@ class Canon {
     for (const name of sortedFunctionNames(m)) {
       this.t(`fn ${name}`);
       this.ids = new Map();
-      this.at(() => `function ${name}`, () => this.func(m.functions.get(name)!));
+      this.at(
+        () => `function ${name}`,
+        () => this.func(m.functions.get(name)!),
+      );
     }
   }
 
@@ -76,13 +79,23 @@ class Canon {
     switch (f.kind) {
       case 'prim_func':
         this.t(`prim_func ${f.params.length}`);
-        f.params.forEach((p, i) => this.at(() => `param ${i}`, () => (p.kind === 'buffer' ? this.buffer(p) : this.prim(p))));
+        f.params.forEach((p, i) =>
+          this.at(
+            () => `param ${i}`,
+            () => (p.kind === 'buffer' ? this.buffer(p) : this.prim(p)),
+          ),
+        );
         this.attrs(f.attrs);
         this.at('body', () => this.stmt(f.body));
         return;
       case 'func':
         this.t(`func ${f.params.length}`);
-        f.params.forEach((p, i) => this.at(() => `param ${i} (${p.name})`, () => this.expr(p)));
+        f.params.forEach((p, i) =>
+          this.at(
+            () => `param ${i} (${p.name})`,
+            () => this.expr(p),
+          ),
+        );
         this.at('return type', () => this.sinfo(f.ret));
         this.attrs(f.attrs);
         this.at('body', () => this.seq(f.body));
@@ -168,13 +181,19 @@ class Canon {
         this.prim(s.min);
         this.prim(s.extent);
         this.attrs(s.annotations);
-        this.at(() => `loop ${s.loopVar.name}`, () => this.stmt(s.body));
+        this.at(
+          () => `loop ${s.loopVar.name}`,
+          () => this.stmt(s.body),
+        );
         return;
       case 'block_realize':
         this.t(`block_realize ${s.iterValues.length}`);
         for (const v of s.iterValues) this.prim(v);
         this.prim(s.predicate);
-        this.at(() => `block ${s.block.name}`, () => this.block(s.block));
+        this.at(
+          () => `block ${s.block.name}`,
+          () => this.block(s.block),
+        );
         return;
       case 'store':
         this.t(`store ${s.indices.length}`);
@@ -201,7 +220,12 @@ class Canon {
         return;
       case 'seq':
         this.t(`seq ${s.stmts.length}`);
-        s.stmts.forEach((x, i) => this.at(() => `statement ${i}`, () => this.stmt(x)));
+        s.stmts.forEach((x, i) =>
+          this.at(
+            () => `statement ${i}`,
+            () => this.stmt(x),
+          ),
+        );
         return;
       case 'evaluate':
         this.t('evaluate');
@@ -294,22 +318,42 @@ class Canon {
         return;
       case 'call':
         this.t(`op ${e.op} ${e.args.length}`);
-        e.args.forEach((a, i) => this.at(() => `arg ${i}`, () => this.expr(a)));
+        e.args.forEach((a, i) =>
+          this.at(
+            () => `arg ${i}`,
+            () => this.expr(a),
+          ),
+        );
         this.attrs(e.attrs);
         return;
       case 'call_global':
         this.t(`call @${e.func} ${e.args.length}`);
-        e.args.forEach((a, i) => this.at(() => `arg ${i}`, () => this.expr(a)));
+        e.args.forEach((a, i) =>
+          this.at(
+            () => `arg ${i}`,
+            () => this.expr(a),
+          ),
+        );
         return;
       case 'call_tir':
         this.t(`call_tir ${e.func} ${e.args.length} ${e.tirVars ? 1 : 0}`);
-        e.args.forEach((a, i) => this.at(() => `arg ${i}`, () => this.expr(a)));
+        e.args.forEach((a, i) =>
+          this.at(
+            () => `arg ${i}`,
+            () => this.expr(a),
+          ),
+        );
         this.at('out', () => this.sinfo(e.out));
         if (e.tirVars) this.expr(e.tirVars);
         return;
       case 'call_dps_packed':
         this.t(`call_dps_packed ${JSON.stringify(e.func)} ${e.args.length}`);
-        e.args.forEach((a, i) => this.at(() => `arg ${i}`, () => this.expr(a)));
+        e.args.forEach((a, i) =>
+          this.at(
+            () => `arg ${i}`,
+            () => this.expr(a),
+          ),
+        );
         this.at('out', () => this.sinfo(e.out));
         return;
       case 'if':
@@ -323,18 +367,26 @@ class Canon {
 
   private seq(s: SeqExpr): void {
     this.t(`seq ${s.blocks.length}`);
-    s.blocks.forEach((b, i) => this.at(() => `block ${i}`, () => this.bindingBlock(b)));
+    s.blocks.forEach((b, i) =>
+      this.at(
+        () => `block ${i}`,
+        () => this.bindingBlock(b),
+      ),
+    );
     this.at('result', () => this.expr(s.body));
   }
 
   private bindingBlock(b: BindingBlock): void {
     this.t(`${b.dataflow ? 'dataflow' : 'bindings'} ${b.bindings.length}`);
     b.bindings.forEach((x, i) =>
-      this.at(() => `binding ${i} (${x.var.name})`, () => {
-        this.t(x.kind);
-        this.at('value', () => this.expr(x.value));
-        this.expr(x.var);
-      }),
+      this.at(
+        () => `binding ${i} (${x.var.name})`,
+        () => {
+          this.t(x.kind);
+          this.at('value', () => this.expr(x.value));
+          this.expr(x.var);
+        },
+      ),
     );
   }
 }

@@ -27,7 +27,10 @@ function asList(v: number | number[]): number[] {
 
 /** A list of axes (one integer stands for a list of one) or null for all axes. */
 export function optionalAxes() {
-  return intList.nullable().default(null).transform((v) => (v === null ? null : asList(v)));
+  return intList
+    .nullable()
+    .default(null)
+    .transform((v) => (v === null ? null : asList(v)));
 }
 
 /** A list of axes with a default list. */
@@ -80,7 +83,9 @@ export function padding(nd: number) {
   const error = `expected a non-negative integer or a list of ${lengths} of them`;
   const v = z.int({ error }).min(0, { error });
   return z
-    .union([v, z.array(v, { error }).refine((xs) => xs.length === 1 || xs.length === nd || xs.length === 2 * nd, { error })], { error })
+    .union([v, z.array(v, { error }).refine((xs) => xs.length === 1 || xs.length === nd || xs.length === 2 * nd, { error })], {
+      error,
+    })
     .default(Array.from({ length: 2 * nd }, () => 0))
     .transform((x) => {
       const xs = typeof x === 'number' ? [x] : x;

@@ -29,7 +29,8 @@ defineOp({
   infer: ({ data, size }, attrs, ctx) => {
     requireRank(ctx, 'data', data, 4);
     const dtype = attrs.out_dtype ?? data.dtype;
-    if (attrs.method !== 'nearest_neighbor') requireDtype(ctx, 'data', data, isFloat, `a float type for ${attrs.method} interpolation`);
+    if (attrs.method !== 'nearest_neighbor')
+      requireDtype(ctx, 'data', data, isFloat, `a float type for ${attrs.method} interpolation`);
     if (size.ndim >= 0 && size.ndim !== 1 && size.ndim !== 2) {
       ctx.shapeError(`argument 'size' ${fmtShape(size)} must give 1 or 2 spatial sizes for ${argText('data', data)}`);
     }

@@ -10,7 +10,20 @@ import { tupleSI, type TensorStructInfo } from '../ir/graph/struct-info.ts';
 import type { Analyzer } from '../ir/arith/analyzer.ts';
 import * as A from './attr-schema.ts';
 import { defineOp, type InferContext } from './registry.ts';
-import { argText, constValue, fmtDims, fmtExpr, int, normAxes, normAxis, outTensor, provablyDifferent, requireDtype, requireRank, sameShape } from './shape.ts';
+import {
+  argText,
+  constValue,
+  fmtDims,
+  fmtExpr,
+  int,
+  normAxes,
+  normAxis,
+  outTensor,
+  provablyDifferent,
+  requireDtype,
+  requireRank,
+  sameShape,
+} from './shape.ts';
 
 /**
  * split: `indices_or_sections` n gives n parts of ceildiv(size, n), the last
@@ -37,7 +50,9 @@ defineOp({
       const len = floordiv(add(size, ios - 1), ios);
       const last = sub(size, mul(len, ios - 1));
       if (ctx.analyzer.proveLess(last, int(0))) {
-        ctx.shapeError(`cannot split axis ${axis} of ${argText('data', data)} into ${ios} sections of ${fmtExpr(ctx.analyzer.simplify(len))}`);
+        ctx.shapeError(
+          `cannot split axis ${axis} of ${argText('data', data)} into ${ios} sections of ${fmtExpr(ctx.analyzer.simplify(len))}`,
+        );
       }
       lengths = [...Array.from({ length: ios - 1 }, () => len), last];
     } else {
@@ -45,7 +60,15 @@ defineOp({
       const cuts = [int(0), ...ios.map((i) => min(int(i), size)), size];
       lengths = cuts.slice(1).map((c, i) => max(sub(c, cuts[i]!), 0));
     }
-    return tupleSI(lengths.map((l) => outTensor(data.shape!.map((d, i) => (i === axis ? l : d)), data.dtype, data)));
+    return tupleSI(
+      lengths.map((l) =>
+        outTensor(
+          data.shape!.map((d, i) => (i === axis ? l : d)),
+          data.dtype,
+          data,
+        ),
+      ),
+    );
   },
 });
 
@@ -182,7 +205,9 @@ defineOp({
     if (data.ndim < 0 || k === undefined) return outTensor(-1, data.dtype, data);
     const bd = attrs.batch_dims;
     if (bd + k > data.ndim || bd >= indices.ndim) {
-      ctx.shapeError(`${argText('indices', indices)} indexes ${k} axes after ${bd} batch dims, more than ${argText('data', data)} has`);
+      ctx.shapeError(
+        `${argText('indices', indices)} indexes ${k} axes after ${bd} batch dims, more than ${argText('data', data)} has`,
+      );
     }
     if (!data.shape) return outTensor(indices.ndim - 1 + data.ndim - bd - k, data.dtype, data);
     return outTensor([...indices.shape!.slice(0, -1), ...data.shape.slice(bd + k)], data.dtype, data);
@@ -207,7 +232,8 @@ defineOp({
       ['indices', indices],
       ['updates', updates],
     ] as const) {
-      if (data.ndim >= 0 && t.ndim >= 0 && t.ndim !== data.ndim) ctx.shapeError(`${argText(name, t)} must have the rank of ${argText('data', data)}`);
+      if (data.ndim >= 0 && t.ndim >= 0 && t.ndim !== data.ndim)
+        ctx.shapeError(`${argText(name, t)} must have the rank of ${argText('data', data)}`);
     }
     if (indices.shape && updates.shape) {
       indices.shape.forEach((d, i) => {

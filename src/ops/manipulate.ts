@@ -84,7 +84,13 @@ defineOp({
       ctx.shapeError(`axes [${axes.join(', ')}] must list each of the ${ndim} axes of ${argText('data', data)} once`);
     }
     const perm = normAxes(ctx, axes, ndim, 'data');
-    return data.shape ? outTensor(perm.map((a) => data.shape![a]!), data.dtype, data) : sameShape(data);
+    return data.shape
+      ? outTensor(
+          perm.map((a) => data.shape![a]!),
+          data.dtype,
+          data,
+        )
+      : sameShape(data);
   },
 });
 
@@ -115,7 +121,8 @@ defineOp({
     if (attrs.axis === null) {
       if (!data.shape) return outTensor(data.ndim === 0 ? 0 : -1, data.dtype, data);
       // A dim that might or might not be 1 leaves even the rank unknown, as in Relax.
-      if (data.shape.some((d) => !provablyEqual(an, d, one) && !provablyDifferent(an, d, one))) return outTensor(-1, data.dtype, data);
+      if (data.shape.some((d) => !provablyEqual(an, d, one) && !provablyDifferent(an, d, one)))
+        return outTensor(-1, data.dtype, data);
       return outTensor(
         data.shape.filter((d) => !provablyEqual(an, d, one)),
         data.dtype,
@@ -127,7 +134,8 @@ defineOp({
     if (!data.shape) return outTensor(data.ndim - drop.size, data.dtype, data);
     for (const a of drop) {
       const d = data.shape[a]!;
-      if (provablyDifferent(an, d, one)) ctx.shapeError(`cannot squeeze axis ${a} of ${argText('data', data)}: its size ${fmtExpr(d)} is not 1`);
+      if (provablyDifferent(an, d, one))
+        ctx.shapeError(`cannot squeeze axis ${a} of ${argText('data', data)}: its size ${fmtExpr(d)} is not 1`);
     }
     return outTensor(
       data.shape.filter((_, i) => !drop.has(i)),
@@ -181,13 +189,17 @@ defineOp({
         if (i === axis || !first) return;
         const f = first[1].shape![i]!;
         if (provablyDifferent(an, f, d)) {
-          ctx.shapeError(`${argText(first[0], first[1])} and ${argText(n, t)} differ in dim ${i}, which is not the concat axis ${axis}`);
+          ctx.shapeError(
+            `${argText(first[0], first[1])} and ${argText(n, t)} differ in dim ${i}, which is not the concat axis ${axis}`,
+          );
         }
         if (!provablyEqual(an, f, d)) known = false;
       });
     }
     if (!known || !first) return outTensor(t0.ndim, dtype, t0);
-    const out = first[1].shape!.map((d, i) => (i === axis ? withShape.map(([, t]) => t.shape![axis]!).reduce((a, b) => add(a, b)) : d));
+    const out = first[1].shape!.map((d, i) =>
+      i === axis ? withShape.map(([, t]) => t.shape![axis]!).reduce((a, b) => add(a, b)) : d,
+    );
     return outTensor(out, dtype, first[1]);
   },
 });
@@ -211,7 +223,9 @@ defineOp({
       data.shape.forEach((d, i) => {
         const t = target[target.length - data.ndim + i]!;
         if (provablyDifferent(an, d, int(1)) && provablyDifferent(an, d, t)) {
-          ctx.shapeError(`cannot broadcast ${argText('data', data)} to shape ${fmtDims(target)}: dim ${fmtExpr(d)} is neither 1 nor ${fmtExpr(t)}`);
+          ctx.shapeError(
+            `cannot broadcast ${argText('data', data)} to shape ${fmtDims(target)}: dim ${fmtExpr(d)} is neither 1 nor ${fmtExpr(t)}`,
+          );
         }
       });
     }

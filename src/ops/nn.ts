@@ -15,7 +15,15 @@ const DATA_LAYOUT = { 1: 'NCW', 2: 'NCHW' } as const;
 const KERNEL_LAYOUT = { 1: 'OIW', 2: 'OIHW' } as const;
 
 /** The output size of one spatial dim of a sliding window. */
-function windowOut(i: PrimExpr, k: PrimExpr, stride: number, before: number, after: number, dilation: number, ceil: boolean): PrimExpr {
+function windowOut(
+  i: PrimExpr,
+  k: PrimExpr,
+  stride: number,
+  before: number,
+  after: number,
+  dilation: number,
+  ceil: boolean,
+): PrimExpr {
   let num = sub(sub(add(i, before + after), mul(k, dilation)), 1 - dilation);
   // Relax's ceil_mode: round the window count up (the last window may hang over the padding).
   if (ceil) num = add(num, stride - 1);
@@ -25,7 +33,9 @@ function windowOut(i: PrimExpr, k: PrimExpr, stride: number, before: number, aft
 /** Fails when an output size is provably below 1: the (dilated) window does not fit the padded input. */
 function checkFits(ctx: InferContext, out: PrimExpr, window: string, data: TensorStructInfo): void {
   if (ctx.analyzer.proveLess(out, int(1))) {
-    ctx.shapeError(`the ${window} does not fit in the padded input of ${argText('data', data)}: an output size would be ${fmtExpr(ctx.analyzer.simplify(out))}`);
+    ctx.shapeError(
+      `the ${window} does not fit in the padded input of ${argText('data', data)}: an output size would be ${fmtExpr(ctx.analyzer.simplify(out))}`,
+    );
   }
 }
 
@@ -69,7 +79,15 @@ function defineConv(nd: 1 | 2): void {
         ctx.shapeError(`${argText('weight', weight)} has ${fmtExpr(o!)} output channels, which ${g} groups do not divide`);
       }
       const spatialOut = data.shape.slice(2).map((i, d) => {
-        const out = windowOut(i, weight.shape![2 + d]!, attrs.strides[d]!, attrs.padding[d]!, attrs.padding[nd + d]!, attrs.dilation[d]!, false);
+        const out = windowOut(
+          i,
+          weight.shape![2 + d]!,
+          attrs.strides[d]!,
+          attrs.padding[d]!,
+          attrs.padding[nd + d]!,
+          attrs.dilation[d]!,
+          false,
+        );
         checkFits(ctx, out, `kernel of ${argText('weight', weight)}`, data);
         return out;
       });
@@ -116,7 +134,9 @@ defineOp({
     const [n, c, ...hw] = data.shape;
     const [i, og, ...k] = weight.shape;
     if (provablyDifferent(ctx.analyzer, c!, i!)) {
-      ctx.shapeError(`${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`);
+      ctx.shapeError(
+        `${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`,
+      );
     }
     const spatialOut = hw.map((x, d) => {
       const out = add(
@@ -148,7 +168,15 @@ function definePool(kind: 'max' | 'avg', nd: 1 | 2): void {
       if (!data.shape) return outTensor(nd + 2, data.dtype, data);
       const spatialOut = data.shape.slice(2).map((i, d) => {
         const k = attrs.pool_size[d]!;
-        const out = windowOut(i, int(k), attrs.strides[d]!, attrs.padding[d]!, attrs.padding[nd + d]!, attrs.dilation[d]!, attrs.ceil_mode);
+        const out = windowOut(
+          i,
+          int(k),
+          attrs.strides[d]!,
+          attrs.padding[d]!,
+          attrs.padding[nd + d]!,
+          attrs.dilation[d]!,
+          attrs.ceil_mode,
+        );
         checkFits(ctx, out, `pool window of size ${k}`, data);
         return out;
       });
@@ -174,7 +202,13 @@ function defineAdaptivePool(nd: 1 | 2): void {
         })
         .nullable()
         .default(null)
-        .transform((v) => (v === null ? null : typeof v === 'number' || v.length === 1 ? Array.from({ length: nd }, () => (typeof v === 'number' ? v : v[0]!)) : v)),
+        .transform((v) =>
+          v === null
+            ? null
+            : typeof v === 'number' || v.length === 1
+              ? Array.from({ length: nd }, () => (typeof v === 'number' ? v : v[0]!))
+              : v,
+        ),
       layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
     }),
     infer: ({ data }, attrs, ctx) => {
@@ -203,7 +237,9 @@ defineOp({
     const w = attrs.pad_width;
     if (w.length % 2 !== 0) ctx.shapeError(`pad_width has ${w.length} values; it needs a before and an after value per axis`);
     if (data.ndim >= 0 && w.length !== 2 * data.ndim) {
-      ctx.shapeError(`pad_width has ${w.length} values but ${argText('data', data)} needs ${2 * data.ndim} (before and after per axis)`);
+      ctx.shapeError(
+        `pad_width has ${w.length} values but ${argText('data', data)} needs ${2 * data.ndim} (before and after per axis)`,
+      );
     }
     if (!data.shape) return outTensor(w.length / 2, data.dtype, data);
     const out = data.shape.map((d, i) => {

@@ -28,7 +28,14 @@ for (const name of ['softmax', 'log_softmax']) {
  * Fails unless `param` has exactly the dims `want` (those of `data` on the
  * normalized axes), up to what the analyzer can tell apart.
  */
-function checkParam(ctx: InferContext, name: string, param: TensorStructInfo, want: readonly PrimExpr[] | undefined, rank: number, data: TensorStructInfo): void {
+function checkParam(
+  ctx: InferContext,
+  name: string,
+  param: TensorStructInfo,
+  want: readonly PrimExpr[] | undefined,
+  rank: number,
+  data: TensorStructInfo,
+): void {
   const wantText = want ? fmtDims(want) : `rank ${rank}`;
   if (param.ndim >= 0 && param.ndim !== rank) {
     ctx.shapeError(`${argText(name, param)} must have shape ${wantText} to match ${argText('data', data)}`);

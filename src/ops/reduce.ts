@@ -11,7 +11,13 @@ import { defineOp, type InferContext } from './registry.ts';
 import { int, normAxes, normAxis, outTensor, requireDtype } from './shape.ts';
 
 /** The result of reducing `data` over `axes` (null: every axis). */
-function reduced(ctx: InferContext, data: TensorStructInfo, axes: readonly number[] | null, keepdims: boolean, dtype: DataType): TensorStructInfo {
+function reduced(
+  ctx: InferContext,
+  data: TensorStructInfo,
+  axes: readonly number[] | null,
+  keepdims: boolean,
+  dtype: DataType,
+): TensorStructInfo {
   if (axes === null) {
     if (!keepdims) return outTensor([], dtype, data);
     return outTensor(data.ndim < 0 ? -1 : Array.from({ length: data.ndim }, () => int(1)), dtype, data);

@@ -99,7 +99,8 @@ export function defineOp<const Args extends readonly ArgSpec[], S extends AttrSc
   if (OPS.has(def.name)) throw new Error(`operator '${def.name}' is defined twice`);
   let seenOptional = false;
   for (const a of def.args) {
-    if (seenOptional && !a.optional) throw new Error(`operator '${def.name}': required argument '${a.name}' follows an optional one`);
+    if (seenOptional && !a.optional)
+      throw new Error(`operator '${def.name}': required argument '${a.name}' follows an optional one`);
     seenOptional ||= a.optional === true;
   }
   const op: RegisteredOp = {
@@ -169,7 +170,12 @@ export function normalizeAttrs(opName: string, attrs: AttrMap): AttrMap {
  * argument dims are shape variables, which are never negative; they are
  * bound so in `analyzer`, which never overrides a range the caller bound.
  */
-export function inferOpCall(op: string, args: readonly StructInfo[], attrs: AttrMap, analyzer: Analyzer = new Analyzer()): StructInfo {
+export function inferOpCall(
+  op: string,
+  args: readonly StructInfo[],
+  attrs: AttrMap,
+  analyzer: Analyzer = new Analyzer(),
+): StructInfo {
   const def = getOp(op);
   const required = def.args.filter((a) => !a.optional).length;
   if (args.length < required || args.length > def.args.length) {
@@ -208,7 +214,9 @@ function checkArg(op: string, spec: ArgSpec, s: StructInfo, analyzer: Analyzer):
       return s.kind === 'tensor' ? tensorArg(s, analyzer) : wrong();
     case 'tensors': {
       if (s.kind !== 'tuple') return wrong();
-      return s.fields.map((f, i) => (f.kind === 'tensor' ? tensorArg(f, analyzer) : wrong(`a tuple whose field ${i} is ${describeSinfo(f)}`)));
+      return s.fields.map((f, i) =>
+        f.kind === 'tensor' ? tensorArg(f, analyzer) : wrong(`a tuple whose field ${i} is ${describeSinfo(f)}`),
+      );
     }
     case 'shape':
       if (s.kind !== 'shape') return wrong();

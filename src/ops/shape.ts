@@ -106,7 +106,8 @@ export function normAxes(ctx: InferContext, axes: readonly number[], ndim: numbe
   const out = axes.map((a) => normAxis(ctx, a, ndim, argName, context));
   const seen = new Set<number>();
   for (let i = 0; i < out.length; i++) {
-    if (seen.has(out[i]!)) ctx.shapeError(`axis ${axes[i]} is repeated in [${axes.join(', ')}] for ${axisOwner(argName)} of rank ${ndim}${context}`);
+    if (seen.has(out[i]!))
+      ctx.shapeError(`axis ${axes[i]} is repeated in [${axes.join(', ')}] for ${axisOwner(argName)} of rank ${ndim}${context}`);
     seen.add(out[i]!);
   }
   return out;
@@ -130,7 +131,9 @@ export function sameDtype(ctx: InferContext, args: readonly (readonly [string, T
   const [firstName, first] = args[0]!;
   for (const [name, t] of args.slice(1)) {
     if (t.dtype !== first.dtype) {
-      ctx.dtypeError(`argument '${firstName}' has dtype ${first.dtype} but argument '${name}' has dtype ${t.dtype}; insert an astype`);
+      ctx.dtypeError(
+        `argument '${firstName}' has dtype ${first.dtype} but argument '${name}' has dtype ${t.dtype}; insert an astype`,
+      );
     }
   }
   return first.dtype;
@@ -144,7 +147,13 @@ export function requireSizes(ctx: InferContext, name: string, s: ShapeStructInfo
   }
 }
 
-export function requireDtype(ctx: InferContext, name: string, t: { dtype: DataType }, ok: (d: DataType) => boolean, what: string): void {
+export function requireDtype(
+  ctx: InferContext,
+  name: string,
+  t: { dtype: DataType },
+  ok: (d: DataType) => boolean,
+  what: string,
+): void {
   if (!ok(t.dtype)) ctx.dtypeError(`argument '${name}' has dtype ${t.dtype}, expected ${what}`);
 }
 

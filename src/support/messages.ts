@@ -33,11 +33,13 @@ export const M = {
   badLiteral: message<{ literal: string; reason: string }>('K1007', (a) => `invalid literal ${a.literal}: ${a.reason}`),
   missingStructInfo: message<{ name: string }>(
     'K1008',
-    (a) => `cannot infer the struct info of '${a.name}': annotate it (${a.name}: Tensor[...] = ...) or parse with operator inference`,
+    (a) =>
+      `cannot infer the struct info of '${a.name}': annotate it (${a.name}: Tensor[...] = ...) or parse with operator inference`,
   ),
   nestedCall: message<{ what: string }>(
     'K1009',
-    (a) => `${a.what} must be a variable, constant, shape, prim value, string or tuple of those; bind the inner expression to a variable first`,
+    (a) =>
+      `${a.what} must be a variable, constant, shape, prim value, string or tuple of those; bind the inner expression to a variable first`,
   ),
   dataflowEscape: message<{ name: string }>(
     'K1010',
@@ -75,12 +77,7 @@ export const M = {
   fileNotFound: message<{ path: string }>('K5002', (a) => `cannot read '${a.path}': no such file`),
 } as const;
 
-export function diagnostic<A>(
-  m: Message<A>,
-  args: A,
-  location?: SourceLocation,
-  notes?: readonly string[],
-): Diagnostic {
+export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {
   return {
     code: m.code,
     severity: 'error',

@@ -52,7 +52,10 @@ describe('kiln ir', () => {
   });
 
   test('a module that parses but is ill-formed reports every problem and exits 2', async () => {
-    const path = tempFile('ill.kir', 'func f(x: Tensor[(4,), f32]) -> Tensor[(5,), f32] {\n  y: Tensor[(4,), f16] = relu(x)\n  return y\n}\n');
+    const path = tempFile(
+      'ill.kir',
+      'func f(x: Tensor[(4,), f32]) -> Tensor[(5,), f32] {\n  y: Tensor[(4,), f16] = relu(x)\n  return y\n}\n',
+    );
     const r = await run('ir', 'check', path);
     expect(r.code).toBe(2);
     expect(r.err).toContain("function 'f', binding 'y': annotated Tensor[(4,), f16] but the value is Tensor[(4,), f32]");
@@ -75,9 +78,15 @@ describe('kiln ir', () => {
 
   test('the real process exits with the same codes', () => {
     const root = new URL('../..', import.meta.url);
-    const ok = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'ir', 'check', 'examples/mm-relu.kir'], { cwd: root, encoding: 'utf8' });
+    const ok = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'ir', 'check', 'examples/mm-relu.kir'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(ok.status, ok.stderr).toBe(0);
-    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'ir', 'check', 'missing.kir'], { cwd: root, encoding: 'utf8' });
+    const bad = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/bin.ts', 'ir', 'check', 'missing.kir'], {
+      cwd: root,
+      encoding: 'utf8',
+    });
     expect(bad.status).toBe(2);
     expect(bad.stderr).not.toMatch(/at .*\.ts:\d+/);
   });

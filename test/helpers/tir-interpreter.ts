@@ -153,7 +153,10 @@ class Interpreter {
       case 'cast':
         return convert(this.expr(e.value), e.dtype);
       case 'call':
-        return intrinsic(e.op, e.args.map((a) => this.expr(a)));
+        return intrinsic(
+          e.op,
+          e.args.map((a) => this.expr(a)),
+        );
       case 'load':
         return this.data(e.buffer)[this.offset(e.buffer, e.indices)]!;
     }
@@ -222,7 +225,8 @@ function binary(op: BinaryOp, a: number, b: number): number {
 /** erf to about 1e-7 (Abramowitz and Stegun 7.1.26); enough for float32 checks. */
 function erf(x: number): number {
   const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y = 1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
+  const y =
+    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
   return x >= 0 ? y : -y;
 }
 

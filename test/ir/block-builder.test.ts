@@ -36,7 +36,10 @@ const withOps = { inferOp: inferOpCall, normalizeAttrs };
 function expectModule(actual: IRModule, expected: string): void {
   const e = parseModule(expected, { file: 'expected.kir' });
   const mismatch = findMismatch(e, actual);
-  expect(mismatch, mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${printModule(actual)}`).toBeUndefined();
+  expect(
+    mismatch,
+    mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${printModule(actual)}`,
+  ).toBeUndefined();
   expect(verifyModule(actual, { inferOp: inferOpCall }).map((d) => d.message)).toEqual([]);
 }
 
@@ -317,7 +320,9 @@ describe('errors', () => {
 
   test('operator calls without operator inference', () => {
     const bb = new BlockBuilder();
-    expect(() => bb.function('main', [x], () => bb.emit(opCall('relu', [x])))).toThrow(/call of relu: no operator inference was given/);
+    expect(() => bb.function('main', [x], () => bb.emit(opCall('relu', [x])))).toThrow(
+      /call of relu: no operator inference was given/,
+    );
     // The failed function leaves the builder usable.
     bb.function('main', [x], () => bb.emit(opCall('relu', [x]), 'y', f32([n, 4])));
     expect(bb.getModule().functions.has('main')).toBe(true);
@@ -331,9 +336,15 @@ describe('errors', () => {
         return x;
       }),
     ).toThrow(/functions cannot be nested/);
-    expect(() => bb.function('a', [x], () => bb.dataflow(() => bb.dataflow(() => x)))).toThrow(/dataflow blocks cannot be nested/);
-    expect(() => bb.function('a', [x], () => bb.emitOutput(opCall('relu', [x])))).toThrow(/emitOutput is for values leaving a dataflow block/);
-    expect(() => bb.function('a', [x], () => bb.emit(globalCall('nowhere', [x])))).toThrow(/call of @nowhere: no graph or extern function/);
+    expect(() => bb.function('a', [x], () => bb.dataflow(() => bb.dataflow(() => x)))).toThrow(
+      /dataflow blocks cannot be nested/,
+    );
+    expect(() => bb.function('a', [x], () => bb.emitOutput(opCall('relu', [x])))).toThrow(
+      /emitOutput is for values leaving a dataflow block/,
+    );
+    expect(() => bb.function('a', [x], () => bb.emit(globalCall('nowhere', [x])))).toThrow(
+      /call of @nowhere: no graph or extern function/,
+    );
     expect(() => bb.function('a', [x], () => bb.emit(opCall('add', [x, graphVar('y', f32([n, 3]))])))).toThrow(/K3005/);
     expect(() =>
       bb.function('a', [x], () => {

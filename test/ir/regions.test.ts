@@ -26,7 +26,8 @@ function inferred(m: IRModule): string {
   const lines: string[] = [];
   for (const f of m.functions.values()) {
     if (f.kind !== 'prim_func') continue;
-    for (const r of collectBlocks(f.body)) lines.push(`block ${r.block.name}: reads(${show(r.block.reads)}) writes(${show(r.block.writes)})`);
+    for (const r of collectBlocks(f.body))
+      lines.push(`block ${r.block.name}: reads(${show(r.block.reads)}) writes(${show(r.block.writes)})`);
   }
   return lines.join('\n');
 }
@@ -36,7 +37,10 @@ function expectRegions(before: string, expected: string): void {
   const b = parseModule(before, { file: 'before.kir' });
   const e = parseModule(expected, { file: 'expected.kir' });
   const mismatch = findMismatch(e, b);
-  expect(mismatch, mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${inferred(b)}`).toBeUndefined();
+  expect(
+    mismatch,
+    mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${inferred(b)}`,
+  ).toBeUndefined();
   expect(verifyModule(b)).toEqual([]);
 }
 
@@ -509,6 +513,8 @@ test('an access with the wrong number of indices (ill-formed) covers the whole b
   const B = buffer('B', [16]);
   const vi = primVar('vi');
   const short = { kind: 'load' as const, dtype: 'float32' as const, buffer: A, indices: [vi] };
-  const r = inferBlockRegions(block({ name: 'b', iterVars: [iterVar(vi, range(0, 16), 'spatial')], body: store(B, [vi], short) }));
+  const r = inferBlockRegions(
+    block({ name: 'b', iterVars: [iterVar(vi, range(0, 16), 'spatial')], body: store(B, [vi], short) }),
+  );
   expect(show(r.reads)).toBe('A[0 +: 16, 0 +: 8]');
 });

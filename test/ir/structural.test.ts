@@ -60,7 +60,8 @@ describe('structural equality and hash', () => {
   for (const [what, from, to] of differences) {
     test(`changing ${what} changes the hash`, () => {
       let changed = BASE.replaceAll(from, to);
-      if (what === 'a loop kind') changed = changed.replace('B[vi, vj] = A[vi, vj] + 1.0\n    }\n  }', 'B[vi, vj] = A[vi, vj] + 1.0\n    }\n  }\n  }');
+      if (what === 'a loop kind')
+        changed = changed.replace('B[vi, vj] = A[vi, vj] + 1.0\n    }\n  }', 'B[vi, vj] = A[vi, vj] + 1.0\n    }\n  }\n  }');
       expect(changed).not.toBe(BASE);
       const a = parse(BASE);
       const b = parse(changed);

@@ -52,12 +52,21 @@ function expectPrimFunc(f: PrimFunc, expected: string): void {
   expect(e?.kind).toBe('prim_func');
   const m = irModule({ f });
   const mismatch = findMismatch(e!, f);
-  expect(mismatch, mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${printModule(m)}`).toBeUndefined();
+  expect(
+    mismatch,
+    mismatch && `at ${mismatch.path}: expected ${mismatch.expected}, found ${mismatch.found}\n${printModule(m)}`,
+  ).toBeUndefined();
   expect(verifyModule(m).map((d) => d.message)).toEqual([]);
 }
 
 /** Runs `f` and compares output `out` (an index into args) with `reference`, to float32 accuracy. */
-function expectNumerics(f: PrimFunc, args: PrimArg[], out: number, reference: ArrayLike<number>, sizes: Record<string, number> = {}): void {
+function expectNumerics(
+  f: PrimFunc,
+  args: PrimArg[],
+  out: number,
+  reference: ArrayLike<number>,
+  sizes: Record<string, number> = {},
+): void {
   runPrimFunc(f, args, { sizes });
   const err = maxError(args[out] as Float64Array, reference);
   expect(err.abs <= 1e-5 || err.rel <= 1e-5, `max abs error ${err.abs}, max rel error ${err.rel}`).toBe(true);
@@ -83,7 +92,13 @@ prim_func f(A: f32[n, 4], B: f32[n, 4]) {
 }`,
     );
     const a = randomArray(ROWS * 4, 1);
-    expectNumerics(f, [a, new Float64Array(ROWS * 4)], 1, a.map((x) => Math.fround(x * 2 + 1)), { n: ROWS });
+    expectNumerics(
+      f,
+      [a, new Float64Array(ROWS * 4)],
+      1,
+      a.map((x) => Math.fround(x * 2 + 1)),
+      { n: ROWS },
+    );
   });
 
   test('broadcast-like indexing: a bias row and a size-1 dimension', () => {
@@ -154,7 +169,8 @@ prim_func f(A: f32[n, 16], B: f32[16, 8], C: f32[n, 8]) {
     const a = randomArray(ROWS * 16, 6);
     const b = randomArray(16 * 8, 7);
     const ref = new Float64Array(ROWS * 8);
-    for (let i = 0; i < ROWS; i++) for (let j = 0; j < 8; j++) for (let q = 0; q < 16; q++) ref[i * 8 + j]! += a[i * 16 + q]! * b[q * 8 + j]!;
+    for (let i = 0; i < ROWS; i++)
+      for (let j = 0; j < 8; j++) for (let q = 0; q < 16; q++) ref[i * 8 + j]! += a[i * 16 + q]! * b[q * 8 + j]!;
     expectNumerics(f, [a, b, new Float64Array(ROWS * 8)], 2, ref, { n: ROWS });
   });
 
@@ -239,7 +255,13 @@ prim_func f(A: f32[n, 6], B: f32[n]) {
 }`,
     );
     const a = randomArray(ROWS * 6, 9);
-    expectNumerics(f, [a, new Float64Array(ROWS)], 1, rowsOf(a, 0, (acc, x) => (x > 0 ? acc + x : acc)), { n: ROWS });
+    expectNumerics(
+      f,
+      [a, new Float64Array(ROWS)],
+      1,
+      rowsOf(a, 0, (acc, x) => (x > 0 ? acc + x : acc)),
+      { n: ROWS },
+    );
 
     const prefix = rowReduction((e, k, i) => maxOf(e, [k], le(k.var, i)));
     expectPrimFunc(
@@ -256,7 +278,13 @@ prim_func f(A: f32[n, 6], B: f32[n]) {
   }
 }`,
     );
-    expectNumerics(prefix, [a, new Float64Array(ROWS)], 1, rowsOf(a, -Infinity, (acc, x, i, k) => (k <= i ? Math.max(acc, x) : acc)), { n: ROWS });
+    expectNumerics(
+      prefix,
+      [a, new Float64Array(ROWS)],
+      1,
+      rowsOf(a, -Infinity, (acc, x, i, k) => (k <= i ? Math.max(acc, x) : acc)),
+      { n: ROWS },
+    );
   });
 
   test('a reduce axis over a range not starting at 0, and a full reduction to a scalar', () => {
@@ -405,8 +433,18 @@ prim_func f(A: f32[4], sq: f32[4], sq_1: f32[4]) {
     );
     const a = randomArray(4, 13);
     const args = [a, new Float64Array(4), new Float64Array(4)];
-    expectNumerics(f, args, 2, a.map((v) => Math.fround(Math.fround(v * v) + 1)));
-    expect(maxError(args[1]!, a.map((v) => Math.fround(v * v))).abs).toBe(0);
+    expectNumerics(
+      f,
+      args,
+      2,
+      a.map((v) => Math.fround(Math.fround(v * v) + 1)),
+    );
+    expect(
+      maxError(
+        args[1]!,
+        a.map((v) => Math.fround(v * v)),
+      ).abs,
+    ).toBe(0);
   });
 
   test('argmax: a reduction of two values with a custom reducer (computeMany)', () => {
@@ -512,7 +550,9 @@ describe('errors', () => {
     const A = placeholder([n], 'float32', 'A');
     const alpha = primVar('alpha', 'float32');
     const B = compute([n], ([i]) => mul(A.at(i!), alpha), 'B');
-    expect(() => createPrimFunc([A, B])).toThrow(/stage B: variable alpha is neither in a parameter's shape nor a scalar parameter/);
+    expect(() => createPrimFunc([A, B])).toThrow(
+      /stage B: variable alpha is neither in a parameter's shape nor a scalar parameter/,
+    );
     expect(createPrimFunc([A, B], { scalars: [alpha] }).params).toHaveLength(3);
     // A scratch stage whose shape no parameter gives.
     const m = primVar('m');
@@ -530,7 +570,6 @@ describe('errors', () => {
   test('indices of the wrong count are refused when the expression is built', () => {
     const A = placeholder([4, 4], 'float32', 'A');
     expect(() => compute([4], ([i]) => A.at(i!), 'B')).toThrow(/load of A: buffer has 2 dimensions, found 1 indices/);
-
   });
 });
 
@@ -580,7 +619,9 @@ prim_func f(A: f32[n], B: f32[n]) {
   }
 }`);
     const f = m.functions.get('f') as PrimFunc;
-    expect(() => runPrimFunc(f, [new Float64Array(3), new Float64Array(3)], { sizes: { n: 3 } })).toThrow(/A\[3\] is out of bounds of \[3\]/);
+    expect(() => runPrimFunc(f, [new Float64Array(3), new Float64Array(3)], { sizes: { n: 3 } })).toThrow(
+      /A\[3\] is out of bounds of \[3\]/,
+    );
     expect(() => runPrimFunc(f, [new Float64Array(3), new Float64Array(3)])).toThrow(/no size given for 'n'/);
   });
 });

@@ -69,8 +69,20 @@ const n = primVar('n');
 const f32 = (shape: readonly (number | typeof n)[]): StructInfo => tensorSI(shape, 'float32');
 
 /** `func main(x) -> ret { blocks; return body }`. */
-function mainWith(x: GraphVar, blocks: readonly { dataflow?: boolean; bindings: Binding[] }[], body: Expr, ret: StructInfo): ModuleFunction {
-  return graphFunc([x], seqExpr(blocks.map((b) => bindingBlock(b.bindings, b.dataflow ?? false)), body), ret);
+function mainWith(
+  x: GraphVar,
+  blocks: readonly { dataflow?: boolean; bindings: Binding[] }[],
+  body: Expr,
+  ret: StructInfo,
+): ModuleFunction {
+  return graphFunc(
+    [x],
+    seqExpr(
+      blocks.map((b) => bindingBlock(b.bindings, b.dataflow ?? false)),
+      body,
+    ),
+    ret,
+  );
 }
 
 // --- well-formed --------------------------------------------------------------------------
@@ -133,7 +145,12 @@ func main(x: Tensor[(n, 4), f16], flag: Prim[bool], cache: Object) -> Tensor[ndi
     const softmax = createPrimFunc([A, Y]);
     const x = graphVar('x', f32([n, 16]));
     const y = graphVar('y', f32([n, 16]));
-    const main = mainWith(x, [{ bindings: [varBinding(y, callTIR('softmax', [x], tensorSI([n, 16], 'float32')))] }], y, f32([n, 16]));
+    const main = mainWith(
+      x,
+      [{ bindings: [varBinding(y, callTIR('softmax', [x], tensorSI([n, 16], 'float32')))] }],
+      y,
+      f32([n, 16]),
+    );
     expect(problems(irModule({ softmax, main }))).toEqual([]);
   });
 });
@@ -166,7 +183,12 @@ describe('graph functions', () => {
     const lv = graphVar('lv', f32([n, 4]), true);
     const a = graphVar('a', f32([n, 4]));
     const m = bad({
-      main: mainWith(x, [{ dataflow: true, bindings: [varBinding(lv, relu(x))] }, { bindings: [varBinding(a, relu(lv))] }], lv, f32([n, 4])),
+      main: mainWith(
+        x,
+        [{ dataflow: true, bindings: [varBinding(lv, relu(x))] }, { bindings: [varBinding(a, relu(lv))] }],
+        lv,
+        f32([n, 4]),
+      ),
     });
     expect(problems(m)).toEqual([
       "function 'main', binding 'a': dataflow variable 'lv' is used outside its dataflow block",
@@ -342,7 +364,15 @@ describe('graph functions', () => {
       helper,
       main: mainWith(
         x,
-        [{ bindings: [varBinding(a, globalCall('nothing', [x])), varBinding(b, globalCall('kernel', [x])), varBinding(c, globalCall('helper', [x, x]))] }],
+        [
+          {
+            bindings: [
+              varBinding(a, globalCall('nothing', [x])),
+              varBinding(b, globalCall('kernel', [x])),
+              varBinding(c, globalCall('helper', [x, x])),
+            ],
+          },
+        ],
         c,
         f32([n, 4]),
       ),
@@ -362,7 +392,16 @@ describe('graph functions', () => {
     const m = bad({
       main: mainWith(
         x,
-        [{ bindings: [varBinding(t, tuple([x, x])), varBinding(a, tupleGet(t, 2)), varBinding(b, tupleGet(x, 0)), varBinding(c, tupleGet(t, -1))] }],
+        [
+          {
+            bindings: [
+              varBinding(t, tuple([x, x])),
+              varBinding(a, tupleGet(t, 2)),
+              varBinding(b, tupleGet(x, 0)),
+              varBinding(c, tupleGet(t, -1)),
+            ],
+          },
+        ],
         x,
         f32([n, 4]),
       ),
@@ -429,7 +468,24 @@ describe('PrimFuncs', () => {
     const j = primVar('j');
     const vi = primVar('vi');
     const body = seq([
-      forLoop(i, 0, n, forLoop(j, 0, 4, blockRealize([i, j], block({ name: 'b', iterVars: [iterVar(vi, range(0, n), 'spatial'), iterVar(primVar('vj'), range(0, 4), 'spatial')], body: store(B, [vi, j], floatImm(1)) })))),
+      forLoop(
+        i,
+        0,
+        n,
+        forLoop(
+          j,
+          0,
+          4,
+          blockRealize(
+            [i, j],
+            block({
+              name: 'b',
+              iterVars: [iterVar(vi, range(0, n), 'spatial'), iterVar(primVar('vj'), range(0, 4), 'spatial')],
+              body: store(B, [vi, j], floatImm(1)),
+            }),
+          ),
+        ),
+      ),
       store(B, [i, 0], floatImm(0)),
       store(B, [vi, 0], floatImm(0)),
     ]);
@@ -442,7 +498,10 @@ describe('PrimFuncs', () => {
 
   test('a variable defined twice, by sibling loops or nested ones', () => {
     const i = primVar('i');
-    const body = seq([forLoop(i, 0, n, store(B, [i, 0], floatImm(0))), forLoop(i, 0, n, forLoop(i, 0, 4, store(B, [i, 0], floatImm(0))))]);
+    const body = seq([
+      forLoop(i, 0, n, store(B, [i, 0], floatImm(0))),
+      forLoop(i, 0, n, forLoop(i, 0, 4, store(B, [i, 0], floatImm(0)))),
+    ]);
     expect(problems(bad({ f: primFunc([A, B], body) }))).toEqual([
       "prim_func 'f', loop 'i': variable 'i' is defined twice (every loop, iterator and let needs a variable of its own)",
       "prim_func 'f', loop 'i': variable 'i' is defined twice (every loop, iterator and let needs a variable of its own)",
@@ -480,7 +539,11 @@ describe('PrimFuncs', () => {
         i,
         0,
         n,
-        blockRealize([i], block({ name: 'p', iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)) }), cast('int32', i)),
+        blockRealize(
+          [i],
+          block({ name: 'p', iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)) }),
+          cast('int32', i),
+        ),
       ),
     ]);
     expect(problems(bad({ f: primFunc([A, B], body) }))).toEqual([
@@ -497,7 +560,16 @@ describe('PrimFuncs', () => {
     const i = primVar('i');
     const vi = primVar('vi');
     const realize = (pred: ReturnType<typeof lt>) =>
-      forLoop(i, 0, n, blockRealize([i], block({ name: 'b', iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)) }), pred));
+      forLoop(
+        i,
+        0,
+        n,
+        blockRealize(
+          [i],
+          block({ name: 'b', iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)) }),
+          pred,
+        ),
+      );
     expect(problems(irModule({ f: primFunc([A, B], realize(lt(i, 7))) }))).toEqual([]);
     expect(problems(bad({ f: primFunc([A, B], realize(lt(vi, 7))) }))).toEqual([
       "prim_func 'f', block 'b': variable 'vi' is used outside the scope that defines it",
@@ -509,11 +581,35 @@ describe('PrimFuncs', () => {
     const j = primVar('j');
     const mk = (name: string, loop: typeof i, extra: Partial<Parameters<typeof block>[0]> = {}) => {
       const vi = primVar('vi');
-      return forLoop(loop, 0, n, blockRealize([loop], block({ name, iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)), ...extra })));
+      return forLoop(
+        loop,
+        0,
+        n,
+        blockRealize(
+          [loop],
+          block({ name, iterVars: [iterVar(vi, range(0, n), 'spatial')], body: store(B, [vi, 0], floatImm(0)), ...extra }),
+        ),
+      );
     };
     const k = primVar('k');
-    const noValues = blockRealize([], block({ name: 'c', iterVars: [iterVar(primVar('vk'), range(0, 4), 'spatial')], body: seq([]) }));
-    const badRegion = forLoop(k, 0, 4, blockRealize([k], block({ name: 'd', iterVars: [iterVar(primVar('vk'), range(0, 4), 'spatial')], reads: [{ buffer: A, region: [range(0, n)] }], body: seq([]) })));
+    const noValues = blockRealize(
+      [],
+      block({ name: 'c', iterVars: [iterVar(primVar('vk'), range(0, 4), 'spatial')], body: seq([]) }),
+    );
+    const badRegion = forLoop(
+      k,
+      0,
+      4,
+      blockRealize(
+        [k],
+        block({
+          name: 'd',
+          iterVars: [iterVar(primVar('vk'), range(0, 4), 'spatial')],
+          reads: [{ buffer: A, region: [range(0, n)] }],
+          body: seq([]),
+        }),
+      ),
+    );
     const m = bad({ f: primFunc([A, B], seq([mk('b', i), mk('b', j), noValues, badRegion])) });
     expect(problems(m)).toEqual([
       "prim_func 'f', block 'b': block name 'b' is used twice (schedules find blocks by name)",
@@ -545,7 +641,14 @@ describe('PrimFuncs', () => {
       i,
       0,
       n,
-      blockRealize([i], block({ name: 'outer', iterVars: [iterVar(vi, range(0, n), 'spatial')], body: forLoop(k, 0, 4, store(C, [k], floatImm(0))) })),
+      blockRealize(
+        [i],
+        block({
+          name: 'outer',
+          iterVars: [iterVar(vi, range(0, n), 'spatial')],
+          body: forLoop(k, 0, 4, store(C, [k], floatImm(0))),
+        }),
+      ),
     );
     expect(problems(bad({ f: primFunc([A, B], body) }))).toEqual([
       "prim_func 'f', block 'outer', loop 'k': buffer 'C' is written but not declared (a parameter or an alloc)",

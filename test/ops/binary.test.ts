@@ -53,7 +53,9 @@ describe('binary operators', () => {
     expect(() => infer(op, [T([n]), T([n], 'float16')])).toThrow(
       new RegExp(`K3006: ${op}: argument 'x1' has dtype float32 but argument 'x2' has dtype float16`),
     );
-    expect(() => infer(op, [T([2, 3]), T([3, 2])])).toThrow(new RegExp(`${op}: cannot broadcast argument 'x1' of shape \\(2, 3\\)`));
+    expect(() => infer(op, [T([2, 3]), T([3, 2])])).toThrow(
+      new RegExp(`${op}: cannot broadcast argument 'x1' of shape \\(2, 3\\)`),
+    );
   });
 
   it.each(ARITH)('%s rejects bool operands', (op) => {
@@ -62,13 +64,19 @@ describe('binary operators', () => {
 
   it.each(BITWISE)('%s needs integers', (op) => {
     expectInfer(op, [T([n], 'uint8'), T([1], 'uint8')], {}, [n], 'uint8');
-    expect(() => infer(op, [T([n]), T([n])])).toThrow(new RegExp(`${op}: argument 'x1' has dtype float32, expected an integer or bool type`));
+    expect(() => infer(op, [T([n]), T([n])])).toThrow(
+      new RegExp(`${op}: argument 'x1' has dtype float32, expected an integer or bool type`),
+    );
   });
 
   it.each([...COMPARE, ...LOGICAL])('%s produces bool', (op) => {
     expectInfer(op, [T([n, 1], 'int64'), T([1, m], 'int64')], {}, [n, m], 'bool');
-    expect(() => infer(op, [T([n], 'int64'), T([n], 'int32')])).toThrow(new RegExp(`${op}: argument 'x1' has dtype int64 but argument 'x2' has dtype int32`));
-    expect(() => infer(op, [T([2]), T([3])])).toThrow(new RegExp(`${op}: cannot broadcast argument 'x1' of shape \\(2,\\) with argument 'x2' of shape \\(3,\\)`));
+    expect(() => infer(op, [T([n], 'int64'), T([n], 'int32')])).toThrow(
+      new RegExp(`${op}: argument 'x1' has dtype int64 but argument 'x2' has dtype int32`),
+    );
+    expect(() => infer(op, [T([2]), T([3])])).toThrow(
+      new RegExp(`${op}: cannot broadcast argument 'x1' of shape \\(2,\\) with argument 'x2' of shape \\(3,\\)`),
+    );
   });
 });
 
@@ -79,8 +87,12 @@ describe('where', () => {
   });
 
   it('needs a bool condition and equal branch dtypes', () => {
-    expect(() => infer('where', [T([n]), T([n]), T([n])])).toThrow(/where: argument 'condition' has dtype float32, expected bool/);
-    expect(() => infer('where', [T([n], 'bool'), T([n]), T([n], 'int32')])).toThrow(/where: argument 'x1' has dtype float32 but argument 'x2' has dtype int32/);
+    expect(() => infer('where', [T([n]), T([n]), T([n])])).toThrow(
+      /where: argument 'condition' has dtype float32, expected bool/,
+    );
+    expect(() => infer('where', [T([n], 'bool'), T([n]), T([n], 'int32')])).toThrow(
+      /where: argument 'x1' has dtype float32 but argument 'x2' has dtype int32/,
+    );
   });
 
   it('names the conflicting arguments', () => {

@@ -25,12 +25,20 @@ describe('the operator library', () => {
   it.each(allOps())('%s checks its arity and its argument kinds', (op) => {
     const def = getOp(op);
     const required = def.args.filter((a) => !a.optional).length;
-    expect(() => inferOpCall(op, Array.from({ length: def.args.length + 1 }, () => OBJECT_SI), {})).toThrow(
-      new RegExp(`K3002: ${op}: expected ${required}( to ${def.args.length})? arguments, found ${def.args.length + 1}`),
-    );
+    expect(() =>
+      inferOpCall(
+        op,
+        Array.from({ length: def.args.length + 1 }, () => OBJECT_SI),
+        {},
+      ),
+    ).toThrow(new RegExp(`K3002: ${op}: expected ${required}( to ${def.args.length})? arguments, found ${def.args.length + 1}`));
     const first = def.args[0]!;
-    expect(() => inferOpCall(op, Array.from({ length: required }, () => OBJECT_SI), {})).toThrow(
-      new RegExp(`K3003: ${op}: argument '${first.name}' must be .*, found an object`),
-    );
+    expect(() =>
+      inferOpCall(
+        op,
+        Array.from({ length: required }, () => OBJECT_SI),
+        {},
+      ),
+    ).toThrow(new RegExp(`K3003: ${op}: argument '${first.name}' must be .*, found an object`));
   });
 });

@@ -15,10 +15,14 @@ describe('full, zeros, ones', () => {
   it('reject non-shape shapes and non-scalar fill values', () => {
     expect(() => infer('zeros', [T([2])])).toThrow(/zeros: argument 'shape' must be a shape, found a tensor of shape \(2,\)/);
     expect(() => infer('ones', [P(3)])).toThrow(/ones: argument 'shape' must be a shape, found a prim value of type int64/);
-    expect(() => infer('full', [S([2]), T([1, 1])])).toThrow(/full: argument 'fill_value' must be a prim value or a 0-d tensor, found a tensor of shape \(1, 1\)/);
+    expect(() => infer('full', [S([2]), T([1, 1])])).toThrow(
+      /full: argument 'fill_value' must be a prim value or a 0-d tensor, found a tensor of shape \(1, 1\)/,
+    );
     expect(() => infer('zeros', [S([n, -1])])).toThrow(/zeros: argument 'shape' \(n, -1\) has the negative size -1/);
     expect(() => infer('full', [S([-2]), P(0)])).toThrow(/full: argument 'shape' \(-2,\) has the negative size -2/);
-    expect(() => infer('zeros', [S([2])], { dtype: 'float' })).toThrow(/zeros: invalid attributes: attribute 'dtype': unknown dtype 'float'/);
+    expect(() => infer('zeros', [S([2])], { dtype: 'float' })).toThrow(
+      /zeros: invalid attributes: attribute 'dtype': unknown dtype 'float'/,
+    );
   });
 });
 
@@ -34,7 +38,9 @@ describe('full_like, zeros_like, ones_like', () => {
   it('reject a non-tensor data argument', () => {
     expect(() => infer('zeros_like', [S([2])])).toThrow(/zeros_like: argument 'data' must be a tensor, found a shape \(2,\)/);
     expect(() => infer('ones_like', [P(2)])).toThrow(/ones_like: argument 'data' must be a tensor/);
-    expect(() => infer('full_like', [T([2]), T([2])])).toThrow(/full_like: argument 'fill_value' must be a prim value or a 0-d tensor/);
+    expect(() => infer('full_like', [T([2]), T([2])])).toThrow(
+      /full_like: argument 'fill_value' must be a prim value or a 0-d tensor/,
+    );
   });
 });
 
@@ -57,7 +63,9 @@ describe('arange', () => {
 
   it('rejects a zero step and bool bounds', () => {
     expect(() => infer('arange', [P(0), P(10), P(0)])).toThrow(/K3005: arange: step is 0/);
-    expect(() => infer('arange', [P(0), P(undefined, 'bool'), P(1)])).toThrow(/arange: argument 'end' has dtype bool, expected a number/);
+    expect(() => infer('arange', [P(0), P(undefined, 'bool'), P(1)])).toThrow(
+      /arange: argument 'end' has dtype bool, expected a number/,
+    );
     expect(() => infer('arange', [P(0), P(1)])).toThrow(/arange: expected 3 arguments, found 2/);
   });
 });
@@ -66,7 +74,9 @@ describe('tril and triu', () => {
   it.each(['tril', 'triu'])('%s keeps the shape of a matrix or batch of them', (op) => {
     expectInfer(op, [T([n, n])], { k: 1 }, [n, n]);
     expectInfer(op, [T([2, n, m], 'bool')], {}, [2, n, m], 'bool');
-    expect(() => infer(op, [T([n])])).toThrow(new RegExp(`${op}: expected argument 'data' of shape \\(n,\\) to have rank at least 2, found rank 1`));
+    expect(() => infer(op, [T([n])])).toThrow(
+      new RegExp(`${op}: expected argument 'data' of shape \\(n,\\) to have rank at least 2, found rank 1`),
+    );
   });
 });
 
@@ -86,7 +96,9 @@ describe('one_hot', () => {
   });
 
   it('checks indices, values and axis', () => {
-    expect(() => infer('one_hot', [T([n]), P(1), P(0)], { depth: 3 })).toThrow(/one_hot: argument 'indices' has dtype float32, expected an integer type/);
+    expect(() => infer('one_hot', [T([n]), P(1), P(0)], { depth: 3 })).toThrow(
+      /one_hot: argument 'indices' has dtype float32, expected an integer type/,
+    );
     expect(() => infer('one_hot', [T([n], 'int32'), P(1), P(0, 'float32')], { depth: 3 })).toThrow(
       /one_hot: argument 'on_value' has dtype int64 but argument 'off_value' has dtype float32/,
     );

@@ -66,7 +66,13 @@ export function expectTensor(s: StructInfo, shape: readonly Dim[], dtype: DataTy
 }
 
 /** Runs inference and asserts the result shape and dtype. */
-export function expectInfer(op: string, args: readonly StructInfo[], attrs: AttrMap, shape: readonly Dim[], dtype: DataType = 'float32'): void {
+export function expectInfer(
+  op: string,
+  args: readonly StructInfo[],
+  attrs: AttrMap,
+  shape: readonly Dim[],
+  dtype: DataType = 'float32',
+): void {
   const { out, an } = run(op, args, attrs);
   expectTensor(out, shape, dtype, an);
 }

@@ -4,7 +4,9 @@ import { expectInfer, expectRank, expectTensor, infer, m, n, run, S, show, T } f
 
 describe('split', () => {
   it('splits into sections, the last taking the rest', () => {
-    expect(show(infer('split', [T([n, 6])], { indices_or_sections: 3, axis: 1 }))).toBe('[float32(n, 2), float32(n, 2), float32(n, 2)]');
+    expect(show(infer('split', [T([n, 6])], { indices_or_sections: 3, axis: 1 }))).toBe(
+      '[float32(n, 2), float32(n, 2), float32(n, 2)]',
+    );
     expect(show(infer('split', [T([7])], { indices_or_sections: 3 }))).toBe('[float32(3,), float32(3,), float32(1,)]');
     const { out, an } = run('split', [T([n, 6])], { indices_or_sections: 2 });
     if (out.kind !== 'tuple') throw new Error('expected a tuple');
@@ -14,7 +16,9 @@ describe('split', () => {
   });
 
   it('splits at indices, clamped to the size', () => {
-    expect(show(infer('split', [T([10, n])], { indices_or_sections: [2, 5, 20] }))).toBe('[float32(2, n), float32(3, n), float32(5, n), float32(0, n)]');
+    expect(show(infer('split', [T([10, n])], { indices_or_sections: [2, 5, 20] }))).toBe(
+      '[float32(2, n), float32(3, n), float32(5, n), float32(0, n)]',
+    );
     expect(show(infer('split', [T([n])], { indices_or_sections: [] }))).toBe('[float32(n,)]');
   });
 
@@ -23,9 +27,15 @@ describe('split', () => {
   });
 
   it('rejects impossible sections and bad axes', () => {
-    expect(() => infer('split', [T([5, n])], { indices_or_sections: 4 })).toThrow(/split: cannot split axis 0 of argument 'data' of shape \(5, n\) into 4 sections of 2/);
-    expect(() => infer('split', [T([n, 6])], { indices_or_sections: 2, axis: 2 })).toThrow(/split: axis 2 is out of range for argument 'data' of rank 2/);
-    expect(() => infer('split', [T([n])], { indices_or_sections: 0 })).toThrow(/split: invalid attributes: attribute 'indices_or_sections'/);
+    expect(() => infer('split', [T([5, n])], { indices_or_sections: 4 })).toThrow(
+      /split: cannot split axis 0 of argument 'data' of shape \(5, n\) into 4 sections of 2/,
+    );
+    expect(() => infer('split', [T([n, 6])], { indices_or_sections: 2, axis: 2 })).toThrow(
+      /split: axis 2 is out of range for argument 'data' of rank 2/,
+    );
+    expect(() => infer('split', [T([n])], { indices_or_sections: 0 })).toThrow(
+      /split: invalid attributes: attribute 'indices_or_sections'/,
+    );
   });
 });
 
@@ -62,11 +72,21 @@ describe('strided_slice', () => {
   });
 
   it('names the arguments when the bounds do not fit', () => {
-    expect(() => infer('strided_slice', [T([n]), S([0, 0]), S([1])])).toThrow(/strided_slice: argument 'begin' has 2 values but argument 'end' has 1/);
-    expect(() => infer('strided_slice', [T([n]), S([0, 0]), S([1, 1])])).toThrow(/strided_slice: argument 'begin' has 2 values but argument 'data' of shape \(n,\) has only 1 axes/);
-    expect(() => infer('strided_slice', [T([n, 4]), S([0]), S([1])], { axes: [0, 1] })).toThrow(/strided_slice: axes \[0, 1\] name 2 axes but argument 'begin' has 1 values/);
-    expect(() => infer('strided_slice', [T([n, 4]), S([0]), S([1])], { axes: [2] })).toThrow(/strided_slice: axis 2 is out of range for argument 'data' of rank 2/);
-    expect(() => infer('strided_slice', [T([n]), S([0]), S([1]), S([0])])).toThrow(/strided_slice: a stride is 0 in argument 'strides' \(0,\)/);
+    expect(() => infer('strided_slice', [T([n]), S([0, 0]), S([1])])).toThrow(
+      /strided_slice: argument 'begin' has 2 values but argument 'end' has 1/,
+    );
+    expect(() => infer('strided_slice', [T([n]), S([0, 0]), S([1, 1])])).toThrow(
+      /strided_slice: argument 'begin' has 2 values but argument 'data' of shape \(n,\) has only 1 axes/,
+    );
+    expect(() => infer('strided_slice', [T([n, 4]), S([0]), S([1])], { axes: [0, 1] })).toThrow(
+      /strided_slice: axes \[0, 1\] name 2 axes but argument 'begin' has 1 values/,
+    );
+    expect(() => infer('strided_slice', [T([n, 4]), S([0]), S([1])], { axes: [2] })).toThrow(
+      /strided_slice: axis 2 is out of range for argument 'data' of rank 2/,
+    );
+    expect(() => infer('strided_slice', [T([n]), S([0]), S([1]), S([0])])).toThrow(
+      /strided_slice: a stride is 0 in argument 'strides' \(0,\)/,
+    );
   });
 });
 
@@ -80,9 +100,15 @@ describe('take', () => {
   });
 
   it('needs integer indices and a valid axis', () => {
-    expect(() => infer('take', [T([n, 16]), T([m])], { axis: 0 })).toThrow(/take: argument 'indices' has dtype float32, expected an integer type/);
-    expect(() => infer('take', [T([n, 16]), T([m], 'int32')], { axis: 2 })).toThrow(/take: axis 2 is out of range for argument 'data' of rank 2/);
-    expect(() => infer('take', [T([]), T([m], 'int32')], { axis: 0 })).toThrow(/take: cannot take along an axis of 0-d argument 'data' of shape \(\)/);
+    expect(() => infer('take', [T([n, 16]), T([m])], { axis: 0 })).toThrow(
+      /take: argument 'indices' has dtype float32, expected an integer type/,
+    );
+    expect(() => infer('take', [T([n, 16]), T([m], 'int32')], { axis: 2 })).toThrow(
+      /take: axis 2 is out of range for argument 'data' of rank 2/,
+    );
+    expect(() => infer('take', [T([]), T([m], 'int32')], { axis: 0 })).toThrow(
+      /take: cannot take along an axis of 0-d argument 'data' of shape \(\)/,
+    );
   });
 });
 
@@ -101,7 +127,9 @@ describe('gather_nd', () => {
     expectInfer('gather_nd', [T([n, m, 8]), T([n, 3, 1], 'int64')], { batch_dims: 1 }, [n, 3, 8]);
     expectRank(infer('gather_nd', [T([n, m, 8]), T([5, m], 'int64')]), -1);
     expectRank(infer('gather_nd', [T(3), T([5, 2], 'int64')]), 2);
-    expect(() => infer('gather_nd', [T([n, 8]), T([], 'int64')])).toThrow(/gather_nd: expected argument 'indices' of shape \(\) to have rank at least 1/);
+    expect(() => infer('gather_nd', [T([n, 8]), T([], 'int64')])).toThrow(
+      /gather_nd: expected argument 'indices' of shape \(\) to have rank at least 1/,
+    );
     expect(() => infer('gather_nd', [T([n, 8]), T([5, 3], 'int64')])).toThrow(
       /gather_nd: argument 'indices' of shape \(5, 3\) indexes 3 axes after 0 batch dims, more than argument 'data' of shape \(n, 8\) has/,
     );

@@ -41,7 +41,9 @@ describe('matmul', () => {
   });
 
   it('rejects 0-d operands', () => {
-    expect(() => infer('matmul', [T([]), T([4, 5])])).toThrow(/matmul: expected argument 'x1' of shape \(\) to have rank at least 1, found rank 0/);
+    expect(() => infer('matmul', [T([]), T([4, 5])])).toThrow(
+      /matmul: expected argument 'x1' of shape \(\) to have rank at least 1, found rank 0/,
+    );
   });
 
   it('needs equal dtypes unless out_dtype is given', () => {

@@ -28,7 +28,9 @@ describe('reshape', () => {
     expect(() => infer('reshape', [T([2, 5]), S([3, -1])])).toThrow(
       /reshape: cannot reshape argument 'data' of shape \(2, 5\) to \(3, -1\): 10 elements are not a multiple of 3/,
     );
-    expect(() => infer('reshape', [T([6]), S([-1, -1])])).toThrow(/reshape: cannot reshape argument 'data' of shape \(6,\) to \(-1, -1\): at most one dim may be -1/);
+    expect(() => infer('reshape', [T([6]), S([-1, -1])])).toThrow(
+      /reshape: cannot reshape argument 'data' of shape \(6,\) to \(-1, -1\): at most one dim may be -1/,
+    );
     expect(() => infer('reshape', [T([6]), S([-2, -3])])).toThrow(/dim -2 is negative/);
   });
 
@@ -55,8 +57,12 @@ describe('permute_dims', () => {
     expect(() => infer('permute_dims', [T([n, m, 3])], { axes: [0, 1] })).toThrow(
       /permute_dims: axes \[0, 1\] must list each of the 3 axes of argument 'data' of shape \(n, m, 3\) once/,
     );
-    expect(() => infer('permute_dims', [T([n, m])], { axes: [0, -2] })).toThrow(/permute_dims: axis -2 is repeated in \[0, -2\] for argument 'data' of rank 2/);
-    expect(() => infer('permute_dims', [T([n, m])], { axes: [0, 2] })).toThrow(/permute_dims: axis 2 is out of range for argument 'data' of rank 2/);
+    expect(() => infer('permute_dims', [T([n, m])], { axes: [0, -2] })).toThrow(
+      /permute_dims: axis -2 is repeated in \[0, -2\] for argument 'data' of rank 2/,
+    );
+    expect(() => infer('permute_dims', [T([n, m])], { axes: [0, 2] })).toThrow(
+      /permute_dims: axis 2 is out of range for argument 'data' of rank 2/,
+    );
   });
 });
 
@@ -88,8 +94,12 @@ describe('squeeze', () => {
   });
 
   it('names the shape when a squeezed dim is provably not 1', () => {
-    expect(() => infer('squeeze', [T([n, 3])], { axis: [1] })).toThrow(/squeeze: cannot squeeze axis 1 of argument 'data' of shape \(n, 3\): its size 3 is not 1/);
-    expect(() => infer('squeeze', [T([n, 1])], { axis: 2 })).toThrow(/squeeze: axis 2 is out of range for argument 'data' of rank 2/);
+    expect(() => infer('squeeze', [T([n, 3])], { axis: [1] })).toThrow(
+      /squeeze: cannot squeeze axis 1 of argument 'data' of shape \(n, 3\): its size 3 is not 1/,
+    );
+    expect(() => infer('squeeze', [T([n, 1])], { axis: 2 })).toThrow(
+      /squeeze: axis 2 is out of range for argument 'data' of rank 2/,
+    );
   });
 });
 
@@ -103,8 +113,12 @@ describe('flatten', () => {
   });
 
   it('rejects reversed or bad axes', () => {
-    expect(() => infer('flatten', [T([n, 3, 4])], { start_dim: 2, end_dim: 1 })).toThrow(/flatten: start_dim 2 comes after end_dim 1 for argument 'data' of shape \(n, 3, 4\)/);
-    expect(() => infer('flatten', [T([n, 3])], { start_dim: 4 })).toThrow(/flatten: axis 4 is out of range for argument 'data' of rank 2/);
+    expect(() => infer('flatten', [T([n, 3, 4])], { start_dim: 2, end_dim: 1 })).toThrow(
+      /flatten: start_dim 2 comes after end_dim 1 for argument 'data' of shape \(n, 3, 4\)/,
+    );
+    expect(() => infer('flatten', [T([n, 3])], { start_dim: 4 })).toThrow(
+      /flatten: axis 4 is out of range for argument 'data' of rank 2/,
+    );
   });
 });
 
@@ -125,10 +139,16 @@ describe('concat', () => {
     expect(() => infer('concat', [Tup(T([n, 3]), T([n, 4]))])).toThrow(
       /concat: argument 'tensors\[0\]' of shape \(n, 3\) and argument 'tensors\[1\]' of shape \(n, 4\) differ in dim 1, which is not the concat axis 0/,
     );
-    expect(() => infer('concat', [Tup(T([n, 3]), T([n, 3, 1]))])).toThrow(/concat: argument 'tensors\[0\]' of shape \(n, 3\) and argument 'tensors\[1\]' of shape \(n, 3, 1\) have different ranks/);
-    expect(() => infer('concat', [Tup(T([n]), T([n], 'int32'))])).toThrow(/concat: argument 'tensors\[0\]' has dtype float32 but argument 'tensors\[1\]' has dtype int32/);
+    expect(() => infer('concat', [Tup(T([n, 3]), T([n, 3, 1]))])).toThrow(
+      /concat: argument 'tensors\[0\]' of shape \(n, 3\) and argument 'tensors\[1\]' of shape \(n, 3, 1\) have different ranks/,
+    );
+    expect(() => infer('concat', [Tup(T([n]), T([n], 'int32'))])).toThrow(
+      /concat: argument 'tensors\[0\]' has dtype float32 but argument 'tensors\[1\]' has dtype int32/,
+    );
     expect(() => infer('concat', [Tup()])).toThrow(/concat: argument 'tensors' is an empty tuple/);
-    expect(() => infer('concat', [Tup(T([n]))], { axis: 1 })).toThrow(/concat: axis 1 is out of range for argument 'tensors\[0\]' of rank 1/);
+    expect(() => infer('concat', [Tup(T([n]))], { axis: 1 })).toThrow(
+      /concat: axis 1 is out of range for argument 'tensors\[0\]' of rank 1/,
+    );
   });
 });
 
@@ -143,8 +163,12 @@ describe('broadcast_to', () => {
     expect(() => infer('broadcast_to', [T([3, 4]), S([5, 4])])).toThrow(
       /broadcast_to: cannot broadcast argument 'data' of shape \(3, 4\) to shape \(5, 4\): dim 3 is neither 1 nor 5/,
     );
-    expect(() => infer('broadcast_to', [T([1, 4]), S([-1, 4])])).toThrow(/broadcast_to: argument 'shape' \(-1, 4\) has the negative size -1/);
-    expect(() => infer('broadcast_to', [T([n, 3, 4]), S([3, 4])])).toThrow(/broadcast_to: cannot broadcast argument 'data' of shape \(n, 3, 4\) to the lower rank shape \(3, 4\)/);
+    expect(() => infer('broadcast_to', [T([1, 4]), S([-1, 4])])).toThrow(
+      /broadcast_to: argument 'shape' \(-1, 4\) has the negative size -1/,
+    );
+    expect(() => infer('broadcast_to', [T([n, 3, 4]), S([3, 4])])).toThrow(
+      /broadcast_to: cannot broadcast argument 'data' of shape \(n, 3, 4\) to the lower rank shape \(3, 4\)/,
+    );
   });
 });
 
@@ -159,7 +183,9 @@ describe('tile and repeat', () => {
   it('repeat multiplies one axis, or the flattened size', () => {
     expectInfer('repeat', [T([n, 3])], { repeats: 2, axis: 1 }, [n, 6]);
     expectInfer('repeat', [T([n, 3])], { repeats: 2 }, [mul(n, 6)]);
-    expect(() => infer('repeat', [T([n, 3])], { repeats: 2, axis: 2 })).toThrow(/repeat: axis 2 is out of range for argument 'data' of rank 2/);
+    expect(() => infer('repeat', [T([n, 3])], { repeats: 2, axis: 2 })).toThrow(
+      /repeat: axis 2 is out of range for argument 'data' of rank 2/,
+    );
   });
 });
 

@@ -39,13 +39,19 @@ describe('conv2d', () => {
   });
 
   it('checks ranks and dtypes', () => {
-    expect(() => infer('conv2d', [T([3, h, w]), T([8, 3, 3, 3])])).toThrow(/conv2d: expected argument 'data' of shape \(3, h, w\) to have rank 4, found rank 3/);
-    expect(() => infer('conv2d', [T([1, 3, h, w]), T([8, 3, 3, 3], 'float16')])).toThrow(/conv2d: argument 'data' has dtype float32 but argument 'weight' has dtype float16/);
+    expect(() => infer('conv2d', [T([3, h, w]), T([8, 3, 3, 3])])).toThrow(
+      /conv2d: expected argument 'data' of shape \(3, h, w\) to have rank 4, found rank 3/,
+    );
+    expect(() => infer('conv2d', [T([1, 3, h, w]), T([8, 3, 3, 3], 'float16')])).toThrow(
+      /conv2d: argument 'data' has dtype float32 but argument 'weight' has dtype float16/,
+    );
     expectInfer('conv2d', [T([1, 3, 5, 5], 'int8'), T([8, 3, 3, 3], 'int8')], { out_dtype: 'int32' }, [1, 8, 3, 3], 'int32');
   });
 
   it('accepts only the NCHW layouts', () => {
-    expect(() => infer('conv2d', [T([1, 3, 5, 5]), T([8, 3, 3, 3])], { data_layout: 'NHWC' })).toThrow(/conv2d: invalid attributes: attribute 'data_layout'/);
+    expect(() => infer('conv2d', [T([1, 3, 5, 5]), T([8, 3, 3, 3])], { data_layout: 'NHWC' })).toThrow(
+      /conv2d: invalid attributes: attribute 'data_layout'/,
+    );
   });
 
   it('keeps an unknown shape at rank 4', () => {
@@ -58,7 +64,9 @@ describe('conv1d', () => {
   it('slides over one spatial dim', () => {
     expectInfer('conv1d', [T([n, 4, w]), T([8, 4, 3])], { padding: 1 }, [n, 8, w]);
     expectInfer('conv1d', [T([n, 4, w]), T([8, 4, 3])], { strides: 2, padding: [1, 0] }, [n, 8, add(floordiv(sub(w, 2), 2), 1)]);
-    expect(() => infer('conv1d', [T([n, 4, w]), T([8, 5, 3])])).toThrow(/conv1d: argument 'data' of shape \(n, 4, w\) has 4 input channels but argument 'weight' of shape \(8, 5, 3\)/);
+    expect(() => infer('conv1d', [T([n, 4, w]), T([8, 5, 3])])).toThrow(
+      /conv1d: argument 'data' of shape \(n, 4, w\) has 4 input channels but argument 'weight' of shape \(8, 5, 3\)/,
+    );
   });
 });
 
@@ -89,28 +97,40 @@ describe('pooling', () => {
   });
 
   it.each(['max_pool2d', 'avg_pool2d'])('%s rejects wrong ranks and oversized windows', (op) => {
-    expect(() => infer(op, [T([3, h, w])], { pool_size: 2 })).toThrow(new RegExp(`${op}: expected argument 'data' of shape \\(3, h, w\\) to have rank 4`));
+    expect(() => infer(op, [T([3, h, w])], { pool_size: 2 })).toThrow(
+      new RegExp(`${op}: expected argument 'data' of shape \\(3, h, w\\) to have rank 4`),
+    );
     expect(() => infer(op, [T([1, 3, 2, 2])], { pool_size: 3 })).toThrow(
-      new RegExp(`${op}: the pool window of size 3 does not fit in the padded input of argument 'data' of shape \\(1, 3, 2, 2\\)`),
+      new RegExp(
+        `${op}: the pool window of size 3 does not fit in the padded input of argument 'data' of shape \\(1, 3, 2, 2\\)`,
+      ),
     );
   });
 
   it.each(['max_pool1d', 'avg_pool1d'])('%s pools one spatial dim', (op) => {
     expectInfer(op, [T([n, 3, w])], { pool_size: 3, strides: 3 }, [n, 3, floordiv(w, 3)]);
-    expect(() => infer(op, [T([n, 3, w, 2])])).toThrow(new RegExp(`${op}: expected argument 'data' of shape \\(n, 3, w, 2\\) to have rank 3`));
+    expect(() => infer(op, [T([n, 3, w, 2])])).toThrow(
+      new RegExp(`${op}: expected argument 'data' of shape \\(n, 3, w, 2\\) to have rank 3`),
+    );
   });
 
   it('adaptive_avg_pool2d sets the output size', () => {
     expectInfer('adaptive_avg_pool2d', [T([n, 64, h, w])], { output_size: [1, 1] }, [n, 64, 1, 1]);
     expectInfer('adaptive_avg_pool2d', [T([n, 64, h, w])], { output_size: 7 }, [n, 64, 7, 7]);
     expectInfer('adaptive_avg_pool2d', [T([n, 64, h, w])], {}, [n, 64, h, w]);
-    expect(() => infer('adaptive_avg_pool2d', [T([n, 64])])).toThrow(/adaptive_avg_pool2d: expected argument 'data' of shape \(n, 64\) to have rank 4/);
-    expect(() => infer('adaptive_avg_pool2d', [T([n, 64, h, w])], { output_size: [1, 2, 3] })).toThrow(/adaptive_avg_pool2d: invalid attributes: attribute 'output_size'/);
+    expect(() => infer('adaptive_avg_pool2d', [T([n, 64])])).toThrow(
+      /adaptive_avg_pool2d: expected argument 'data' of shape \(n, 64\) to have rank 4/,
+    );
+    expect(() => infer('adaptive_avg_pool2d', [T([n, 64, h, w])], { output_size: [1, 2, 3] })).toThrow(
+      /adaptive_avg_pool2d: invalid attributes: attribute 'output_size'/,
+    );
   });
 
   it('adaptive_avg_pool1d sets the output size', () => {
     expectInfer('adaptive_avg_pool1d', [T([n, 64, w])], { output_size: 1 }, [n, 64, 1]);
-    expect(() => infer('adaptive_avg_pool1d', [T([n, 64])])).toThrow(/adaptive_avg_pool1d: expected argument 'data' of shape \(n, 64\) to have rank 3/);
+    expect(() => infer('adaptive_avg_pool1d', [T([n, 64])])).toThrow(
+      /adaptive_avg_pool1d: expected argument 'data' of shape \(n, 64\) to have rank 3/,
+    );
   });
 });
 
@@ -122,9 +142,15 @@ describe('pad', () => {
   });
 
   it('names the shape when the widths do not fit', () => {
-    expect(() => infer('pad', [T([n, 3])], { pad_width: [1, 1] })).toThrow(/pad: pad_width has 2 values but argument 'data' of shape \(n, 3\) needs 4/);
-    expect(() => infer('pad', [T([3])], { pad_width: [-2, -2] })).toThrow(/pad: pad_width -2, -2 crops axis 0 of argument 'data' of shape \(3,\) below size 0/);
-    expect(() => infer('pad', [T([3])], { pad_width: [1, 1], pad_mode: 'wrap' })).toThrow(/pad: invalid attributes: attribute 'pad_mode'/);
+    expect(() => infer('pad', [T([n, 3])], { pad_width: [1, 1] })).toThrow(
+      /pad: pad_width has 2 values but argument 'data' of shape \(n, 3\) needs 4/,
+    );
+    expect(() => infer('pad', [T([3])], { pad_width: [-2, -2] })).toThrow(
+      /pad: pad_width -2, -2 crops axis 0 of argument 'data' of shape \(3,\) below size 0/,
+    );
+    expect(() => infer('pad', [T([3])], { pad_width: [1, 1], pad_mode: 'wrap' })).toThrow(
+      /pad: invalid attributes: attribute 'pad_mode'/,
+    );
     expect(() => infer('pad', [T([3])], {})).toThrow(/pad: invalid attributes: attribute 'pad_width'/);
   });
 });

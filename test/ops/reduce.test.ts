@@ -20,14 +20,20 @@ describe.each(REDUCTIONS)('%s', (op) => {
   });
 
   it('rejects bad and repeated axes, naming the argument', () => {
-    expect(() => infer(op, [T([n, m])], { axis: [2] })).toThrow(new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`));
-    expect(() => infer(op, [T([n, m])], { axis: [1, -1] })).toThrow(new RegExp(`${op}: axis -1 is repeated in \\[1, -1\\] for argument 'data' of rank 2`));
+    expect(() => infer(op, [T([n, m])], { axis: [2] })).toThrow(
+      new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`),
+    );
+    expect(() => infer(op, [T([n, m])], { axis: [1, -1] })).toThrow(
+      new RegExp(`${op}: axis -1 is repeated in \\[1, -1\\] for argument 'data' of rank 2`),
+    );
   });
 });
 
 describe('float-only reductions', () => {
   it.each(['variance', 'std'])('%s rejects integers', (op) => {
-    expect(() => infer(op, [T([n], 'int32')])).toThrow(new RegExp(`${op}: argument 'data' has dtype int32, expected a float type`));
+    expect(() => infer(op, [T([n], 'int32')])).toThrow(
+      new RegExp(`${op}: argument 'data' has dtype int32, expected a float type`),
+    );
   });
 
   it('sum keeps integer dtypes', () => {
@@ -44,7 +50,9 @@ describe.each(['argmax', 'argmin'])('%s', (op) => {
 
   it('takes one axis only', () => {
     expect(() => infer(op, [T([n, m])], { axis: [0, 1] })).toThrow(new RegExp(`${op}: invalid attributes: attribute 'axis'`));
-    expect(() => infer(op, [T([n, m])], { axis: -3 })).toThrow(new RegExp(`${op}: axis -3 is out of range for argument 'data' of rank 2`));
+    expect(() => infer(op, [T([n, m])], { axis: -3 })).toThrow(
+      new RegExp(`${op}: axis -3 is out of range for argument 'data' of rank 2`),
+    );
   });
 });
 
@@ -57,6 +65,8 @@ describe.each(['cumsum', 'cumprod'])('%s', (op) => {
   });
 
   it('rejects a bad axis', () => {
-    expect(() => infer(op, [T([n, m])], { axis: 2 })).toThrow(new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`));
+    expect(() => infer(op, [T([n, m])], { axis: 2 })).toThrow(
+      new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`),
+    );
   });
 });

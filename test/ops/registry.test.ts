@@ -8,14 +8,90 @@ import { allOps, attrNames, fmtExpr, fmtShape, getOp, hasOp, inferOpCall, normal
 import { expectRank, expectTensor, infer, n, P, S, T, Tup } from './helpers.ts';
 
 const REQUIRED = [
-  'abs', 'negative', 'exp', 'log', 'sqrt', 'rsqrt', 'sin', 'cos', 'tanh', 'sigmoid', 'erf', 'floor', 'ceil', 'round', 'sign',
-  'relu', 'gelu', 'gelu_tanh', 'silu', 'logical_not', 'isnan', 'reciprocal',
-  'add', 'subtract', 'multiply', 'divide', 'floor_divide', 'power', 'maximum', 'minimum', 'floor_mod',
-  'logical_and', 'logical_or', 'logical_xor', 'equal', 'not_equal', 'less', 'less_equal', 'greater', 'greater_equal',
-  'where', 'astype', 'clip', 'leaky_relu', 'matmul', 'conv2d', 'max_pool2d', 'avg_pool2d', 'adaptive_avg_pool2d',
-  'sum', 'mean', 'max', 'min', 'prod', 'argmax', 'argmin', 'variance', 'softmax', 'log_softmax', 'layer_norm', 'group_norm',
-  'rms_norm', 'batch_norm', 'reshape', 'permute_dims', 'expand_dims', 'squeeze', 'flatten', 'concat', 'split', 'strided_slice',
-  'take', 'broadcast_to', 'full', 'zeros', 'ones', 'full_like', 'zeros_like', 'ones_like', 'arange', 'tril', 'triu', 'pad', 'resize2d',
+  'abs',
+  'negative',
+  'exp',
+  'log',
+  'sqrt',
+  'rsqrt',
+  'sin',
+  'cos',
+  'tanh',
+  'sigmoid',
+  'erf',
+  'floor',
+  'ceil',
+  'round',
+  'sign',
+  'relu',
+  'gelu',
+  'gelu_tanh',
+  'silu',
+  'logical_not',
+  'isnan',
+  'reciprocal',
+  'add',
+  'subtract',
+  'multiply',
+  'divide',
+  'floor_divide',
+  'power',
+  'maximum',
+  'minimum',
+  'floor_mod',
+  'logical_and',
+  'logical_or',
+  'logical_xor',
+  'equal',
+  'not_equal',
+  'less',
+  'less_equal',
+  'greater',
+  'greater_equal',
+  'where',
+  'astype',
+  'clip',
+  'leaky_relu',
+  'matmul',
+  'conv2d',
+  'max_pool2d',
+  'avg_pool2d',
+  'adaptive_avg_pool2d',
+  'sum',
+  'mean',
+  'max',
+  'min',
+  'prod',
+  'argmax',
+  'argmin',
+  'variance',
+  'softmax',
+  'log_softmax',
+  'layer_norm',
+  'group_norm',
+  'rms_norm',
+  'batch_norm',
+  'reshape',
+  'permute_dims',
+  'expand_dims',
+  'squeeze',
+  'flatten',
+  'concat',
+  'split',
+  'strided_slice',
+  'take',
+  'broadcast_to',
+  'full',
+  'zeros',
+  'ones',
+  'full_like',
+  'zeros_like',
+  'ones_like',
+  'arange',
+  'tril',
+  'triu',
+  'pad',
+  'resize2d',
 ];
 
 describe('registry', () => {
@@ -38,11 +114,21 @@ describe('registry', () => {
 
   it('checks the kinds of the arguments, naming the argument', () => {
     expect(() => infer('exp', [S([2, 3])])).toThrow(/K3003: exp: argument 'data' must be a tensor, found a shape \(2, 3\)/);
-    expect(() => infer('reshape', [T([6]), T([2, 3])])).toThrow(/reshape: argument 'shape' must be a shape, found a tensor of shape \(2, 3\)/);
-    expect(() => infer('concat', [Tup(T([2]), S([2]))])).toThrow(/concat: argument 'tensors' must be a tuple of tensors, found a tuple whose field 1 is a shape/);
-    expect(() => infer('concat', [T([2])])).toThrow(/argument 'tensors' must be a tuple of tensors, found a tensor of shape \(2,\)/);
-    expect(() => infer('arange', [P(0), T([]), P(1)])).toThrow(/arange: argument 'end' must be a prim value, found a tensor of shape \(\)/);
-    expect(() => infer('full', [S([2]), T([3])])).toThrow(/full: argument 'fill_value' must be a prim value or a 0-d tensor, found a tensor of shape \(3,\)/);
+    expect(() => infer('reshape', [T([6]), T([2, 3])])).toThrow(
+      /reshape: argument 'shape' must be a shape, found a tensor of shape \(2, 3\)/,
+    );
+    expect(() => infer('concat', [Tup(T([2]), S([2]))])).toThrow(
+      /concat: argument 'tensors' must be a tuple of tensors, found a tuple whose field 1 is a shape/,
+    );
+    expect(() => infer('concat', [T([2])])).toThrow(
+      /argument 'tensors' must be a tuple of tensors, found a tensor of shape \(2,\)/,
+    );
+    expect(() => infer('arange', [P(0), T([]), P(1)])).toThrow(
+      /arange: argument 'end' must be a prim value, found a tensor of shape \(\)/,
+    );
+    expect(() => infer('full', [S([2]), T([3])])).toThrow(
+      /full: argument 'fill_value' must be a prim value or a 0-d tensor, found a tensor of shape \(3,\)/,
+    );
     expect(() => infer('exp', [OBJECT_SI])).toThrow(/found an object/);
   });
 
@@ -120,16 +206,28 @@ describe('normalizeAttrs', () => {
   });
 
   it('rejects unknown attributes with a did-you-mean note', () => {
-    expect(() => normalizeAttrs('softmax', { axes: 1 })).toThrow(/K3004: softmax: invalid attributes: unknown attribute 'axes' \(it takes 'axis'\)[\s\S]*did you mean 'axis'\?/);
-    expect(() => normalizeAttrs('conv2d', { stride: 2 })).toThrow(/conv2d: invalid attributes: unknown attribute 'stride'[\s\S]*did you mean 'strides'/);
-    expect(() => normalizeAttrs('relu', { alpha: 1 })).toThrow(/relu: invalid attributes: unknown attribute 'alpha' \(it takes no attributes\)/);
+    expect(() => normalizeAttrs('softmax', { axes: 1 })).toThrow(
+      /K3004: softmax: invalid attributes: unknown attribute 'axes' \(it takes 'axis'\)[\s\S]*did you mean 'axis'\?/,
+    );
+    expect(() => normalizeAttrs('conv2d', { stride: 2 })).toThrow(
+      /conv2d: invalid attributes: unknown attribute 'stride'[\s\S]*did you mean 'strides'/,
+    );
+    expect(() => normalizeAttrs('relu', { alpha: 1 })).toThrow(
+      /relu: invalid attributes: unknown attribute 'alpha' \(it takes no attributes\)/,
+    );
   });
 
   it('reports invalid values naming the operator and the attribute', () => {
-    expect(() => normalizeAttrs('softmax', { axis: 'x' })).toThrow(/softmax: invalid attributes: attribute 'axis': Invalid input: expected number/);
+    expect(() => normalizeAttrs('softmax', { axis: 'x' })).toThrow(
+      /softmax: invalid attributes: attribute 'axis': Invalid input: expected number/,
+    );
     expect(() => normalizeAttrs('softmax', { axis: 1.5 })).toThrow(/attribute 'axis'/);
-    expect(() => normalizeAttrs('astype', { dtype: 'float33' })).toThrow(/astype: invalid attributes: attribute 'dtype': unknown dtype 'float33'/);
-    expect(() => normalizeAttrs('conv2d', { padding: [1, 2, 3] })).toThrow(/conv2d: invalid attributes: attribute 'padding': expected a non-negative integer or a list of 1, 2 or 4/);
+    expect(() => normalizeAttrs('astype', { dtype: 'float33' })).toThrow(
+      /astype: invalid attributes: attribute 'dtype': unknown dtype 'float33'/,
+    );
+    expect(() => normalizeAttrs('conv2d', { padding: [1, 2, 3] })).toThrow(
+      /conv2d: invalid attributes: attribute 'padding': expected a non-negative integer or a list of 1, 2 or 4/,
+    );
     expect(() => normalizeAttrs('conv2d', { strides: 0 })).toThrow(/attribute 'strides': expected an integer >= 1/);
     expect(() => normalizeAttrs('clip', { min: 1 })).toThrow(/clip: invalid attributes: attribute 'max'/);
     expect(() => normalizeAttrs('clip', { min: 2, max: 1 })).toThrow(/clip: invalid attributes: .*min must not exceed max/);

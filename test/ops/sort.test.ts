@@ -10,7 +10,9 @@ describe('sort and argsort', () => {
   });
 
   it.each(['sort', 'argsort'])('%s rejects a bad axis', (op) => {
-    expect(() => infer(op, [T([n, 10])], { axis: 2 })).toThrow(new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`));
+    expect(() => infer(op, [T([n, 10])], { axis: 2 })).toThrow(
+      new RegExp(`${op}: axis 2 is out of range for argument 'data' of rank 2`),
+    );
   });
 });
 
@@ -22,7 +24,9 @@ describe('topk', () => {
   });
 
   it('rejects k above the axis size and bad axes', () => {
-    expect(() => infer('topk', [T([n, 10])], { k: 11 })).toThrow(/topk: k 11 exceeds the size 10 of axis 1 of argument 'data' of shape \(n, 10\)/);
+    expect(() => infer('topk', [T([n, 10])], { k: 11 })).toThrow(
+      /topk: k 11 exceeds the size 10 of axis 1 of argument 'data' of shape \(n, 10\)/,
+    );
     expect(() => infer('topk', [T([n, 10])], { axis: 3 })).toThrow(/topk: axis 3 is out of range for argument 'data' of rank 2/);
   });
 });

@@ -24,7 +24,10 @@ afterAll(() => {
       text = printModule(m);
       const back = parseModule(text, { file: 'roundtrip.kir' });
       const mismatch = findMismatch(m, back);
-      if (mismatch) failures.push(`print/parse changed the module at ${mismatch.path}: ${mismatch.expected} became ${mismatch.found}\n${text}`);
+      if (mismatch)
+        failures.push(
+          `print/parse changed the module at ${mismatch.path}: ${mismatch.expected} became ${mismatch.found}\n${text}`,
+        );
       else if (printModule(back) !== text) failures.push(`printing is not deterministic:\n${text}\n---\n${printModule(back)}`);
       const ser = serializeModule(m);
       const blobs = new Map(ser.blobs.map((b) => [b.hash, b]));

@@ -16,10 +16,8 @@
  * Like TVM's analyzer it assumes integer arithmetic does not overflow and
  * never divides by zero: `floordiv(x*y, y)` is `x`.
  */
-import { type DataType, intRange, isBool, isFloat, isInt } from '../dtype.ts';
+import { intRange, isFloat, isInt } from '../dtype.ts';
 import {
-  add,
-  type Binary,
   binary,
   type BinaryOp,
   boolImm,
@@ -31,8 +29,6 @@ import {
   type PrimVar,
   type Select,
   select,
-  sub,
-  visitPrim,
 } from '../prim/expr.ts';
 import type { Range } from '../tir/stmt.ts';
 import {
@@ -42,67 +38,34 @@ import {
   atomSum,
   CanonicalOverflow,
   compareToExpr,
-  constantRatio,
   constSum,
-  contentOf,
-  divideByMonomial,
-  divideExact,
-  gcd,
   isConst,
-  isZero,
   mulSums,
-  productSum,
   scaleSum,
-  splitMultiples,
   type Sum,
   sumToExpr,
-  type Term,
-  termSum,
 } from './canonical.ts';
+import { ConstBounds } from './bounds.ts';
+import type { ArithContext, Binding } from './context.ts';
+import { DivMod } from './divmod.ts';
+import { Prover } from './prover.ts';
 import { castConstant, compareNumbers, foldBits, foldCall, foldFloat, literalValue } from './fold.ts';
-import {
-  addI,
-  allOnesAbove,
-  dtypeBound,
-  EVERYTHING,
-  floorDivByI,
-  floorDivI,
-  floorDivNum,
-  floorModI,
-  intersectI,
-  interval,
-  type Interval,
-  maxI,
-  minI,
-  mulI,
-  negI,
-  point,
-  scaleI,
-  towardZero,
-  truncDivI,
-  typeRange,
-  unionI,
-  withinI,
-} from './interval.ts';
-
-interface Binding {
-  /** A range [min, min + extent) whose ends may mention other variables. */
-  readonly range?: Range;
-  /** Constant facts, narrowed as more are bound. */
-  readonly bound: Interval;
-}
+import { EVERYTHING, intersectI, interval, type Interval } from './interval.ts';
 
 const INVERSE: Partial<Record<BinaryOp, CompareOp>> = { eq: 'ne', ne: 'eq', lt: 'ge', le: 'gt', gt: 'le', ge: 'lt' };
 
-export class Analyzer {
+export class Analyzer implements ArithContext {
   private readonly bindings = new Map<PrimVar, Binding>();
   private simplifyMemo = new WeakMap<PrimExpr, PrimExpr>();
-  private boundMemo = new WeakMap<PrimExpr, Interval>();
   private canonicalMemo = new WeakMap<PrimExpr, Sum>();
-  /** Symbolic lower bounds by sum key: proofs ask for the same dividends again and again. */
-  private lowerMemo = new Map<string, Sum>();
-  /** Variables whose range is being looked into, to stop at ranges that mention each other. */
-  private readonly resolving = new Set<PrimVar>();
+  /** @internal */
+  readonly resolving = new Set<PrimVar>();
+  /** @internal */
+  readonly bounds: ConstBounds = new ConstBounds(this);
+  /** @internal */
+  readonly prover: Prover = new Prover(this);
+  /** @internal */
+  readonly divmod: DivMod = new DivMod(this);
 
   // --- facts ------------------------------------------------------------------
 
@@ -145,11 +108,21 @@ export class Analyzer {
     return this.bindings.get(v)?.range;
   }
 
+  /** @internal */
+  binding(v: PrimVar): Binding | undefined {
+    return this.bindings.get(v);
+  }
+
+  /** Constant bounds [min, max] of an integer expression (±Infinity when unbounded). */
+  constIntBound(e: PrimExpr): Interval {
+    return this.bounds.constIntBound(e);
+  }
+
   private invalidate(): void {
     this.simplifyMemo = new WeakMap();
-    this.boundMemo = new WeakMap();
     this.canonicalMemo = new WeakMap();
-    this.lowerMemo = new Map();
+    this.bounds.reset();
+    this.prover.reset();
   }
 
   // --- simplification ------------------------------------------------------------
@@ -246,18 +219,18 @@ export class Analyzer {
       case 'binary':
         switch (e.op) {
           case 'add':
-            return this.fuseDivMod(addSums(this.canonical(e.a), this.canonical(e.b)));
+            return this.divmod.fuseDivMod(addSums(this.canonical(e.a), this.canonical(e.b)));
           case 'sub':
-            return this.fuseDivMod(addSums(this.canonical(e.a), this.canonical(e.b), -1));
+            return this.divmod.fuseDivMod(addSums(this.canonical(e.a), this.canonical(e.b), -1));
           case 'mul':
             return mulSums(this.canonical(e.a), this.canonical(e.b));
           case 'floordiv':
-            return this.floorDiv(this.canonical(e.a), this.canonical(e.b));
+            return this.divmod.floorDiv(this.canonical(e.a), this.canonical(e.b));
           case 'floormod':
-            return this.floorMod(this.canonical(e.a), this.canonical(e.b));
+            return this.divmod.floorMod(this.canonical(e.a), this.canonical(e.b));
           case 'truncdiv':
           case 'truncmod':
-            return this.truncDivMod(e.op, this.canonical(e.a), this.canonical(e.b));
+            return this.divmod.truncDivMod(e.op, this.canonical(e.a), this.canonical(e.b));
           case 'min':
           case 'max':
             return this.minMax(e.op, this.canonical(e.a), this.canonical(e.b));
@@ -273,140 +246,11 @@ export class Analyzer {
     }
   }
 
-  /** floordiv(a, b) on canonical forms. */
-  private floorDiv(a: Sum, b: Sum): Sum {
-    if (isConst(b)) {
-      const c = b.base;
-      if (c === 1) return a;
-      if (c > 0) return this.floorDivConst(a, c);
-      if (c === 0 || !isConst(a)) return divAtom('floordiv', a, b);
-      return constSum(floorDivNum(a.base, c), a.dtype);
-    }
-    if (isZero(a)) return a;
-    const exact = divideByMonomial(a, b);
-    if (exact) return exact;
-    const k = constantRatio(a, b);
-    if (k !== undefined) return constSum(k, a.dtype);
-    // floordiv(q*b + r, b) = q + floordiv(r, b), and floordiv(r, b) = 0 when 0 <= r < b
-    const { q, r } = splitMultiples(a, b);
-    if (this.inDivisorRange(r, b)) return q;
-    return isZero(q) ? divAtom('floordiv', a, b) : addSums(q, divAtom('floordiv', r, b));
-  }
-
-  private floorDivConst(a: Sum, c: number): Sum {
-    const dtype = a.dtype;
-    const baseQ = floorDivNum(a.base, c);
-    let q = constSum(baseQ, dtype);
-    let r = constSum(a.base - baseQ * c, dtype);
-    for (const t of a.terms.values()) {
-      const part = termSum(t, dtype);
-      if (t.coeff % c === 0) q = addSums(q, divideExact(part, c));
-      else r = addSums(r, part);
-    }
-    if (isConst(r)) return q;
-    const rb = this.sumBound(r);
-    const lo = floorDivNum(rb.min, c);
-    if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(q, constSum(lo, dtype));
-    // floordiv(g*y, g*d) = floordiv(y, d)
-    const g = gcd(contentOf(r), c);
-    let rest = r;
-    let divisor = c;
-    if (g > 1) {
-      rest = divideExact(r, g);
-      divisor = c / g;
-      if (divisor === 1) return addSums(q, rest);
-    }
-    // floordiv(floordiv(x, a), c) = floordiv(x, a*c)
-    const inner = asSingleAtom(rest);
-    if (inner?.kind === 'binary' && inner.op === 'floordiv' && inner.b.kind === 'int' && inner.b.value > 0) {
-      const outer = inner.b.value * divisor;
-      if (Number.isSafeInteger(outer)) return addSums(q, this.floorDivConst(this.canonical(inner.a), outer));
-    }
-    return addSums(q, divAtom('floordiv', rest, constSum(divisor, dtype)));
-  }
-
-  /** floormod(a, b) on canonical forms. */
-  private floorMod(a: Sum, b: Sum): Sum {
-    if (isConst(b)) {
-      const c = b.base;
-      if (c === 1) return constSum(0, a.dtype);
-      if (c > 0) return this.floorModConst(a, c);
-      if (c === 0 || !isConst(a)) return divAtom('floormod', a, b);
-      return constSum(a.base - floorDivNum(a.base, c) * c, a.dtype);
-    }
-    if (isZero(a) || divideByMonomial(a, b) || constantRatio(a, b) !== undefined) return constSum(0, a.dtype);
-    // floormod(q*b + r, b) = floormod(r, b), which is r when 0 <= r < b
-    const { r } = splitMultiples(a, b);
-    if (this.inDivisorRange(r, b)) return r;
-    return divAtom('floormod', r, b);
-  }
-
-  private floorModConst(a: Sum, c: number): Sum {
-    const dtype = a.dtype;
-    let r = constSum(a.base - floorDivNum(a.base, c) * c, dtype);
-    for (const t of a.terms.values()) if (t.coeff % c !== 0) r = addSums(r, termSum(t, dtype));
-    if (isConst(r)) return r;
-    const rb = this.sumBound(r);
-    const lo = floorDivNum(rb.min, c);
-    if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(r, constSum(-lo * c, dtype));
-    // floormod(g*y, g*d) = g * floormod(y, d)
-    const g = gcd(contentOf(r), c);
-    if (g > 1) return scaleSum(this.floorModConst(divideExact(r, g), c / g), g);
-    // floormod(floormod(x, k*c), c) = floormod(x, c)
-    const inner = asSingleAtom(r);
-    if (inner?.kind === 'binary' && inner.op === 'floormod' && inner.b.kind === 'int' && inner.b.value % c === 0) {
-      return this.floorModConst(this.canonical(inner.a), c);
-    }
-    return divAtom('floormod', r, constSum(c, dtype));
-  }
-
-  /** 0 <= r < b, so that floordiv(r, b) is 0 and floormod(r, b) is r. */
-  private inDivisorRange(r: Sum, b: Sum): boolean {
-    return this.proveNonNegative(r) && this.proveNonNegative(addSums(addSums(b, r, -1), constSum(1, b.dtype), -1));
-  }
-
-  /** Exact on constants and on exact multiples; floor semantics once the dividend is known non-negative. */
-  private truncDivMod(op: 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
-    if (isConst(b) && b.base !== 0) {
-      const c = b.base;
-      if (isConst(a)) {
-        const q = Math.trunc(a.base / c);
-        return constSum(op === 'truncdiv' ? q : a.base - q * c, a.dtype);
-      }
-      // An exact multiple divides the same way under every rounding.
-      if (contentOf(a) % c === 0) return op === 'truncdiv' ? divideExact(a, c) : constSum(0, a.dtype);
-    }
-    const positiveDivisor = isConst(b) ? b.base > 0 : this.proveNonNegative(addSums(b, constSum(1, b.dtype), -1));
-    if (positiveDivisor && this.proveNonNegative(a)) {
-      return op === 'truncdiv' ? this.floorDiv(a, b) : this.floorMod(a, b);
-    }
-    return divAtom(op, a, b);
-  }
-
-  /**
-   * k*b*floordiv(x, b) + k*floormod(x, b) = k*x: what splitting a fused loop
-   * leaves behind, for a constant or symbolic b.
-   */
-  private fuseDivMod(s: Sum): Sum {
-    for (const t of s.terms.values()) {
-      const m = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
-      if (m?.kind !== 'binary' || m.op !== 'floormod') continue;
-      const quotient = scaleSum(mulSums(atomSum(binary('floordiv', m.a, m.b)), this.canonical(m.b)), t.coeff);
-      if (quotient.terms.size === 0) continue;
-      let matches = true;
-      for (const [key, u] of quotient.terms) if (s.terms.get(key)?.coeff !== u.coeff) matches = false;
-      if (!matches) continue;
-      const rest = addSums(addSums(s, quotient, -1), termSum(t, s.dtype), -1);
-      return this.fuseDivMod(addSums(rest, scaleSum(this.canonical(m.a), t.coeff)));
-    }
-    return s;
-  }
-
   private minMax(op: 'min' | 'max', a: Sum, b: Sum): Sum {
     const d = addSums(a, b, -1);
-    const aFirst = op === 'min' ? this.proveNonNegative(scaleSum(d, -1)) : this.proveNonNegative(d);
+    const aFirst = op === 'min' ? this.prover.proveNonNegative(scaleSum(d, -1)) : this.prover.proveNonNegative(d);
     if (aFirst) return a;
-    const bFirst = op === 'min' ? this.proveNonNegative(d) : this.proveNonNegative(scaleSum(d, -1));
+    const bFirst = op === 'min' ? this.prover.proveNonNegative(d) : this.prover.proveNonNegative(scaleSum(d, -1));
     if (bFirst) return b;
     // min(x + k, y + k) = min(x, y) + k
     const k = constSum(Math.min(a.base, b.base), a.dtype);
@@ -429,7 +273,7 @@ export class Analyzer {
     const inner = asSingleAtom(nested);
     if (inner?.kind !== 'binary' || inner.op !== op) return undefined;
     // u wins over v: max(u, v) = u (or min(u, v) = u)
-    const wins = (u: Sum, v: Sum): boolean => this.proveNonNegative(op === 'max' ? addSums(u, v, -1) : addSums(v, u, -1));
+    const wins = (u: Sum, v: Sum): boolean => this.prover.proveNonNegative(op === 'max' ? addSums(u, v, -1) : addSums(v, u, -1));
     const p = this.canonical(inner.a);
     const q = this.canonical(inner.b);
     if (wins(p, y) || wins(q, y)) return nested;
@@ -439,8 +283,7 @@ export class Analyzer {
   }
 
   private simplifyBinary(op: BinaryOp, a: PrimExpr, b: PrimExpr, orig: PrimExpr): PrimExpr {
-    const rebuild = (): PrimExpr =>
-      orig.kind === 'binary' && a === orig.a && b === orig.b ? orig : binary(op, a, b);
+    const rebuild = (): PrimExpr => (orig.kind === 'binary' && a === orig.a && b === orig.b ? orig : binary(op, a, b));
     switch (op) {
       case 'eq':
       case 'ne':
@@ -500,7 +343,7 @@ export class Analyzer {
 
   /** Whether `d op 0` holds, fails, or is unknown. */
   private decide(op: CompareOp, d: Sum): boolean | undefined {
-    const nonNeg = (s: Sum): boolean => this.proveNonNegative(s);
+    const nonNeg = (s: Sum): boolean => this.prover.proveNonNegative(s);
     const minus = (k: number): Sum => addSums(d, constSum(k, d.dtype), -1); // d - k
     const neg = scaleSum(d, -1);
     const negMinus = (k: number): Sum => addSums(neg, constSum(k, d.dtype), -1); // -d - k
@@ -539,292 +382,7 @@ export class Analyzer {
     return not(a);
   }
 
-  // --- bounds -----------------------------------------------------------------------
-
-  /** Constant bounds [min, max] of an integer expression (±Infinity when unbounded). */
-  constIntBound(e: PrimExpr): Interval {
-    if (!isInt(e.dtype) && !isBool(e.dtype)) return EVERYTHING;
-    const hit = this.boundMemo.get(e);
-    if (hit) return hit;
-    let out: Interval;
-    try {
-      out = this.sumBound(this.canonical(e));
-    } catch (err) {
-      if (!(err instanceof CanonicalOverflow)) throw err;
-      out = this.atomBound(e);
-    }
-    this.boundMemo.set(e, out);
-    return out;
-  }
-
-  private sumBound(s: Sum): Interval {
-    let acc = point(s.base);
-    for (const t of s.terms.values()) acc = addI(acc, scaleI(this.monoBound(t.mono.atoms), t.coeff));
-    return acc;
-  }
-
-  private monoBound(atoms: readonly PrimExpr[]): Interval {
-    if (atoms.length === 2 && atomKey(atoms[0]!) === atomKey(atoms[1]!)) {
-      const b = this.atomBound(atoms[0]!);
-      const sq = mulI(b, b);
-      return { min: Math.max(0, b.min <= 0 && b.max >= 0 ? 0 : sq.min), max: sq.max };
-    }
-    return atoms.reduce((acc, a) => mulI(acc, this.atomBound(a)), point(1));
-  }
-
-  private atomBound(e: PrimExpr): Interval {
-    const hit = this.boundMemo.get(e);
-    if (hit) return hit;
-    const out = intersectI(this.atomBoundUncached(e), dtypeBound(e.dtype));
-    this.boundMemo.set(e, out);
-    return out;
-  }
-
-  private atomBoundUncached(e: PrimExpr): Interval {
-    switch (e.kind) {
-      case 'int':
-        return point(e.value);
-      case 'bool':
-        return point(e.value ? 1 : 0);
-      case 'var':
-        return this.varBound(e);
-      case 'binary':
-        return this.binaryBound(e);
-      case 'select':
-        return unionI(this.constIntBound(e.t), this.constIntBound(e.f));
-      case 'cast': {
-        if (!isInt(e.value.dtype) && !isBool(e.value.dtype)) return dtypeBound(e.dtype);
-        // A narrowing cast wraps around: the value's bound holds only when it fits.
-        const v = this.constIntBound(e.value);
-        return withinI(v, typeRange(e.dtype)) ? v : dtypeBound(e.dtype);
-      }
-      case 'not':
-        return interval(0, 1);
-      case 'float':
-      case 'call':
-      case 'load':
-        return dtypeBound(e.dtype);
-    }
-  }
-
-  /** The constant facts about v, narrowed by the bounds of its range's ends. */
-  private varBound(v: PrimVar): Interval {
-    const binding = this.bindings.get(v);
-    if (!binding) return dtypeBound(v.dtype);
-    const r = binding.range;
-    if (!r || this.resolving.has(v)) return binding.bound;
-    this.resolving.add(v);
-    try {
-      const lo = this.constIntBound(r.min);
-      const hi = this.constIntBound(sub(add(r.min, r.extent), 1));
-      return intersectI(binding.bound, interval(lo.min, hi.max));
-    } finally {
-      this.resolving.delete(v);
-    }
-  }
-
-  private binaryBound(e: Binary): Interval {
-    const a = (): Interval => this.constIntBound(e.a);
-    const b = (): Interval => this.constIntBound(e.b);
-    const c = e.b.kind === 'int' && e.b.value !== 0 ? e.b.value : undefined;
-    switch (e.op) {
-      case 'add':
-        return addI(a(), b());
-      case 'sub':
-        return addI(a(), negI(b()));
-      case 'mul':
-        return mulI(a(), b());
-      case 'floordiv':
-        if (c !== undefined) return c > 0 ? floorDivI(a(), c) : floorDivI(negI(a()), -c);
-        return b().min >= 1 ? floorDivByI(a(), b()) : EVERYTHING;
-      case 'floormod': {
-        if (c !== undefined) return c > 0 ? floorModI(a(), c) : interval(c + 1, 0);
-        const bb = b();
-        if (bb.min < 1) return EVERYTHING;
-        const ab = a();
-        return interval(0, ab.min >= 0 ? Math.min(bb.max - 1, ab.max) : bb.max - 1);
-      }
-      case 'truncdiv':
-        if (c !== undefined) return c > 0 ? truncDivI(a(), c) : negI(truncDivI(a(), -c));
-        return b().min >= 1 ? towardZero(a()) : EVERYTHING;
-      case 'truncmod': {
-        // The dividend's sign, below the divisor in magnitude and no larger than the dividend.
-        const m = c !== undefined ? Math.abs(c) : b().min >= 1 ? b().max : undefined;
-        if (m === undefined) return EVERYTHING;
-        const ab = a();
-        return interval(ab.min >= 0 ? 0 : Math.max(1 - m, ab.min), ab.max <= 0 ? 0 : Math.min(m - 1, ab.max));
-      }
-      case 'min':
-        return minI(a(), b());
-      case 'max':
-        return maxI(a(), b());
-      case 'eq':
-      case 'ne':
-      case 'lt':
-      case 'le':
-      case 'gt':
-      case 'ge':
-      case 'and':
-      case 'or':
-        return interval(0, 1);
-      case 'bitand': {
-        const ab = a();
-        const bb = b();
-        if (ab.min >= 0 && bb.min >= 0) return interval(0, Math.min(ab.max, bb.max));
-        if (ab.min >= 0 || bb.min >= 0) return interval(0, ab.min >= 0 ? ab.max : bb.max);
-        return dtypeBound(e.dtype);
-      }
-      case 'bitor':
-      case 'bitxor': {
-        const ab = a();
-        const bb = b();
-        if (ab.min < 0 || bb.min < 0) return dtypeBound(e.dtype);
-        return interval(e.op === 'bitor' ? Math.max(ab.min, bb.min) : 0, allOnesAbove(Math.max(ab.max, bb.max)));
-      }
-      case 'shr': {
-        const ab = a();
-        if (c !== undefined && c > 0 && c < 53) return floorDivI(ab, 2 ** c);
-        if (e.b.kind === 'int' && e.b.value === 0) return ab;
-        return ab.min >= 0 ? interval(0, ab.max) : dtypeBound(e.dtype);
-      }
-      case 'shl':
-        if (e.b.kind === 'int' && e.b.value >= 0 && e.b.value < 53) return scaleI(a(), 2 ** e.b.value);
-        return dtypeBound(e.dtype);
-      case 'div':
-        return EVERYTHING;
-    }
-  }
-
   // --- proofs ------------------------------------------------------------------------
-
-  /** True when s ≥ 0 is proven for every value of the bound variables. */
-  private proveNonNegative(s: Sum, depth = 0): boolean {
-    try {
-      if (this.sumBound(s).min >= 0) return true;
-      if (this.sumBound(this.symbolicLowerBound(s)).min >= 0) return true;
-      if (depth >= 3) return false;
-      const expanded = this.expandFloorDiv(s);
-      if (expanded && this.proveNonNegative(expanded, depth + 1)) return true;
-      return this.proveByCases(s, depth + 1);
-    } catch (err) {
-      if (err instanceof CanonicalOverflow) return false;
-      throw err;
-    }
-  }
-
-  /**
-   * A lower bound of s: each variable with a range is replaced by the end of
-   * its range that minimizes its term, repeatedly (ranges may mention other
-   * variables). Terms that cannot be bounded that way stay as they are.
-   */
-  private symbolicLowerBound(s: Sum): Sum {
-    const key = sumKey(s);
-    let out = this.lowerMemo.get(key);
-    if (!out) {
-      out = this.symbolicLowerBoundUncached(s);
-      this.lowerMemo.set(key, out);
-    }
-    return out;
-  }
-
-  private symbolicLowerBoundUncached(s: Sum): Sum {
-    let cur = s;
-    for (let round = 0; round < 8; round++) {
-      let next = constSum(cur.base, cur.dtype);
-      let replaced = false;
-      for (const t of cur.terms.values()) {
-        const lower = this.termLowerBound(t, cur.dtype);
-        if (lower) replaced = true;
-        next = addSums(next, lower ?? termSum(t, cur.dtype));
-      }
-      cur = next;
-      if (!replaced) break;
-    }
-    return cur;
-  }
-
-  /** A lower bound of one term with fewer range variables in it, or undefined to keep the term. */
-  private termLowerBound(t: Term, dtype: DataType): Sum | undefined {
-    const atoms = t.mono.atoms;
-    const at = atoms.findIndex((a) => a.kind === 'var' && this.bindings.get(a)?.range !== undefined);
-    if (at >= 0) {
-      const range = this.bindings.get(atoms[at] as PrimVar)!.range!;
-      const rest = atoms.filter((_, k) => k !== at);
-      // coeff * v * rest is smallest at one end of v's range when rest keeps one sign.
-      const rb = this.monoBound(rest);
-      const upper = rb.min >= 0 ? t.coeff < 0 : rb.max <= 0 ? t.coeff > 0 : undefined;
-      if (upper !== undefined) {
-        const end = upper ? sub(add(range.min, range.extent), 1) : range.min;
-        return scaleSum(mulSums(this.canonical(end), productSum(rest, dtype)), t.coeff);
-      }
-    }
-    const atom = atoms.length === 1 ? atoms[0]! : undefined;
-    // floordiv by a positive constant grows with its dividend: bound the dividend.
-    if (atom?.kind === 'binary' && atom.op === 'floordiv' && atom.b.kind === 'int' && atom.b.value > 0 && this.mentionsRangeVar(atom.a)) {
-      const x = this.canonical(atom.a);
-      const end = t.coeff > 0 ? this.symbolicLowerBound(x) : scaleSum(this.symbolicLowerBound(scaleSum(x, -1)), -1);
-      if (![...end.terms.values()].some((u) => u.mono.atoms.some((a) => this.mentionsRangeVar(a)))) {
-        return scaleSum(this.floorDivConst(end, atom.b.value), t.coeff);
-      }
-    }
-    // floormod(x, b) lies in [0, b - 1] when b >= 1, b symbolic.
-    if (atom?.kind === 'binary' && atom.op === 'floormod' && atom.b.kind !== 'int' && this.constIntBound(atom.b).min >= 1) {
-      if (!Number.isFinite(scaleI(this.atomBound(atom), t.coeff).min)) {
-        return t.coeff > 0 ? constSum(0, dtype) : scaleSum(addSums(this.canonical(atom.b), constSum(1, dtype), -1), t.coeff);
-      }
-    }
-    if (atoms.some((a) => this.mentionsRangeVar(a))) {
-      const b = scaleI(this.monoBound(atoms), t.coeff);
-      if (Number.isFinite(b.min)) return constSum(b.min, dtype);
-    }
-    return undefined;
-  }
-
-  /**
-   * s with one c*floordiv(x, c) traded for x - floormod(x, c), s scaled by c
-   * first when the coefficient is not a multiple of c. The dividend bounds
-   * better than the quotient: `floordiv(n + 31, 32)*32 >= n` for every n.
-   */
-  private expandFloorDiv(s: Sum): Sum | undefined {
-    for (const t of s.terms.values()) {
-      const a = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
-      if (a?.kind !== 'binary' || a.op !== 'floordiv' || a.b.kind !== 'int' || a.b.value <= 1) continue;
-      const c = a.b.value;
-      const scale = t.coeff % c === 0 ? 1 : c;
-      const withoutQuotient = addSums(scaleSum(s, scale), termSum(t, s.dtype), -scale);
-      const dividendMinusMod = addSums(this.canonical(a.a), atomSum(binary('floormod', a.a, a.b)), -1);
-      return addSums(withoutQuotient, scaleSum(dividendMinusMod, (t.coeff * scale) / c));
-    }
-    return undefined;
-  }
-
-  /**
-   * A min, max or select term takes the value of one of its operands: s ≥ 0
-   * when it holds for each choice, or for one choice when that choice bounds
-   * the term from below (`n - min(n, 2) >= n - n`).
-   */
-  private proveByCases(s: Sum, depth: number): boolean {
-    for (const t of s.terms.values()) {
-      const a = t.mono.atoms.length === 1 ? t.mono.atoms[0]! : undefined;
-      let choices: [PrimExpr, PrimExpr];
-      if (a?.kind === 'binary' && (a.op === 'min' || a.op === 'max')) choices = [a.a, a.b];
-      else if (a?.kind === 'select') choices = [a.t, a.f];
-      else continue;
-      const rest = addSums(s, termSum(t, s.dtype), -1);
-      const prove = (c: PrimExpr): boolean => this.proveNonNegative(addSums(rest, scaleSum(this.canonical(c), t.coeff)), depth);
-      const eitherBounds = a.kind === 'binary' && (a.op === 'min') === t.coeff < 0;
-      return eitherBounds ? prove(choices[0]) || prove(choices[1]) : prove(choices[0]) && prove(choices[1]);
-    }
-    return false;
-  }
-
-  private mentionsRangeVar(e: PrimExpr): boolean {
-    let found = false;
-    visitPrim(e, (x) => {
-      if (x.kind === 'var' && this.bindings.get(x)?.range !== undefined) found = true;
-    });
-    return found;
-  }
 
   /** True when `cond` is proven true under the current bindings. */
   canProve(cond: PrimExpr): boolean {
@@ -862,18 +420,8 @@ function isCanonicalOp(op: BinaryOp): boolean {
   );
 }
 
-function sumKey(s: Sum): string {
-  let k = `${s.dtype}:${s.base}`;
-  for (const [key, t] of s.terms) k += `+${t.coeff}*${key}`;
-  return k;
-}
-
 function atomOrConst(e: PrimExpr): Sum {
   return e.kind === 'int' ? constSum(e.value, e.dtype) : atomSum(e);
-}
-
-function divAtom(op: 'floordiv' | 'floormod' | 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
-  return atomSum(binary(op, sumToExpr(a), sumToExpr(b)));
 }
 
 /** Constants that do not fit their type stay unfolded. */

@@ -87,7 +87,8 @@ export function atomKey(e: PrimExpr): string {
       break;
     case 'call':
       // A call with effects is its own value: barrier() - barrier() is not 0.
-      k = intrinsicInfo(e.op).pure === false ? `(call ${e.op} @${objectId(e)})` : `(call ${e.op} ${e.args.map(atomKey).join(' ')})`;
+      k =
+        intrinsicInfo(e.op).pure === false ? `(call ${e.op} @${objectId(e)})` : `(call ${e.op} ${e.args.map(atomKey).join(' ')})`;
       break;
     case 'load':
       k = `(load ${bufferKey(e.buffer)} ${e.indices.map(atomKey).join(' ')})`;

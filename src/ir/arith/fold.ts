@@ -73,7 +73,12 @@ export function foldFloat(op: 'add' | 'sub' | 'mul' | 'div' | 'min' | 'max', a: 
   return undefined;
 }
 
-export function foldBits(op: 'bitand' | 'bitor' | 'bitxor' | 'shl' | 'shr', a: number, b: number, dtype: DataType): PrimExpr | undefined {
+export function foldBits(
+  op: 'bitand' | 'bitor' | 'bitxor' | 'shl' | 'shr',
+  a: number,
+  b: number,
+  dtype: DataType,
+): PrimExpr | undefined {
   if (b < 0 && (op === 'shl' || op === 'shr')) return undefined;
   const x = BigInt(a);
   const y = BigInt(b);

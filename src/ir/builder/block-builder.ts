@@ -22,7 +22,15 @@ import {
   tuple,
   varBinding,
 } from '../graph/expr.ts';
-import { mapStructInfoExprs, primSI, shapeSI, type StructInfo, tensorSI, tupleSI, visitStructInfoExprs } from '../graph/struct-info.ts';
+import {
+  mapStructInfoExprs,
+  primSI,
+  shapeSI,
+  type StructInfo,
+  tensorSI,
+  tupleSI,
+  visitStructInfoExprs,
+} from '../graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../module.ts';
 import { type PrimExpr, type PrimVar, primVars, substitute } from '../prim/expr.ts';
 import { structuralHash } from '../structural.ts';
@@ -100,7 +108,12 @@ export class BlockBuilder {
    * Builds graph function `name` over `params`: `body` emits bindings and
    * returns the result. The return type is the result's struct info unless given.
    */
-  function(name: string, params: readonly GraphVar[], body: () => Expr, options: { attrs?: AttrMap; ret?: StructInfo } = {}): GraphFunc {
+  function(
+    name: string,
+    params: readonly GraphVar[],
+    body: () => Expr,
+    options: { attrs?: AttrMap; ret?: StructInfo } = {},
+  ): GraphFunc {
     if (this.frame) fail(M.irConstruction, { what: 'block builder', problem: 'functions cannot be nested' });
     this.frame = { blocks: [], current: [], dataflow: false, names: new Set(params.map((p) => p.name)), next: new Map() };
     let result: Expr;
@@ -114,7 +127,8 @@ export class BlockBuilder {
     const blocks = this.frame.blocks;
     this.frame = undefined;
     const inferred = intrinsicSinfo(result);
-    if (!options.ret && !inferred) fail(M.irConstruction, { what: `function ${name}`, problem: 'the return type cannot be inferred; pass options.ret' });
+    if (!options.ret && !inferred)
+      fail(M.irConstruction, { what: `function ${name}`, problem: 'the return type cannot be inferred; pass options.ret' });
     // Callers know only the symbolic variables of the parameters; one a match_cast
     // defines inside is unknown to them, so the inferred type keeps less there.
     const ret = options.ret ?? substituteOrErase(inferred!, paramVars(params));
@@ -148,7 +162,10 @@ export class BlockBuilder {
   /** Binds `value` to a variable that may be used after the current dataflow block. */
   emitOutput(value: Expr, nameHint = 'gv', sinfo?: StructInfo): GraphVar {
     if (!this.requireFrame().dataflow) {
-      fail(M.irConstruction, { what: 'block builder', problem: 'emitOutput is for values leaving a dataflow block; outside one, use emit' });
+      fail(M.irConstruction, {
+        what: 'block builder',
+        problem: 'emitOutput is for values leaving a dataflow block; outside one, use emit',
+      });
     }
     return this.bind(value, nameHint, sinfo, false);
   }
@@ -206,7 +223,11 @@ export class BlockBuilder {
       if (!this.options.inferOp) {
         fail(M.irConstruction, { what: `call of ${value.op}`, problem: 'no operator inference was given to the block builder' });
       }
-      return this.options.inferOp(value.op, value.args.map((a) => intrinsicSinfo(a)!), value.attrs);
+      return this.options.inferOp(
+        value.op,
+        value.args.map((a) => intrinsicSinfo(a)!),
+        value.attrs,
+      );
     }
     if (value.kind === 'call_global') return this.calleeResult(value.func, value.args);
     return fail(M.irConstruction, { what: value.kind, problem: 'its struct info cannot be inferred; pass it to emit' });
@@ -215,7 +236,8 @@ export class BlockBuilder {
   /** A callee's return type with its symbolic parameters replaced by the arguments' dimensions. */
   private calleeResult(name: string, args: readonly Expr[]): StructInfo {
     const callee = this.functions.get(name);
-    if (!callee || callee.kind === 'prim_func') fail(M.irConstruction, { what: `call of @${name}`, problem: 'no graph or extern function of that name' });
+    if (!callee || callee.kind === 'prim_func')
+      fail(M.irConstruction, { what: `call of @${name}`, problem: 'no graph or extern function of that name' });
     const params = callee.kind === 'func' ? callee.params.map((p) => p.sinfo) : (callee.sinfo.params ?? []);
     const ret = callee.kind === 'func' ? callee.ret : callee.sinfo.ret;
     const map = new Map<PrimVar, PrimExpr>();
@@ -227,7 +249,8 @@ export class BlockBuilder {
   }
 
   private requireFrame(): FrameState {
-    if (!this.frame) return fail(M.irConstruction, { what: 'block builder', problem: 'bindings can only be emitted inside function()' });
+    if (!this.frame)
+      return fail(M.irConstruction, { what: 'block builder', problem: 'bindings can only be emitted inside function()' });
     return this.frame;
   }
 

@@ -128,7 +128,12 @@ function spatialName(d: number, rank: number): string {
  * A tensor of `shape` whose element at `indices` is `f(indices)`; `f` may
  * return a reduction (`sum`, `max`, ...) over reduce axes.
  */
-export function compute(shape: Dims, f: (indices: PrimVar[]) => PrimExpr | Reduction, name: string, attrs: AttrMap = NO_ATTRS): Tensor {
+export function compute(
+  shape: Dims,
+  f: (indices: PrimVar[]) => PrimExpr | Reduction,
+  name: string,
+  attrs: AttrMap = NO_ATTRS,
+): Tensor {
   return computeMany(shape, f, [name], attrs)[0]!;
 }
 
@@ -168,12 +173,23 @@ const one = (reduce: (a: PrimExpr, b: PrimExpr) => PrimExpr, identity: (t: DataT
   combine: ([a], [b]) => [reduce(a!, b!)],
 });
 
-export const SUM = one((a, b) => add(a, b), (t) => imm(0, t));
-export const PROD = one((a, b) => mul(a, b), (t) => imm(1, t));
+export const SUM = one(
+  (a, b) => add(a, b),
+  (t) => imm(0, t),
+);
+export const PROD = one(
+  (a, b) => mul(a, b),
+  (t) => imm(1, t),
+);
 export const MAX = one((a, b) => binary('max', a, b), lowest);
 export const MIN = one((a, b) => binary('min', a, b), highest);
 
-export function reduction(reducer: Reducer, sources: readonly PrimExpr[], axes: readonly ReduceAxis[], where?: PrimExpr): Reduction {
+export function reduction(
+  reducer: Reducer,
+  sources: readonly PrimExpr[],
+  axes: readonly ReduceAxis[],
+  where?: PrimExpr,
+): Reduction {
   return { kind: 'reduction', reducer, sources, axes, ...(where ? { where } : {}) };
 }
 
@@ -196,7 +212,8 @@ export interface CreateOptions {
  */
 export function createPrimFunc(params: readonly Tensor[], options: CreateOptions = {}): PrimFunc {
   const isParam = new Set(params.map((t) => t.buffer));
-  if (isParam.size !== params.length) fail(M.irConstruction, { what: 'createPrimFunc', problem: 'a tensor is a parameter twice' });
+  if (isParam.size !== params.length)
+    fail(M.irConstruction, { what: 'createPrimFunc', problem: 'a tensor is a parameter twice' });
   const order: Stage[] = [];
   const visited = new Set<Stage>();
   const visit = (st: Stage): void => {
@@ -278,7 +295,11 @@ function lowerStage(st: Stage, blockName: string): Stmt {
   const outs = st.outputs;
   const shape = outs[0]!.shape;
   const loopVars = st.spatial.map((v) => primVar(v.name.slice(1), v.dtype));
-  const iterVars: IterVar[] = st.spatial.map((v, i) => ({ var: v, dom: range(intImm(0, shape[i]!.dtype), shape[i]!), iterKind: 'spatial' }));
+  const iterVars: IterVar[] = st.spatial.map((v, i) => ({
+    var: v,
+    dom: range(intImm(0, shape[i]!.dtype), shape[i]!),
+    iterKind: 'spatial',
+  }));
   const values: PrimExpr[] = [...loopVars];
   let blockBody: Stmt;
   let init: Stmt | undefined;
@@ -300,7 +321,10 @@ function lowerStage(st: Stage, blockName: string): Stmt {
     const dtypes = outs.map((t) => t.dtype);
     init = seq(r.reducer.identity(dtypes).map((v, i) => store(outs[i]!.buffer, point, v)));
     const acc = outs.map((t) => load(t.buffer, point));
-    const combined = r.reducer.combine(acc, r.sources.map((x) => substitute(x, own)));
+    const combined = r.reducer.combine(
+      acc,
+      r.sources.map((x) => substitute(x, own)),
+    );
     const where = r.where ? substitute(r.where, own) : undefined;
     let update: Stmt;
     if (combined.length === 1) update = store(outs[0]!.buffer, point, combined[0]!);

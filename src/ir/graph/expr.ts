@@ -359,7 +359,11 @@ export function mapExprChildren(e: Expr, m: ExprMapper): Expr {
 }
 
 /** Maps each binding of a sequence; `f` may drop a binding by returning undefined. */
-export function mapBindings(s: SeqExpr, f: (b: Binding, block: BindingBlock) => Binding | undefined, body?: (e: Expr) => Expr): SeqExpr {
+export function mapBindings(
+  s: SeqExpr,
+  f: (b: Binding, block: BindingBlock) => Binding | undefined,
+  body?: (e: Expr) => Expr,
+): SeqExpr {
   let changed = false;
   const blocks = s.blocks.map((blk) => {
     const out: Binding[] = [];

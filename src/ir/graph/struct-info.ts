@@ -47,12 +47,7 @@ export interface FuncStructInfo {
 }
 
 export type StructInfo =
-  | TensorStructInfo
-  | TupleStructInfo
-  | ShapeStructInfo
-  | PrimStructInfo
-  | ObjectStructInfo
-  | FuncStructInfo;
+  TensorStructInfo | TupleStructInfo | ShapeStructInfo | PrimStructInfo | ObjectStructInfo | FuncStructInfo;
 
 type Dim = PrimExpr | number;
 

@@ -149,7 +149,8 @@ export type PrimLike = PrimExpr | number;
 /** Numbers become literals of the other operand's type. */
 function lift(x: PrimLike, other: PrimLike): PrimExpr {
   if (typeof x !== 'number') return x;
-  const dtype = typeof other === 'number' ? (Number.isInteger(x) && Number.isInteger(other) ? INDEX_DTYPE : 'float32') : other.dtype;
+  const dtype =
+    typeof other === 'number' ? (Number.isInteger(x) && Number.isInteger(other) ? INDEX_DTYPE : 'float32') : other.dtype;
   return isFloat(dtype) ? floatImm(x, dtype) : isBool(dtype) ? boolImm(x !== 0) : intImm(x, dtype);
 }
 
@@ -251,7 +252,8 @@ export function load(buffer: Buffer, indices: readonly PrimLike[]): BufferLoad {
     bad(`load of ${buffer.name}`, `buffer has ${buffer.shape.length} dimensions, found ${indices.length} indices`);
   }
   const idx = indices.map((i) => (typeof i === 'number' ? intImm(i) : i));
-  for (const i of idx) if (!isInt(i.dtype)) bad(`load of ${buffer.name}`, `index has type ${shortName(i.dtype)}, expected an integer`);
+  for (const i of idx)
+    if (!isInt(i.dtype)) bad(`load of ${buffer.name}`, `index has type ${shortName(i.dtype)}, expected an integer`);
   return { kind: 'load', dtype: buffer.dtype, buffer, indices: idx };
 }
 

@@ -105,7 +105,13 @@ export function tokenize(source: string, file: string): Token[] {
       }
       // A dtype suffix (3i32, 1.5f16) is part of the literal.
       while (i < n && isIdentPart(source.charCodeAt(i))) i++;
-      tokens.push({ kind: isFloat ? 'float' : 'int', text: source.slice(start, i), offset: start, end: i, newlineBefore: newline });
+      tokens.push({
+        kind: isFloat ? 'float' : 'int',
+        text: source.slice(start, i),
+        offset: start,
+        end: i,
+        newlineBefore: newline,
+      });
     } else if (c === 34) {
       i++;
       let value = '';

@@ -479,12 +479,19 @@ export class GraphParser {
     const dataTok = this.c.peek();
     if (dataTok.kind === 'string') {
       this.c.next();
-      if (!isHash(dataTok.text)) this.c.fail(M.badConstant, { reason: `'${dataTok.text}' is not a SHA-256 hash (64 hex digits)` }, dataTok);
-      blob = this.options.resolveBlob ? this.options.resolveBlob(dataTok.text, byteLength) : unresolvedBlob(dataTok.text, byteLength);
+      if (!isHash(dataTok.text))
+        this.c.fail(M.badConstant, { reason: `'${dataTok.text}' is not a SHA-256 hash (64 hex digits)` }, dataTok);
+      blob = this.options.resolveBlob
+        ? this.options.resolveBlob(dataTok.text, byteLength)
+        : unresolvedBlob(dataTok.text, byteLength);
     } else {
       const values = this.constantValues(dtype);
       if (values.length !== count) {
-        this.c.fail(M.badConstant, { reason: `${dtype}[${shape.join(', ')}] has ${count} elements, ${values.length} were given` }, dataTok);
+        this.c.fail(
+          M.badConstant,
+          { reason: `${dtype}[${shape.join(', ')}] has ${count} elements, ${values.length} were given` },
+          dataTok,
+        );
       }
       blob = blobFromBytes(encodeValues(values, dtype));
     }
@@ -499,7 +506,8 @@ export class GraphParser {
       const neg = this.c.accept('-');
       const t = this.c.next();
       if (t.kind === 'name' && (t.text === 'true' || t.text === 'false') && !neg) out.push(t.text === 'true');
-      else if (t.kind === 'name' && (t.text === 'inf' || t.text === 'nan')) out.push((neg ? -1 : 1) * (t.text === 'inf' ? Infinity : NaN));
+      else if (t.kind === 'name' && (t.text === 'inf' || t.text === 'nan'))
+        out.push((neg ? -1 : 1) * (t.text === 'inf' ? Infinity : NaN));
       else if (t.kind === 'int' && /^\d+$/.test(t.text)) {
         out.push(dtype === 'int64' || dtype === 'uint64' ? BigInt(neg ? `-${t.text}` : t.text) : (neg ? -1 : 1) * Number(t.text));
       } else if (t.kind === 'float' && /^[\d.eE+-]+$/.test(t.text)) out.push((neg ? -1 : 1) * Number(t.text));

@@ -178,7 +178,11 @@ export class PrimParser {
     }
     this.c.expect(')');
     if (out.length !== count) {
-      this.c.fail(M.expectedToken, { expected: `${count} argument${count === 1 ? '' : 's'} to ${t.text}`, found: String(out.length) }, t);
+      this.c.fail(
+        M.expectedToken,
+        { expected: `${count} argument${count === 1 ? '' : 's'} to ${t.text}`, found: String(out.length) },
+        t,
+      );
     }
     return out;
   }
@@ -284,7 +288,9 @@ export class PrimParser {
       }
       case 'call': {
         const outer = isPredicate(a.op) ? undefined : expected;
-        const d = firstDefined(a.args.map((x) => this.natural(x))) ?? (a.args[0] ? literalType(this.classOf(a.args[0]), outer) : undefined);
+        const d =
+          firstDefined(a.args.map((x) => this.natural(x))) ??
+          (a.args[0] ? literalType(this.classOf(a.args[0]), outer) : undefined);
         const args = a.args.map((x) => this.build(x, d));
         return this.c.located(a.tok, () => call(a.op, args));
       }

@@ -95,7 +95,8 @@ export class TirParser {
       const dtype = this.dtype();
       if (this.c.at('[')) {
         const b = this.bufferRest(nameTok.text, dtype, true);
-        if (this.scopes.lookup(nameTok.text)) this.c.fail(M.duplicateDefinition, { what: 'parameter', name: nameTok.text }, nameTok);
+        if (this.scopes.lookup(nameTok.text))
+          this.c.fail(M.duplicateDefinition, { what: 'parameter', name: nameTok.text }, nameTok);
         this.scopes.bind(nameTok.text, b);
         params.push(b);
       } else {
@@ -207,7 +208,11 @@ export class TirParser {
     const value = this.prim().parse(b.dtype);
     return this.c.located(eq, () => {
       if (indices.length !== b.shape.length) {
-        return this.c.fail(M.typeMismatch, { what: `store to ${t.text}`, expected: `${b.shape.length} indices`, found: String(indices.length) }, t);
+        return this.c.fail(
+          M.typeMismatch,
+          { what: `store to ${t.text}`, expected: `${b.shape.length} indices`, found: String(indices.length) },
+          t,
+        );
       }
       if (value.dtype !== b.dtype) {
         return this.c.fail(M.typeMismatch, { what: `store to ${t.text}`, expected: b.dtype, found: value.dtype }, eq);
@@ -277,7 +282,11 @@ export class TirParser {
       }
       this.c.expect(')');
       if (extents.length !== names.length) {
-        this.c.fail(M.typeMismatch, { what: 'grid', expected: `${names.length} extents`, found: String(extents.length) }, kindTok);
+        this.c.fail(
+          M.typeMismatch,
+          { what: 'grid', expected: `${names.length} extents`, found: String(extents.length) },
+          kindTok,
+        );
       }
       this.scopes.push();
       const vars = names.map((n) => {
@@ -293,7 +302,7 @@ export class TirParser {
       return body;
     }
     const forKind = LOOP_KINDS[kindTok.text];
-    if (!forKind) this.c.error("a loop kind (grid, range, parallel, vectorized, unrolled, thread_binding)", kindTok);
+    if (!forKind) this.c.error('a loop kind (grid, range, parallel, vectorized, unrolled, thread_binding)', kindTok);
     if (names.length > 1) this.c.error("'grid' for several loop variables", kindTok);
     this.c.expect('(');
     const dom = this.domain(dtype, true);
@@ -302,7 +311,9 @@ export class TirParser {
       this.c.expect(',');
       const tagTok = this.c.expectString();
       if (!(THREAD_TAGS as readonly string[]).includes(tagTok.text)) {
-        this.c.fail(M.unknownName, { what: 'thread tag', name: tagTok.text }, tagTok, [`expected one of ${THREAD_TAGS.join(', ')}`]);
+        this.c.fail(M.unknownName, { what: 'thread tag', name: tagTok.text }, tagTok, [
+          `expected one of ${THREAD_TAGS.join(', ')}`,
+        ]);
       }
       thread = tagTok.text as ThreadTag;
     }
@@ -390,7 +401,8 @@ export class TirParser {
       this.c.next();
       writes = this.regions();
     }
-    const annotations = this.c.atName('attrs') && this.c.at('(', 1) ? (this.c.next(), this.c.expect('('), this.c.attrList()) : NO_ATTRS;
+    const annotations =
+      this.c.atName('attrs') && this.c.at('(', 1) ? (this.c.next(), this.c.expect('('), this.c.attrList()) : NO_ATTRS;
     let init: Stmt | undefined;
     if (this.c.atName('init') && this.c.at('{', 1)) {
       this.c.next();
@@ -401,11 +413,7 @@ export class TirParser {
     this.scopes.pop();
     const draft = { name, iterVars, reads: [], writes: [], ...(init ? { init } : {}), body, annotations };
     const inferred = reads && writes ? undefined : inferBlockRegions(draft);
-    return blockRealize(
-      values,
-      { ...draft, reads: reads ?? inferred!.reads, writes: writes ?? inferred!.writes },
-      predicate,
-    );
+    return blockRealize(values, { ...draft, reads: reads ?? inferred!.reads, writes: writes ?? inferred!.writes }, predicate);
   }
 
   private regions(): BufferRegion[] {

@@ -46,10 +46,26 @@ export function parseModule(source: string, options: ParseOptions = {}): IRModul
     const f = functions.get(r.name);
     if (!f) c.fail(M.unknownName, { what: r.want === 'prim_func' ? 'prim_func' : 'function', name: r.name }, r.tok);
     if (r.want === 'prim_func' && f.kind !== 'prim_func') {
-      c.fail(M.typeMismatch, { what: `call_tir of '${r.name}'`, expected: 'a prim_func', found: `a ${f.kind === 'func' ? 'graph function' : 'extern function'}` }, r.tok);
+      c.fail(
+        M.typeMismatch,
+        {
+          what: `call_tir of '${r.name}'`,
+          expected: 'a prim_func',
+          found: `a ${f.kind === 'func' ? 'graph function' : 'extern function'}`,
+        },
+        r.tok,
+      );
     }
     if (r.want === 'callable' && f.kind === 'prim_func') {
-      c.fail(M.typeMismatch, { what: `call of '${r.name}'`, expected: 'a graph or extern function (use call_tir for a prim_func)', found: 'a prim_func' }, r.tok);
+      c.fail(
+        M.typeMismatch,
+        {
+          what: `call of '${r.name}'`,
+          expected: 'a graph or extern function (use call_tir for a prim_func)',
+          found: 'a prim_func',
+        },
+        r.tok,
+      );
     }
   }
   return irModule(functions, attrs);

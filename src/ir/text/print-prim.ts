@@ -151,9 +151,10 @@ export class PrimPrinter {
         return { text: `!${a.prec < UNARY ? `(${a.text})` : a.text}`, prec: UNARY };
       }
       case 'binary': {
-        const mode = isCompare(e.op) || e.op === 'and' || e.op === 'or'
-          ? this.operandMode([e.a, e.b], e.a.dtype, undefined, false)
-          : this.operandMode([e.a, e.b], e.dtype, expected, force);
+        const mode =
+          isCompare(e.op) || e.op === 'and' || e.op === 'or'
+            ? this.operandMode([e.a, e.b], e.a.dtype, undefined, false)
+            : this.operandMode([e.a, e.b], e.dtype, expected, force);
         const sym = SYMBOL[e.op];
         const a = this.fmt(e.a, mode.expected, mode.force);
         const b = this.fmt(e.b, mode.expected, mode.force);

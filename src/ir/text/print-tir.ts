@@ -197,9 +197,10 @@ export class TirPrinter {
       loop.loopVar.dtype === dtype &&
       atomKey(loop.extent) === atomKey(iv.dom.extent);
     if (short) return `${typed} = ${iv.iterKind}(${valueText})`;
-    const dom = iv.dom.min.kind === 'int' && iv.dom.min.value === 0
-      ? this.prim.print(iv.dom.extent, dtype)
-      : `${this.prim.print(iv.dom.min, dtype)} +: ${this.prim.print(iv.dom.extent, dtype)}`;
+    const dom =
+      iv.dom.min.kind === 'int' && iv.dom.min.value === 0
+        ? this.prim.print(iv.dom.extent, dtype)
+        : `${this.prim.print(iv.dom.min, dtype)} +: ${this.prim.print(iv.dom.extent, dtype)}`;
     return `${typed} = ${iv.iterKind}(${dom}, ${valueText})`;
   }
 

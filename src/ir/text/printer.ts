@@ -203,7 +203,13 @@ class GraphPrinter {
     const values = decodeValues(bytes, c.dtype);
     if (!bytesEqual(encodeValues(values, c.dtype), bytes)) return undefined;
     const text = values.map((v) =>
-      typeof v === 'boolean' ? String(v) : typeof v === 'bigint' ? v.toString() : isFloat(c.dtype) ? shortestFloat(v, c.dtype) : String(v),
+      typeof v === 'boolean'
+        ? String(v)
+        : typeof v === 'bigint'
+          ? v.toString()
+          : isFloat(c.dtype)
+            ? shortestFloat(v, c.dtype)
+            : String(v),
     );
     return `[${text.join(', ')}]`;
   }
@@ -224,7 +230,9 @@ class GraphPrinter {
         if (s.values) return `Shape[${shapeTuple(s.values.map((d) => this.prim.index(d)))}]`;
         return s.ndim >= 0 ? `Shape[ndim=${s.ndim}]` : 'Shape';
       case 'prim':
-        return s.value ? `Prim[${shortName(s.dtype)}, value=${this.prim.print(s.value, s.dtype)}]` : `Prim[${shortName(s.dtype)}]`;
+        return s.value
+          ? `Prim[${shortName(s.dtype)}, value=${this.prim.print(s.value, s.dtype)}]`
+          : `Prim[${shortName(s.dtype)}]`;
       case 'object':
         return 'Object';
       case 'func': {
@@ -266,4 +274,3 @@ export function sinfoEqual(a: StructInfo, b: StructInfo): boolean {
       );
   }
 }
-

@@ -167,7 +167,13 @@ function unite(accesses: readonly Access[], analyzer: Analyzer): BufferRegion[] 
   }
   return order.map((buffer) => {
     const all = byBuffer.get(buffer)!;
-    const region = buffer.shape.map((dim, d) => uniteDim(all.map((rs) => rs[d]!), dim, analyzer));
+    const region = buffer.shape.map((dim, d) =>
+      uniteDim(
+        all.map((rs) => rs[d]!),
+        dim,
+        analyzer,
+      ),
+    );
     return { buffer, region };
   });
 }

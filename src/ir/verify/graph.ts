@@ -43,7 +43,8 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
     );
   const checkPrim = (e: PrimExpr): void =>
     visitPrim(e, (x) => {
-      if (x.kind === 'var' && !symbolic.has(x)) report(where(), `symbolic variable '${x.name}' is not defined by a parameter or a match_cast`);
+      if (x.kind === 'var' && !symbolic.has(x))
+        report(where(), `symbolic variable '${x.name}' is not defined by a parameter or a match_cast`);
       if (x.kind === 'load') report(where(), 'a buffer load appears in a graph function');
     });
   const checkSinfo = (s: StructInfo): void => visitStructInfoExprs(s, checkPrim);
@@ -59,7 +60,8 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
 
   const use = (v: GraphVar): void => {
     if (!defined.has(v)) report(where(), `variable '${v.name}' is used before it is defined`);
-    else if (v.dataflow && !openDataflow?.has(v)) report(where(), `dataflow variable '${v.name}' is used outside its dataflow block`);
+    else if (v.dataflow && !openDataflow?.has(v))
+      report(where(), `dataflow variable '${v.name}' is used outside its dataflow block`);
   };
 
   const leaves = (args: readonly Expr[], what: string): void => {
@@ -143,7 +145,8 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         expr(e.cond);
         const c = intrinsicSinfo(e.cond);
         const boolScalar =
-          (c?.kind === 'prim' && c.dtype === 'bool') || (c?.kind === 'tensor' && c.dtype === 'bool' && (c.ndim === 0 || c.ndim < 0));
+          (c?.kind === 'prim' && c.dtype === 'bool') ||
+          (c?.kind === 'tensor' && c.dtype === 'bool' && (c.ndim === 0 || c.ndim < 0));
         if (c && !boolScalar) report(where(), `the condition of if must be a bool scalar, found ${printStructInfo(c)}`);
         if (openDataflow) report(where(), 'an if cannot be in a dataflow block');
         branch(e.then);

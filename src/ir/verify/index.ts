@@ -29,4 +29,3 @@ export function assertWellFormed(m: IRModule, options: VerifyOptions = {}): void
   const problems = verifyModule(m, options);
   if (problems.length > 0) throw new KilnError(problems);
 }
-

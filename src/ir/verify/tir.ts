@@ -31,7 +31,9 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   const buffers = new Set<Buffer>();
   const blockNames = new Set<string>();
   const where = (ctx: Context): string =>
-    [`prim_func '${name}'`, ...(ctx.block ? [`block '${ctx.block}'`] : []), ...(ctx.loop ? [`loop '${ctx.loop}'`] : [])].join(', ');
+    [`prim_func '${name}'`, ...(ctx.block ? [`block '${ctx.block}'`] : []), ...(ctx.loop ? [`loop '${ctx.loop}'`] : [])].join(
+      ', ',
+    );
 
   const defineShapeVars = (exprs: readonly PrimExpr[]): void => {
     for (const e of exprs) {
@@ -56,14 +58,21 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   const checkExpr = (e: PrimExpr, ctx: Context): void => {
     visitPrim(e, (x) => {
       if (x.kind === 'var' && hidden.has(x)) {
-        report(where(ctx), `loop variable '${x.name}' is used inside a block; blocks see the loops around them only through their iterators`);
+        report(
+          where(ctx),
+          `loop variable '${x.name}' is used inside a block; blocks see the loops around them only through their iterators`,
+        );
       } else if (x.kind === 'var' && !vars.has(x)) {
         report(where(ctx), `variable '${x.name}' is used outside the scope that defines it`);
       }
       if (x.kind === 'load') {
-        if (!buffers.has(x.buffer)) report(where(ctx), `buffer '${x.buffer.name}' is read but not declared (a parameter or an alloc)`);
+        if (!buffers.has(x.buffer))
+          report(where(ctx), `buffer '${x.buffer.name}' is read but not declared (a parameter or an alloc)`);
         if (x.indices.length !== x.buffer.shape.length) {
-          report(where(ctx), `buffer '${x.buffer.name}' has ${x.buffer.shape.length} dimensions but is read with ${x.indices.length} indices`);
+          report(
+            where(ctx),
+            `buffer '${x.buffer.name}' has ${x.buffer.shape.length} dimensions but is read with ${x.indices.length} indices`,
+          );
         }
       }
     });
@@ -71,7 +80,8 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
 
   /** Brings `v` into scope for `body`. */
   const define = (v: PrimVar, ctx: Context): void => {
-    if (defined.has(v) || vars.has(v)) report(where(ctx), `variable '${v.name}' is defined twice (every loop, iterator and let needs a variable of its own)`);
+    if (defined.has(v) || vars.has(v))
+      report(where(ctx), `variable '${v.name}' is defined twice (every loop, iterator and let needs a variable of its own)`);
     defined.add(v);
     vars.add(v);
   };
@@ -106,7 +116,8 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
         // The iterator values and the predicate are in terms of the loops outside the block.
         for (const v of s.iterValues) checkExpr(v, here);
         checkExpr(s.predicate, here);
-        if (s.predicate.dtype !== 'bool') report(where(here), `the predicate must be bool, found ${shortName(s.predicate.dtype)}`);
+        if (s.predicate.dtype !== 'bool')
+          report(where(here), `the predicate must be bool, found ${shortName(s.predicate.dtype)}`);
         for (const iv of b.iterVars) {
           checkExpr(iv.dom.min, here);
           checkExpr(iv.dom.extent, here);
@@ -123,7 +134,10 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
         for (const r of [...b.reads, ...b.writes]) {
           if (!buffers.has(r.buffer)) report(where(here), `region of undeclared buffer '${r.buffer.name}'`);
           if (r.region.length !== r.buffer.shape.length) {
-            report(where(here), `region of '${r.buffer.name}' has ${r.region.length} dimensions, the buffer ${r.buffer.shape.length}`);
+            report(
+              where(here),
+              `region of '${r.buffer.name}' has ${r.region.length} dimensions, the buffer ${r.buffer.shape.length}`,
+            );
           }
           for (const rg of r.region) {
             checkExpr(rg.min, here);
@@ -137,14 +151,21 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
         return;
       }
       case 'store': {
-        if (!buffers.has(s.buffer)) report(where(ctx), `buffer '${s.buffer.name}' is written but not declared (a parameter or an alloc)`);
+        if (!buffers.has(s.buffer))
+          report(where(ctx), `buffer '${s.buffer.name}' is written but not declared (a parameter or an alloc)`);
         if (s.indices.length !== s.buffer.shape.length) {
-          report(where(ctx), `buffer '${s.buffer.name}' has ${s.buffer.shape.length} dimensions but is written with ${s.indices.length} indices`);
+          report(
+            where(ctx),
+            `buffer '${s.buffer.name}' has ${s.buffer.shape.length} dimensions but is written with ${s.indices.length} indices`,
+          );
         }
         for (const i of s.indices) checkExpr(i, ctx);
         checkExpr(s.value, ctx);
         if (s.value.dtype !== s.buffer.dtype) {
-          report(where(ctx), `a ${shortName(s.value.dtype)} value is stored into ${shortName(s.buffer.dtype)} buffer '${s.buffer.name}'`);
+          report(
+            where(ctx),
+            `a ${shortName(s.value.dtype)} value is stored into ${shortName(s.buffer.dtype)} buffer '${s.buffer.name}'`,
+          );
         }
         return;
       }

@@ -91,13 +91,49 @@ const pos = (...vs: PrimVar[]): Fact[] => vs.map((v) => on(v, 1, INF));
 // --- the table ------------------------------------------------------------------
 
 type Case =
-  | { readonly kind: 'simplify'; readonly name: string; readonly input: PrimExpr; readonly expected: PrimExpr; readonly facts: readonly Fact[] }
-  | { readonly kind: 'bound'; readonly name: string; readonly input: PrimExpr; readonly expected: readonly [number, number]; readonly facts: readonly Fact[] }
-  | { readonly kind: 'prove'; readonly name: string; readonly input: PrimExpr; readonly expected: boolean; readonly facts: readonly Fact[] };
+  | {
+      readonly kind: 'simplify';
+      readonly name: string;
+      readonly input: PrimExpr;
+      readonly expected: PrimExpr;
+      readonly facts: readonly Fact[];
+    }
+  | {
+      readonly kind: 'bound';
+      readonly name: string;
+      readonly input: PrimExpr;
+      readonly expected: readonly [number, number];
+      readonly facts: readonly Fact[];
+    }
+  | {
+      readonly kind: 'prove';
+      readonly name: string;
+      readonly input: PrimExpr;
+      readonly expected: boolean;
+      readonly facts: readonly Fact[];
+    };
 
-const S = (name: string, input: PrimExpr, expected: PrimExpr, facts: readonly Fact[] = []): Case => ({ kind: 'simplify', name, input, expected, facts });
-const B = (name: string, input: PrimExpr, expected: readonly [number, number], facts: readonly Fact[] = []): Case => ({ kind: 'bound', name, input, expected, facts });
-const P = (name: string, input: PrimExpr, expected: boolean, facts: readonly Fact[] = []): Case => ({ kind: 'prove', name, input, expected, facts });
+const S = (name: string, input: PrimExpr, expected: PrimExpr, facts: readonly Fact[] = []): Case => ({
+  kind: 'simplify',
+  name,
+  input,
+  expected,
+  facts,
+});
+const B = (name: string, input: PrimExpr, expected: readonly [number, number], facts: readonly Fact[] = []): Case => ({
+  kind: 'bound',
+  name,
+  input,
+  expected,
+  facts,
+});
+const P = (name: string, input: PrimExpr, expected: boolean, facts: readonly Fact[] = []): Case => ({
+  kind: 'prove',
+  name,
+  input,
+  expected,
+  facts,
+});
 
 const constantFolding: Case[] = [
   S('int add', add(2, 3), intImm(5)),
@@ -403,7 +439,12 @@ const proofs: Case[] = [
 ];
 
 const shapes: Case[] = [
-  S('reshape [b, s, h*d] -> [b, s, h, d]: -1 inference', floordiv(mul(mul(mul(b, s), h), d), mul(mul(b, s), h)), d, nn(b, s, h, d)),
+  S(
+    'reshape [b, s, h*d] -> [b, s, h, d]: -1 inference',
+    floordiv(mul(mul(mul(b, s), h), d), mul(mul(b, s), h)),
+    d,
+    nn(b, s, h, d),
+  ),
   S('reshape with constant head dims', floordiv(mul(mul(b, s), 4096), mul(mul(b, s), 32)), intImm(128), nn(b, s)),
   S('reshape [n, 4096] -> [n, 32, -1]', floordiv(mul(n, 4096), mul(n, 32)), intImm(128), nn(n)),
   S('reshape product that does not divide is kept', floordiv(mul(n, 10), mul(n, 4)), floordiv(mul(n, 10), mul(n, 4)), nn(n)),
@@ -413,7 +454,12 @@ const shapes: Case[] = [
   S('flatten then unflatten', floordiv(mul(mul(b, c), mul(h, w)), mul(c, mul(h, w))), b, nn(b, c, h, w)),
   S('conv output size, concrete', add(floordiv(sub(add(224, mul(2, 3)), 7), 2), 1), intImm(112)),
   S('conv 3x3 pad 1 stride 1 keeps the size', add(floordiv(sub(add(h, mul(2, 1)), 3), 1), 1), h, nn(h)),
-  S('conv 3x3 pad 1 stride 2 halves it (rounding up)', add(floordiv(sub(add(h, mul(2, 1)), 3), 2), 1), floordiv(add(h, 1), 2), nn(h)),
+  S(
+    'conv 3x3 pad 1 stride 2 halves it (rounding up)',
+    add(floordiv(sub(add(h, mul(2, 1)), 3), 2), 1),
+    floordiv(add(h, 1), 2),
+    nn(h),
+  ),
   S('conv 1x1', add(floordiv(sub(h, 1), 1), 1), h, nn(h)),
   S('dilated conv keeps the size', add(floordiv(sub(sub(add(h, mul(2, 2)), mul(2, sub(3, 1))), 1), 1), 1), h, nn(h)),
   S('conv 7x7 pad 3 stride 2', add(floordiv(sub(add(h, 6), 7), 2), 1), floordiv(add(h, 1), 2), nn(h)),
@@ -444,15 +490,30 @@ const shapes: Case[] = [
   S('transpose index recovers the row', floordiv(add(mul(i, d), j), d), i, [...nn(d), rng(i, 0, s), rng(j, 0, d)]),
   S('transpose index recovers the column', floormod(add(mul(i, d), j), d), j, [...nn(d), rng(i, 0, s), rng(j, 0, d)]),
   S('position in a 4096 ring', floormod(add(past, 4096), 4096), floormod(past, 4096), nn(past)),
-  S('pad to a multiple of 32 is idempotent', mul(floordiv(add(mul(floordiv(add(n, 31), 32), 32), 31), 32), 32), mul(floordiv(add(n, 31), 32), 32), nn(n)),
-  S('im2col rows', mul(add(floordiv(sub(h, 3), 1), 1), add(floordiv(sub(w, 3), 1), 1)), add(sub(sub(mul(h, w), mul(h, 2)), mul(w, 2)), 4), nn(h, w)),
+  S(
+    'pad to a multiple of 32 is idempotent',
+    mul(floordiv(add(mul(floordiv(add(n, 31), 32), 32), 31), 32), 32),
+    mul(floordiv(add(n, 31), 32), 32),
+    nn(n),
+  ),
+  S(
+    'im2col rows',
+    mul(add(floordiv(sub(h, 3), 1), 1), add(floordiv(sub(w, 3), 1), 1)),
+    add(sub(sub(mul(h, w), mul(h, 2)), mul(w, 2)), 4),
+    nn(h, w),
+  ),
   P('broadcast n vs n is equal', eq(n, n), true, nn(n)),
   P('broadcast 1 vs n is not known', eq(n, 1), false, nn(n)),
   P('broadcast 2 vs 3 is known different', ne(intImm(2), intImm(3)), true),
   P('kv cache grows', lt(past, add(past, seq)), true, [...nn(past), ...pos(seq)]),
   P('kv cache fits a budget', le(add(past, seq), 4096), true, [on(past, 0, 4000), on(seq, 1, 96)]),
   P('kv cache may overflow a budget', le(add(past, seq), 4096), false, [on(past, 0, 4000), on(seq, 1, 97)]),
-  P('reshape [b, s, h*d] -> [b, s, h, d]: products match', eq(mul(mul(b, s), mul(h, d)), mul(mul(mul(b, s), h), d)), true, nn(b, s, h, d)),
+  P(
+    'reshape [b, s, h*d] -> [b, s, h, d]: products match',
+    eq(mul(mul(b, s), mul(h, d)), mul(mul(mul(b, s), h), d)),
+    true,
+    nn(b, s, h, d),
+  ),
   P('attention reshape keeps the element count', eq(mul(mul(mul(b, h), s), d), mul(mul(b, s), mul(h, d))), true, nn(b, s, h, d)),
   P('concat sizes are commutative', eq(add(n, m), add(m, n)), true, nn(n, m)),
   P('concat output is larger than an input', le(n, add(n, m)), true, nn(n, m)),
@@ -463,7 +524,17 @@ const shapes: Case[] = [
   B('a clamped dim', min(max(n, 1), 64), [1, 64], nn(n)),
 ];
 
-const TABLE: readonly Case[] = [...constantFolding, ...linear, ...divmod, ...minmax, ...comparisons, ...logic, ...bounds, ...proofs, ...shapes];
+const TABLE: readonly Case[] = [
+  ...constantFolding,
+  ...linear,
+  ...divmod,
+  ...minmax,
+  ...comparisons,
+  ...logic,
+  ...bounds,
+  ...proofs,
+  ...shapes,
+];
 
 function analyzerWith(facts: readonly Fact[]): Analyzer {
   const an = new Analyzer();

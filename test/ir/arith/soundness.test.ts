@@ -157,7 +157,10 @@ const q = primVar('q');
 const VARS = [x, y, z, p, q];
 
 /** What is bound to one variable; `lo`/`hi` are inclusive, hi may be Infinity. */
-type Fact = { readonly kind: 'none' } | { readonly kind: 'interval'; readonly lo: number; readonly hi: number } | { readonly kind: 'range'; readonly r: Range };
+type Fact =
+  | { readonly kind: 'none' }
+  | { readonly kind: 'interval'; readonly lo: number; readonly hi: number }
+  | { readonly kind: 'range'; readonly r: Range };
 
 interface Facts {
   readonly p: Fact;
@@ -170,7 +173,9 @@ interface Facts {
 const interval = (lo: number, hi: number): Fact => ({ kind: 'interval', lo, hi });
 const NONE: Fact = { kind: 'none' };
 
-const smallInterval = fc.tuple(fc.integer({ min: -10, max: 10 }), fc.integer({ min: 0, max: 16 })).map(([lo, w]) => interval(lo, lo + w));
+const smallInterval = fc
+  .tuple(fc.integer({ min: -10, max: 10 }), fc.integer({ min: 0, max: 16 }))
+  .map(([lo, w]) => interval(lo, lo + w));
 const positiveFact = fc.oneof(
   fc.constant(interval(1, Infinity)),
   fc.integer({ min: 1, max: 12 }).map((hi) => interval(1, hi)),
@@ -245,7 +250,10 @@ function assign(facts: Facts, raws: readonly number[]): Env | undefined {
 // --- random expressions ------------------------------------------------------------
 
 const constant = fc.integer({ min: -6, max: 9 }).map((v) => intImm(v));
-const leaf: fc.Arbitrary<PrimExpr> = fc.oneof({ weight: 3, arbitrary: fc.constantFrom<PrimExpr>(...VARS) }, { weight: 1, arbitrary: constant });
+const leaf: fc.Arbitrary<PrimExpr> = fc.oneof(
+  { weight: 3, arbitrary: fc.constantFrom<PrimExpr>(...VARS) },
+  { weight: 1, arbitrary: constant },
+);
 const divisor = fc.oneof(
   { weight: 4, arbitrary: fc.integer({ min: 1, max: 8 }).map((v) => intImm(v)) },
   { weight: 1, arbitrary: fc.integer({ min: -4, max: -1 }).map((v) => intImm(v)) },
@@ -261,13 +269,21 @@ const { expr, cond } = fc.letrec<{ expr: PrimExpr; cond: PrimExpr }>((tie) => {
     expr: fc.oneof(
       { maxDepth: 4, depthIdentifier: 'expr' },
       leaf,
-      fc.tuple(fc.constantFrom('add', 'sub', 'mul', 'min', 'max') as fc.Arbitrary<'add'>, e, e).map(([op, a, b]) => binary(op, a, b)),
-      fc.tuple(fc.constantFrom('floordiv', 'floormod', 'truncdiv', 'truncmod') as fc.Arbitrary<'floordiv'>, e, divisor).map(([op, a, b]) => binary(op, a, b)),
+      fc
+        .tuple(fc.constantFrom('add', 'sub', 'mul', 'min', 'max') as fc.Arbitrary<'add'>, e, e)
+        .map(([op, a, b]) => binary(op, a, b)),
+      fc
+        .tuple(fc.constantFrom('floordiv', 'floormod', 'truncdiv', 'truncmod') as fc.Arbitrary<'floordiv'>, e, divisor)
+        .map(([op, a, b]) => binary(op, a, b)),
       fc.tuple(fc.constantFrom('floordiv', 'floormod') as fc.Arbitrary<'floordiv'>, e, e).map(([op, a, b]) => binary(op, a, b)),
       fc.tuple(c, e, e).map(([k, a, b]) => select(k, a, b)),
       fc.tuple(fc.constantFrom<DataType>('int8', 'uint8', 'int32'), e).map(([t, a]) => cast('int64', cast(t, a))),
-      fc.tuple(fc.constantFrom('bitand', 'bitor', 'bitxor') as fc.Arbitrary<'bitand'>, e, e).map(([op, a, b]) => binary(op, a, b)),
-      fc.tuple(fc.constantFrom('shl', 'shr') as fc.Arbitrary<'shl'>, e, fc.integer({ min: 0, max: 3 })).map(([op, a, k]) => binary(op, a, k)),
+      fc
+        .tuple(fc.constantFrom('bitand', 'bitor', 'bitxor') as fc.Arbitrary<'bitand'>, e, e)
+        .map(([op, a, b]) => binary(op, a, b)),
+      fc
+        .tuple(fc.constantFrom('shl', 'shr') as fc.Arbitrary<'shl'>, e, fc.integer({ min: 0, max: 3 }))
+        .map(([op, a, k]) => binary(op, a, k)),
       // Shapes the rules look for, which random trees rarely hit.
       fc.tuple(e, divisor).map(([a, k]) => add(mul(floordiv(a, k), k), floormod(a, k))),
       fc.tuple(e, e, divisor, fc.boolean()).map(([a, b, k, div]) => (div ? floordiv : floormod)(add(mul(a, k), b), k)),
@@ -287,7 +303,8 @@ const { expr, cond } = fc.letrec<{ expr: PrimExpr; cond: PrimExpr }>((tie) => {
 
 const raws = fc.array(fc.integer({ min: 0, max: 1_000_000 }), { minLength: 5, maxLength: 40 });
 
-const contains = (b: Interval, v: bigint): boolean => (b.min === -Infinity || BigInt(b.min) <= v) && (b.max === Infinity || v <= BigInt(b.max));
+const contains = (b: Interval, v: bigint): boolean =>
+  (b.min === -Infinity || BigInt(b.min) <= v) && (b.max === Infinity || v <= BigInt(b.max));
 
 /** The assignments, one per draw, that satisfy the facts. */
 function assignments(facts: Facts, draws: readonly (readonly number[])[]): Env[] {

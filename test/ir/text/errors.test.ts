@@ -24,16 +24,86 @@ const CASES: Case[] = [
   { name: 'garbage at top level', source: 'hello', code: 'K1003', line: 1, column: 1, message: /expected a definition/ },
   { name: 'unexpected character', source: 'func $x', code: 'K1001', line: 1, column: 6, message: /unexpected character "\$"/ },
   { name: 'unterminated string', source: 'module attrs(a="x\n)', code: 'K1002', line: 1, column: 16, message: /unterminated/ },
-  { name: 'missing brace', source: MM.replace('{\n    Y', '\n    Y'), code: 'K1003', line: 3, column: 5, message: /expected '\{', found 'Y'/ },
-  { name: 'unknown variable in a loop', source: MM.replace('range(n)', 'range(m)'), code: 'K1004', line: 2, column: 18, message: /unknown variable 'm'/ },
-  { name: 'unknown buffer in a store', source: MM.replace('Y[i, 0] =', 'Z[i, 0] ='), code: 'K1004', line: 3, column: 5, message: /unknown buffer 'Z'/ },
-  { name: 'wrong index count', source: MM.replace('Y[i, 0] =', 'Y[i] ='), code: 'K1006', line: 3, column: 5, message: /expected 2 indices, found 1/ },
-  { name: 'stored value of another type', source: MM.replace('= X[i, 0]', '= 1i32'), code: 'K1006', line: 3, column: 13, message: /store to Y: expected float32, found int32/ },
-  { name: 'operand types differ', source: MM.replace('= X[i, 0]', '= X[i, 0] + 1i32'), code: 'K4001', line: 3, column: 23, message: /different types f32 and i32/ },
-  { name: 'unknown dtype suffix', source: MM.replace('= X[i, 0]', '= 1.5f8'), code: 'K1007', line: 3, column: 15, message: /unknown dtype suffix/ },
-  { name: 'chained comparison', source: MM.replace('range(n)', 'range(1 < 2 < 3)'), code: 'K1003', line: 2, column: 24, message: /comparisons do not chain/ },
-  { name: 'unknown thread tag', source: MM.replace('range(n)', 'thread_binding(n, "threadIdx.w")'), code: 'K1004', line: 2, column: 30, message: /unknown thread tag 'threadIdx.w'/ },
-  { name: 'unknown intrinsic', source: MM.replace('= X[i, 0]', '= frob(X[i, 0])'), code: 'K1004', line: 3, column: 15, message: /unknown function 'frob'/ },
+  {
+    name: 'missing brace',
+    source: MM.replace('{\n    Y', '\n    Y'),
+    code: 'K1003',
+    line: 3,
+    column: 5,
+    message: /expected '\{', found 'Y'/,
+  },
+  {
+    name: 'unknown variable in a loop',
+    source: MM.replace('range(n)', 'range(m)'),
+    code: 'K1004',
+    line: 2,
+    column: 18,
+    message: /unknown variable 'm'/,
+  },
+  {
+    name: 'unknown buffer in a store',
+    source: MM.replace('Y[i, 0] =', 'Z[i, 0] ='),
+    code: 'K1004',
+    line: 3,
+    column: 5,
+    message: /unknown buffer 'Z'/,
+  },
+  {
+    name: 'wrong index count',
+    source: MM.replace('Y[i, 0] =', 'Y[i] ='),
+    code: 'K1006',
+    line: 3,
+    column: 5,
+    message: /expected 2 indices, found 1/,
+  },
+  {
+    name: 'stored value of another type',
+    source: MM.replace('= X[i, 0]', '= 1i32'),
+    code: 'K1006',
+    line: 3,
+    column: 13,
+    message: /store to Y: expected float32, found int32/,
+  },
+  {
+    name: 'operand types differ',
+    source: MM.replace('= X[i, 0]', '= X[i, 0] + 1i32'),
+    code: 'K4001',
+    line: 3,
+    column: 23,
+    message: /different types f32 and i32/,
+  },
+  {
+    name: 'unknown dtype suffix',
+    source: MM.replace('= X[i, 0]', '= 1.5f8'),
+    code: 'K1007',
+    line: 3,
+    column: 15,
+    message: /unknown dtype suffix/,
+  },
+  {
+    name: 'chained comparison',
+    source: MM.replace('range(n)', 'range(1 < 2 < 3)'),
+    code: 'K1003',
+    line: 2,
+    column: 24,
+    message: /comparisons do not chain/,
+  },
+  {
+    name: 'unknown thread tag',
+    source: MM.replace('range(n)', 'thread_binding(n, "threadIdx.w")'),
+    code: 'K1004',
+    line: 2,
+    column: 30,
+    message: /unknown thread tag 'threadIdx.w'/,
+  },
+  {
+    name: 'unknown intrinsic',
+    source: MM.replace('= X[i, 0]', '= frob(X[i, 0])'),
+    code: 'K1004',
+    line: 3,
+    column: 15,
+    message: /unknown function 'frob'/,
+  },
   {
     name: 'block iterator without a domain',
     source: 'prim_func f(A: f32[4]) {\n  block b(vi = spatial(3)) { A[vi] = 0.0 }\n}',
@@ -60,7 +130,8 @@ const CASES: Case[] = [
   },
   {
     name: 'dataflow variable escaping without output',
-    source: 'func f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  dataflow {\n    y = relu(x)\n    z = relu(y)\n    output z\n  }\n  return y\n}',
+    source:
+      'func f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  dataflow {\n    y = relu(x)\n    z = relu(y)\n    output z\n  }\n  return y\n}',
     code: 'K1010',
     line: 7,
     column: 10,
@@ -76,7 +147,8 @@ const CASES: Case[] = [
   },
   {
     name: 'call_tir of something that is not a prim_func',
-    source: 'func g(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  return x\n}\nfunc f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  y = call_tir(g, (x), out: Tensor[(4,), f32])\n  return y\n}',
+    source:
+      'func g(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  return x\n}\nfunc f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  y = call_tir(g, (x), out: Tensor[(4,), f32])\n  return y\n}',
     code: 'K1006',
     line: 5,
     column: 16,
@@ -114,7 +186,14 @@ const CASES: Case[] = [
     column: 7,
     message: /unknown operator 'frobnicate'/,
   },
-  { name: 'duplicate function', source: `${MM}${MM}`, code: 'K1005', line: 6, column: 11, message: /function 'mm' is defined twice/ },
+  {
+    name: 'duplicate function',
+    source: `${MM}${MM}`,
+    code: 'K1005',
+    line: 6,
+    column: 11,
+    message: /function 'mm' is defined twice/,
+  },
 ];
 
 describe('parse errors', () => {
@@ -136,8 +215,8 @@ describe('parse errors', () => {
   }
 
   test('without operator inference, an unannotated operator call asks for an annotation', () => {
-    expect(() => parseModule('func f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  y = relu(x)\n  return y\n}', { file: 'a.kir' })).toThrow(
-      /a.kir:2:3 - error K1008: cannot infer the struct info of 'y'/,
-    );
+    expect(() =>
+      parseModule('func f(x: Tensor[(4,), f32]) -> Tensor[(4,), f32] {\n  y = relu(x)\n  return y\n}', { file: 'a.kir' }),
+    ).toThrow(/a.kir:2:3 - error K1008: cannot infer the struct info of 'y'/);
   });
 });

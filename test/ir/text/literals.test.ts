@@ -22,12 +22,17 @@ function exprOf(dtype: DataType, vars: Map<DataType, P.PrimVar>): fc.Arbitrary<P
         fc.double({ min: -1e6, max: 1e6, noNaN: true }).map((v) => P.floatImm(v, dtype)),
         fc.constantFrom(Infinity, -Infinity, NaN, 0, -0, 0.5).map((v) => P.floatImm(v, dtype)),
       )
-    : fc.oneof(fc.constant(vars.get(dtype)!), fc.integer({ min: isInt(dtype) && dtype.startsWith('u') ? 0 : -100, max: 100 }).map((v) => P.intImm(v, dtype)));
+    : fc.oneof(
+        fc.constant(vars.get(dtype)!),
+        fc.integer({ min: isInt(dtype) && dtype.startsWith('u') ? 0 : -100, max: 100 }).map((v) => P.intImm(v, dtype)),
+      );
   const { tree } = fc.letrec<{ tree: P.PrimExpr }>((tie) => ({
     tree: fc.oneof(
       { depthSize: 'small', withCrossShrink: true },
       leaf,
-      fc.tuple(fc.constantFrom('add', 'sub', 'mul', 'min', 'max') as fc.Arbitrary<P.BinaryOp>, tie('tree'), tie('tree')).map(([op, a, b]) => P.binary(op, a, b)),
+      fc
+        .tuple(fc.constantFrom('add', 'sub', 'mul', 'min', 'max') as fc.Arbitrary<P.BinaryOp>, tie('tree'), tie('tree'))
+        .map(([op, a, b]) => P.binary(op, a, b)),
       fc.tuple(tie('tree'), tie('tree'), tie('tree'), tie('tree')).map(([a, b, t, f]) => P.select(P.lt(a, b), t, f)),
       fc.constantFrom(...NUMERIC).chain((from) => exprOf1(from, vars).map((x) => P.cast(dtype, x))),
       isFloat(dtype)
@@ -42,8 +47,16 @@ function exprOf(dtype: DataType, vars: Map<DataType, P.PrimVar>): fc.Arbitrary<P
 /** A shallow expression of another type, for casts. */
 function exprOf1(dtype: DataType, vars: Map<DataType, P.PrimVar>): fc.Arbitrary<P.PrimExpr> {
   return isFloat(dtype)
-    ? fc.oneof(fc.constant(vars.get(dtype)!), fc.constant(P.floatImm(1.5, dtype)), fc.constant(P.add(vars.get(dtype)!, P.floatImm(2, dtype))))
-    : fc.oneof(fc.constant(vars.get(dtype)!), fc.constant(P.intImm(3, dtype)), fc.constant(P.add(P.intImm(1, dtype), P.intImm(2, dtype))));
+    ? fc.oneof(
+        fc.constant(vars.get(dtype)!),
+        fc.constant(P.floatImm(1.5, dtype)),
+        fc.constant(P.add(vars.get(dtype)!, P.floatImm(2, dtype))),
+      )
+    : fc.oneof(
+        fc.constant(vars.get(dtype)!),
+        fc.constant(P.intImm(3, dtype)),
+        fc.constant(P.add(P.intImm(1, dtype), P.intImm(2, dtype))),
+      );
 }
 
 describe('literal typing in the text format', () => {
