@@ -51,15 +51,19 @@ describe('kiln ir', () => {
     expect(r.err).toBe(`${path}:2:10 - error K1004: unknown variable 'B'\n  2 |   A[0] = B[0]\n    |          ^\n`);
   });
 
-  test('a module that parses but is ill-formed reports every problem and exits 2', async () => {
+  test('a module that parses but is ill-formed reports every problem at its line and exits 2', async () => {
     const path = tempFile(
       'ill.kir',
       'func f(x: Tensor[(4,), f32]) -> Tensor[(5,), f32] {\n  y: Tensor[(4,), f16] = relu(x)\n  return y\n}\n',
     );
     const r = await run('ir', 'check', path);
     expect(r.code).toBe(2);
-    expect(r.err).toContain("function 'f', binding 'y': annotated Tensor[(4,), f16] but the value is Tensor[(4,), f32]");
-    expect(r.err).toContain("function 'f': returns Tensor[(4,), f16] but is declared to return Tensor[(5,), f32]");
+    expect(r.err).toContain(
+      `${path}:2:3 - error K2001: function 'f', binding 'y': annotated Tensor[(4,), f16] but the value is Tensor[(4,), f32]\n  2 |   y: Tensor[(4,), f16] = relu(x)\n`,
+    );
+    expect(r.err).toContain(
+      `${path}:1:6 - error K2001: function 'f': returns Tensor[(4,), f16] but is declared to return Tensor[(5,), f32]`,
+    );
   });
 
   test('a missing file exits 2', async () => {

@@ -48,6 +48,7 @@ import { type PrimExpr, type PrimVar, primVar } from '../prim/expr.ts';
 import { type ElementValue, encodeValues } from '../tensor-data.ts';
 import type { Cursor } from './cursor.ts';
 import type { Token } from './lexer.ts';
+import { recordLocation } from './locations.ts';
 import { PrimParser } from './parse-prim.ts';
 import type { OpHooks } from '../graph/op-hooks.ts';
 
@@ -120,7 +121,7 @@ export class GraphParser {
     while (!this.c.at(')')) {
       const t = this.c.expectName();
       this.c.expect(':');
-      const v = graphVar(t.text, this.sinfo(true));
+      const v = recordLocation(graphVar(t.text, this.sinfo(true)), this.c.location(t));
       this.bind(t.text, v, t);
       params.push(v);
       if (!this.c.accept(',')) break;
@@ -234,7 +235,7 @@ export class GraphParser {
       this.c.expect(',');
       const target = this.sinfo(true);
       this.c.expect(')');
-      const v = graphVar(nameTok.text, target, dataflow);
+      const v = recordLocation(graphVar(nameTok.text, target, dataflow), this.c.location(nameTok));
       this.bind(nameTok.text, v, nameTok);
       if (dataflow) this.openDataflow.add(v);
       return matchCast(v, value);
@@ -242,7 +243,7 @@ export class GraphParser {
     const valueTok = this.c.peek();
     const value = this.expr();
     const sinfo = annotated ?? this.inferSinfo(value, nameTok, valueTok);
-    const v = graphVar(nameTok.text, sinfo, dataflow);
+    const v = recordLocation(graphVar(nameTok.text, sinfo, dataflow), this.c.location(nameTok));
     this.bind(nameTok.text, v, nameTok);
     if (dataflow) this.openDataflow.add(v);
     return varBinding(v, value);

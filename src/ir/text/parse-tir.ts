@@ -28,6 +28,8 @@ import {
   type ThreadTag,
 } from '../tir/stmt.ts';
 import type { Cursor } from './cursor.ts';
+import type { Token } from './lexer.ts';
+import { recordLocation } from './locations.ts';
 import { PrimParser, type PrimScope } from './parse-prim.ts';
 
 type Entry = PrimVar | Buffer;
@@ -171,6 +173,10 @@ export class TirParser {
 
   private stmt(): Stmt {
     const t = this.c.peek();
+    return recordLocation(this.stmtAt(t), this.c.location(t));
+  }
+
+  private stmtAt(t: Token): Stmt {
     if (t.kind !== 'name') return this.c.error('a statement');
     switch (t.text) {
       case 'for':
@@ -297,7 +303,8 @@ export class TirParser {
       vars.forEach((v, i) => this.loops.set(v, { min: intImm(0, dtype), extent: extents[i]! }));
       let body = this.braced();
       this.scopes.pop();
-      for (let i = vars.length - 1; i >= 0; i--) body = forLoop(vars[i]!, intImm(0, dtype), extents[i]!, body);
+      const at = this.c.location(names[0]!);
+      for (let i = vars.length - 1; i >= 0; i--) body = recordLocation(forLoop(vars[i]!, intImm(0, dtype), extents[i]!, body), at);
       vars.forEach((v) => this.loops.delete(v));
       return body;
     }

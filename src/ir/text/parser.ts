@@ -8,6 +8,7 @@ import type { PrimExpr, PrimVar } from '../prim/expr.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../module.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import { Cursor } from './cursor.ts';
+import { recordLocation } from './locations.ts';
 import { type GlobalRef, GraphParser, type GraphParseOptions } from './parse-graph.ts';
 import { PrimParser } from './parse-prim.ts';
 import { TirParser } from './parse-tir.ts';
@@ -40,7 +41,7 @@ export function parseModule(source: string, options: ParseOptions = {}): IRModul
     if (kw.text === 'prim_func') f = new TirParser(c).primFunc();
     else if (kw.text === 'func') f = new GraphParser(c, options, refs).func();
     else f = new GraphParser(c, options, refs).extern();
-    functions.set(nameTok.text, f);
+    functions.set(nameTok.text, recordLocation(f, c.location(nameTok)));
   }
   for (const r of refs) {
     const f = functions.get(r.name);

@@ -12,7 +12,7 @@ import { isBaseOf } from '../graph/subtype.ts';
 import type { IRModule } from '../module.ts';
 import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
 import { printStructInfo } from '../text/printer.ts';
-import type { Report } from './tir.ts';
+import type { Report, Where } from './tir.ts';
 
 import type { InferOp } from '../graph/op-hooks.ts';
 
@@ -28,8 +28,9 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
   const bound = new Set<GraphVar>();
   let symbolic = new Set<PrimVar>();
   const analyzer = new Analyzer();
-  let currentBinding = '';
-  const where = (): string => `function '${name}'${currentBinding ? `, binding '${currentBinding}'` : ''}`;
+  /** The binding being checked: named in messages, and its place in the source (when parsed) given. */
+  let current: GraphVar | undefined;
+  const where = (): Where => ({ text: `function '${name}'${current ? `, binding '${current.name}'` : ''}`, node: current ?? f });
   let openDataflow: Set<GraphVar> | undefined;
 
   const defineSymbolic = (s: StructInfo): void =>
@@ -158,18 +159,18 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
 
   /** A branch of an if: what it binds and the symbolic variables its match_casts define stay inside. */
   const branch = (s: SeqExpr): void => {
-    const outer = { defined, symbolic, currentBinding, openDataflow };
+    const outer = { defined, symbolic, current, openDataflow };
     defined = new Set(defined);
     symbolic = new Set(symbolic);
     seq(s);
-    ({ defined, symbolic, currentBinding, openDataflow } = outer);
+    ({ defined, symbolic, current, openDataflow } = outer);
   };
 
   const seq = (s: SeqExpr): void => {
     for (const b of s.blocks) {
       openDataflow = b.dataflow ? new Set() : undefined;
       for (const x of b.bindings) {
-        currentBinding = x.var.name;
+        current = x.var;
         expr(x.value);
         if (bound.has(x.var)) report(where(), `variable '${x.var.name}' is bound twice`);
         if (x.var.dataflow && !b.dataflow) report(where(), `dataflow variable '${x.var.name}' is bound outside a dataflow block`);
@@ -182,7 +183,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         bound.add(x.var);
         if (x.var.dataflow) openDataflow?.add(x.var);
       }
-      currentBinding = '';
+      current = undefined;
       openDataflow = undefined;
     }
     if (!leafOrTuple(s.body)) report(where(), `the result of a sequence must be one of ${LEAVES}`);

@@ -4,7 +4,8 @@ import { diagnostic, M } from '../../support/messages.ts';
 import { type IRModule, sortedFunctionNames } from '../module.ts';
 import type { InferOp } from '../graph/op-hooks.ts';
 import { verifyGraphFunc } from './graph.ts';
-import { verifyPrimFunc } from './tir.ts';
+import { locationOf } from '../text/locations.ts';
+import { verifyPrimFunc, type Where } from './tir.ts';
 
 export interface VerifyOptions {
   /** Operator struct-info inference, to check the annotations of operator calls too. */
@@ -13,8 +14,8 @@ export interface VerifyOptions {
 
 export function verifyModule(m: IRModule, options: VerifyOptions = {}): Diagnostic[] {
   const problems: Diagnostic[] = [];
-  const report = (where: string, problem: string): void => {
-    problems.push(diagnostic(M.wellFormed, { where, problem }));
+  const report = (where: Where, problem: string): void => {
+    problems.push(diagnostic(M.wellFormed, { where: where.text, problem }, locationOf(where.node)));
   };
   for (const name of sortedFunctionNames(m)) {
     const f = m.functions.get(name)!;

@@ -8,7 +8,13 @@ import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import type { PrimFunc, Stmt } from '../tir/stmt.ts';
 
-export type Report = (where: string, problem: string) => void;
+/** Where a problem is: in words, and the node whose place in the source (when parsed) a message can show. */
+export interface Where {
+  readonly text: string;
+  readonly node?: object;
+}
+
+export type Report = (where: Where, problem: string) => void;
 
 /** Where a statement is: its innermost block and its innermost loop inside that block. */
 interface Context {
@@ -30,10 +36,14 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   let hidden = new Set<PrimVar>();
   const buffers = new Set<Buffer>();
   const blockNames = new Set<string>();
-  const where = (ctx: Context): string =>
-    [`prim_func '${name}'`, ...(ctx.block ? [`block '${ctx.block}'`] : []), ...(ctx.loop ? [`loop '${ctx.loop}'`] : [])].join(
+  /** The statement being checked, for its place in the source. */
+  let current: Stmt | undefined;
+  const where = (ctx: Context): Where => ({
+    text: [`prim_func '${name}'`, ...(ctx.block ? [`block '${ctx.block}'`] : []), ...(ctx.loop ? [`loop '${ctx.loop}'`] : [])].join(
       ', ',
-    );
+    ),
+    node: current ?? f,
+  });
 
   const defineShapeVars = (exprs: readonly PrimExpr[]): void => {
     for (const e of exprs) {
@@ -87,6 +97,7 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   };
 
   const walk = (s: Stmt, ctx: Context): void => {
+    current = s;
     switch (s.kind) {
       case 'for': {
         const here = { ...ctx, loop: s.loopVar.name };
