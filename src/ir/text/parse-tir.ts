@@ -303,8 +303,9 @@ export class TirParser {
       vars.forEach((v, i) => this.loops.set(v, { min: intImm(0, dtype), extent: extents[i]! }));
       let body = this.braced();
       this.scopes.pop();
-      const at = this.c.location(names[0]!);
-      for (let i = vars.length - 1; i >= 0; i--) body = recordLocation(forLoop(vars[i]!, intImm(0, dtype), extents[i]!, body), at);
+      const at = this.c.location(names[0]);
+      for (let i = vars.length - 1; i >= 0; i--)
+        body = recordLocation(forLoop(vars[i]!, intImm(0, dtype), extents[i]!, body), at);
       vars.forEach((v) => this.loops.delete(v));
       return body;
     }
