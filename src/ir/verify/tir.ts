@@ -39,9 +39,11 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   /** The statement being checked, for its place in the source. */
   let current: Stmt | undefined;
   const where = (ctx: Context): Where => ({
-    text: [`prim_func '${name}'`, ...(ctx.block ? [`block '${ctx.block}'`] : []), ...(ctx.loop ? [`loop '${ctx.loop}'`] : [])].join(
-      ', ',
-    ),
+    text: [
+      `prim_func '${name}'`,
+      ...(ctx.block ? [`block '${ctx.block}'`] : []),
+      ...(ctx.loop ? [`loop '${ctx.loop}'`] : []),
+    ].join(', '),
     node: current ?? f,
   });
 
