@@ -1,5 +1,5 @@
 /** A cursor over the tokens of a `.kir` file, with located errors. */
-import { isKilnError, KilnError, lineColumn, type SourceLocation } from '../../support/diagnostics.ts';
+import { isKilnError, KilnError, type SourceLocation } from '../../support/diagnostics.ts';
 import { fail, M, type Message } from '../../support/messages.ts';
 import { type AttrMap, type AttrValue } from '../attrs.ts';
 import { describeToken, type Token, tokenize } from './lexer.ts';
@@ -70,8 +70,20 @@ export class Cursor {
   }
 
   location(t: Token = this.peek()): SourceLocation {
-    return { file: this.file, ...lineColumn(this.source, t.offset), length: Math.max(1, t.end - t.offset) };
+    // Offsets of line starts, found once: the parser records the place of every statement and binding.
+    this.lineStarts ??= lineStartOffsets(this.source);
+    const starts = this.lineStarts;
+    let lo = 0;
+    let hi = starts.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >> 1;
+      if (starts[mid]! <= t.offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return { file: this.file, line: lo + 1, column: t.offset - starts[lo]! + 1, length: Math.max(1, t.end - t.offset) };
   }
+
+  private lineStarts: number[] | undefined;
 
   /** Fails with "expected X, found <next token>". */
   error(expected: string, t: Token = this.peek()): never {
@@ -156,4 +168,10 @@ export class Cursor {
     }
     return this.error('an attribute value (number, string, true, false, null, [list] or {map})');
   }
+}
+
+function lineStartOffsets(source: string): number[] {
+  const starts = [0];
+  for (let i = 0; i < source.length; i++) if (source.charCodeAt(i) === 10) starts.push(i + 1);
+  return starts;
 }
