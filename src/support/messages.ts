@@ -7,6 +7,8 @@
  * K3xxx  operators (struct-info inference, attributes)
  * K4xxx  IR construction and builders
  * K5xxx  command line
+ * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
+ * K7xxx  passes
  */
 import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
 
@@ -71,6 +73,30 @@ export const M = {
 
   // --- construction ----------------------------------------------------------
   irConstruction: message<{ what: string; problem: string }>('K4001', (a) => `${a.what}: ${a.problem}`),
+
+  // --- pipelines ---------------------------------------------------------------
+  yamlSyntax: message<{ problem: string }>('K6001', (a) => a.problem),
+  unknownStage: message<{ name: string }>('K6002', (a) => `unknown stage '${a.name}'`),
+  pipelineValue: message<{ where: string; problem: string }>('K6003', (a) => `${a.where}: ${a.problem}`),
+  unknownKey: message<{ where: string; key: string }>('K6004', (a) => `${a.where}: unknown option '${a.key}'`),
+  duplicateStage: message<{ name: string }>(
+    'K6005',
+    (a) => `stage name '${a.name}' is used twice; give one of them a different 'name'`,
+  ),
+  extendsProblem: message<{ problem: string }>('K6006', (a) => a.problem),
+  unknownTarget: message<{ name: string; dir: string }>('K6007', (a) => `unknown target '${a.name}' (looked for ${a.dir})`),
+  missingFile: message<{ what: string; path: string }>('K6008', (a) => `${a.what} '${a.path}' does not exist`),
+  userStage: message<{ file: string; problem: string }>('K6009', (a) => `user stage ${a.file}: ${a.problem}`),
+  badOverride: message<{ text: string; problem: string }>('K6010', (a) => `--set ${a.text}: ${a.problem}`),
+  stageFailed: message<{ stage: string; id: string; cause: string }>(
+    'K6101',
+    (a) => `stage '${a.stage}'${a.stage === a.id ? '' : ` (${a.id})`} failed: ${a.cause}`,
+  ),
+  cacheWarning: message<{ problem: string }>('K6201', (a) => a.problem),
+
+  // --- passes ----------------------------------------------------------------------
+  unknownPass: message<{ name: string }>('K7001', (a) => `unknown pass '${a.name}'`),
+  badPassOptions: message<{ pass: string; problem: string }>('K7002', (a) => `pass '${a.pass}': invalid options: ${a.problem}`),
 
   // --- command line ----------------------------------------------------------
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),
