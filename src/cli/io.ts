@@ -33,7 +33,15 @@ export class Sources {
     return text;
   }
 
+  /** The text of a file, read on demand when not read yet: a message may point into any file. */
   get(path: string): string | undefined {
+    if (!this.texts.has(path)) {
+      try {
+        this.texts.set(path, readFileSync(path, 'utf8'));
+      } catch {
+        return undefined;
+      }
+    }
     return this.texts.get(path);
   }
 }

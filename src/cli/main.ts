@@ -1,25 +1,40 @@
 /** The `kiln` command. */
 import { Command, CommanderError } from 'commander';
+import { registerBuildCommands } from './build-commands.ts';
+import { registerCacheCommands } from './cache-commands.ts';
 import { type CliIO, EXIT, processIO } from './io.ts';
 import { registerIrCommands } from './ir-commands.ts';
+import { registerWatchCommand } from './watch-command.ts';
 
 const EXAMPLES = `
 Examples:
-  $ kiln ir check examples/mm-relu.kir     parse and verify a module
-  $ kiln ir print examples/mm-relu.kir     print it in canonical form
-  $ kiln ir hash examples/mm-relu.kir      its structural hash
+  $ kiln build pipelines/mm-relu.yaml                  build through the cache (.kiln/cache)
+  $ kiln build pipelines/mm-relu.yaml --set stages.cleanup.passes=[dce] --report build.json
+  $ kiln watch pipelines/mm-relu.yaml                  rebuild on every change
+  $ kiln inspect pipelines/mm-relu.yaml --after import the module after a stage
+  $ kiln validate pipelines/*.yaml                     check pipelines without building
+  $ kiln cache stats                                   what the cache holds
+  $ kiln ir check examples/mm-relu.kir                 parse and verify a module
+
+Exit codes: 0 success, 1 a stage failed, 2 invalid input or usage.
 `;
 
 /** Runs the CLI on `argv` (without the node and script paths) and returns the exit code. */
 export async function main(argv: readonly string[], io: CliIO = processIO): Promise<number> {
   let exit: number = EXIT.ok;
+  const setExit = (code: number): void => {
+    exit = code;
+  };
   const program = new Command('kiln')
     .description('Kiln: a machine-learning compiler driven by YAML pipelines')
     .exitOverride()
     .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
     .showHelpAfterError('(run kiln --help for usage)')
     .addHelpText('after', EXAMPLES);
-  registerIrCommands(program, io, (code) => (exit = code));
+  registerBuildCommands(program, io, setExit);
+  registerWatchCommand(program, io, setExit);
+  registerCacheCommands(program, io, setExit);
+  registerIrCommands(program, io, setExit);
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {

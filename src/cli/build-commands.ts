@@ -1,0 +1,161 @@
+/** `kiln build`, `kiln validate` and `kiln inspect`: pipelines from the command line. */
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Command, Option } from 'commander';
+import { type CacheStore, openLocalStore } from '../cache/index.ts';
+import { printModule } from '../ir/text/printer.ts';
+import { Build, type BuildResult } from '../pipeline/engine.ts';
+import { type Resolution, resolvePipeline } from '../pipeline/resolve.ts';
+import { didYouMean, formatDiagnostic, KilnError } from '../support/diagnostics.ts';
+import { diagnostic, M } from '../support/messages.ts';
+import { type CliIO, EXIT, reportError, Sources } from './io.ts';
+import { plainEvents, runWithListr, summary, useTty } from './progress.ts';
+
+export interface PipelineOptions {
+  readonly target?: string;
+  readonly set: string[];
+  readonly cache: boolean;
+  readonly cacheDir?: string;
+  readonly verify?: boolean;
+}
+
+export function addPipelineOptions(cmd: Command): Command {
+  return cmd
+    .option('--target <name>', 'build for another target (a name in targets/ or a path)')
+    .option(
+      '--set <path=value>',
+      'override a pipeline value, e.g. stages.tune.trials=50 (repeatable)',
+      (v: string, all: string[]) => [...all, v],
+      [],
+    )
+    .option('--no-cache', 'run every stage; read and write no cache')
+    .addOption(new Option('--cache-dir <dir>', 'the cache directory').env('KILN_CACHE_DIR').default('.kiln/cache'))
+    .option('--verify', 'check every module a stage produces for well-formedness');
+}
+
+export function openStore(opts: PipelineOptions, io: CliIO): CacheStore | undefined {
+  if (!opts.cache) return undefined;
+  return openLocalStore(resolve(opts.cacheDir ?? '.kiln/cache'), {
+    onWarning: (message) =>
+      io.stderr(`${formatDiagnostic(diagnostic(M.cacheWarning, { problem: message }))}\n`.replace(' error ', ' warning ')),
+  });
+}
+
+/** Prints a resolution's problems; true when there were none. */
+export function reportResolution(r: Resolution, io: CliIO): boolean {
+  for (const d of r.diagnostics) io.stderr(`${formatDiagnostic(d, d.location ? r.sources.get(d.location.file) : undefined)}\n`);
+  return r.diagnostics.length === 0;
+}
+
+/** Resolves every pipeline first: invalid ones fail before any work. */
+async function resolveAll(files: readonly string[], opts: PipelineOptions, io: CliIO): Promise<Resolution[] | undefined> {
+  const all = await Promise.all(
+    files.map((f) => resolvePipeline(f, { set: opts.set, ...(opts.target ? { target: opts.target } : {}) })),
+  );
+  let ok = true;
+  for (const r of all) ok = reportResolution(r, io) && ok;
+  return ok ? all : undefined;
+}
+
+export async function runBuild(build: Build, last: number): Promise<BuildResult> {
+  return useTty() ? runWithListr(build, last) : build.run(last);
+}
+
+export function registerBuildCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  addPipelineOptions(
+    program
+      .command('build')
+      .argument('<pipelines...>', 'pipeline files')
+      .description('build pipelines through the cache')
+      .option('--report <file>', 'write a JSON report of the build'),
+  ).action(async (files: string[], opts: PipelineOptions & { report?: string }) => {
+    setExit(await build(files, opts, io));
+  });
+
+  addPipelineOptions(
+    program.command('validate').argument('<pipelines...>', 'pipeline files').description('check pipelines without building'),
+  ).action(async (files: string[], opts: PipelineOptions) => {
+    const all = await resolveAll(files, opts, io);
+    if (!all) return setExit(EXIT.invalid);
+    for (const r of all) {
+      const p = r.pipeline!;
+      io.stdout(`${files[all.indexOf(r)]}: ok (${p.stages.length} stages, target ${p.target.description.name})\n`);
+    }
+    setExit(EXIT.ok);
+  });
+
+  addPipelineOptions(
+    program
+      .command('inspect')
+      .argument('<pipeline>', 'a pipeline file')
+      .description('print the module after a stage (from the cache when it is there) in the text format')
+      .option('--after <stage>', 'the stage (default: the last one)')
+      .option('--json', 'print JSON: the stage, its key, whether it was cached, and the module'),
+  ).action(async (file: string, opts: PipelineOptions & { after?: string; json?: boolean }) => {
+    setExit(await inspect(file, opts, io));
+  });
+}
+
+async function build(files: readonly string[], opts: PipelineOptions & { report?: string }, io: CliIO): Promise<number> {
+  const all = await resolveAll(files, opts, io);
+  if (!all) return EXIT.invalid;
+  const store = openStore(opts, io);
+  const reports: BuildResult[] = [];
+  for (const r of all) {
+    const p = r.pipeline!;
+    const b = new Build(p, {
+      ...(store ? { store } : {}),
+      verify: Boolean(opts.verify),
+      ...(useTty() ? {} : { onEvent: plainEvents(io, p.name) }),
+    });
+    try {
+      const result = await runBuild(b, p.stages.length - 1);
+      reports.push(result);
+      io.stderr(`${summary(result)}\n`);
+    } catch (e) {
+      return reportError(e, io, new Sources(), EXIT.failed);
+    }
+  }
+  if (opts.report) writeFileSync(opts.report, `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
+  return EXIT.ok;
+}
+
+async function inspect(file: string, opts: PipelineOptions & { after?: string; json?: boolean }, io: CliIO): Promise<number> {
+  const all = await resolveAll([file], opts, io);
+  if (!all) return EXIT.invalid;
+  const p = all[0]!.pipeline!;
+  const names = p.stages.map((s) => s.name);
+  const index = opts.after === undefined ? p.stages.length - 1 : names.indexOf(opts.after);
+  if (index < 0) {
+    return reportError(
+      new KilnError(
+        diagnostic(M.cliUsage, { problem: `--after: no stage named '${opts.after}'` }, undefined, [
+          ...didYouMean(opts.after!, names),
+          `stages: ${names.join(', ')}`,
+        ]),
+      ),
+      io,
+      new Sources(),
+    );
+  }
+  const store = openStore(opts, io);
+  const b = new Build(p, {
+    ...(store ? { store } : {}),
+    verify: Boolean(opts.verify),
+    ...(useTty() ? {} : { onEvent: plainEvents(io, p.name) }),
+  });
+  try {
+    const result = await runBuild(b, index);
+    const module = await b.moduleAfter(index);
+    const text = printModule(module);
+    const stage = result.stages[index]!;
+    if (opts.json)
+      io.stdout(
+        `${JSON.stringify({ pipeline: p.name, stage: stage.name, key: stage.key, cached: stage.cached, functions: stage.functions, primFuncs: stage.primFuncs, bindings: stage.bindings, module: text }, null, 2)}\n`,
+      );
+    else io.stdout(text);
+    return EXIT.ok;
+  } catch (e) {
+    return reportError(e, io, new Sources(), EXIT.failed);
+  }
+}

@@ -1,0 +1,313 @@
+/**
+ * The build engine: runs a resolved pipeline's stages in order through the
+ * cache. Each stage's key is
+ *
+ *   H(previous key, stage id, version, canonical options, target (when the
+ *     stage uses it), fingerprint, hashes of the files it reads, user source)
+ *
+ * so a hit is known without loading any module. Modules are loaded only
+ * where a stage must run after cached ones; a cached entry that turns out
+ * corrupt or incomplete is rebuilt from the stage before it.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, isAbsolute, relative, resolve } from 'node:path';
+import type { CacheStore } from '../cache/index.ts';
+import { lazyBlob } from '../ir/blob.ts';
+import type { IRModule } from '../ir/module.ts';
+import { deserializeModule, serializeModule } from '../ir/serialize.ts';
+import { assertWellFormed } from '../ir/verify/index.ts';
+import { opHooks } from '../ops/index.ts';
+import { isKilnError, KilnError } from '../support/diagnostics.ts';
+import { sha256Hex } from '../support/hash.ts';
+import { diagnostic, fail, M } from '../support/messages.ts';
+import { type StageContext, stageUsesTarget } from '../stages/index.ts';
+import { FileDigests } from './file-digests.ts';
+import { moduleStats, type ModuleStats } from './module-stats.ts';
+import { materialize } from './outputs.ts';
+import type { ResolvedPipeline, ResolvedStage } from './resolve.ts';
+import { keyJson } from './key-material.ts';
+
+/** Bumped when the layout of cache entries or keys changes. */
+const KEY_FORMAT = 'kiln-stage/1';
+
+/** What a stage did, as `--report` writes it. */
+export interface StageResult extends ModuleStats {
+  readonly id: string;
+  readonly name: string;
+  readonly key: string;
+  readonly cached: boolean;
+  readonly ms: number;
+}
+
+export interface BuildResult {
+  readonly pipeline: string;
+  readonly target: string;
+  readonly totalMs: number;
+  readonly stages: readonly StageResult[];
+}
+
+export type BuildEvent =
+  | { readonly kind: 'start'; readonly stage: ResolvedStage }
+  | { readonly kind: 'done'; readonly stage: ResolvedStage; readonly result: StageResult }
+  | { readonly kind: 'log' | 'warning'; readonly stage?: ResolvedStage; readonly message: string };
+
+export interface BuildOptions {
+  /** The cache; none: every stage runs and nothing is stored. */
+  readonly store?: CacheStore;
+  /** Check every module a stage produces for well-formedness. */
+  readonly verify?: boolean;
+  readonly onEvent?: (e: BuildEvent) => void;
+  /** Shared between builds of one process (watch mode); by default one per build. */
+  readonly digests?: FileDigests;
+}
+
+/** What a stage's cache entry holds. */
+interface ActionPayload {
+  readonly format: 1;
+  /** sha256 of the serialized module in the store. */
+  readonly module: string;
+  readonly blobs: readonly string[];
+  /** Files the stage emitted, relative to its directory. */
+  readonly files: readonly { readonly path: string; readonly hash: string }[];
+  readonly stats: ModuleStats;
+}
+
+function isPayload(x: unknown): x is ActionPayload {
+  const p = x as Partial<ActionPayload> | undefined;
+  return (
+    typeof p === 'object' &&
+    p !== null &&
+    p.format === 1 &&
+    typeof p.module === 'string' &&
+    Array.isArray(p.blobs) &&
+    Array.isArray(p.files) &&
+    typeof p.stats === 'object'
+  );
+}
+
+interface StageState {
+  key: string;
+  module?: IRModule;
+  payload?: ActionPayload;
+  result?: StageResult;
+}
+
+export class Build {
+  private readonly states: StageState[] = [];
+  private readonly digests: FileDigests;
+
+  constructor(
+    readonly pipeline: ResolvedPipeline,
+    private readonly options: BuildOptions = {},
+  ) {
+    this.digests = options.digests ?? new FileDigests(options.store?.root);
+  }
+
+  /** Runs the stages up to `last` (default: all) and returns what each did. */
+  async run(last = this.pipeline.stages.length - 1): Promise<BuildResult> {
+    const t0 = performance.now();
+    const results: StageResult[] = [];
+    for (let i = 0; i <= last; i++) results.push(await this.runStage(i));
+    this.digests.save();
+    return {
+      pipeline: this.pipeline.name,
+      target: this.pipeline.target.description.name,
+      totalMs: performance.now() - t0,
+      stages: results,
+    };
+  }
+
+  /** The key of stage i: known from the pipeline and file contents alone. */
+  key(i: number): string {
+    const have = this.states[i];
+    if (have) return have.key;
+    const stage = this.pipeline.stages[i]!;
+    const env = this.env(stage);
+    const inputs = (stage.def.inputs?.(stage.options as never, env) ?? []).map((f) => {
+      const h = this.digests.hash(f);
+      if (h === undefined) fail(M.missingFile, { what: `input of stage '${stage.name}'`, path: f }, stage.loc);
+      return h;
+    });
+    const material = [
+      KEY_FORMAT,
+      i === 0 ? '' : this.key(i - 1),
+      stage.def.id,
+      stage.def.version,
+      keyJson(stage.options),
+      stageUsesTarget(stage.def, stage.options) ? this.pipeline.target.hash : null,
+      stage.def.fingerprint?.(stage.options as never, env) ?? null,
+      inputs.sort(),
+      stage.user?.hash ?? null,
+    ];
+    const key = sha256Hex(JSON.stringify(material));
+    this.states[i] = { key };
+    return key;
+  }
+
+  private env(stage: ResolvedStage): {
+    dir: string;
+    target: ResolvedPipeline['target']['description'];
+    model: ResolvedPipeline['model'];
+  } {
+    return { dir: stage.dir, target: this.pipeline.target.description, model: this.pipeline.model };
+  }
+
+  async runStage(i: number): Promise<StageResult> {
+    const stage = this.pipeline.stages[i]!;
+    this.emit({ kind: 'start', stage });
+    const t0 = performance.now();
+    const key = this.key(i);
+    const state = this.states[i]!;
+    const store = this.options.store;
+    let cached = false;
+    if (store && stage.def.cacheable !== false) {
+      const payload = await this.lookup(key);
+      if (payload && (await this.restoreFiles(stage, payload))) {
+        state.payload = payload;
+        cached = true;
+      }
+    }
+    if (!cached) await this.execute(i);
+    const result: StageResult = {
+      id: stage.def.id,
+      name: stage.name,
+      key,
+      cached,
+      ms: performance.now() - t0,
+      ...(state.payload?.stats ?? moduleStats(state.module!)),
+    };
+    state.result = result;
+    this.emit({ kind: 'done', stage, result });
+    return result;
+  }
+
+  /** The module after stage i, from memory, the cache, or by running the stage. */
+  async moduleAfter(i: number): Promise<IRModule> {
+    const state = this.states[i];
+    if (state?.module) return state.module;
+    if (!state?.result) await this.runStage(i);
+    const s = this.states[i]!;
+    if (s.module) return s.module;
+    const loaded = s.payload ? await this.load(s.payload) : undefined;
+    if (loaded) {
+      s.module = loaded;
+      return loaded;
+    }
+    this.emit({
+      kind: 'warning',
+      stage: this.pipeline.stages[i],
+      message: `the cached result of stage '${this.pipeline.stages[i]!.name}' is gone or corrupt; rebuilding it`,
+    });
+    await this.execute(i);
+    return s.module!;
+  }
+
+  private async lookup(key: string): Promise<ActionPayload | undefined> {
+    const store = this.options.store!;
+    const payload = await store.getAction(key);
+    if (payload === undefined) return undefined;
+    if (!isPayload(payload)) {
+      this.emit({ kind: 'warning', message: `cache entry ${key.slice(0, 12)} has an unknown format; rebuilding` });
+      return undefined;
+    }
+    // A hit needs everything it refers to: the module and each weight.
+    for (const h of [payload.module, ...payload.blobs]) if (!(await store.hasBlob(h))) return undefined;
+    return payload;
+  }
+
+  private async load(payload: ActionPayload): Promise<IRModule | undefined> {
+    const store = this.options.store!;
+    const bytes = await store.readBlob(payload.module);
+    if (!bytes) return undefined;
+    const read = (hash: string) => () => store.readBlobSync(hash) ?? fail(M.blobUnavailable, { hash });
+    return deserializeModule(
+      new TextDecoder().decode(bytes),
+      (hash, length) => lazyBlob(hash, length, read(hash)),
+      `cache entry ${payload.module.slice(0, 12)}`,
+    );
+  }
+
+  /** Runs stage i on the module after stage i-1 and stores the result. */
+  private async execute(i: number): Promise<void> {
+    const stage = this.pipeline.stages[i]!;
+    const input = i === 0 ? undefined : await this.moduleAfter(i - 1);
+    const files: { path: string; bytes: Uint8Array }[] = [];
+    const ctx: StageContext<never> = {
+      ...this.env(stage),
+      options: stage.options as never,
+      name: stage.name,
+      resolvePath: (p) => resolve(stage.dir, p),
+      emitFile: (p, bytes) => files.push({ path: isAbsolute(p) ? relative(stage.dir, p) : p, bytes }),
+      log: (message) => this.emit({ kind: 'log', stage, message }),
+      warn: (message) => this.emit({ kind: 'warning', stage, message }),
+    };
+    let module: IRModule;
+    try {
+      module = await stage.def.run(input, ctx);
+      if (this.options.verify) assertWellFormed(module, opHooks);
+    } catch (e) {
+      throw stageFailure(stage, e);
+    }
+    const state = this.states[i]!;
+    state.module = module;
+    const written = await materialize(stage.dir, files, this.options.store);
+    if (this.options.store && stage.def.cacheable !== false) {
+      state.payload = await this.store(module, written);
+      await this.options.store.putAction(state.key, state.payload);
+    }
+  }
+
+  private async store(module: IRModule, files: ActionPayload['files']): Promise<ActionPayload> {
+    const store = this.options.store!;
+    const { text, blobs } = serializeModule(module);
+    const moduleHash = await store.writeBlob(new TextEncoder().encode(text));
+    for (const b of blobs) if (!(await store.hasBlob(b.hash))) await store.writeBlob(b.bytes());
+    return { format: 1, module: moduleHash, blobs: blobs.map((b) => b.hash), files, stats: moduleStats(module) };
+  }
+
+  /** Puts a cached stage's emitted files back where they belong; false when one is missing from the store. */
+  private async restoreFiles(stage: ResolvedStage, payload: ActionPayload): Promise<boolean> {
+    for (const f of payload.files) {
+      const dest = resolve(stage.dir, f.path);
+      if (this.digests.hash(dest) === f.hash) continue;
+      const bytes = await this.options.store!.readBlob(f.hash);
+      if (!bytes) return false;
+      mkdirSync(dirname(dest), { recursive: true });
+      await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
+    }
+    return true;
+  }
+
+  private emit(e: BuildEvent): void {
+    this.options.onEvent?.(e);
+  }
+}
+
+/** A stage's failure, named with the stage and where the pipeline declares it; the cause follows. */
+function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
+  const user = stage.user ? ` (from ${relative(process.cwd(), stage.user.path)})` : '';
+  if (isKilnError(e)) {
+    const cause = e.diagnostics[0]?.message ?? 'failed';
+    return new KilnError([
+      diagnostic(M.stageFailed, { stage: stage.name + user, id: stage.def.id, cause }, stage.loc),
+      ...e.diagnostics,
+    ]);
+  }
+  const err = e instanceof Error ? e : new Error(String(e));
+  // A user's stage is the user's code: its stack helps them. A built-in stage throwing is a bug in Kiln.
+  const notes = stage.user
+    ? (err.stack
+        ?.split('\n')
+        .slice(1, 6)
+        .map((l) => l.trim()) ?? [])
+    : [
+        'this is a bug in Kiln; please report it',
+        ...(err.stack
+          ?.split('\n')
+          .slice(1, 6)
+          .map((l) => l.trim()) ?? []),
+      ];
+  return new KilnError(
+    diagnostic(M.stageFailed, { stage: stage.name + user, id: stage.def.id, cause: err.message }, stage.loc, notes),
+  );
+}

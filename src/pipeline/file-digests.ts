@@ -1,0 +1,65 @@
+/**
+ * Content hashes of input files, remembered by (size, mtime, ctime, inode)
+ * so a rebuild does not re-read a multi-GB model that did not change. A
+ * file rewritten with the same bytes gets a new mtime, is hashed again, and
+ * keeps its hash: the stages that read it stay cached.
+ */
+import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+
+interface Entry {
+  readonly size: number;
+  readonly mtimeMs: number;
+  readonly ctimeMs: number;
+  readonly ino: number;
+  readonly hash: string;
+}
+
+export class FileDigests {
+  private readonly entries = new Map<string, Entry>();
+  private dirty = false;
+
+  /** `dir`: where to keep the table between runs (the cache directory); none keeps it in memory. */
+  constructor(private readonly dir?: string) {
+    if (!dir) return;
+    try {
+      const saved = JSON.parse(readFileSync(join(dir, 'file-digests.json'), 'utf8')) as Record<string, Entry>;
+      for (const [k, v] of Object.entries(saved)) this.entries.set(k, v);
+    } catch {
+      // No table yet, or an unreadable one: every file is hashed once more.
+    }
+  }
+
+  /** The sha256 of a file's content, or undefined when it cannot be read. */
+  hash(path: string): string | undefined {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return undefined;
+    }
+    const known = this.entries.get(path);
+    if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
+      return known.hash;
+    }
+    const hash = createHash('sha256').update(readFileSync(path)).digest('hex');
+    this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
+    this.dirty = true;
+    return hash;
+  }
+
+  /** Writes the table back (atomically) when it changed. */
+  save(): void {
+    if (!this.dir || !this.dirty) return;
+    const tmp = join(this.dir, `file-digests.json.${process.pid}.${Date.now()}.tmp`);
+    try {
+      mkdirSync(this.dir, { recursive: true });
+      writeFileSync(tmp, JSON.stringify(Object.fromEntries(this.entries)));
+      renameSync(tmp, join(this.dir, 'file-digests.json'));
+      this.dirty = false;
+    } catch {
+      // Only a speed-up: a table that cannot be written costs hashing next time.
+    }
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * Stages from the user's own files (`use: ./stages/my-pass.ts`), loaded
+ * with jiti so TypeScript works without a build step. The source hash that
+ * enters the cache key covers the file and the local files it imports, so
+ * editing a helper next to the stage re-runs it too.
+ */
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { createJiti } from 'jiti';
+import { sha256Hex } from '../support/hash.ts';
+import { isStageDefinition, type StageDefinition } from '../stages/registry.ts';
+
+export interface UserStage {
+  readonly def: StageDefinition;
+  /** The file and the local files it imports, transitively. */
+  readonly files: readonly string[];
+  /** Hash of all of them. */
+  readonly hash: string;
+}
+
+// A fresh module cache per load, so that watch mode sees edits; transpiled files stay cached on disk.
+const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true });
+
+export async function loadUserStage(path: string): Promise<UserStage> {
+  const files = localSourceFiles(path);
+  const hash = sha256Hex(files.map((f) => `${f}\0${sha256Hex(readFileSync(f))}`).join('\n'));
+  const mod = await jiti.import<unknown>(path, { default: true });
+  if (!isStageDefinition(mod)) {
+    throw new Error('its default export must be a stage: export default defineStage({ id, version, options, run })');
+  }
+  return { def: mod, files, hash };
+}
+
+const IMPORT =
+  /(?:import|export)\s[^'"]*?from\s*['"](\.{1,2}\/[^'"]+)['"]|import\s*\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)|import\s+['"](\.{1,2}\/[^'"]+)['"]/g;
+const EXTENSIONS = ['', '.ts', '.mts', '.js', '.mjs', '/index.ts', '/index.js'];
+
+/** The file and every relative import reachable from it (what its behaviour can depend on, besides packages). */
+export function localSourceFiles(entry: string): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string): void => {
+    if (seen.has(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(IMPORT)) {
+      const spec = m[1] ?? m[2] ?? m[3];
+      if (!spec) continue;
+      const base = resolve(dirname(file), spec);
+      const candidates = [...EXTENSIONS.map((e) => base + e), base.replace(/\.js$/, '.ts')];
+      const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
+      if (found) visit(found);
+    }
+  };
+  visit(resolve(entry));
+  return [...seen].sort();
+}
