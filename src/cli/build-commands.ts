@@ -7,7 +7,7 @@ import { printModule } from '../ir/text/printer.ts';
 import { Build, type BuildResult } from '../pipeline/engine.ts';
 import { type Resolution, resolvePipeline } from '../pipeline/resolve.ts';
 import { didYouMean, formatDiagnostic, KilnError } from '../support/diagnostics.ts';
-import { diagnostic, M } from '../support/messages.ts';
+import { diagnostic, M, warning } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { plainEvents, runWithListr, summary, useTty } from './progress.ts';
 
@@ -36,8 +36,7 @@ export function addPipelineOptions(cmd: Command): Command {
 export function openStore(opts: PipelineOptions, io: CliIO): CacheStore | undefined {
   if (!opts.cache) return undefined;
   return openLocalStore(resolve(opts.cacheDir ?? '.kiln/cache'), {
-    onWarning: (message) =>
-      io.stderr(`${formatDiagnostic(diagnostic(M.cacheWarning, { problem: message }))}\n`.replace(' error ', ' warning ')),
+    onWarning: (message) => io.stderr(`${formatDiagnostic(warning(M.cacheWarning, { problem: message }))}\n`),
   });
 }
 

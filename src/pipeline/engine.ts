@@ -285,29 +285,22 @@ export class Build {
 
 /** A stage's failure, named with the stage and where the pipeline declares it; the cause follows. */
 function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
-  const user = stage.user ? ` (from ${relative(process.cwd(), stage.user.path)})` : '';
+  const who = {
+    stage: stage.name,
+    id: stage.def.id,
+    ...(stage.user ? { from: relative(process.cwd(), stage.user.path) } : {}),
+  };
   if (isKilnError(e)) {
     const cause = e.diagnostics[0]?.message ?? 'failed';
-    return new KilnError([
-      diagnostic(M.stageFailed, { stage: stage.name + user, id: stage.def.id, cause }, stage.loc),
-      ...e.diagnostics,
-    ]);
+    return new KilnError([diagnostic(M.stageFailed, { ...who, cause }, stage.loc), ...e.diagnostics]);
   }
   const err = e instanceof Error ? e : new Error(String(e));
+  const stack =
+    err.stack
+      ?.split('\n')
+      .slice(1, 6)
+      .map((l) => l.trim()) ?? [];
   // A user's stage is the user's code: its stack helps them. A built-in stage throwing is a bug in Kiln.
-  const notes = stage.user
-    ? (err.stack
-        ?.split('\n')
-        .slice(1, 6)
-        .map((l) => l.trim()) ?? [])
-    : [
-        'this is a bug in Kiln; please report it',
-        ...(err.stack
-          ?.split('\n')
-          .slice(1, 6)
-          .map((l) => l.trim()) ?? []),
-      ];
-  return new KilnError(
-    diagnostic(M.stageFailed, { stage: stage.name + user, id: stage.def.id, cause: err.message }, stage.loc, notes),
-  );
+  const notes = stage.user ? stack : ['this is a bug in Kiln; please report it', ...stack];
+  return new KilnError(diagnostic(M.stageFailed, { ...who, cause: err.message }, stage.loc, notes));
 }

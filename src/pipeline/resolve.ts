@@ -80,8 +80,10 @@ export async function resolvePipeline(file: string, overrides: Overrides = {}): 
     sources,
     watched: [...watched],
   });
+  // A file that could not be read or parsed, or a broken extends chain, leaves a partial
+  // document: what it lacks would only be noise next to the real problem.
   const tree = loaded.tree;
-  if (!tree) return done();
+  if (!tree || loaded.diagnostics.length > 0) return done();
 
   mergedSchema ??= mergedPipelineJsonSchema();
   const structural = validateJson(mergedSchema, toJson(tree));

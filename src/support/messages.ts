@@ -88,9 +88,9 @@ export const M = {
   missingFile: message<{ what: string; path: string }>('K6008', (a) => `${a.what} '${a.path}' does not exist`),
   userStage: message<{ file: string; problem: string }>('K6009', (a) => `user stage ${a.file}: ${a.problem}`),
   badOverride: message<{ text: string; problem: string }>('K6010', (a) => `--set ${a.text}: ${a.problem}`),
-  stageFailed: message<{ stage: string; id: string; cause: string }>(
+  stageFailed: message<{ stage: string; id: string; from?: string; cause: string }>(
     'K6101',
-    (a) => `stage '${a.stage}'${a.stage === a.id ? '' : ` (${a.id})`} failed: ${a.cause}`,
+    (a) => `stage '${a.stage}'${a.stage === a.id ? '' : ` (${a.id})`}${a.from ? ` from ${a.from}` : ''} failed: ${a.cause}`,
   ),
   cacheWarning: message<{ problem: string }>('K6201', (a) => a.problem),
 
@@ -111,6 +111,11 @@ export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation,
     ...(location ? { location } : {}),
     ...(notes && notes.length > 0 ? { notes } : {}),
   };
+}
+
+/** A catalog entry as a warning: reported, and the work goes on. */
+export function warning<A>(m: Message<A>, args: A, location?: SourceLocation): Diagnostic {
+  return { ...diagnostic(m, args, location), severity: 'warning' };
 }
 
 /** Throws a KilnError built from a catalog entry. */

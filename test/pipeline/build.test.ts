@@ -1,0 +1,233 @@
+/**
+ * kiln build end to end: reports, failures, emitted files, and the cache
+ * under stress (corrupt entries, two builds at once, a build killed mid-stage).
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { REPO, MM_RELU, type Workspace, workspace } from '../helpers/workspace.ts';
+
+const PIPELINE = `name: demo
+target: js
+model:
+  path: model.kir
+stages:
+  - import: {}
+  - name: cleanup
+    passes: { passes: [simplify, dce] }
+`;
+
+let ws: Workspace;
+beforeEach(() => {
+  ws = workspace({ 'pipeline.yaml': PIPELINE, 'model.kir': MM_RELU });
+});
+afterEach(() => ws.remove());
+
+async function kiln(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+const cacheArgs = (): string[] => ['--cache-dir', ws.path('cache')];
+
+function stage(ws: Workspace, name: string, body: string, extra = ''): void {
+  ws.write(
+    `stages/${name}.ts`,
+    `import { z } from 'zod';
+import { defineStage } from '${ws.importOf('src/stages/registry.ts', `stages/${name}.ts`)}';
+${extra}
+export default defineStage({
+  id: '${name}',
+  version: 1,
+  description: 'a test stage',
+  options: z.object({ text: z.string().default('hello') }).strict(),
+  usesTarget: false,
+  run: async (m, ctx) => { ${body} },
+});
+`,
+  );
+}
+
+function files(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
+
+describe('kiln build', () => {
+  test('builds, then finds everything cached; --report writes what each stage did', async () => {
+    const first = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(first.code, first.err).toBe(0);
+    expect(first.err).toMatch(/\[demo\] import: \d/);
+    expect(first.err).toMatch(/built demo \(js\) in .*: 2 ran, 0 cached/);
+    const second = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs(), '--report', ws.path('report.json'));
+    expect(second.err).toContain('[demo] import: cached\n[demo] cleanup: cached\n');
+    const report = JSON.parse(ws.read('report.json')) as {
+      pipeline: string;
+      target: string;
+      totalMs: number;
+      stages: Record<string, unknown>[];
+    };
+    expect(report).toMatchObject({ pipeline: 'demo', target: 'js' });
+    expect(report.stages.map((s) => [s.id, s.name, s.cached, s.functions, s.primFuncs, s.bindings])).toEqual([
+      ['import', 'import', true, 2, 1, 2],
+      ['passes', 'cleanup', true, 2, 1, 2],
+    ]);
+    expect(report.stages[0]!.key).toMatch(/^[0-9a-f]{64}$/);
+    expect(typeof report.totalMs).toBe('number');
+  });
+
+  test('--no-cache runs every stage and stores nothing', async () => {
+    for (let i = 0; i < 2; i++) {
+      const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs(), '--no-cache');
+      expect(r.err).toContain('2 ran, 0 cached');
+    }
+    expect(existsSync(ws.path('cache'))).toBe(false);
+  });
+
+  test('inspect prints the module after a stage, from the cache when it is there', async () => {
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    const r = await kiln('inspect', ws.path('pipeline.yaml'), '--after', 'import', ...cacheArgs());
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('func main(x: Tensor[(n, 128), f32], w: Tensor[(128, 64), f32]) -> Tensor[(n, 64), f32] {');
+    const j = await kiln('inspect', ws.path('pipeline.yaml'), '--json', ...cacheArgs());
+    expect(JSON.parse(j.out)).toMatchObject({ pipeline: 'demo', stage: 'cleanup', cached: true, bindings: 2 });
+    const bad = await kiln('inspect', ws.path('pipeline.yaml'), '--after', 'clenup', ...cacheArgs());
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain("did you mean 'cleanup'?");
+  });
+
+  test('a failing stage exits 1 naming the stage, its line in the pipeline, and the cause at its own line', async () => {
+    ws.write('model.kir', MM_RELU.replace('range(n)', 'range(m)').replace('grid(n, 64, 128)', 'grid(q, 64, 128)'));
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${ws.path('pipeline.yaml')}:6:5 - error K6101: stage 'import' failed: unknown variable 'q'`);
+    expect(r.err).toContain('  6 |   - import: {}\n');
+    expect(r.err).toMatch(
+      /model\.kir:6:23 - error K1004: unknown variable 'q'\n {2}6 \| {3}for i, j, k in grid\(q, 64, 128\) \{\n/,
+    );
+    expect(r.err).not.toMatch(/at .*\.ts:\d+:\d+/);
+  });
+
+  test("a user stage that throws is reported with its file and the user's stack", async () => {
+    stage(ws, 'boom', "throw new Error('kaboom');");
+    ws.write('pipeline.yaml', `${PIPELINE}  - use: ./stages/boom.ts\n`);
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(/pipeline\.yaml:9:5 - error K6101: stage 'boom' from .*stages\/boom\.ts failed: kaboom/);
+    expect(r.err).toMatch(/boom\.ts:\d+/);
+  });
+
+  test('files a stage emits are written, cached, and put back when deleted or changed', async () => {
+    stage(ws, 'emit', "ctx.emitFile('out/result.txt', new TextEncoder().encode(ctx.options.text)); return m!;");
+    ws.write('pipeline.yaml', `${PIPELINE}  - use: ./stages/emit.ts\n    options: { text: artifact }\n`);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).code).toBe(0);
+    expect(ws.read('out/result.txt')).toBe('artifact');
+    unlinkSync(ws.path('out/result.txt'));
+    const again = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(again.err).toContain('0 ran, 3 cached');
+    expect(ws.read('out/result.txt')).toBe('artifact');
+    ws.write('out/result.txt', 'tampered');
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(ws.read('out/result.txt')).toBe('artifact');
+  });
+
+  test('kiln cache stats, gc and clear', async () => {
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    const stats = await kiln('cache', 'stats', ...cacheArgs());
+    expect(stats.out).toMatch(/stage results {2}2 \(/);
+    const gc = await kiln('cache', 'gc', '--max-size', '0', ...cacheArgs());
+    expect(gc.out).toMatch(/removed \d+ entries/);
+    expect((await kiln('cache', 'gc', '--max-size', 'lots', ...cacheArgs())).code).toBe(2);
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect((await kiln('cache', 'clear', ...cacheArgs())).code).toBe(0);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).err).toContain('2 ran, 0 cached');
+  });
+});
+
+describe('the cache under stress', () => {
+  test('a corrupt module is evicted, warned about, rebuilt, and the result is right', async () => {
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    const before = (await kiln('inspect', ws.path('pipeline.yaml'), ...cacheArgs())).out;
+    // Flip a byte in every stored module text (the weights-free blobs of this pipeline).
+    for (const f of files(ws.path('cache/cas'))) {
+      const bytes = readFileSync(f);
+      bytes[10] = bytes[10]! ^ 0xff;
+      writeFileSync(f, bytes);
+    }
+    const r = await kiln('inspect', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/warning K6201: cache: blob .* is corrupt/);
+    expect(r.err).toMatch(/rebuilding it/);
+    expect(r.out).toBe(before);
+  });
+
+  test('a truncated stage entry is a miss: warned about and rebuilt', async () => {
+    await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    for (const f of files(ws.path('cache/ac'))) truncateSync(f, 5);
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code).toBe(0);
+    expect(r.err).toMatch(/warning K6201: cache: action entry .* (corrupt|truncated|not valid JSON)/);
+    expect(r.err).toContain('2 ran, 0 cached');
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).err).toContain('0 ran, 2 cached');
+  });
+
+  test('two builds of one pipeline on one cache directory at once both succeed', async () => {
+    const run = (): Promise<number> =>
+      new Promise((done) => {
+        const child = spawn(
+          process.execPath,
+          ['--import', 'tsx', 'src/cli/bin.ts', 'build', ws.path('pipeline.yaml'), ...cacheArgs()],
+          {
+            cwd: REPO,
+            stdio: 'ignore',
+          },
+        );
+        child.on('exit', (code) => done(code ?? -1));
+      });
+    expect(await Promise.all([run(), run(), run()])).toEqual([0, 0, 0]);
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.err).toContain('0 ran, 2 cached');
+    expect(r.err).not.toContain('warning');
+  }, 60_000);
+
+  test('a build killed in the middle of a stage leaves no partial entry, and the next build completes', async () => {
+    stage(
+      ws,
+      'slow',
+      "writeFileSync(process.env.KILN_TEST_MARKER!, 'started'); await new Promise((r) => setTimeout(r, Number(process.env.KILN_TEST_SLEEP ?? 0))); return m!;",
+      "import { writeFileSync } from 'node:fs';",
+    );
+    ws.write('pipeline.yaml', `${PIPELINE}  - use: ./stages/slow.ts\n`);
+    const marker = ws.path('started');
+    const child: ChildProcess = spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/cli/bin.ts', 'build', ws.path('pipeline.yaml'), ...cacheArgs()],
+      {
+        cwd: REPO,
+        stdio: 'ignore',
+        env: { ...process.env, KILN_TEST_MARKER: marker, KILN_TEST_SLEEP: '60000' },
+      },
+    );
+    const exited = new Promise<void>((done) => child.on('exit', () => done()));
+    for (let i = 0; i < 400 && !existsSync(marker); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(marker)).toBe(true);
+    child.kill('SIGKILL');
+    await exited;
+    // import and cleanup finished and were stored; slow was killed before it could be.
+    const entries = files(ws.path('cache/ac'));
+    expect(entries).toHaveLength(2);
+    for (const f of entries) expect(JSON.parse(readFileSync(f, 'utf8'))).toHaveProperty('payload');
+    for (const f of files(ws.path('cache/cas'))) expect(statSync(f).size).toBeGreaterThan(0);
+    process.env.KILN_TEST_MARKER = marker;
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    delete process.env.KILN_TEST_MARKER;
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('1 ran, 2 cached');
+  }, 60_000);
+});

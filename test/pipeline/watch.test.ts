@@ -1,0 +1,83 @@
+/** kiln watch: an edit gives exactly one rebuild with the right stages; a broken edit keeps watching. */
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { type RebuildEvent, startWatch, type WatchHandle } from '../../src/cli/watch-command.ts';
+import { MM_RELU, type Workspace, workspace } from '../helpers/workspace.ts';
+
+const PIPELINE = `name: watched
+target: js
+model:
+  path: model.kir
+stages:
+  - import: {}
+  - name: first
+    passes: { passes: [simplify] }
+  - name: second
+    passes: { passes: [dce] }
+`;
+
+let ws: Workspace;
+let handle: WatchHandle | undefined;
+let events: RebuildEvent[];
+let log: string;
+
+beforeEach(() => {
+  ws = workspace({ 'pipeline.yaml': PIPELINE, 'model.kir': MM_RELU });
+  events = [];
+  log = '';
+});
+afterEach(async () => {
+  await handle?.close();
+  handle = undefined;
+  ws.remove();
+});
+
+async function nextRebuild(count: number): Promise<void> {
+  for (let i = 0; i < 200 && events.length < count; i++) await new Promise((r) => setTimeout(r, 25));
+  expect(events.length, log).toBeGreaterThanOrEqual(count);
+}
+
+function start(): WatchHandle {
+  handle = startWatch(
+    [ws.path('pipeline.yaml')],
+    { set: [], cache: true, cacheDir: ws.path('cache'), debounce: 30, onRebuild: (e) => events.push(e) },
+    { stdout: (t) => (log += t), stderr: (t) => (log += t) },
+  );
+  return handle;
+}
+
+describe('kiln watch', () => {
+  test('editing an option of the last stage gives one rebuild that runs only that stage', async () => {
+    await start().ready;
+    expect(events).toHaveLength(1);
+    ws.write('pipeline.yaml', PIPELINE.replace('passes: [dce]', 'passes: [dce, simplify]'));
+    await nextRebuild(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(events).toHaveLength(2);
+    expect(events[1]!.stages).toEqual([
+      { name: 'import', cached: true },
+      { name: 'first', cached: true },
+      { name: 'second', cached: false },
+    ]);
+    expect(log).toMatch(/\[watched\] built in .*: import cached, first cached, second ran\n/);
+  });
+
+  test('a broken edit prints its problem and keeps watching; fixing it rebuilds', async () => {
+    await start().ready;
+    ws.write('pipeline.yaml', PIPELINE.replace('- import: {}', '- imprt: {}'));
+    await nextRebuild(2);
+    expect(events[1]!.ok).toBe(false);
+    expect(log).toContain("error K6002: unknown stage 'imprt'");
+    expect(log).toContain('still watching');
+    ws.write('pipeline.yaml', PIPELINE);
+    await nextRebuild(3);
+    expect(events[2]).toMatchObject({ ok: true });
+    expect(events[2]!.stages.every((s) => s.cached)).toBe(true);
+  });
+
+  test('the model file is watched too', async () => {
+    await start().ready;
+    ws.write('model.kir', MM_RELU.replace('0.0', '2.0'));
+    await nextRebuild(2);
+    expect(events[1]!.stages.map((s) => s.cached)).toEqual([false, false, false]);
+  });
+});
