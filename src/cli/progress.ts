@@ -3,7 +3,6 @@
  * its time or `cached`), plain lines otherwise and whenever CI is set, so
  * logs stay readable.
  */
-import { Listr, ListrLogger, ProcessOutput } from 'listr2';
 import type { Build, BuildEvent, BuildResult, StageResult } from '../pipeline/engine.ts';
 import type { CliIO } from './io.ts';
 
@@ -30,6 +29,8 @@ export function plainEvents(io: CliIO, pipeline: string): (e: BuildEvent) => voi
 
 /** Runs a build's stages as listr2 tasks, so a terminal shows each one live. */
 export async function runWithListr(build: Build, last: number): Promise<BuildResult> {
+  // Only terminals load listr2: CI and scripts start faster without it.
+  const { Listr, ListrLogger, ProcessOutput } = await import('listr2');
   const t0 = performance.now();
   const results: StageResult[] = [];
   const stages = build.pipeline.stages.slice(0, last + 1);

@@ -6,7 +6,7 @@
  * left in place; Ctrl-C ends it cleanly.
  */
 import { resolve } from 'node:path';
-import { watch as chokidarWatch, type FSWatcher } from 'chokidar';
+import type { FSWatcher } from 'chokidar';
 import type { Command } from 'commander';
 import { Build } from '../pipeline/engine.ts';
 import { FileDigests } from '../pipeline/file-digests.ts';
@@ -110,6 +110,7 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
   const pipelines = files.map((f) => resolve(f));
   const ready = (async () => {
     for (const p of pipelines) await rebuild(p);
+    const { watch: chokidarWatch } = await import('chokidar');
     watcher = chokidarWatch([...dependsOn.keys()], { ignoreInitial: true });
     watcher.on('all', (_event, path) => schedule(resolve(path)));
     await new Promise<void>((res) => watcher!.once('ready', () => res()));

@@ -13,12 +13,13 @@ import { visitStructInfoExprs } from '../ir/graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../ir/module.ts';
 import { visitPrim } from '../ir/prim/expr.ts';
 import { parseModule } from '../ir/text/parser.ts';
-import { opHooks } from '../ops/index.ts';
 import { fail, M } from '../support/messages.ts';
 import type { ModelSpec } from '../stages/registry.ts';
 import { registerImporter } from './registry.ts';
 
-export function importKir(model: ModelSpec): IRModule {
+export async function importKir(model: ModelSpec): Promise<IRModule> {
+  // Loaded on use: a build whose stages are all cached never needs the operator library.
+  const { opHooks } = await import('../ops/index.ts');
   const file = relative(process.cwd(), model.path) || model.path;
   const m = parseModule(readFileSync(model.path, 'utf8'), { file, ...opHooks });
   return applyDynamic(m, model);

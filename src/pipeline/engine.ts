@@ -16,7 +16,6 @@ import { lazyBlob } from '../ir/blob.ts';
 import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
-import { opHooks } from '../ops/index.ts';
 import { isKilnError, KilnError } from '../support/diagnostics.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
@@ -244,7 +243,7 @@ export class Build {
     let module: IRModule;
     try {
       module = await stage.def.run(input, ctx);
-      if (this.options.verify) assertWellFormed(module, opHooks);
+      if (this.options.verify) assertWellFormed(module, (await import('../ops/index.ts')).opHooks);
     } catch (e) {
       throw stageFailure(stage, e);
     }

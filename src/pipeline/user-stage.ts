@@ -6,7 +6,6 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { createJiti } from 'jiti';
 import { sha256Hex } from '../support/hash.ts';
 import { isStageDefinition, type StageDefinition } from '../stages/registry.ts';
 
@@ -18,12 +17,13 @@ export interface UserStage {
   readonly hash: string;
 }
 
-// A fresh module cache per load, so that watch mode sees edits; transpiled files stay cached on disk.
-const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true });
-
 export async function loadUserStage(path: string): Promise<UserStage> {
   const files = localSourceFiles(path);
   const hash = sha256Hex(files.map((f) => `${f}\0${sha256Hex(readFileSync(f))}`).join('\n'));
+  // jiti is loaded only when a pipeline uses a stage of its own; a fresh module cache per
+  // load lets watch mode see edits (transpiled files stay cached on disk).
+  const { createJiti } = await import('jiti');
+  const jiti = createJiti(import.meta.url, { moduleCache: false, interopDefault: true });
   const mod = await jiti.import<unknown>(path, { default: true });
   if (!isStageDefinition(mod)) {
     throw new Error('its default export must be a stage: export default defineStage({ id, version, options, run })');
