@@ -5,6 +5,7 @@
  * broken edit prints its problems and watching goes on, the last good output
  * left in place; Ctrl-C ends it cleanly.
  */
+import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Command } from 'commander';
@@ -42,6 +43,11 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
   const dependsOn = new Map<string, Set<string>>(); // watched file → pipelines
   let watcher: FSWatcher | undefined;
   let closed = false;
+  // What each watched file looked like when a build last read it. chokidar drops a
+  // change that comes within 50 ms of the previous one on the same file (an editor's
+  // save then format-on-save), so after every rebuild we look again ourselves.
+  const readAs = new Map<string, string>();
+  const recheckTimers = new Set<NodeJS.Timeout>();
 
   const track = (pipeline: string, watched: readonly string[]): void => {
     const add: string[] = [];
@@ -57,10 +63,22 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
     if (watcher && add.length > 0) watcher.add(add);
   };
 
+  const recheckLater = (files: readonly string[]): void => {
+    const t = setTimeout(() => {
+      recheckTimers.delete(t);
+      for (const f of files) if (!closed && fileSignature(f) !== readAs.get(f)) schedule(f);
+    }, CHOKIDAR_THROTTLE_MS + 25);
+    recheckTimers.add(t);
+  };
+
   const rebuild = async (pipeline: string): Promise<void> => {
     const t0 = performance.now();
+    const before = [pipeline, ...dependsOnPipeline(pipeline)];
+    for (const f of before) readAs.set(f, fileSignature(f));
     const r = await resolvePipeline(pipeline, overrides);
     track(pipeline, r.watched);
+    for (const f of r.watched) if (!readAs.has(f)) readAs.set(f, fileSignature(f));
+    recheckLater([pipeline, ...r.watched]);
     if (!r.pipeline) {
       reportResolution(r, io);
       io.stderr(`[${pipeline}] not rebuilt: fix the problems above; still watching\n`);
@@ -89,6 +107,8 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
       opts.onRebuild?.({ pipeline, ok: false, stages: [], ms: performance.now() - t0 });
     }
   };
+
+  const dependsOnPipeline = (pipeline: string): string[] => [...dependsOn].filter(([, ps]) => ps.has(pipeline)).map(([f]) => f);
 
   // Changes are collected while a rebuild runs and handled after it, together.
   let pending = new Set<string>();
@@ -122,11 +142,25 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
     close: async () => {
       closed = true;
       if (timer) clearTimeout(timer);
+      for (const t of recheckTimers) clearTimeout(t);
       await ready.catch(() => undefined);
       await watcher?.close();
       await running;
     },
   };
+}
+
+/** chokidar's window for coalescing change events on one path. */
+const CHOKIDAR_THROTTLE_MS = 50;
+
+/** Enough of a file's stat to see that it was rewritten ('' when it is gone). */
+function fileSignature(path: string): string {
+  try {
+    const s = statSync(path, { bigint: true });
+    return `${s.ino}:${s.size}:${s.mtimeNs}`;
+  } catch {
+    return '';
+  }
 }
 
 export function registerWatchCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {

@@ -36,10 +36,19 @@ async function nextRebuild(count: number): Promise<void> {
   expect(events.length, log).toBeGreaterThanOrEqual(count);
 }
 
-function start(): WatchHandle {
+function start(debounce = 30, afterRebuild?: (e: RebuildEvent) => void): WatchHandle {
   handle = startWatch(
     [ws.path('pipeline.yaml')],
-    { set: [], cache: true, cacheDir: ws.path('cache'), debounce: 30, onRebuild: (e) => events.push(e) },
+    {
+      set: [],
+      cache: true,
+      cacheDir: ws.path('cache'),
+      debounce,
+      onRebuild: (e) => {
+        events.push(e);
+        afterRebuild?.(e);
+      },
+    },
     { stdout: (t) => (log += t), stderr: (t) => (log += t) },
   );
   return handle;
@@ -72,6 +81,18 @@ describe('kiln watch', () => {
     await nextRebuild(3);
     expect(events[2]).toMatchObject({ ok: true });
     expect(events[2]!.stages.every((s) => s.cached)).toBe(true);
+  });
+
+  test('a second save right after the first (format on save) is not lost', async () => {
+    // The second write lands as soon as the first rebuild is done: within chokidar's 50 ms
+    // window for this file, so chokidar reports nothing and the watcher's re-check must.
+    await start(0, (e) => {
+      if (events.length === 2 && e.ok) ws.write('pipeline.yaml', PIPELINE.replace('- import: {}', '- imprt: {}'));
+    }).ready;
+    ws.write('pipeline.yaml', PIPELINE.replace('passes: [dce]', 'passes: [dce, simplify]'));
+    await nextRebuild(3);
+    expect(events[2]!.ok).toBe(false);
+    expect(log).toContain("unknown stage 'imprt'");
   });
 
   test('the model file is watched too', async () => {
