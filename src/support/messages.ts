@@ -97,6 +97,14 @@ export const M = {
   // --- passes ----------------------------------------------------------------------
   unknownPass: message<{ name: string }>('K7001', (a) => `unknown pass '${a.name}'`),
   badPassOptions: message<{ pass: string; problem: string }>('K7002', (a) => `pass '${a.pass}': invalid options: ${a.problem}`),
+  noLegalization: message<{ where: string; op: string }>(
+    'K7101',
+    (a) => `${a.where}: operator '${a.op}' has no legalization, so it cannot be built`,
+  ),
+  cannotLegalize: message<{ where: string; op: string; problem: string }>(
+    'K7102',
+    (a) => `${a.where}: cannot legalize ${a.op}: ${a.problem}`,
+  ),
 
   // --- command line ----------------------------------------------------------
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),

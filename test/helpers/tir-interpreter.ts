@@ -222,12 +222,21 @@ function binary(op: BinaryOp, a: number, b: number): number {
   }
 }
 
-/** erf to about 1e-7 (Abramowitz and Stegun 7.1.26); enough for float32 checks. */
-function erf(x: number): number {
-  const t = 1 / (1 + 0.3275911 * Math.abs(x));
-  const y =
-    1 - ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t * Math.exp(-x * x);
-  return x >= 0 ? y : -y;
+/** erf to about 1e-15: its Taylor series near 0, a continued fraction of erfc further out. */
+export function erf(x: number): number {
+  const t = Math.abs(x);
+  if (t < 2.5) {
+    let sum = t;
+    let term = t;
+    for (let n = 1; n < 60; n++) {
+      term *= (-t * t) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * (2 / Math.sqrt(Math.PI)) * sum;
+  }
+  let cf = 0;
+  for (let n = 60; n >= 1; n--) cf = n / 2 / (t + cf);
+  return Math.sign(x) * (1 - Math.exp(-t * t) / Math.sqrt(Math.PI) / (t + cf));
 }
 
 const INTRINSICS: Record<string, (...xs: number[]) => number> = {

@@ -1,0 +1,2 @@
+/** Legalizations of the operators of src/ops/create.ts (to be written). */
+export {};

@@ -1,0 +1,2 @@
+/** Legalizations of the operators of src/ops/reduce.ts (to be written). */
+export {};
