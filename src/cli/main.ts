@@ -4,11 +4,14 @@ import { registerBuildCommands } from './build-commands.ts';
 import { registerCacheCommands } from './cache-commands.ts';
 import { type CliIO, EXIT, processIO } from './io.ts';
 import { registerIrCommands } from './ir-commands.ts';
+import { registerRunCommand } from './run-command.ts';
 import { registerWatchCommand } from './watch-command.ts';
 
 const EXAMPLES = `
 Examples:
   $ kiln build pipelines/mm-relu.yaml                  build through the cache (.kiln/cache)
+  $ kiln run artifacts/mm-relu --shape x=7,128         run the artifact on random inputs
+  $ kiln run artifacts/mm-relu --input x=x.npy --output out/   inputs and outputs as .npy
   $ kiln build pipelines/mm-relu.yaml --set stages.cleanup.passes=[dce] --report build.json
   $ kiln watch pipelines/mm-relu.yaml                  rebuild on every change
   $ kiln inspect pipelines/mm-relu.yaml --after import the module after a stage
@@ -33,6 +36,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .addHelpText('after', EXAMPLES);
   registerBuildCommands(program, io, setExit);
   registerWatchCommand(program, io, setExit);
+  registerRunCommand(program, io, setExit);
   registerCacheCommands(program, io, setExit);
   registerIrCommands(program, io, setExit);
   try {

@@ -17,5 +17,6 @@ export {
   type RegisteredPass,
 } from './registry.ts';
 export { DCE, dce, eliminateDeadCode } from './dce.ts';
+export { LEGALIZE, legalize, legalizeModule } from './legalize.ts';
 export { SIMPLIFY, simplify, simplifyGraphFunc, simplifyModule } from './simplify.ts';
 export { simplifyPrimFunc } from './simplify-tir.ts';

@@ -1,8 +1,11 @@
 /**
  * Files a stage emits (an artifact, a report): written atomically where the
  * stage says, and stored in the cache so a cached stage can put them back.
+ * All files are written to temporary names first and renamed in order only
+ * then, so an interrupted build leaves the old set or the new one (a stage
+ * emits its index file, such as an artifact's manifest, last).
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
 import { sha256Hex } from '../support/hash.ts';
@@ -13,12 +16,21 @@ export async function materialize(
   store: CacheStore | undefined,
 ): Promise<{ path: string; hash: string }[]> {
   const out: { path: string; hash: string }[] = [];
+  const staged: { tmp: string; dest: string }[] = [];
+  try {
+    for (const f of files) {
+      const dest = resolve(dir, f.path);
+      mkdirSync(dirname(dest), { recursive: true });
+      const tmp = join(dirname(dest), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
+      writeFileSync(tmp, f.bytes);
+      staged.push({ tmp, dest });
+    }
+  } catch (e) {
+    for (const s of staged) rmSync(s.tmp, { force: true });
+    throw e;
+  }
+  for (const s of staged) renameSync(s.tmp, s.dest);
   for (const f of files) {
-    const dest = resolve(dir, f.path);
-    mkdirSync(dirname(dest), { recursive: true });
-    const tmp = join(dirname(dest), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-    writeFileSync(tmp, f.bytes);
-    renameSync(tmp, dest);
     const hash = store ? await store.writeBlob(f.bytes) : sha256Hex(f.bytes);
     out.push({ path: f.path, hash });
   }

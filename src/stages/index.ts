@@ -1,8 +1,10 @@
-/** The built-in stages. Later issues register more (legalize, fuse, schedule, codegen, ...) the same way. */
+/** The built-in stages. Later issues register more (fuse, schedule, tune, ...) the same way. */
+import { codegenStage } from './codegen.ts';
 import { importStage } from './import.ts';
+import { legalizeStage } from './legalize.ts';
 import { passesStage } from './passes.ts';
 import { getStage, registerStage } from './registry.ts';
 
-for (const s of [importStage, passesStage]) if (!getStage(s.id)) registerStage(s);
+for (const s of [importStage, passesStage, legalizeStage, codegenStage]) if (!getStage(s.id)) registerStage(s);
 
 export * from './registry.ts';

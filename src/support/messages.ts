@@ -8,7 +8,8 @@
  * K4xxx  IR construction and builders
  * K5xxx  command line
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
- * K7xxx  passes
+ * K7xxx  passes (K71xx legalization)
+ * K8xxx  code generation and artifacts
  */
 import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
 
@@ -104,6 +105,17 @@ export const M = {
   cannotLegalize: message<{ where: string; op: string; problem: string }>(
     'K7102',
     (a) => `${a.where}: cannot legalize ${a.op}: ${a.problem}`,
+  ),
+
+  // --- code generation ---------------------------------------------------------------
+  codegenUnsupported: message<{ target: string; kernel: string; what: string }>(
+    'K8001',
+    (a) => `${a.target} code generation: kernel '${a.kernel}': ${a.what}`,
+  ),
+  vmLowering: message<{ func: string; problem: string }>('K8002', (a) => `VM code generation: function '${a.func}': ${a.problem}`),
+  noCodegen: message<{ target: string; kind: string }>(
+    'K8003',
+    (a) => `target '${a.target}' (kind ${a.kind}) has no code generator yet`,
   ),
 
   // --- command line ----------------------------------------------------------

@@ -1,0 +1,234 @@
+/**
+ * `kiln run <artifact-dir>`: runs an entry function of a built artifact on
+ * inputs from .npy files or seeded random data, prints each output's shape,
+ * dtype and a short summary and the median time over repeats, and writes the
+ * outputs as .npy.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import { type DType, isDType } from '../runtime/dtype.ts';
+import type { EntryInfo, Manifest } from '../runtime/manifest.ts';
+import { NDArray, sizeOf, tensor } from '../runtime/ndarray.ts';
+import { readNpy, writeNpy } from '../runtime/npy.ts';
+import { evalShapeExpr } from '../runtime/shape-expr.ts';
+import { Shape, type Value } from '../runtime/values.ts';
+import { type CliIO, EXIT, reportError, Sources } from './io.ts';
+import { formatMs } from './progress.ts';
+
+interface RunOptions {
+  readonly entry?: string;
+  readonly input: string[];
+  readonly shape: string[];
+  readonly seed: string;
+  readonly device: string;
+  readonly repeat: string;
+  readonly output?: string;
+}
+
+const collect = (v: string, all: string[]): string[] => [...all, v];
+
+export function registerRunCommand(program: Command, io: CliIO, setExit: (code: number) => void): void {
+  program
+    .command('run')
+    .argument('<artifact-dir>', 'a directory written by the codegen stage')
+    .description('run an entry function of a built artifact')
+    .option('--entry <name>', 'the entry function (default: main, or the only one)')
+    .option('--input <name=file.npy|random|value>', 'an input: a .npy file, random, or a number / comma list for prims and shapes (repeatable)', collect, [])
+    .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
+    .option('--seed <n>', 'seed of the random inputs', '0')
+    .option('--device <name>', 'where to run: cpu', 'cpu')
+    .option('--repeat <n>', 'run this many times and report the median time', '1')
+    .option('--output <dir>', 'write the outputs there as output_<i>.npy')
+    .action(async (dir: string, opts: RunOptions) => {
+      try {
+        await run(dir, opts, io);
+        setExit(EXIT.ok);
+      } catch (e) {
+        setExit(reportRunError(e, io));
+      }
+    });
+}
+
+/** Mistakes in the command or the inputs are the user's (exit 2); anything else is a failure. */
+function reportRunError(e: unknown, io: CliIO): number {
+  if (e instanceof Error && (e.name === 'CallError' || e.name === 'LoadError' || e.name === 'InputError')) {
+    io.stderr(`error: ${e.message}\n`);
+    return EXIT.invalid;
+  }
+  return reportError(e, io, new Sources(), EXIT.invalid);
+}
+
+class InputError extends Error {
+  override readonly name = 'InputError';
+}
+
+async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
+  if (opts.device !== 'cpu') {
+    throw new InputError(`--device ${opts.device}: this runtime runs artifacts on the cpu device (WebGPU comes with the webgpu target)`);
+  }
+  const repeat = positiveInt(opts.repeat, '--repeat');
+  const seed = positiveInt(opts.seed, '--seed', true);
+  const { load } = await import('../runtime/node.ts');
+  const mod = await load(resolve(dir));
+  const entry = pickEntry(mod.manifest, opts.entry);
+  const info = mod.manifest.entries[entry]!;
+  const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);
+
+  const times: number[] = [];
+  let result: Value = null!;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    result = await mod.call(entry, ...args);
+    times.push(performance.now() - t0);
+  }
+  const outputs = flatten(result);
+  for (const [i, o] of outputs.entries()) io.stdout(`${describeOutput(i, o)}\n`);
+  times.sort((a, b) => a - b);
+  io.stdout(`${entry}: median ${formatMs(times[Math.floor(times.length / 2)]!)} over ${repeat} run${repeat === 1 ? '' : 's'}\n`);
+  if (opts.output) {
+    const out = resolve(opts.output);
+    mkdirSync(out, { recursive: true });
+    for (const [i, o] of outputs.entries()) {
+      if (o instanceof NDArray) writeFileSync(join(out, `output_${i}.npy`), writeNpy(await o.toCpu()));
+    }
+    io.stdout(`wrote ${outputs.filter((o) => o instanceof NDArray).length} output(s) to ${out}\n`);
+  }
+}
+
+function positiveInt(text: string, flag: string, zeroOk = false): number {
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1)) throw new InputError(`${flag} ${text}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
+  return n;
+}
+
+function pickEntry(m: Manifest, wanted: string | undefined): string {
+  const entries = Object.keys(m.entries);
+  if (wanted !== undefined) {
+    if (!entries.includes(wanted)) throw new InputError(`--entry ${wanted}: the artifact's entry functions are ${entries.join(', ')}`);
+    return wanted;
+  }
+  if (entries.includes('main')) return 'main';
+  if (entries.length === 1) return entries[0]!;
+  throw new InputError(`the artifact has several entry functions (${entries.join(', ')}); choose one with --entry`);
+}
+
+function parsePairs(items: readonly string[], flag: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    if (eq <= 0) throw new InputError(`${flag} ${item}: expected NAME=VALUE`);
+    out.set(item.slice(0, eq), item.slice(eq + 1));
+  }
+  return out;
+}
+
+function makeInputs(
+  info: EntryInfo,
+  inputs: Map<string, string>,
+  shapes: Map<string, string>,
+  seed: number,
+  io: CliIO,
+): Value[] {
+  const names = info.params.map((p) => p.name);
+  for (const n of [...inputs.keys(), ...shapes.keys()]) {
+    if (!names.includes(n)) throw new InputError(`there is no input '${n}'; the inputs are ${names.join(', ')}`);
+  }
+  const vars: (number | undefined)[] = new Array<number | undefined>(info.vars.length);
+  const values: (Value | undefined)[] = info.params.map((p) => {
+    const given = inputs.get(p.name);
+    if (given === undefined || given === 'random' || !p.tensor) return undefined;
+    let t: NDArray;
+    try {
+      t = readNpy(new Uint8Array(readFileSync(given)), given);
+    } catch (e) {
+      throw new InputError(`--input ${p.name}=${given}: ${(e as Error).message}`);
+    }
+    bindDims(p.tensor.dims, t.shape, vars);
+    return t;
+  });
+  // Random inputs with --shape bind their variables before the defaults apply.
+  info.params.forEach((p, i) => {
+    const s = shapes.get(p.name);
+    if (s === undefined || values[i] !== undefined || !p.tensor) return;
+    bindDims(p.tensor.dims, parseDims(s, p.name), vars);
+  });
+  info.vars.forEach((name, slot) => {
+    if (vars[slot] === undefined) {
+      vars[slot] = 1;
+      io.stderr(`notice: symbolic dimension ${name} is not set by an input or --shape; using ${name} = 1\n`);
+    }
+  });
+  return info.params.map((p, i) => {
+    if (values[i] !== undefined) return values[i];
+    const given = inputs.get(p.name);
+    if (!p.tensor) {
+      if (given === undefined || given === 'random') {
+        throw new InputError(`input '${p.name}' (${p.type}) is not a tensor: give its value with --input ${p.name}=...`);
+      }
+      return literal(given, p.name, p.type);
+    }
+    const dims = shapes.has(p.name)
+      ? parseDims(shapes.get(p.name)!, p.name)
+      : p.tensor.dims?.map((d) => evalShapeExpr(d, vars, info.vars));
+    if (!dims) throw new InputError(`input '${p.name}' (${p.type}) has no known shape: give one with --shape ${p.name}=d0,d1,...`);
+    if (!isDType(p.tensor.dtype)) throw new InputError(`input '${p.name}' has dtype ${p.tensor.dtype}, which the runtime does not know`);
+    return randomTensor(dims, p.tensor.dtype, seed * 1000 + i);
+  });
+}
+
+function bindDims(pattern: readonly unknown[] | undefined, shape: readonly number[], vars: (number | undefined)[]): void {
+  pattern?.forEach((d, k) => {
+    if (Array.isArray(d) && d[0] === 'v' && vars[d[1] as number] === undefined && shape[k] !== undefined) vars[d[1] as number] = shape[k];
+  });
+}
+
+function parseDims(text: string, name: string): number[] {
+  const dims = text === '' ? [] : text.split(',').map((s) => Number(s.trim()));
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new InputError(`--shape ${name}=${text}: expected non-negative integers separated by commas`);
+  return dims;
+}
+
+function literal(text: string, name: string, type: string): Value {
+  const nums = text.split(',').map((s) => Number(s.trim()));
+  if (nums.some((n) => Number.isNaN(n))) throw new InputError(`--input ${name}=${text}: expected a number or a comma-separated list`);
+  return type.startsWith('Shape') ? new Shape(nums) : nums[0]!;
+}
+
+/** Uniform in [-1, 1) for floats, integers in [0, 10) and random bools: seeded, so runs repeat. */
+function randomTensor(shape: readonly number[], dtype: DType, seed: number): NDArray {
+  let s = seed >>> 0;
+  const next = (): number => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const n = sizeOf(shape);
+  const values = new Array<number>(n);
+  const float = dtype.startsWith('float') || dtype === 'bfloat16';
+  for (let i = 0; i < n; i++) values[i] = dtype === 'bool' ? (next() < 0.5 ? 0 : 1) : float ? next() * 2 - 1 : Math.floor(next() * 10);
+  return tensor(values, shape, dtype);
+}
+
+function flatten(v: Value): Value[] {
+  return Array.isArray(v) ? (v as readonly Value[]).flatMap((x) => flatten(x)) : [v];
+}
+
+function describeOutput(i: number, v: Value): string {
+  if (!(v instanceof NDArray)) return `output ${i}: ${v instanceof Shape ? v.toString() : String(v)}`;
+  const xs = v.device.kind === 'cpu' ? v.toNumbers() : [];
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  for (const x of xs) {
+    min = Math.min(min, x);
+    max = Math.max(max, x);
+    sum += x;
+  }
+  const fmt = (x: number): string => (Number.isInteger(x) ? String(x) : x.toPrecision(6));
+  const head = xs.slice(0, 6).map(fmt).join(', ') + (xs.length > 6 ? ', ...' : '');
+  const stats = xs.length > 0 ? `  min ${fmt(min)}  max ${fmt(max)}  mean ${fmt(sum / xs.length)}` : '';
+  return `output ${i}: ${v.dtype}[${v.shape.join(', ')}]${stats}  [${head}]`;
+}

@@ -1,0 +1,120 @@
+/**
+ * Builds an artifact from a module: legalizes what is left of operator
+ * calls (every state of a module builds), lowers the graph functions to a
+ * VM program, generates the kernels for the target, and lays the constants
+ * out in parameter shards. The result is a list of files; the codegen stage
+ * writes them to its output directory.
+ */
+import { byteSize } from '../ir/dtype.ts';
+import type { IRModule } from '../ir/module.ts';
+import type { TargetDescription } from '../ir/target.ts';
+import type { PrimFunc } from '../ir/tir/stmt.ts';
+import { legalizeModule } from '../passes/legalize.ts';
+import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from '../runtime/manifest.ts';
+import { fail, M } from '../support/messages.ts';
+import { emitJsKernels } from './js/module.ts';
+import { buildVMProgram } from './vm/lower.ts';
+
+export interface ArtifactFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface Artifact {
+  /** The module as built (legalized). */
+  readonly module: IRModule;
+  readonly manifest: Manifest;
+  readonly files: readonly ArtifactFile[];
+}
+
+export interface ArtifactOptions {
+  readonly name: string;
+  readonly target: TargetDescription;
+  /** Largest parameter shard in bytes (a parameter larger than this gets a shard of its own). */
+  readonly shardBytes?: number;
+}
+
+const DEFAULT_SHARD_BYTES = 64 * 1024 * 1024;
+/** Parameters start at multiples of this, so typed arrays can view them in place. */
+const PARAM_ALIGN = 64;
+
+export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifact {
+  const target = options.target;
+  if (target.kind !== 'js') fail(M.noCodegen, { target: target.name, kind: target.kind });
+  const module = legalizeModule(input);
+  const vm = buildVMProgram(module);
+  const kernels = new Map<string, PrimFunc>();
+  for (const name of vm.kernels) kernels.set(name, module.functions.get(name) as PrimFunc);
+
+  const encoder = new TextEncoder();
+  const files: ArtifactFile[] = [];
+  files.push({ path: 'program.json', bytes: encoder.encode(JSON.stringify(vm.program)) });
+  files.push({ path: 'kernels.js', bytes: encoder.encode(emitJsKernels(kernels)) });
+
+  const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
+  shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));
+
+  const entries: Record<string, Manifest['entries'][string]> = {};
+  for (const e of vm.entries) {
+    const f = vm.program.functions[e]!;
+    entries[e] = { params: f.params, ret: f.ret, vars: f.vars };
+  }
+  const manifest: Manifest = {
+    format: ARTIFACT_FORMAT,
+    version: ARTIFACT_VERSION,
+    name: options.name,
+    target: { name: target.name, kind: target.kind, device: target.device },
+    entries,
+    program: 'program.json',
+    kernels: { format: 'js', file: 'kernels.js', names: [...vm.kernels] },
+    params: { shards: shards.map((s, i) => ({ file: shardName(i), byteLength: s.byteLength })), tensors },
+    externs: vm.externs,
+  };
+  // Last: the files it names are in place before it is.
+  files.push({ path: 'manifest.json', bytes: encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`) });
+  return { module, manifest, files };
+}
+
+function shardName(i: number): string {
+  return `params/shard-${i}.bin`;
+}
+
+function layoutParams(
+  constants: ReturnType<typeof buildVMProgram>['constants'],
+  shardBytes: number,
+): { shards: Uint8Array[]; tensors: ParamEntry[] } {
+  const tensors: ParamEntry[] = [];
+  const groups: { items: { bytes: Uint8Array; offset: number }[]; size: number }[] = [];
+  for (const c of constants) {
+    const bytes = c.blob.bytes();
+    const expected = c.shape.reduce((a, b) => a * b, 1) * byteSize(c.dtype);
+    if (bytes.byteLength !== expected) throw new Error(`constant ${c.blob.hash}: ${bytes.byteLength} bytes, expected ${expected}`);
+    let g = groups[groups.length - 1];
+    const offset = g ? align(g.size) : 0;
+    if (!g || (offset + bytes.byteLength > shardBytes && g.items.length > 0)) {
+      g = { items: [], size: 0 };
+      groups.push(g);
+    }
+    const at = align(g.size);
+    g.items.push({ bytes, offset: at });
+    g.size = at + bytes.byteLength;
+    tensors.push({
+      dtype: c.dtype,
+      shape: c.shape,
+      shard: groups.length - 1,
+      offset: at,
+      byteLength: bytes.byteLength,
+      hash: c.blob.hash,
+    });
+  }
+  const shards = groups.map((g) => {
+    const out = new Uint8Array(g.size);
+    for (const it of g.items) out.set(it.bytes, it.offset);
+    return out;
+  });
+  return { shards, tensors };
+}
+
+function align(n: number): number {
+  return Math.ceil(n / PARAM_ALIGN) * PARAM_ALIGN;
+}

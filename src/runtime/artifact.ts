@@ -1,0 +1,156 @@
+/**
+ * Loading an artifact: reads the manifest, the VM program, the kernels and
+ * the parameters through an ArtifactSource (a directory in Node, URLs in a
+ * browser), checks that every registry function the program needs is
+ * registered, and returns a module whose entry functions take and return
+ * NDArrays.
+ */
+import { bytesPerElement, type DType, isDType, storageOf } from './dtype.ts';
+import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
+import { cpu, type Device, NDArray } from './ndarray.ts';
+import { PROGRAM_VERSION, type VMProgram } from './program.ts';
+import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
+import type { Value } from './values.ts';
+import { type Kernel, VirtualMachine } from './vm.ts';
+
+/** Where an artifact's files come from. */
+export interface ArtifactSource {
+  /** The directory or URL, for messages. */
+  readonly location: string;
+  readText(file: string): Promise<string>;
+  readBytes(file: string): Promise<Uint8Array>;
+  /** Imports an ES module of the artifact (the JavaScript kernels). */
+  importModule(file: string): Promise<Record<string, unknown>>;
+}
+
+export interface LoadOptions {
+  /** Where to run: 'cpu' (default) or a device object. */
+  readonly device?: 'cpu' | Device;
+  /** The registry that supplies call_dps_packed and extern functions; the global one by default. */
+  readonly registry?: FunctionRegistry;
+}
+
+/** An error in the artifact or in how it is loaded. */
+export class LoadError extends Error {
+  override readonly name = 'LoadError';
+}
+
+export class KilnModule {
+  constructor(
+    readonly manifest: Manifest,
+    readonly device: Device,
+    private readonly vm: VirtualMachine,
+  ) {}
+
+  /** The names of the entry functions. */
+  get entries(): string[] {
+    return Object.keys(this.manifest.entries);
+  }
+
+  /** Calls entry function `entry`. Tensors on another device are copied to the module's. */
+  async call(entry: string, ...args: Value[]): Promise<Value> {
+    if (!Object.hasOwn(this.manifest.entries, entry)) {
+      throw new LoadError(`no entry function '${entry}'; the entries are ${this.entries.join(', ')}`);
+    }
+    return this.vm.call(entry, args);
+  }
+}
+
+export async function loadArtifact(source: ArtifactSource, options: LoadOptions = {}): Promise<KilnModule> {
+  const where = source.location;
+  const manifest = parseJson<Manifest>(await read(source, 'manifest.json'), `${where}/manifest.json`);
+  if (manifest.format !== ARTIFACT_FORMAT) throw new LoadError(`${where}: manifest.json is not a Kiln artifact manifest`);
+  if (manifest.version !== ARTIFACT_VERSION) {
+    throw new LoadError(
+      `${where}: artifact format version ${manifest.version}, this runtime reads version ${ARTIFACT_VERSION}; rebuild it`,
+    );
+  }
+  const device = options.device === undefined || options.device === 'cpu' ? cpu : options.device;
+  const reg = options.registry ?? defaultRegistry;
+  const missing = manifest.externs.filter((name) => !reg.has(name));
+  if (missing.length > 0) {
+    throw new LoadError(
+      `${where}: the program calls registry function${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}, ` +
+        `which ${missing.length > 1 ? 'are' : 'is'} not registered; register ${missing.length > 1 ? 'them' : 'it'} (registry.register(name, fn)) before loading`,
+    );
+  }
+  const program = parseJson<VMProgram>(await read(source, manifest.program), `${where}/${manifest.program}`);
+  if (program.version !== PROGRAM_VERSION) throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
+  const kernels = await loadKernels(source, manifest, device);
+  const params = await loadParams(source, manifest.params, device);
+  return new KilnModule(manifest, device, new VirtualMachine(program, { device, kernels, registry: reg, params }));
+}
+
+async function read(source: ArtifactSource, file: string): Promise<string> {
+  try {
+    return await source.readText(file);
+  } catch (e) {
+    throw new LoadError(`${source.location}: cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+function parseJson<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new LoadError(`${what} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
+async function loadKernels(source: ArtifactSource, manifest: Manifest, device: Device): Promise<Map<string, Kernel>> {
+  const k = manifest.kernels;
+  if (k.format !== 'js') {
+    throw new LoadError(`${source.location}: kernels in format '${k.format}' cannot run on this runtime's ${device.name} device`);
+  }
+  if (device.kind !== 'cpu') {
+    throw new LoadError(
+      `${source.location}: this artifact was built for target '${manifest.target.name}' (JavaScript kernels, device cpu); it cannot run on ${device.name}`,
+    );
+  }
+  const out = new Map<string, Kernel>();
+  if (k.names.length === 0) return out;
+  let mod: Record<string, unknown>;
+  try {
+    mod = await source.importModule(k.file);
+  } catch (e) {
+    throw new LoadError(`${source.location}: cannot load the kernels (${k.file}): ${(e as Error).message}`);
+  }
+  const table = mod.kernels as Record<string, unknown> | undefined;
+  for (const name of k.names) {
+    const fn = table?.[name];
+    if (typeof fn !== 'function') throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`);
+    out.set(name, fn as Kernel);
+  }
+  return out;
+}
+
+async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {
+  const shards = await Promise.all(
+    params.shards.map(async (s) => {
+      const bytes = await source.readBytes(s.file);
+      if (bytes.byteLength !== s.byteLength) {
+        throw new LoadError(`${source.location}: ${s.file} has ${bytes.byteLength} bytes, the manifest says ${s.byteLength}`);
+      }
+      return bytes;
+    }),
+  );
+  return Promise.all(params.tensors.map(async (p, i) => device.upload(paramTensor(p, shards, `${source.location}: parameter ${i}`))));
+}
+
+function paramTensor(p: ParamEntry, shards: readonly Uint8Array[], what: string): NDArray {
+  if (!isDType(p.dtype)) throw new LoadError(`${what} has unknown dtype '${p.dtype}'`);
+  const dtype: DType = p.dtype;
+  const shard = shards[p.shard];
+  const count = p.shape.reduce((a, b) => a * b, 1);
+  if (!shard || p.offset + p.byteLength > shard.byteLength || count * bytesPerElement(dtype) !== p.byteLength) {
+    throw new LoadError(`${what} lies outside its shard or does not match its shape`);
+  }
+  const Storage = storageOf(dtype);
+  const start = shard.byteOffset + p.offset;
+  // Typed arrays need aligned offsets; codegen aligns every parameter, a copy covers the rest.
+  const data =
+    start % Storage.BYTES_PER_ELEMENT === 0
+      ? new Storage(shard.buffer, start, count)
+      : new Storage(shard.slice(p.offset, p.offset + p.byteLength).buffer, 0, count);
+  return new NDArray(p.shape, dtype, cpu, data);
+}

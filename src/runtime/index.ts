@@ -1,0 +1,15 @@
+/**
+ * Kiln's runtime: tensors, devices, the function registry, the VM and the
+ * artifact loader. It imports nothing from the compiler and nothing
+ * Node-only; `kiln/runtime/node` adds loading from a directory and
+ * `kiln/runtime/browser` loading from a URL.
+ */
+export { type DType, DTYPES, isDType, bytesPerElement } from './dtype.ts';
+export { cpu, type Device, NDArray, tensor, sizeOf } from './ndarray.ts';
+export { Shape, type Value } from './values.ts';
+export { FunctionRegistry, type PackedFunc, registry } from './registry.ts';
+export { CallError, type Kernel, VirtualMachine } from './vm.ts';
+export { type ArtifactSource, KilnModule, loadArtifact, LoadError, type LoadOptions } from './artifact.ts';
+export { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
+export type { Instr, Pattern, ShapeExpr, VMFunction, VMProgram } from './program.ts';
+export { readNpy, writeNpy } from './npy.ts';

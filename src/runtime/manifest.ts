@@ -1,0 +1,47 @@
+/**
+ * The artifact directory's manifest (manifest.json): what `codegen` wrote
+ * and what the loader needs — entry functions with their symbolic
+ * signatures, the VM program, the kernels, the parameters in shards, and the
+ * registry functions the program calls.
+ */
+import type { ParamInfo } from './program.ts';
+
+export const ARTIFACT_FORMAT = 'kiln-artifact';
+export const ARTIFACT_VERSION = 1;
+
+export interface ParamEntry {
+  readonly dtype: string;
+  readonly shape: readonly number[];
+  /** Index into `params.shards`. */
+  readonly shard: number;
+  readonly offset: number;
+  readonly byteLength: number;
+  /** SHA-256 of the bytes (the constant's blob hash). */
+  readonly hash: string;
+}
+
+export interface EntryInfo {
+  readonly params: readonly ParamInfo[];
+  readonly ret: string;
+  /** The symbolic variables the parameters' dims refer to (slot i is vars[i]). */
+  readonly vars: readonly string[];
+}
+
+export interface Manifest {
+  readonly format: typeof ARTIFACT_FORMAT;
+  readonly version: number;
+  /** The pipeline (or module) it was built from. */
+  readonly name: string;
+  readonly target: { readonly name: string; readonly kind: string; readonly device: string };
+  /** The functions an application may call, with their parameters and results in the text format. */
+  readonly entries: Readonly<Record<string, EntryInfo>>;
+  /** The VM program's file. */
+  readonly program: string;
+  readonly kernels: { readonly format: string; readonly file: string; readonly names: readonly string[] };
+  readonly params: {
+    readonly shards: readonly { readonly file: string; readonly byteLength: number }[];
+    readonly tensors: readonly ParamEntry[];
+  };
+  /** Registry functions the program calls (call_dps_packed, extern functions): they must be registered before loading. */
+  readonly externs: readonly string[];
+}

@@ -1,0 +1,249 @@
+/**
+ * The virtual machine: runs the functions of a VM program. At each call it
+ * binds the symbolic variables from the actual inputs and checks every
+ * constraint (a wrong rank, dtype or inconsistent dimension is an error that
+ * names the function, the parameter, the dimension and both values), then
+ * allocates outputs and calls kernels and registry functions.
+ */
+import { NDArray, type Device } from './ndarray.ts';
+import type { DimPattern, Instr, Pattern, VMFunction, VMProgram } from './program.ts';
+import type { FunctionRegistry } from './registry.ts';
+import { evalShapeExpr } from './shape-expr.ts';
+import { Shape, type Value } from './values.ts';
+import { isDType, type DType } from './dtype.ts';
+
+/** A compiled kernel: tensors and scalars in the order of its parameters. */
+export type Kernel = (args: readonly (NDArray | number)[]) => void | Promise<void>;
+
+export interface VMOptions {
+  readonly device: Device;
+  readonly kernels: ReadonlyMap<string, Kernel>;
+  readonly registry: FunctionRegistry;
+  /** The artifact's parameters (the module's constants), on `device`. */
+  readonly params: readonly NDArray[];
+}
+
+/** An error in how a function was called (a wrong input); its message says what and where. */
+export class CallError extends Error {
+  override readonly name = 'CallError';
+}
+
+const MAX_DEPTH = 1000;
+
+export class VirtualMachine {
+  constructor(
+    readonly program: VMProgram,
+    private readonly options: VMOptions,
+  ) {}
+
+  /** Calls function `name` with `args`. */
+  async call(name: string, args: readonly Value[]): Promise<Value> {
+    const f = this.program.functions[name];
+    if (!f) throw new CallError(`no function '${name}'; the functions are ${Object.keys(this.program.functions).join(', ')}`);
+    if (args.length !== f.params.length) {
+      throw new CallError(
+        `${name} takes ${f.params.length} argument${f.params.length === 1 ? '' : 's'} (${f.params.map((p) => p.name).join(', ')}), ${args.length} given`,
+      );
+    }
+    const placed = await Promise.all(args.map((a) => this.onDevice(a)));
+    return this.run(name, f, placed, 0);
+  }
+
+  /** Tensors given on another device are copied to the VM's. */
+  private async onDevice(v: Value): Promise<Value> {
+    if (v instanceof NDArray) return v.device === this.options.device ? v : this.options.device.upload(await v.toCpu());
+    if (Array.isArray(v)) return Promise.all((v as readonly Value[]).map((x) => this.onDevice(x)));
+    return v;
+  }
+
+  private async run(name: string, f: VMFunction, args: readonly Value[], depth: number): Promise<Value> {
+    if (depth > MAX_DEPTH) throw new Error(`${name}: calls nested more than ${MAX_DEPTH} deep`);
+    const regs: Value[] = new Array<Value>(f.registers);
+    args.forEach((a, i) => (regs[i] = a));
+    const frame = new Frame(name, f);
+    const code = f.code;
+    let pc = 0;
+    for (;;) {
+      const ins: Instr = code[pc++]!;
+      switch (ins.op) {
+        case 'match':
+          frame.match(regs[ins.src]!, ins.pattern, ins.what);
+          break;
+        case 'alloc':
+          regs[ins.dst] = this.options.device.empty(
+            ins.shape.map((e) => frame.eval(e)),
+            ins.dtype as DType,
+          );
+          break;
+        case 'kernel': {
+          const k = this.options.kernels.get(ins.kernel);
+          if (!k) throw new Error(`${name}: kernel '${ins.kernel}' is missing from the artifact`);
+          const kargs: (NDArray | number)[] = ins.args.map((r) => regs[r] as NDArray | number);
+          for (const s of ins.scalars) kargs.push(frame.eval(s));
+          const done = k(kargs);
+          if (done) await done;
+          break;
+        }
+        case 'packed': {
+          const fn = this.options.registry.get(ins.func);
+          if (!fn) throw new Error(`${name}: registry function '${ins.func}' is not registered`);
+          const done = fn(...ins.args.map((r) => regs[r]!));
+          if (done instanceof Promise) await done;
+          break;
+        }
+        case 'extern': {
+          const fn = this.options.registry.get(ins.func);
+          if (!fn) throw new Error(`${name}: registry function '${ins.func}' is not registered`);
+          const r = fn(...ins.args.map((x) => regs[x]!));
+          regs[ins.dst] = (r instanceof Promise ? await r : r) ?? null!;
+          break;
+        }
+        case 'call': {
+          const callee = this.program.functions[ins.func];
+          if (!callee) throw new Error(`${name}: calls '${ins.func}', which the program lacks`);
+          regs[ins.dst] = await this.run(
+            ins.func,
+            callee,
+            ins.args.map((r) => regs[r]!),
+            depth + 1,
+          );
+          break;
+        }
+        case 'tuple':
+          regs[ins.dst] = ins.fields.map((r) => regs[r]!);
+          break;
+        case 'get':
+          regs[ins.dst] = (regs[ins.src] as readonly Value[])[ins.index]!;
+          break;
+        case 'shape':
+          regs[ins.dst] = new Shape(ins.dims.map((e) => frame.eval(e)));
+          break;
+        case 'shape_of':
+          regs[ins.dst] = new Shape((regs[ins.src] as NDArray).shape);
+          break;
+        case 'prim':
+          regs[ins.dst] = ins.dtype === 'bool' ? frame.eval(ins.value) !== 0 : frame.eval(ins.value);
+          break;
+        case 'string':
+          regs[ins.dst] = ins.value;
+          break;
+        case 'const': {
+          const p = this.options.params[ins.index];
+          if (!p) throw new Error(`${name}: parameter ${ins.index} is missing from the artifact`);
+          regs[ins.dst] = p;
+          break;
+        }
+        case 'move':
+          regs[ins.dst] = regs[ins.src]!;
+          break;
+        case 'branch':
+          if (!(await truthy(regs[ins.cond]!))) pc = ins.else;
+          break;
+        case 'jump':
+          pc = ins.to;
+          break;
+        case 'ret':
+          return regs[ins.src]!;
+      }
+    }
+  }
+}
+
+async function truthy(v: Value): Promise<boolean> {
+  if (typeof v === 'boolean') return v;
+  if (typeof v === 'number') return v !== 0;
+  if (v instanceof NDArray) {
+    const c = await v.toCpu();
+    if (c.size !== 1) throw new CallError(`the condition of an if must be a scalar, found a tensor of shape [${c.shape.join(', ')}]`);
+    return Number(c.data[0]) !== 0;
+  }
+  throw new CallError(`the condition of an if must be a bool, found ${describe(v)}`);
+}
+
+/** The symbolic variables of one call, with where each was bound (for messages). */
+class Frame {
+  private readonly vars: (number | undefined)[];
+  private readonly origins: (string | undefined)[];
+
+  constructor(
+    private readonly fname: string,
+    private readonly f: VMFunction,
+  ) {
+    this.vars = new Array<number | undefined>(f.vars.length);
+    this.origins = new Array<string | undefined>(f.vars.length);
+  }
+
+  eval(e: Parameters<typeof evalShapeExpr>[0]): number {
+    return evalShapeExpr(e, this.vars, this.f.vars);
+  }
+
+  match(v: Value, p: Pattern, what: string): void {
+    const fail = (problem: string): never => {
+      throw new CallError(`${this.fname}: ${what} ${problem}`);
+    };
+    switch (p.k) {
+      case 'any':
+        return;
+      case 'tensor': {
+        if (!(v instanceof NDArray)) return fail(`must be a tensor, found ${describe(v)}`);
+        if (p.dtype !== undefined && v.dtype !== p.dtype) return fail(`has dtype ${v.dtype}, expected ${p.dtype}`);
+        if (p.ndim >= 0 && v.shape.length !== p.ndim) {
+          return fail(`has rank ${v.shape.length} (shape [${v.shape.join(', ')}]), expected rank ${p.ndim}`);
+        }
+        p.dims?.forEach((d, i) => this.dim(d, v.shape[i]!, `${what} dimension ${i}`, `shape [${v.shape.join(', ')}]`));
+        return;
+      }
+      case 'shape': {
+        if (!(v instanceof Shape)) return fail(`must be a shape, found ${describe(v)}`);
+        if (p.ndim >= 0 && v.dims.length !== p.ndim) return fail(`has ${v.dims.length} values, expected ${p.ndim}`);
+        p.dims?.forEach((d, i) => this.dim(d, v.dims[i]!, `${what} value ${i}`, `shape (${v.dims.join(', ')})`));
+        return;
+      }
+      case 'prim': {
+        if (typeof v === 'boolean' && p.dtype === 'bool') return;
+        if (typeof v !== 'number') return fail(`must be a ${p.dtype} number, found ${describe(v)}`);
+        if (p.dtype !== 'bool' && isDType(p.dtype) && !p.dtype.startsWith('float') && !Number.isInteger(v)) {
+          return fail(`must be an integer (${p.dtype}), found ${v}`);
+        }
+        if (p.value) this.dim(p.value, v, what, '');
+        return;
+      }
+      case 'tuple': {
+        if (!Array.isArray(v)) return fail(`must be a tuple (an array), found ${describe(v)}`);
+        const t = v as readonly Value[];
+        if (t.length !== p.fields.length) return fail(`has ${t.length} fields, expected ${p.fields.length}`);
+        p.fields.forEach((fp, i) => this.match(t[i]!, fp, `${what} field ${i}`));
+        return;
+      }
+    }
+  }
+
+  private dim(d: DimPattern, actual: number, where: string, whole: string): void {
+    if (d === null) return;
+    const of = whole ? ` (${whole})` : '';
+    if ('bind' in d) {
+      this.vars[d.bind] = actual;
+      this.origins[d.bind] = where;
+      return;
+    }
+    const expected = this.eval(d.eq);
+    if (expected === actual) return;
+    const e = d.eq;
+    if (Array.isArray(e) && e[0] === 'v') {
+      const slot = e[1] as number;
+      throw new CallError(
+        `${this.fname}: ${where} is ${actual}${of}, but ${this.f.vars[slot]} = ${expected} from ${this.origins[slot] ?? 'an earlier binding'}`,
+      );
+    }
+    throw new CallError(`${this.fname}: ${where} is ${actual}${of}, expected ${expected}`);
+  }
+}
+
+export function describe(v: Value): string {
+  if (v instanceof NDArray) return `a ${v.dtype} tensor of shape [${v.shape.join(', ')}]`;
+  if (v instanceof Shape) return `shape (${v.dims.join(', ')})`;
+  if (Array.isArray(v)) return `a tuple of ${v.length}`;
+  if (v === null || v === undefined) return String(v);
+  if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'Object'})`;
+  return `${typeof v} ${String(v)}`;
+}

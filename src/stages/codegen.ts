@@ -1,0 +1,34 @@
+/**
+ * `codegen`: builds the artifact directory (manifest, VM program, kernels,
+ * parameter shards) for the pipeline's target. Any state of the module
+ * builds: operator calls left are legalized here first.
+ *
+ *   - codegen: { out: dist/vision }
+ */
+import { basename, join, resolve } from 'node:path';
+import { z } from 'zod';
+import { buildArtifact } from '../codegen/artifact.ts';
+import { LEGALIZE } from '../passes/legalize.ts';
+import { defineStage } from './registry.ts';
+
+/** Bumped whenever generated code or the artifact layout changes for the same module. */
+export const CODEGEN_VERSION = 1;
+
+export const codegenStage = defineStage({
+  id: 'codegen',
+  version: CODEGEN_VERSION,
+  description: 'Writes the artifact (manifest, VM program, kernels, parameters) that `kiln run` and the runtime load.',
+  options: z
+    .object({
+      out: z.string().min(1).describe('The artifact directory, relative to this pipeline file.'),
+    })
+    .strict(),
+  fingerprint: () => `legalize@${LEGALIZE.version}`,
+  run: (module, ctx) => {
+    if (!module) throw new Error('codegen needs a module; put import first');
+    // Named after its directory: the key of this stage does not include the pipeline's name.
+    const artifact = buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
+    for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.bytes);
+    return artifact.module;
+  },
+});

@@ -1,0 +1,22 @@
+/**
+ * `legalize`: rewrites operator calls into call_tir of kernels from the
+ * operator library (see src/passes/legalize.ts).
+ *
+ *   - legalize: {}
+ */
+import { z } from 'zod';
+import { LEGALIZE, legalizeModule } from '../passes/legalize.ts';
+import { defineStage } from './registry.ts';
+
+export const legalizeStage = defineStage({
+  id: 'legalize',
+  version: 1,
+  description: 'Rewrites operator calls into call_tir of PrimFuncs made by the operator library.',
+  options: z.object({}).strict(),
+  usesTarget: false,
+  fingerprint: () => `legalize@${LEGALIZE.version}`,
+  run: (module) => {
+    if (!module) throw new Error('legalize needs a module; put import first');
+    return legalizeModule(module);
+  },
+});
