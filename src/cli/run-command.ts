@@ -13,6 +13,7 @@ import { NDArray, sizeOf, tensor } from '../runtime/ndarray.ts';
 import { readNpy, writeNpy } from '../runtime/npy.ts';
 import { evalShapeExpr } from '../runtime/shape-expr.ts';
 import { Shape, type Value } from '../runtime/values.ts';
+import { describe } from '../runtime/vm.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { formatMs } from './progress.ts';
 
@@ -34,7 +35,12 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     .argument('<artifact-dir>', 'a directory written by the codegen stage')
     .description('run an entry function of a built artifact')
     .option('--entry <name>', 'the entry function (default: main, or the only one)')
-    .option('--input <name=file.npy|random|value>', 'an input: a .npy file, random, or a number / comma list for prims and shapes (repeatable)', collect, [])
+    .option(
+      '--input <name=file.npy|random|value>',
+      'an input: a .npy file, random, or a number / comma list for prims and shapes (repeatable)',
+      collect,
+      [],
+    )
     .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '0')
     .option('--device <name>', 'where to run: cpu', 'cpu')
@@ -65,7 +71,9 @@ class InputError extends Error {
 
 async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   if (opts.device !== 'cpu') {
-    throw new InputError(`--device ${opts.device}: this runtime runs artifacts on the cpu device (WebGPU comes with the webgpu target)`);
+    throw new InputError(
+      `--device ${opts.device}: this runtime runs artifacts on the cpu device (WebGPU comes with the webgpu target)`,
+    );
   }
   const repeat = positiveInt(opts.repeat, '--repeat');
   const seed = positiveInt(opts.seed, '--seed', true);
@@ -98,14 +106,16 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
 
 function positiveInt(text: string, flag: string, zeroOk = false): number {
   const n = Number(text);
-  if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1)) throw new InputError(`${flag} ${text}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
+  if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1))
+    throw new InputError(`${flag} ${text}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
   return n;
 }
 
 function pickEntry(m: Manifest, wanted: string | undefined): string {
   const entries = Object.keys(m.entries);
   if (wanted !== undefined) {
-    if (!entries.includes(wanted)) throw new InputError(`--entry ${wanted}: the artifact's entry functions are ${entries.join(', ')}`);
+    if (!entries.includes(wanted))
+      throw new InputError(`--entry ${wanted}: the artifact's entry functions are ${entries.join(', ')}`);
     return wanted;
   }
   if (entries.includes('main')) return 'main';
@@ -123,13 +133,7 @@ function parsePairs(items: readonly string[], flag: string): Map<string, string>
   return out;
 }
 
-function makeInputs(
-  info: EntryInfo,
-  inputs: Map<string, string>,
-  shapes: Map<string, string>,
-  seed: number,
-  io: CliIO,
-): Value[] {
+function makeInputs(info: EntryInfo, inputs: Map<string, string>, shapes: Map<string, string>, seed: number, io: CliIO): Value[] {
   const names = info.params.map((p) => p.name);
   for (const n of [...inputs.keys(), ...shapes.keys()]) {
     if (!names.includes(n)) throw new InputError(`there is no input '${n}'; the inputs are ${names.join(', ')}`);
@@ -171,27 +175,32 @@ function makeInputs(
     const dims = shapes.has(p.name)
       ? parseDims(shapes.get(p.name)!, p.name)
       : p.tensor.dims?.map((d) => evalShapeExpr(d, vars, info.vars));
-    if (!dims) throw new InputError(`input '${p.name}' (${p.type}) has no known shape: give one with --shape ${p.name}=d0,d1,...`);
-    if (!isDType(p.tensor.dtype)) throw new InputError(`input '${p.name}' has dtype ${p.tensor.dtype}, which the runtime does not know`);
+    if (!dims)
+      throw new InputError(`input '${p.name}' (${p.type}) has no known shape: give one with --shape ${p.name}=d0,d1,...`);
+    if (!isDType(p.tensor.dtype))
+      throw new InputError(`input '${p.name}' has dtype ${p.tensor.dtype}, which the runtime does not know`);
     return randomTensor(dims, p.tensor.dtype, seed * 1000 + i);
   });
 }
 
 function bindDims(pattern: readonly unknown[] | undefined, shape: readonly number[], vars: (number | undefined)[]): void {
   pattern?.forEach((d, k) => {
-    if (Array.isArray(d) && d[0] === 'v' && vars[d[1] as number] === undefined && shape[k] !== undefined) vars[d[1] as number] = shape[k];
+    if (Array.isArray(d) && d[0] === 'v' && vars[d[1] as number] === undefined && shape[k] !== undefined)
+      vars[d[1] as number] = shape[k];
   });
 }
 
 function parseDims(text: string, name: string): number[] {
   const dims = text === '' ? [] : text.split(',').map((s) => Number(s.trim()));
-  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0)) throw new InputError(`--shape ${name}=${text}: expected non-negative integers separated by commas`);
+  if (dims.some((d) => !Number.isSafeInteger(d) || d < 0))
+    throw new InputError(`--shape ${name}=${text}: expected non-negative integers separated by commas`);
   return dims;
 }
 
 function literal(text: string, name: string, type: string): Value {
   const nums = text.split(',').map((s) => Number(s.trim()));
-  if (nums.some((n) => Number.isNaN(n))) throw new InputError(`--input ${name}=${text}: expected a number or a comma-separated list`);
+  if (nums.some((n) => Number.isNaN(n)))
+    throw new InputError(`--input ${name}=${text}: expected a number or a comma-separated list`);
   return type.startsWith('Shape') ? new Shape(nums) : nums[0]!;
 }
 
@@ -208,7 +217,8 @@ function randomTensor(shape: readonly number[], dtype: DType, seed: number): NDA
   const n = sizeOf(shape);
   const values = new Array<number>(n);
   const float = dtype.startsWith('float') || dtype === 'bfloat16';
-  for (let i = 0; i < n; i++) values[i] = dtype === 'bool' ? (next() < 0.5 ? 0 : 1) : float ? next() * 2 - 1 : Math.floor(next() * 10);
+  for (let i = 0; i < n; i++)
+    values[i] = dtype === 'bool' ? (next() < 0.5 ? 0 : 1) : float ? next() * 2 - 1 : Math.floor(next() * 10);
   return tensor(values, shape, dtype);
 }
 
@@ -217,7 +227,7 @@ function flatten(v: Value): Value[] {
 }
 
 function describeOutput(i: number, v: Value): string {
-  if (!(v instanceof NDArray)) return `output ${i}: ${v instanceof Shape ? v.toString() : String(v)}`;
+  if (!(v instanceof NDArray)) return `output ${i}: ${v instanceof Shape ? v.toString() : describe(v)}`;
   const xs = v.device.kind === 'cpu' ? v.toNumbers() : [];
   let min = Infinity;
   let max = -Infinity;

@@ -88,7 +88,8 @@ function layoutParams(
   for (const c of constants) {
     const bytes = c.blob.bytes();
     const expected = c.shape.reduce((a, b) => a * b, 1) * byteSize(c.dtype);
-    if (bytes.byteLength !== expected) throw new Error(`constant ${c.blob.hash}: ${bytes.byteLength} bytes, expected ${expected}`);
+    if (bytes.byteLength !== expected)
+      throw new Error(`constant ${c.blob.hash}: ${bytes.byteLength} bytes, expected ${expected}`);
     let g = groups[groups.length - 1];
     const offset = g ? align(g.size) : 0;
     if (!g || (offset + bytes.byteLength > shardBytes && g.items.length > 0)) {

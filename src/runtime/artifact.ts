@@ -75,7 +75,8 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
     );
   }
   const program = parseJson<VMProgram>(await read(source, manifest.program), `${where}/${manifest.program}`);
-  if (program.version !== PROGRAM_VERSION) throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
+  if (program.version !== PROGRAM_VERSION)
+    throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
   const kernels = await loadKernels(source, manifest, device);
   const params = await loadParams(source, manifest.params, device);
   return new KilnModule(manifest, device, new VirtualMachine(program, { device, kernels, registry: reg, params }));
@@ -134,7 +135,9 @@ async function loadParams(source: ArtifactSource, params: Manifest['params'], de
       return bytes;
     }),
   );
-  return Promise.all(params.tensors.map(async (p, i) => device.upload(paramTensor(p, shards, `${source.location}: parameter ${i}`))));
+  return Promise.all(
+    params.tensors.map(async (p, i) => device.upload(paramTensor(p, shards, `${source.location}: parameter ${i}`))),
+  );
 }
 
 function paramTensor(p: ParamEntry, shards: readonly Uint8Array[], what: string): NDArray {

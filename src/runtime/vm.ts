@@ -154,7 +154,8 @@ async function truthy(v: Value): Promise<boolean> {
   if (typeof v === 'number') return v !== 0;
   if (v instanceof NDArray) {
     const c = await v.toCpu();
-    if (c.size !== 1) throw new CallError(`the condition of an if must be a scalar, found a tensor of shape [${c.shape.join(', ')}]`);
+    if (c.size !== 1)
+      throw new CallError(`the condition of an if must be a scalar, found a tensor of shape [${c.shape.join(', ')}]`);
     return Number(c.data[0]) !== 0;
   }
   throw new CallError(`the condition of an if must be a bool, found ${describe(v)}`);

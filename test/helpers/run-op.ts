@@ -1,9 +1,11 @@
 /**
  * Runs one operator call the way a build does: a graph function with the
- * call, the legalize pass, then the kernels it made, on concrete inputs.
- * Tests of legalizations compare what this returns with a float64 reference.
+ * call, the legalize pass, then the kernels it made compiled by the
+ * JavaScript code generator, on concrete inputs. Tests of legalizations
+ * compare what this returns with a float64 reference.
  *
- * Values are plain numbers in Float64Arrays (bool as 0/1) whatever the dtype.
+ * Values are plain numbers in Float64Arrays (bool as 0/1) whatever the dtype;
+ * they are converted to and from each dtype's storage around the kernels.
  */
 import { BlockBuilder } from '../../src/ir/builder/block-builder.ts';
 import type { AttrMap } from '../../src/ir/attrs.ts';
@@ -14,7 +16,10 @@ import type { IRModule } from '../../src/ir/module.ts';
 import { imm, type PrimExpr, type PrimVar, primVar } from '../../src/ir/prim/expr.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
-import { runPrimFunc } from './tir-interpreter.ts';
+import { emitJsKernels } from '../../src/codegen/js/module.ts';
+import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
+import type { NDArray} from '../../src/runtime/ndarray.ts';
+import { cpu, tensor } from '../../src/runtime/ndarray.ts';
 
 export interface RefTensor {
   readonly shape: readonly number[];
@@ -173,26 +178,33 @@ function evalExpr(e: Expr, m: IRModule, env: Map<PrimVar, number>, values: Map<G
         return { shape, dtype: o.dtype, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
       });
       const tirVars = e.tirVars?.values.map((d) => evalIndex(d, env)) ?? [];
-      const argList = [...ins, ...outs, ...tirVars];
-      const sizes: Record<string, number> = {};
-      f.params.forEach((p, i) => {
-        const a = argList[i]!;
-        if (p.kind === 'buffer' && typeof a === 'object' && 'shape' in a) {
-          p.shape.forEach((d, k) => {
-            if (d.kind === 'var') sizes[d.name] = a.shape[k]!;
-          });
-        }
-      });
-      runPrimFunc(
-        f,
-        argList.map((a) => (typeof a === 'number' ? a : (a as RefTensor).data)),
-        { sizes },
-      );
+      const kernel = compileKernel(e.func, f);
+      const outArrays = outs.map((o) => cpu.empty(o.shape, o.dtype));
+      kernel([...ins.map(toKernelArg), ...outArrays, ...tirVars]);
+      outArrays.forEach((o, i) => (outs[i] = { ...outs[i]!, data: Float64Array.from(o.toNumbers()) }));
       return e.out.kind === 'tuple' ? outs : outs[0]!;
     }
     default:
       throw new Error(`run-op cannot evaluate ${e.kind}`);
   }
+}
+
+type KernelFn = (args: readonly (NDArray | number)[]) => void;
+
+/** The JS code generator's output for one kernel, made callable. */
+function compileKernel(name: string, f: PrimFunc): KernelFn {
+  const source = emitJsKernels(new Map([[name, f]])).replace('export const kernels =', 'return');
+  // Evaluating generated code is the point here; artifacts load it as an ES module instead.
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval
+  const make = new Function(source) as () => Record<string, KernelFn>;
+  const table = make();
+  return table[name]!;
+}
+
+function toKernelArg(v: Value): NDArray | number {
+  if (typeof v === 'number') return v;
+  const t = v as RefTensor;
+  return tensor(t.data, t.shape, t.dtype);
 }
 
 function evalIndex(e: PrimExpr, env: Map<PrimVar, number>): number {

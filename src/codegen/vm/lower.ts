@@ -348,7 +348,10 @@ class FunctionLowerer {
   }
 
   /** Allocates the outputs of a destination-passing call; the result is one tensor or their tuple. */
-  private outputs(out: TensorStructInfo | { kind: 'tuple'; fields: readonly StructInfo[] }, where: string): { outs: number[]; result: number } {
+  private outputs(
+    out: TensorStructInfo | { kind: 'tuple'; fields: readonly StructInfo[] },
+    where: string,
+  ): { outs: number[]; result: number } {
     const fields = out.kind === 'tuple' ? out.fields : [out];
     const outs = fields.map((s, i) => {
       if (s.kind !== 'tensor' || !s.shape) {

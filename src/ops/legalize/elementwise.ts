@@ -68,7 +68,8 @@ const UNARY: Readonly<Record<string, (x: PrimExpr) => PrimExpr>> = {
   log10: intrinsic('log10'),
   log1p: intrinsic('log1p'),
   log2: intrinsic('log2'),
-  negative: (x) => sub(lit(0, x.dtype), x),
+  // -1 * x, not 0 - x: the negation of 0.0 is -0.0.
+  negative: (x) => (isFloat(x.dtype) ? mul(x, lit(-1, x.dtype)) : sub(lit(0, x.dtype), x)),
   reciprocal: (x) => div(lit(1, x.dtype), x),
   relu: (x) => max(x, lit(0, x.dtype)),
   round: (x) => (isFloat(x.dtype) ? call('round', [x]) : x),

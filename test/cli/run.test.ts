@@ -1,0 +1,94 @@
+/** kiln build + kiln run, as a user types them: inputs from .npy or random, outputs to .npy, errors with exit 2. */
+import { readFileSync } from 'node:fs';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { tensor } from '../../src/runtime/ndarray.ts';
+import { readNpy, writeNpy } from '../../src/runtime/npy.ts';
+import { randomArray } from '../helpers/tir-interpreter.ts';
+import { MM_RELU, type Workspace, workspace } from '../helpers/workspace.ts';
+
+const PIPELINE = `name: mm-relu
+target: js
+model:
+  path: model.kir
+stages:
+  - import: {}
+  - legalize: {}
+  - codegen: { out: artifacts/mm-relu }
+`;
+
+let ws: Workspace;
+beforeEach(async () => {
+  ws = workspace({ 'pipeline.yaml': PIPELINE, 'model.kir': MM_RELU });
+  const r = await kiln('build', ws.path('pipeline.yaml'), '--cache-dir', ws.path('cache'));
+  expect(r.code, r.err).toBe(0);
+});
+afterEach(() => ws.remove());
+
+async function kiln(...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+  return { code, out, err };
+}
+
+describe('kiln run', () => {
+  test('random inputs, a symbolic dimension from --shape, outputs written as .npy', async () => {
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=7,128', '--repeat', '3', '--output', ws.path('out'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toMatch(/^output 0: float32\[7, 64\] {2}min 0 {2}max [0-9.]+/m);
+    expect(r.out).toMatch(/main: median [0-9.]+ ms over 3 runs/);
+    const y = readNpy(new Uint8Array(readFileSync(ws.path('out/output_0.npy'))));
+    expect(y.shape).toEqual([7, 64]);
+  });
+
+  test('inputs from .npy files give the right numbers', async () => {
+    const x = randomArray(2 * 128, 5);
+    const w = randomArray(128 * 64, 6);
+    ws.write('x.npy', writeNpy(tensor(x, [2, 128])));
+    ws.write('w.npy', writeNpy(tensor(w, [128, 64])));
+    const r = await kiln(
+      'run',
+      ws.path('artifacts/mm-relu'),
+      '--input',
+      `x=${ws.path('x.npy')}`,
+      '--input',
+      `w=${ws.path('w.npy')}`,
+      '--output',
+      ws.path('out'),
+    );
+    expect(r.code, r.err).toBe(0);
+    const y = readNpy(new Uint8Array(readFileSync(ws.path('out/output_0.npy')))).toNumbers();
+    for (let i = 0; i < 2; i++) {
+      for (let j = 0; j < 64; j += 9) {
+        let s = 0;
+        for (let k = 0; k < 128; k++) s += x[i * 128 + k]! * w[k * 64 + j]!;
+        expect(y[i * 64 + j]).toBeCloseTo(Math.max(0, s), 4);
+      }
+    }
+  });
+
+  test('an unset symbolic dimension defaults to 1 with a notice', async () => {
+    const r = await kiln('run', ws.path('artifacts/mm-relu'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain('notice: symbolic dimension n is not set by an input or --shape; using n = 1');
+    expect(r.out).toContain('output 0: float32[1, 64]');
+  });
+
+  test('mistakes are errors with exit code 2, never stack traces', async () => {
+    const wrong = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=7,100');
+    expect(wrong.code).toBe(2);
+    expect(wrong.err).toContain("error: main: parameter 'x' dimension 1 is 100 (shape [7, 100]), expected 128");
+    const noInput = await kiln('run', ws.path('artifacts/mm-relu'), '--input', 'y=random');
+    expect(noInput.code).toBe(2);
+    expect(noInput.err).toContain("there is no input 'y'; the inputs are x, w");
+    const missing = await kiln('run', ws.path('nowhere'));
+    expect(missing.code).toBe(2);
+    expect(missing.err).toContain('cannot read manifest.json');
+    ws.write('bad.npy', 'not numpy');
+    const bad = await kiln('run', ws.path('artifacts/mm-relu'), '--input', `x=${ws.path('bad.npy')}`);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('not a .npy file');
+    for (const r of [wrong, noInput, missing, bad]) expect(r.err).not.toMatch(/\n\s+at /);
+  });
+});
