@@ -112,7 +112,10 @@ export const M = {
     'K8001',
     (a) => `${a.target} code generation: kernel '${a.kernel}': ${a.what}`,
   ),
-  vmLowering: message<{ func: string; problem: string }>('K8002', (a) => `VM code generation: function '${a.func}': ${a.problem}`),
+  vmLowering: message<{ func: string; problem: string }>(
+    'K8002',
+    (a) => `VM code generation: function '${a.func}': ${a.problem}`,
+  ),
   noCodegen: message<{ target: string; kind: string }>(
     'K8003',
     (a) => `target '${a.target}' (kind ${a.kind}) has no code generator yet`,

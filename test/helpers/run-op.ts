@@ -18,7 +18,7 @@ import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { emitJsKernels } from '../../src/codegen/js/module.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
-import type { NDArray} from '../../src/runtime/ndarray.ts';
+import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { cpu, tensor } from '../../src/runtime/ndarray.ts';
 
 export interface RefTensor {

@@ -1,9 +1,9 @@
 /** The VM end to end: modules built in memory, run on the CPU, checked against plain JS. */
 import { describe, expect, test } from 'vitest';
 import { FunctionRegistry } from '../../src/runtime/registry.ts';
-import type { NDArray} from '../../src/runtime/ndarray.ts';
+import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
-import type { Shape} from '../../src/runtime/values.ts';
+import type { Shape } from '../../src/runtime/values.ts';
 import { type Value } from '../../src/runtime/values.ts';
 import { buildAndLoad } from '../helpers/build-run.ts';
 import { MM_RELU } from '../helpers/workspace.ts';
