@@ -74,12 +74,16 @@ export class TirParser {
 
   constructor(private readonly c: Cursor) {}
 
+  /** Types of the scalar parameters of the function being parsed, known before its buffers. */
+  private scalarTypes = new Map<string, DataType>();
+
   private prim(define = false): PrimParser {
     if (!define) return new PrimParser(this.c, this.scopes);
     return new PrimParser(this.c, {
       lookup: (n) => this.scopes.lookup(n),
       define: (n) => {
-        const v = primVar(n, INDEX_DTYPE);
+        // A dimension named like a scalar parameter written later is that parameter, with its type.
+        const v = primVar(n, this.scalarTypes.get(n) ?? INDEX_DTYPE);
         this.scopes.bind(n, v);
         return v;
       },
@@ -89,6 +93,7 @@ export class TirParser {
   /** After `prim_func NAME`. */
   primFunc(): PrimFunc {
     this.c.expect('(');
+    this.scalarTypes = this.lookAheadScalarParams();
     const params: PrimParam[] = [];
     while (!this.c.at(')')) {
       const nameTok = this.c.expectName();
@@ -118,6 +123,25 @@ export class TirParser {
     const attrs = this.c.acceptName('attrs') ? (this.c.expect('('), this.c.attrList()) : NO_ATTRS;
     const body = this.braced();
     return primFunc(params, body, attrs);
+  }
+
+  /** `name: dtype` parameters not followed by `[` (scalars), scanning to the closing `)`. */
+  private lookAheadScalarParams(): Map<string, DataType> {
+    const out = new Map<string, DataType>();
+    let depth = 0;
+    for (let k = 0; ; k++) {
+      const t = this.c.peek(k);
+      if (t.kind === 'eof') break;
+      if (t.kind === 'punct' && (t.text === '(' || t.text === '[')) depth++;
+      else if (t.kind === 'punct' && (t.text === ')' || t.text === ']')) {
+        if (depth === 0) break;
+        depth--;
+      } else if (depth === 0 && t.kind === 'name' && this.c.at(':', k + 1)) {
+        const d = parseDataType(this.c.peek(k + 2).text);
+        if (d && (this.c.at(',', k + 3) || this.c.at(')', k + 3))) out.set(t.text, d);
+      }
+    }
+    return out;
   }
 
   private dtype(): DataType {

@@ -17,6 +17,13 @@ function canonical(source: string): string {
 
 /** Cases whose canonical form is the source itself. */
 const CANONICAL: Record<string, string> = {
+  'a scalar parameter of another type than i64 used in a buffer shape before it is declared': `
+prim_func eye(E: i32[n, i64(m)], m: i32) {
+  for i, j in grid(n, i64(m)) {
+    E[i, j] = 1
+  }
+}
+`,
   'loop kinds, thread binding, min offsets, annotations': `
 prim_func f(A: f32[n, 64], B: f32[n, 64]) {
   for bx in thread_binding(n, "blockIdx.x") {
