@@ -1,5 +1,5 @@
 /** kiln build + kiln run, as a user types them: inputs from .npy or random, outputs to .npy, errors with exit 2. */
-import { readFileSync } from 'node:fs';
+import { cpSync, readFileSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
@@ -66,6 +66,15 @@ describe('kiln run', () => {
         expect(y[i * 64 + j]).toBeCloseTo(Math.max(0, s), 4);
       }
     }
+  });
+
+  test('the artifact directory is complete: copied elsewhere, it runs', async () => {
+    cpSync(ws.path('artifacts/mm-relu'), ws.path('elsewhere/copy'), { recursive: true });
+    rmSync(ws.path('artifacts'), { recursive: true });
+    rmSync(ws.path('cache'), { recursive: true });
+    const r = await kiln('run', ws.path('elsewhere/copy'), '--shape', 'x=2,128');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('output 0: float32[2, 64]');
   });
 
   test('an unset symbolic dimension defaults to 1 with a notice', async () => {

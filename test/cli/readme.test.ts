@@ -1,0 +1,60 @@
+/**
+ * The README stays true: its first-steps commands build and run the example,
+ * and its runtime snippet runs as written (against the built package).
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { expect, test } from 'vitest';
+import { main } from '../../src/cli/main.ts';
+import { REPO } from '../helpers/workspace.ts';
+
+const README = readFileSync(join(REPO, 'README.md'), 'utf8');
+
+function block(after: string, lang: string): string {
+  const start = README.indexOf(after);
+  expect(start, `README section '${after}'`).toBeGreaterThanOrEqual(0);
+  const m = new RegExp('```' + lang + '\\n([\\s\\S]*?)```').exec(README.slice(start));
+  expect(m, `a ${lang} block after '${after}'`).not.toBeNull();
+  return m![1]!;
+}
+
+test('the first-steps commands build and run the example', async () => {
+  const commands = block('## First steps', 'sh')
+    .split('\n')
+    .map((l) => l.replace(/#.*$/, '').trim())
+    .filter((l) => l.startsWith('npx kiln '))
+    .map((l) => l.slice('npx kiln '.length).split(/\s+/));
+  expect(commands.map((c) => c[0])).toEqual(['build', 'run']);
+  const cache = mkdtempSync(join(tmpdir(), 'kiln-readme-'));
+  const cwd = process.cwd();
+  try {
+    process.chdir(REPO);
+    for (const argv of commands) {
+      let out = '';
+      let err = '';
+      const extra = argv[0] === 'build' ? ['--cache-dir', cache] : [];
+      const code = await main([...argv, ...extra], { stdout: (t) => (out += t), stderr: (t) => (err += t) });
+      expect(code, `kiln ${argv.join(' ')}\n${err}`).toBe(0);
+      if (argv[0] === 'run') expect(out).toMatch(/output 0: float32\[7, 64\]/);
+    }
+  } finally {
+    process.chdir(cwd);
+    rmSync(cache, { recursive: true, force: true });
+  }
+});
+
+test('the runtime snippet runs as written', () => {
+  const snippet = block('## The artifact and the runtime', 'js');
+  // In the repository, so that `kiln/runtime/node` resolves to this package (dist/, built by npm ci).
+  const file = join(REPO, `.readme-snippet-${process.pid}.mjs`);
+  writeFileSync(file, `${snippet}\nconsole.log(JSON.stringify({ shape: y.shape, dtype: y.dtype }));\n`);
+  try {
+    const r = spawnSync(process.execPath, [file], { cwd: REPO, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout.trim())).toEqual({ shape: [7, 64], dtype: 'float32' });
+  } finally {
+    rmSync(file, { force: true });
+  }
+});
