@@ -13,6 +13,8 @@ export interface Importer {
   /** Bump when the importer's output changes, so cached imports are not reused. */
   readonly version: number;
   import(model: ModelSpec): IRModule | Promise<IRModule>;
+  /** Files besides the model that the import reads (external weights): part of the cache key, watched. */
+  inputs?(model: ModelSpec): readonly string[];
 }
 
 const importers = new Map<string, Importer>();

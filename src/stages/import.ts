@@ -2,6 +2,7 @@
 import { z } from 'zod';
 import { getImporter } from '../frontends/registry.ts';
 import '../frontends/kir.ts';
+import '../frontends/onnx/index.ts';
 import { defineStage } from './registry.ts';
 
 export const importStage = defineStage({
@@ -10,7 +11,7 @@ export const importStage = defineStage({
   description: "Reads the pipeline's model (model.path) into an IRModule.",
   options: z.object({}).strict(),
   source: true,
-  inputs: (_options, env) => [env.model.path],
+  inputs: (_options, env) => [env.model.path, ...(getImporter(env.model.format)?.inputs?.(env.model) ?? [])],
   usesTarget: false,
   // The model file's content is an input; how it is read (format, dimensions, inputs) is key material too.
   fingerprint: (_options, env) => {

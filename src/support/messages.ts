@@ -10,6 +10,7 @@
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
  * K7xxx  passes (K71xx legalization)
  * K8xxx  code generation and artifacts
+ * K9xxx  model importers (ONNX)
  */
 import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
 
@@ -120,6 +121,18 @@ export const M = {
     'K8003',
     (a) => `target '${a.target}' (kind ${a.kind}) has no code generator yet`,
   ),
+
+  // --- importers ------------------------------------------------------------------------
+  onnxMalformed: message<{ file: string; problem: string }>('K9001', (a) => `${a.file}: not a valid ONNX model: ${a.problem}`),
+  onnxUnsupported: message<{ file: string; count: number; list: string }>(
+    'K9002',
+    (a) => `${a.file}: ${a.count} unsupported operator${a.count === 1 ? '' : 's'}: ${a.list}`,
+  ),
+  onnxNode: message<{ file: string; node: string; op: string; opset: number; problem: string }>(
+    'K9003',
+    (a) => `${a.file}: node '${a.node}' (${a.op}, opset ${a.opset}): ${a.problem}`,
+  ),
+  onnxModel: message<{ file: string; problem: string }>('K9004', (a) => `${a.file}: ${a.problem}`),
 
   // --- command line ----------------------------------------------------------
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),

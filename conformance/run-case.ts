@@ -1,0 +1,212 @@
+/**
+ * One ONNX backend test (a directory with model.onnx and test_data_set_N/
+ * input_i.pb, output_i.pb): imported, built for the CPU in memory, run on
+ * each data set and compared with the expected outputs as ONNX's backend
+ * tests compare (rtol 1e-3, atol 1e-7).
+ */
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { buildArtifact } from '../src/codegen/artifact.ts';
+import { memorySource } from '../src/codegen/memory-source.ts';
+import { importOnnx, parseOnnx } from '../src/frontends/onnx/importer.ts';
+import { decodeTensor, type ModelProto, type TensorProto } from '../src/frontends/onnx/proto.ts';
+import { tensorBytes } from '../src/frontends/onnx/tensor.ts';
+import type { TargetDescription } from '../src/ir/target.ts';
+import { loadArtifact } from '../src/runtime/artifact.ts';
+import { NDArray, cpu } from '../src/runtime/ndarray.ts';
+import type { Value } from '../src/runtime/values.ts';
+import { storageOf } from '../src/runtime/dtype.ts';
+import { isKilnError } from '../src/support/diagnostics.ts';
+
+export type Status = 'pass' | 'fail' | 'unsupported' | 'error' | 'out-of-scope';
+
+export interface CaseResult {
+  readonly category: string;
+  readonly name: string;
+  readonly status: Status;
+  /** Why it did not pass: the unsupported operators, the error, the worst mismatch, the out-of-scope feature. */
+  readonly detail?: string;
+  readonly maxAbs?: number;
+  readonly maxRel?: number;
+  /** Integer inputs that feed shapes were compiled in as constants. */
+  readonly frozen?: boolean;
+  readonly ms: number;
+}
+
+export const RTOL = 1e-3;
+export const ATOL = 1e-7;
+
+const JS_TARGET: TargetDescription = { name: 'js', kind: 'js', device: 'cpu', features: [], limits: {} };
+
+/** Operators outside Kiln's scope: training, sequences, optionals, strings, random generators, control flow. */
+const OUT_OF_SCOPE_OPS: Record<string, string> = {
+  Adagrad: 'training',
+  Adam: 'training',
+  Momentum: 'training',
+  Gradient: 'training',
+  SequenceAt: 'sequences',
+  SequenceConstruct: 'sequences',
+  SequenceEmpty: 'sequences',
+  SequenceErase: 'sequences',
+  SequenceInsert: 'sequences',
+  SequenceLength: 'sequences',
+  SequenceMap: 'sequences',
+  SplitToSequence: 'sequences',
+  ConcatFromSequence: 'sequences',
+  Optional: 'optional types',
+  OptionalGetElement: 'optional types',
+  OptionalHasElement: 'optional types',
+  StringNormalizer: 'strings',
+  TfIdfVectorizer: 'strings',
+  RegexFullMatch: 'strings',
+  StringConcat: 'strings',
+  StringSplit: 'strings',
+  RandomNormal: 'random numbers',
+  RandomNormalLike: 'random numbers',
+  RandomUniform: 'random numbers',
+  RandomUniformLike: 'random numbers',
+  Bernoulli: 'random numbers',
+  Multinomial: 'random numbers',
+};
+
+export function outOfScope(model: ModelProto): string | undefined {
+  const g = model.graph!;
+  for (const v of [...g.input, ...g.output]) {
+    const t = v.type;
+    if (t?.sequence_type) return 'sequences';
+    if (t?.optional_type) return 'optional types';
+    if (t?.map_type) return 'maps';
+    if (t?.tensor_type?.elem_type === 8) return 'strings';
+  }
+  const visit = (nodes: NonNullable<ModelProto['graph']>['node']): string | undefined => {
+    for (const n of nodes) {
+      if (n.domain === 'ai.onnx.preview.training') return 'training';
+      const why = OUT_OF_SCOPE_OPS[n.op_type];
+      if (why) return why;
+      for (const a of n.attribute) {
+        const sub = a.g ? visit(a.g.node) : undefined;
+        if (sub) return sub;
+      }
+    }
+    return undefined;
+  };
+  return visit(g.node);
+}
+
+function toNDArray(t: TensorProto): NDArray {
+  const tb = tensorBytes(t, undefined);
+  const Storage = storageOf(tb.dtype);
+  const count = tb.shape.reduce((a, b) => a * b, 1);
+  const data = new Storage(tb.bytes.buffer, tb.bytes.byteOffset, count);
+  return new NDArray(tb.shape, tb.dtype, cpu, data);
+}
+
+function flatten(v: Value): Value[] {
+  return Array.isArray(v) ? (v as readonly Value[]).flatMap((x) => flatten(x)) : [v];
+}
+
+export async function runCase(dir: string, category: string, name: string): Promise<CaseResult> {
+  const t0 = performance.now();
+  const done = (status: Status, extra: Partial<CaseResult> = {}): CaseResult => ({
+    category,
+    name,
+    status,
+    ms: Math.round(performance.now() - t0),
+    ...extra,
+  });
+  const bytes = readFileSync(join(dir, 'model.onnx'));
+  let model: ModelProto;
+  try {
+    model = parseOnnx(bytes, `${category}/${name}`);
+  } catch (e) {
+    return done('error', { detail: (e as Error).message });
+  }
+  const scope = outOfScope(model);
+  if (scope) return done('out-of-scope', { detail: scope });
+
+  const sets = readdirSync(dir)
+    .filter((d) => d.startsWith('test_data_set_'))
+    .sort();
+  const initializers = new Set(model.graph!.initializer.map((i) => i.name));
+  const inputNames = model.graph!.input.map((i) => i.name).filter((n) => !initializers.has(n));
+  const readSet = (set: string, kind: 'input' | 'output'): TensorProto[] =>
+    readdirSync(join(dir, set))
+      .filter((f) => f.startsWith(`${kind}_`))
+      .sort((a, b) => Number(a.slice(kind.length + 1, -3)) - Number(b.slice(kind.length + 1, -3)))
+      .map((f) => decodeTensor(readFileSync(join(dir, set, f))));
+
+  let frozen: Map<string, TensorProto> | undefined;
+  let module;
+  try {
+    module = importOnnx(bytes, { file: `${category}/${name}`, dir });
+  } catch (e) {
+    const msg = (e as Error).message;
+    if (isKilnError(e) && e.code === 'K9002')
+      return done('unsupported', { detail: msg.split('\n')[0]!.replace(/^.*?unsupported operators?: /, '') });
+    if (!isKilnError(e) || !/known at import time|must be (a )?constant/.test(msg) || sets.length === 0) {
+      return done('error', { detail: firstLine(msg) });
+    }
+    // Shape inputs fed as data (Reshape's shape, Expand's shape, ...): compile for the test's values.
+    const first = readSet(sets[0]!, 'input');
+    frozen = new Map(
+      inputNames.flatMap((n, i) => (first[i] && [6, 7].includes(first[i].data_type) ? [[n, first[i]] as const] : [])),
+    );
+    try {
+      module = importOnnx(bytes, { file: `${category}/${name}`, dir, frozenInputs: frozen });
+    } catch (e2) {
+      return done('error', { detail: firstLine((e2 as Error).message) });
+    }
+  }
+  let mod;
+  try {
+    mod = await loadArtifact(memorySource(buildArtifact(module, { name, target: JS_TARGET })));
+  } catch (e) {
+    return done('error', { detail: firstLine((e as Error).message), ...(frozen ? { frozen: true } : {}) });
+  }
+
+  let maxAbs = 0;
+  let maxRel = 0;
+  for (const set of sets) {
+    const inputs = readSet(set, 'input');
+    const expected = readSet(set, 'output');
+    const args = inputNames.flatMap((n, i) => (frozen?.has(n) || !inputs[i] ? [] : [toNDArray(inputs[i])]));
+    let outputs: Value[];
+    try {
+      outputs = flatten(await mod.call('main', ...args));
+    } catch (e) {
+      return done('error', { detail: firstLine((e as Error).message), ...(frozen ? { frozen: true } : {}) });
+    }
+    for (let i = 0; i < expected.length; i++) {
+      const want = toNDArray(expected[i]!);
+      const got = outputs[i];
+      if (!(got instanceof NDArray)) return done('fail', { detail: `output ${i} is missing` });
+      if (got.shape.join() !== want.shape.join()) {
+        return done('fail', { detail: `output ${i} has shape [${got.shape.join(', ')}], expected [${want.shape.join(', ')}]` });
+      }
+      const a = got.toNumbers();
+      const b = want.toNumbers();
+      for (let k = 0; k < b.length; k++) {
+        const x = a[k]!;
+        const y = b[k]!;
+        if (Number.isNaN(y) && Number.isNaN(x)) continue;
+        if (x === y) continue;
+        const d = Math.abs(x - y);
+        maxAbs = Math.max(maxAbs, Number.isFinite(d) ? d : Infinity);
+        maxRel = Math.max(maxRel, d / Math.max(Math.abs(y), 1e-30));
+        if (!(d <= ATOL + RTOL * Math.abs(y))) {
+          return done('fail', {
+            detail: `output ${i} element ${k} is ${x}, expected ${y}`,
+            maxAbs,
+            maxRel,
+            ...(frozen ? { frozen: true } : {}),
+          });
+        }
+      }
+    }
+  }
+  return done('pass', { maxAbs, maxRel, ...(frozen ? { frozen: true } : {}) });
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0]!.slice(0, 300);
+}

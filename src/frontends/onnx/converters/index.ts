@@ -1,0 +1,7 @@
+/** Importing this module registers every ONNX operator converter. */
+import './elementwise.ts';
+import './shape.ts';
+import './nn.ts';
+import './reduce.ts';
+
+export { defineConverter, getConverter, supportedOnnxOps, type Converter } from './registry.ts';

@@ -1,0 +1,2 @@
+/** Convolutions, pooling, normalization, matrix products, Softmax, Pad, Resize (to be written). */
+export {};

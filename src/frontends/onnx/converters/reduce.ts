@@ -1,0 +1,2 @@
+/** Reductions, arg-reductions, scans, TopK, gathers and scatters (to be written). */
+export {};

@@ -1,0 +1,15 @@
+/**
+ * The ONNX importer, registered for `.onnx` models. The importer itself (and
+ * the operator library and protobufjs with it) loads on use, so a build whose
+ * import is cached never pays for it.
+ */
+import { registerImporter } from '../registry.ts';
+import { externalDataFiles } from './external-files.ts';
+
+registerImporter({
+  format: 'onnx',
+  extensions: ['.onnx'],
+  version: 1,
+  import: async (model) => (await import('./importer.ts')).importOnnxFile(model),
+  inputs: (model) => externalDataFiles(model.path),
+});
