@@ -1,8 +1,10 @@
 /** `npm run bench`: every benchmark, one after the other, in one process. */
 import { benchIR } from './ir.ts';
+import { benchModels } from './models.ts';
 import { benchPipeline } from './pipeline.ts';
 import { printTable } from './util.ts';
 
 console.log(`kiln benchmarks — node ${process.version}, ${process.platform}/${process.arch}`);
 printTable('IR (median of 7 runs)', benchIR());
 printTable('Pipelines (median of 3 to 7 runs)', await benchPipeline());
+await benchModels();

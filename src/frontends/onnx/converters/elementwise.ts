@@ -161,10 +161,16 @@ defineConverter('Shrink', (ctx) => {
 });
 
 defineConverter('PRelu', (ctx) => {
-  // The slope broadcasts to the input (not just one per channel): x < 0 ? x * slope : x.
+  // The slope broadcasts to the input: x < 0 ? x * slope : x. Before opset 7 a 1-D slope was one
+  // value per channel (axis 1), which numpy broadcasting would align with the last axis instead.
   const x = ctx.input(0);
+  let slope = ctx.input(1);
+  const rank = ctx.rank(0);
+  if (ctx.opset < 7 && ctx.rank(1) === 1 && rank > 2) {
+    slope = ctx.op('reshape', [slope, ctx.shapeArg([ctx.shape(1)[0]!, ...Array<number>(rank - 2).fill(1)])]);
+  }
   const negative = ctx.op('less', [x, scalar(ctx, 0)]);
-  return ctx.op('where', [negative, ctx.op('multiply', [x, ctx.input(1)]), x]);
+  return ctx.op('where', [negative, ctx.op('multiply', [x, slope]), x]);
 });
 
 defineConverter('Clip', (ctx) => {

@@ -1,0 +1,186 @@
+/**
+ * Model benchmarks: the vision model, a 1024x1024x1024 MatMul and a 3-layer
+ * MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
+ * onnxruntime-web's wasm backend with 1 and 2 threads — measured side by
+ * side in one run; each reports the median latency and Kiln's ratio to it.
+ * onnxruntime-web runs in a child process per thread count, since its wasm
+ * thread pool is fixed when it first loads.
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ort from 'onnxruntime-node';
+import { buildArtifact } from '../src/codegen/artifact.ts';
+import { memorySource } from '../src/codegen/memory-source.ts';
+import { importOnnx } from '../src/frontends/onnx/importer.ts';
+import { loadArtifact } from '../src/runtime/artifact.ts';
+import { tensor } from '../src/runtime/ndarray.ts';
+import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
+import { median } from './util.ts';
+
+interface Case {
+  readonly name: string;
+  readonly bytes: Uint8Array;
+  readonly inputs: readonly { name: string; shape: number[] }[];
+  readonly repeats: number;
+}
+
+function seeded(n: number, seed: number, scale = 1): Float32Array {
+  let s = seed >>> 0;
+  return Float32Array.from({ length: n }, () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return ((s / 4294967296) * 2 - 1) * scale;
+  });
+}
+
+function matmulModel(n: number): Uint8Array {
+  return encodeModel({
+    opset: 17,
+    producer: 'kiln bench',
+    graphName: 'matmul',
+    inputs: [
+      { name: 'a', elemType: 1, dims: [n, n] },
+      { name: 'b', elemType: 1, dims: [n, n] },
+    ],
+    outputs: [{ name: 'c', elemType: 1, dims: [n, n] }],
+    initializers: [],
+    nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['c'] }],
+  });
+}
+
+function mlpModel(widths: readonly number[]): Uint8Array {
+  const initializers: TensorSpec[] = [];
+  const nodes: NodeSpec[] = [];
+  let x = 'x';
+  for (let l = 0; l + 1 < widths.length; l++) {
+    const [i, o] = [widths[l]!, widths[l + 1]!];
+    initializers.push({ name: `w${l}`, dims: [i, o], data: seeded(i * o, l + 1, Math.sqrt(6 / i)) });
+    initializers.push({ name: `b${l}`, dims: [o], data: seeded(o, l + 100, 0.1) });
+    nodes.push({ op: 'MatMul', inputs: [x, `w${l}`], outputs: [`mm${l}`] });
+    nodes.push({ op: 'Add', inputs: [`mm${l}`, `b${l}`], outputs: [`h${l}`] });
+    x = `h${l}`;
+    if (l + 2 < widths.length) {
+      nodes.push({ op: 'Relu', inputs: [x], outputs: [`r${l}`] });
+      x = `r${l}`;
+    }
+  }
+  return encodeModel({
+    opset: 17,
+    producer: 'kiln bench',
+    graphName: 'mlp',
+    inputs: [{ name: 'x', elemType: 1, dims: ['N', widths[0]!] }],
+    outputs: [{ name: x, elemType: 1, dims: ['N', widths[widths.length - 1]!] }],
+    initializers,
+    nodes,
+  });
+}
+
+function cases(): Case[] {
+  const vision = new Uint8Array(readFileSync(new URL('../examples/models/tiny-resnet.onnx', import.meta.url)));
+  return [
+    { name: 'vision (tiny-resnet, batch 1)', bytes: vision, inputs: [{ name: 'input', shape: [1, 3, 32, 32] }], repeats: 5 },
+    { name: 'vision (tiny-resnet, batch 4)', bytes: vision, inputs: [{ name: 'input', shape: [4, 3, 32, 32] }], repeats: 3 },
+    {
+      name: 'matmul 1024x1024x1024',
+      bytes: matmulModel(1024),
+      inputs: [
+        { name: 'a', shape: [1024, 1024] },
+        { name: 'b', shape: [1024, 1024] },
+      ],
+      repeats: 3,
+    },
+    {
+      name: 'mlp 512-1024-1024-10, batch 8',
+      bytes: mlpModel([512, 1024, 1024, 10]),
+      inputs: [{ name: 'x', shape: [8, 512] }],
+      repeats: 5,
+    },
+  ];
+}
+
+async function timeKiln(c: Case): Promise<number> {
+  const module = importOnnx(c.bytes, { file: c.name });
+  const target = { name: 'js', kind: 'js' as const, device: 'cpu' as const, features: [], limits: {} };
+  const mod = await loadArtifact(memorySource(buildArtifact(module, { name: 'bench', target })));
+  const args = c.inputs.map((x, i) =>
+    tensor(
+      seeded(
+        x.shape.reduce((a, b) => a * b, 1),
+        i + 7,
+      ),
+      x.shape,
+    ),
+  );
+  await mod.call('main', ...args);
+  const times: number[] = [];
+  for (let r = 0; r < c.repeats; r++) {
+    const t0 = performance.now();
+    await mod.call('main', ...args);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+async function timeOrtNode(c: Case): Promise<number> {
+  const session = await ort.InferenceSession.create(c.bytes);
+  const feeds: Record<string, ort.Tensor> = {};
+  c.inputs.forEach(
+    (x, i) =>
+      (feeds[x.name] = new ort.Tensor(
+        'float32',
+        seeded(
+          x.shape.reduce((a, b) => a * b, 1),
+          i + 7,
+        ),
+        x.shape,
+      )),
+  );
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let r = 0; r < Math.max(c.repeats, 5); r++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+function timeOrtWeb(c: Case, file: string, threads: number): number {
+  const child = join(import.meta.dirname, 'ort-web-child.mjs');
+  const r = spawnSync(
+    process.execPath,
+    [child, file, JSON.stringify(c.inputs), String(threads), String(Math.max(c.repeats, 5))],
+    {
+      encoding: 'utf8',
+      timeout: 600_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`onnxruntime-web (${threads} threads) failed on ${c.name}: ${r.stderr}`);
+  return Number(r.stdout.trim());
+}
+
+export async function benchModels(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
+  const fmt = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)).padStart(9);
+  const ratio = (kiln: number, ref: number): string => `${(kiln / ref).toFixed(1)}x`.padStart(8);
+  console.log('\nModels (median latency in ms; ratio = Kiln / reference, lower is better)');
+  console.log(
+    `  ${'model'.padEnd(32)} ${'kiln'.padStart(9)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(8)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(8)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(8)}`,
+  );
+  try {
+    for (const [i, c] of cases().entries()) {
+      const file = join(dir, `model${i}.onnx`);
+      writeFileSync(file, c.bytes);
+      const kiln = await timeKiln(c);
+      const node = await timeOrtNode(c);
+      const web1 = timeOrtWeb(c, file, 1);
+      const web2 = timeOrtWeb(c, file, 2);
+      console.log(
+        `  ${c.name.padEnd(32)} ${fmt(kiln)} ${fmt(node)} ${ratio(kiln, node)} ${fmt(web1)} ${ratio(kiln, web1)} ${fmt(web2)} ${ratio(kiln, web2)}`,
+      );
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

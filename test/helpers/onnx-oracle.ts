@@ -1,0 +1,69 @@
+/**
+ * The ONNX oracle: runs a model through Kiln (import, build for the CPU,
+ * run) and through onnxruntime-node on the same random inputs, and reports
+ * the largest absolute and relative difference of every output.
+ */
+import * as ort from 'onnxruntime-node';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
+import { memorySource } from '../../src/codegen/memory-source.ts';
+import { importOnnx } from '../../src/frontends/onnx/importer.ts';
+import type { ModelSpec } from '../../src/stages/registry.ts';
+import { loadArtifact } from '../../src/runtime/artifact.ts';
+import { NDArray, tensor } from '../../src/runtime/ndarray.ts';
+import type { Value } from '../../src/runtime/values.ts';
+import { JS_TARGET } from './build-run.ts';
+import { randomArray } from './tir-interpreter.ts';
+
+export interface OracleInput {
+  readonly name: string;
+  readonly shape: readonly number[];
+  /** float32 in [lo, hi) (default [-1, 1)). */
+  readonly lo?: number;
+  readonly hi?: number;
+}
+
+export interface OutputError {
+  readonly name: string;
+  readonly shape: readonly number[];
+  readonly maxAbs: number;
+  readonly maxRel: number;
+}
+
+export async function compareWithOrt(
+  bytes: Uint8Array,
+  inputs: readonly OracleInput[],
+  options: { seed?: number; dynamic?: ModelSpec['dynamic'] } = {},
+): Promise<OutputError[]> {
+  const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
+  const kiln = await loadArtifact(memorySource(buildArtifact(module, { name: 'oracle', target: JS_TARGET })));
+  const session = await ort.InferenceSession.create(bytes);
+  const data = inputs.map((x, i) =>
+    randomArray(
+      x.shape.reduce((a, b) => a * b, 1),
+      (options.seed ?? 1) * 100 + i,
+      x.lo ?? -1,
+      x.hi ?? 1,
+    ),
+  );
+  const feeds: Record<string, ort.Tensor> = {};
+  inputs.forEach((x, i) => (feeds[x.name] = new ort.Tensor('float32', Float32Array.from(data[i]!), [...x.shape])));
+  const expected = await session.run(feeds);
+  const result = await kiln.call('main', ...inputs.map((x, i) => tensor(data[i]!, x.shape)));
+  const outputs = (Array.isArray(result) ? result : [result]) as Value[];
+  return session.outputNames.map((name, i) => {
+    const got = outputs[i] as NDArray;
+    const want = expected[name]!;
+    if (got.shape.join() !== want.dims.join())
+      throw new Error(`${name}: shape [${got.shape.join(', ')}], onnxruntime [${want.dims.join(', ')}]`);
+    const a = got.toNumbers();
+    const b = Array.from(want.data as Float32Array);
+    let maxAbs = 0;
+    let maxRel = 0;
+    b.forEach((y, k) => {
+      const d = Math.abs(a[k]! - y);
+      maxAbs = Math.max(maxAbs, d);
+      maxRel = Math.max(maxRel, d / Math.max(Math.abs(y), 1e-6));
+    });
+    return { name, shape: got.shape, maxAbs, maxRel };
+  });
+}
