@@ -24,7 +24,7 @@ export default tseslint.config(
     ...tseslint.configs.disableTypeChecked,
     languageOptions: {
       ...tseslint.configs.disableTypeChecked.languageOptions,
-      globals: { process: 'readonly', URL: 'readonly', console: 'readonly' },
+      globals: { process: 'readonly', URL: 'readonly', console: 'readonly', performance: 'readonly' },
     },
   },
 );
