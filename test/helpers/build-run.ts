@@ -2,7 +2,7 @@
  * Builds a module into an artifact in memory and loads it with the runtime,
  * as `kiln build` + `load(dir)` would, without touching the disk.
  */
-import { buildArtifact, type Artifact } from '../../src/codegen/artifact.ts';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
 import type { IRModule } from '../../src/ir/module.ts';
 import type { TargetDescription } from '../../src/ir/target.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
