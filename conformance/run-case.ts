@@ -11,6 +11,7 @@ import { memorySource } from '../src/codegen/memory-source.ts';
 import { importOnnx, parseOnnx } from '../src/frontends/onnx/importer.ts';
 import { decodeTensor, type ModelProto, type TensorProto } from '../src/frontends/onnx/proto.ts';
 import { tensorBytes } from '../src/frontends/onnx/tensor.ts';
+import type { IRModule } from '../src/ir/module.ts';
 import type { TargetDescription } from '../src/ir/target.ts';
 import { loadArtifact } from '../src/runtime/artifact.ts';
 import { NDArray, cpu } from '../src/runtime/ndarray.ts';
@@ -143,7 +144,7 @@ export async function runCase(dir: string, category: string, name: string): Prom
       .map((f) => decodeTensor(readFileSync(join(dir, set, f))));
 
   let frozen: Map<string, TensorProto> | undefined;
-  let module;
+  let module: IRModule | undefined;
   try {
     module = importOnnx(bytes, { file: `${category}/${name}`, dir });
   } catch (e) {
@@ -153,20 +154,27 @@ export async function runCase(dir: string, category: string, name: string): Prom
     if (!isKilnError(e) || !/known at import time|must be (a )?constant/.test(msg) || sets.length === 0) {
       return done('error', { detail: firstLine(msg) });
     }
-    // Shape inputs fed as data (Reshape's shape, Expand's shape, ...): compile for the test's values.
+    // Inputs that must be constants fed as data (Reshape's shape, Resize's scales, Pad's pads):
+    // compile for the test's values. First the integer and scalar inputs, which feed shapes; then
+    // every input but the first, which is the data in the operators that need constants.
     const first = readSet(sets[0]!, 'input');
-    // Integer tensors and scalars are the inputs that can feed shapes (Reshape's target, Range's bounds).
-    frozen = new Map(
-      inputNames.flatMap((n, i) => {
-        const t = first[i];
-        return t && ([6, 7].includes(t.data_type) || t.dims.length === 0) ? [[n, t] as const] : [];
-      }),
-    );
-    try {
-      module = importOnnx(bytes, { file: `${category}/${name}`, dir, frozenInputs: frozen });
-    } catch (e2) {
-      return done('error', { detail: firstLine((e2 as Error).message) });
+    const freeze = (pick: (t: TensorProto, i: number) => boolean): Map<string, TensorProto> =>
+      new Map(inputNames.flatMap((n, i) => (first[i] && pick(first[i], i) ? [[n, first[i]] as const] : [])));
+    const attempts = [
+      freeze((t) => [6, 7].includes(t.data_type) || t.dims.length === 0),
+      freeze((_, i) => i > 0),
+    ];
+    let lastError = msg;
+    for (const attempt of attempts) {
+      try {
+        module = importOnnx(bytes, { file: `${category}/${name}`, dir, frozenInputs: attempt });
+        frozen = attempt;
+        break;
+      } catch (e2) {
+        lastError = (e2 as Error).message;
+      }
     }
+    if (!module) return done('error', { detail: firstLine(lastError) });
   }
   let mod;
   try {

@@ -14,20 +14,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { CaseResult } from './run-case.ts';
 import { renderReport } from './report.ts';
+import { CATEGORIES, findTestData } from './runner-paths.ts';
 
-export const CATEGORIES = ['node', 'pytorch-converted', 'pytorch-operator', 'simple'] as const;
-const CANDIDATES = ['/usr/share/libonnx-testdata/data', '/usr/include/onnx/backend/test/data'];
 const TIME_LIMIT_MS = Number(process.env.CONFORMANCE_TIME_LIMIT_MS ?? 120_000);
-
-export function findTestData(): string {
-  const dir = process.env.ONNX_TESTDATA ?? CANDIDATES.find((d) => existsSync(join(d, 'node')));
-  if (!dir || !existsSync(dir)) {
-    throw new Error(
-      `ONNX test data not found (looked in ${CANDIDATES.join(', ')}); install Debian's libonnx-testdata or set ONNX_TESTDATA`,
-    );
-  }
-  return dir;
-}
 
 interface Job {
   readonly dir: string;

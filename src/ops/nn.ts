@@ -11,8 +11,8 @@ import * as A from './attr-schema.ts';
 import { defineOp, type InferContext } from './registry.ts';
 import { argText, fmtExpr, int, outTensor, provablyDifferent, requireRank, sameDtype } from './shape.ts';
 
-const DATA_LAYOUT = { 1: 'NCW', 2: 'NCHW' } as const;
-const KERNEL_LAYOUT = { 1: 'OIW', 2: 'OIHW' } as const;
+const DATA_LAYOUT = { 1: 'NCW', 2: 'NCHW', 3: 'NCDHW' } as const;
+const KERNEL_LAYOUT = { 1: 'OIW', 2: 'OIHW', 3: 'OIDHW' } as const;
 
 /** The output size of one spatial dim of a sliding window. */
 function windowOut(
@@ -39,7 +39,7 @@ function checkFits(ctx: InferContext, out: PrimExpr, window: string, data: Tenso
   }
 }
 
-function defineConv(nd: 1 | 2): void {
+function defineConv(nd: 1 | 2 | 3): void {
   defineOp({
     name: `conv${nd}d`,
     args: [
@@ -98,6 +98,7 @@ function defineConv(nd: 1 | 2): void {
 
 defineConv(1);
 defineConv(2);
+defineConv(3);
 
 /** conv2d_transpose (IOHW weights): out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1) + output_padding + 1. */
 defineOp({
@@ -150,7 +151,7 @@ defineOp({
   },
 });
 
-function definePool(kind: 'max' | 'avg', nd: 1 | 2): void {
+function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
   defineOp({
     name: `${kind}_pool${nd}d`,
     args: [{ name: 'data', kind: 'tensor' }],
@@ -189,6 +190,8 @@ definePool('max', 1);
 definePool('max', 2);
 definePool('avg', 1);
 definePool('avg', 2);
+definePool('max', 3);
+definePool('avg', 3);
 
 /** Adaptive average pooling to a fixed output size; output_size [1, 1] is global average pooling. */
 function defineAdaptivePool(nd: 1 | 2): void {

@@ -66,11 +66,13 @@ class Coords {
     return k === undefined ? cast(this.ft, e) : this.num(k);
   }
 
-  /** a / b of integer shape values, folded when both are literals. */
-  ratio(a: PrimExpr, b: PrimExpr): PrimExpr {
-    const ka = constInt(analyzer.simplify(a));
-    const kb = constInt(analyzer.simplify(b));
-    return ka !== undefined && kb !== undefined ? this.num(ka / kb) : div(this.of(a), this.of(b));
+  /**
+   * x * a / b for integer shape values a and b, dividing last: a folded ratio a / b would be
+   * rounded to the coordinate type first, and a coordinate that is exactly a tie (k + 0.5)
+   * would then land a rounding error beside it, which nearest rounding sees.
+   */
+  scaled(x: PrimExpr, a: PrimExpr, b: PrimExpr): PrimExpr {
+    return div(mul(x, this.of(a)), this.of(b));
   }
 
   /** `wide()` when `outSize > 1`, else `one()` (chosen now when the size is a literal). */
@@ -85,30 +87,30 @@ class Coords {
 function inputCoordinate(mode: CoordinateMode, o: PrimExpr, axis: Axis, c: Coords): PrimExpr {
   const x = cast(c.ft, o);
   const half = c.num(0.5);
-  const scale = (): PrimExpr => c.ratio(axis.size, axis.outSize);
-  // (size - 1) / (outSize - 1); an output of one pixel has only index 0, so any divisor will do.
-  const span = (): PrimExpr => c.ratio(sub(axis.size, 1), max(sub(axis.outSize, 1), 1));
+  const scale = (v: PrimExpr): PrimExpr => c.scaled(v, axis.size, axis.outSize);
+  // v * (size - 1) / (outSize - 1); an output of one pixel has only index 0, so any divisor will do.
+  const span = (v: PrimExpr): PrimExpr => c.scaled(v, sub(axis.size, 1), max(sub(axis.outSize, 1), 1));
   switch (mode) {
     case 'half_pixel':
-      return sub(mul(add(x, half), scale()), half);
+      return sub(scale(add(x, half)), half);
     case 'pytorch_half_pixel':
       return c.ifWide(
         axis.outSize,
-        () => sub(mul(add(x, half), scale()), half),
+        () => sub(scale(add(x, half)), half),
         () => c.num(0),
       );
     case 'align_corners':
-      return mul(x, span());
+      return span(x);
     case 'asymmetric':
-      return mul(x, scale());
+      return scale(x);
     case 'tf_half_pixel_for_nn':
-      return mul(add(x, half), scale());
+      return scale(add(x, half));
     case 'tf_crop_and_resize': {
       const { roiStart: s, roiEnd: e } = axis;
       const last = c.of(sub(axis.size, 1));
       return c.ifWide(
         axis.outSize,
-        () => add(mul(c.num(s), last), mul(mul(x, c.num(e - s)), span())),
+        () => add(mul(c.num(s), last), span(mul(x, c.num(e - s)))),
         () => mul(c.num(0.5 * (s + e)), last),
       );
     }

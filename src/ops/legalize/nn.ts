@@ -96,7 +96,7 @@ function divide(e: PrimExpr, k: number): PrimExpr {
 
 /** The reduce axis over spatial dim `d` of a window. */
 const spatialAxis = (extent: PrimExpr | number, nd: number, d: number): ReduceAxis =>
-  reduceAxis(extent, nd === 1 ? 'rw' : ['rh', 'rw'][d]!);
+  reduceAxis(extent, ['rd', 'rh', 'rw'].slice(3 - nd)[d]!);
 
 function conv(c: LegalizeCall, nd: number): Tensor {
   const x = c.tensor('data');
@@ -126,6 +126,7 @@ function conv(c: LegalizeCall, nd: number): Tensor {
 
 defineLegalization('conv1d', (c) => conv(c, 1));
 defineLegalization('conv2d', (c) => conv(c, 2));
+defineLegalization('conv3d', (c) => conv(c, 3));
 
 /**
  * conv2d_transpose as a gather: output (y, x) takes input (h, w) through tap
@@ -253,7 +254,7 @@ function pool(c: LegalizeCall, kind: 'max' | 'avg', nd: number): Tensor {
   );
 }
 
-for (const nd of [1, 2]) {
+for (const nd of [1, 2, 3]) {
   defineLegalization(`max_pool${nd}d`, (c) => pool(c, 'max', nd));
   defineLegalization(`avg_pool${nd}d`, (c) => pool(c, 'avg', nd));
 }

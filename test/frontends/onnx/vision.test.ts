@@ -1,0 +1,45 @@
+/**
+ * The vision vertical: the embedded ResNet-style model (examples/models,
+ * made by scripts/make-vision-model.ts) matches onnxruntime-node within
+ * 1e-4 relative error at batch 1 and 4, and pipelines/vision.yaml builds it
+ * into an artifact that runs from the CLI.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, test } from 'vitest';
+import { main } from '../../../src/cli/main.ts';
+import { compareWithOrt } from '../../helpers/onnx-oracle.ts';
+import { REPO, workspace } from '../../helpers/workspace.ts';
+
+const MODEL = join(REPO, 'examples/models/tiny-resnet.onnx');
+
+describe('the vision model', () => {
+  test('matches onnxruntime within 1e-4 relative error at batch 1 and 4', async () => {
+    const bytes = new Uint8Array(readFileSync(MODEL));
+    for (const batch of [1, 4]) {
+      const [probs] = await compareWithOrt(bytes, [{ name: 'input', shape: [batch, 3, 32, 32] }], { seed: batch });
+      expect(probs!.shape).toEqual([batch, 10]);
+      expect(probs!.maxRel, `batch ${batch}: max abs ${probs!.maxAbs}, max rel ${probs!.maxRel}`).toBeLessThan(1e-4);
+    }
+  });
+
+  test('pipelines/vision.yaml builds it and kiln run runs it', async () => {
+    const ws = workspace();
+    try {
+      const pipeline = readFileSync(join(REPO, 'pipelines/vision.yaml'), 'utf8')
+        .replace('../examples/models/tiny-resnet.onnx', MODEL)
+        .replace('../artifacts/vision', 'artifacts/vision');
+      ws.write('vision.yaml', pipeline);
+      const io = { out: '', err: '' };
+      const kiln = (...argv: string[]): Promise<number> =>
+        main(argv, { stdout: (t) => (io.out += t), stderr: (t) => (io.err += t) });
+      expect(await kiln('build', ws.path('vision.yaml'), '--cache-dir', ws.path('cache')), io.err).toBe(0);
+      expect(await kiln('run', ws.path('artifacts/vision'), '--shape', 'input=4,3,32,32'), io.err).toBe(0);
+      expect(io.out).toMatch(/output 0: float32\[4, 10\] {2}min [0-9.e-]+ {2}max [0-9.e-]+ {2}mean 0\.1/);
+      const manifest = JSON.parse(ws.read('artifacts/vision/manifest.json')) as { entries: { main: { params: { type: string }[] } } };
+      expect(manifest.entries.main.params[0]!.type).toBe('Tensor[(batch, 3, 32, 32), f32]');
+    } finally {
+      ws.remove();
+    }
+  });
+});
