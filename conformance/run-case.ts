@@ -160,10 +160,7 @@ export async function runCase(dir: string, category: string, name: string): Prom
     const first = readSet(sets[0]!, 'input');
     const freeze = (pick: (t: TensorProto, i: number) => boolean): Map<string, TensorProto> =>
       new Map(inputNames.flatMap((n, i) => (first[i] && pick(first[i], i) ? [[n, first[i]] as const] : [])));
-    const attempts = [
-      freeze((t) => [6, 7].includes(t.data_type) || t.dims.length === 0),
-      freeze((_, i) => i > 0),
-    ];
+    const attempts = [freeze((t) => [6, 7].includes(t.data_type) || t.dims.length === 0), freeze((_, i) => i > 0)];
     let lastError = msg;
     for (const attempt of attempts) {
       try {

@@ -9,7 +9,7 @@ import { memorySource } from '../../src/codegen/memory-source.ts';
 import { importOnnx } from '../../src/frontends/onnx/importer.ts';
 import type { ModelSpec } from '../../src/stages/registry.ts';
 import { loadArtifact } from '../../src/runtime/artifact.ts';
-import type { NDArray} from '../../src/runtime/ndarray.ts';
+import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
 import type { Value } from '../../src/runtime/values.ts';
 import { JS_TARGET } from './build-run.ts';

@@ -70,6 +70,22 @@ describe('conv1d', () => {
   });
 });
 
+describe('3-D convolution and pooling', () => {
+  it('conv3d over a symbolic batch, with strides, padding and dilation', () => {
+    expectInfer('conv3d', [T([n, 3, 8, 9, 10]), T([4, 3, 3, 3, 3])], { strides: [1, 2, 1], padding: 1, dilation: [2, 1, 1] }, [
+      n,
+      4,
+      6,
+      5,
+      10,
+    ]);
+  });
+
+  it.each(['max_pool3d', 'avg_pool3d'])('%s windows every spatial dim', (op) => {
+    expectInfer(op, [T([n, 2, 7, 8, 9])], { pool_size: [3, 2, 3], strides: 2, padding: [1, 0, 1, 1, 0, 1] }, [n, 2, 4, 4, 5]);
+  });
+});
+
 describe('conv2d_transpose', () => {
   it('grows the spatial dims', () => {
     expectInfer('conv2d_transpose', [T([n, 3, h, w]), T([3, 8, 4, 4])], { strides: 2, padding: 1 }, [n, 8, mul(h, 2), mul(w, 2)]);

@@ -96,7 +96,7 @@ function divide(e: PrimExpr, k: number): PrimExpr {
 
 /** The reduce axis over spatial dim `d` of a window. */
 const spatialAxis = (extent: PrimExpr | number, nd: number, d: number): ReduceAxis =>
-  reduceAxis(extent, ['rd', 'rh', 'rw'].slice(3 - nd)[d]!);
+  reduceAxis(extent, ['rd', 'rh', 'rw'].slice(3 - nd)[d]);
 
 function conv(c: LegalizeCall, nd: number): Tensor {
   const x = c.tensor('data');

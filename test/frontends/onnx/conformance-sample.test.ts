@@ -49,8 +49,23 @@ const SAMPLE: Record<string, readonly string[]> = {
     'test_onehot_negative_indices',
     'test_scatter_elements_with_duplicate_indices',
   ],
-  'pytorch-converted': ['test_Conv2d_groups', 'test_BatchNorm2d_eval', 'test_Linear', 'test_PReLU_2d_multiparam', 'test_MaxPool2d', 'test_PixelShuffle', 'test_ReflectionPad2d', 'test_Embedding'],
-  'pytorch-operator': ['test_operator_conv', 'test_operator_maxpool', 'test_operator_view', 'test_operator_params', 'test_operator_chunk'],
+  'pytorch-converted': [
+    'test_Conv2d_groups',
+    'test_BatchNorm2d_eval',
+    'test_Linear',
+    'test_PReLU_2d_multiparam',
+    'test_MaxPool2d',
+    'test_PixelShuffle',
+    'test_ReflectionPad2d',
+    'test_Embedding',
+  ],
+  'pytorch-operator': [
+    'test_operator_conv',
+    'test_operator_maxpool',
+    'test_operator_view',
+    'test_operator_params',
+    'test_operator_chunk',
+  ],
   simple: ['test_expand_shape_model1', 'test_sign_model', 'test_single_relu_model'],
 };
 
@@ -74,4 +89,5 @@ describe.skipIf(!root)('ONNX conformance sample', () => {
   }
 });
 
-if (!root) console.warn('ONNX test data not found (install libonnx-testdata or set ONNX_TESTDATA): the conformance sample is skipped');
+if (!root)
+  console.warn('ONNX test data not found (install libonnx-testdata or set ONNX_TESTDATA): the conformance sample is skipped');

@@ -36,7 +36,9 @@ describe('the vision model', () => {
       expect(await kiln('build', ws.path('vision.yaml'), '--cache-dir', ws.path('cache')), io.err).toBe(0);
       expect(await kiln('run', ws.path('artifacts/vision'), '--shape', 'input=4,3,32,32'), io.err).toBe(0);
       expect(io.out).toMatch(/output 0: float32\[4, 10\] {2}min [0-9.e-]+ {2}max [0-9.e-]+ {2}mean 0\.1/);
-      const manifest = JSON.parse(ws.read('artifacts/vision/manifest.json')) as { entries: { main: { params: { type: string }[] } } };
+      const manifest = JSON.parse(ws.read('artifacts/vision/manifest.json')) as {
+        entries: { main: { params: { type: string }[] } };
+      };
       expect(manifest.entries.main.params[0]!.type).toBe('Tensor[(batch, 3, 32, 32), f32]');
     } finally {
       ws.remove();
