@@ -17,6 +17,6 @@ export {
   type RegisteredPass,
 } from './registry.ts';
 export { DCE, dce, eliminateDeadCode } from './dce.ts';
-export { LEGALIZE, legalize, legalizeModule } from './legalize.ts';
+export { LEGALIZE, LEGALIZE_VERSION } from './legalize-pass.ts';
 export { SIMPLIFY, simplify, simplifyGraphFunc, simplifyModule } from './simplify.ts';
 export { simplifyPrimFunc } from './simplify-tir.ts';

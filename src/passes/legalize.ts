@@ -9,7 +9,6 @@
  * unknown value likewise), so kernels always see symbolic shapes and the VM
  * binds them at run time. `shape_of` stays: the VM reads shapes itself.
  */
-import { z } from 'zod';
 import { BlockBuilder } from '../ir/builder/block-builder.ts';
 import { isInt } from '../ir/dtype.ts';
 import {
@@ -40,21 +39,14 @@ import { fail, M } from '../support/messages.ts';
 import { inferOpCall } from '../ops/index.ts';
 import '../ops/legalize/index.ts';
 import { lowerOpCall } from '../ops/legalize/lower-call.ts';
-import { definePass, type Pass } from './registry.ts';
+import type { Pass } from './registry.ts';
 
 /** Operators the VM runs itself rather than through a kernel. */
 export const VM_NATIVE_OPS: ReadonlySet<string> = new Set(['shape_of']);
 
-export const LEGALIZE = definePass({
-  name: 'legalize',
-  description: 'Rewrites operator calls into call_tir of PrimFuncs made by the operator library, shared between identical calls.',
-  version: 1,
-  options: z.object({}),
-  create: () => ({ name: 'legalize', run: (m) => legalizeModule(m) }),
-});
-
+/** The pass, configured (the implementation is loaded here already). */
 export function legalize(): Pass {
-  return LEGALIZE.create();
+  return { name: 'legalize', run: (m) => legalizeModule(m) };
 }
 
 export function legalizeModule(m: IRModule): IRModule {

@@ -40,6 +40,8 @@ export interface PassDefinition<S extends z.ZodObject> {
   usesTarget?: boolean;
   /** Options with their defaults; unknown keys are rejected. */
   options: S;
+  /** Loads a heavy implementation before the pass runs (the stage that runs passes awaits it). */
+  load?: () => Promise<void>;
   create(options: z.output<S>): Pass;
 }
 
@@ -50,6 +52,8 @@ export interface RegisteredPass {
   readonly version: number;
   readonly usesTarget: boolean;
   readonly options: z.ZodObject;
+  /** Awaited before the pass runs: loads an implementation kept out of start-up. */
+  load(): Promise<void>;
   /** Validates `options` (defaults filled in) and returns the configured pass. */
   create(options?: unknown): Pass;
 }
@@ -73,6 +77,7 @@ export function definePass<S extends z.ZodObject>(def: PassDefinition<S>): Defin
     version: def.version,
     usesTarget: def.usesTarget ?? false,
     options: schema,
+    load: def.load ?? (() => Promise.resolve()),
     create: (options?: unknown) => def.create(parseOptions(def.name, schema, options ?? {}) as z.output<S>),
   };
   PASSES.set(def.name, pass);

@@ -7,8 +7,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { z } from 'zod';
-import { buildArtifact } from '../codegen/artifact.ts';
-import { LEGALIZE } from '../passes/legalize.ts';
+import { LEGALIZE_VERSION } from '../passes/legalize-pass.ts';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever generated code or the artifact layout changes for the same module. */
@@ -23,9 +22,11 @@ export const codegenStage = defineStage({
       out: z.string().min(1).describe('The artifact directory, relative to this pipeline file.'),
     })
     .strict(),
-  fingerprint: () => `legalize@${LEGALIZE.version}`,
-  run: (module, ctx) => {
+  fingerprint: () => `legalize@${LEGALIZE_VERSION}`,
+  run: async (module, ctx) => {
     if (!module) throw new Error('codegen needs a module; put import first');
+    // Loaded on use: the code generators and the operator library stay out of a cached build's start.
+    const { buildArtifact } = await import('../codegen/artifact.ts');
     // Named after its directory: the key of this stage does not include the pipeline's name.
     const artifact = buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
     for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.bytes);

@@ -5,7 +5,7 @@
  *   - legalize: {}
  */
 import { z } from 'zod';
-import { LEGALIZE, legalizeModule } from '../passes/legalize.ts';
+import { LEGALIZE_VERSION } from '../passes/legalize-pass.ts';
 import { defineStage } from './registry.ts';
 
 export const legalizeStage = defineStage({
@@ -14,9 +14,11 @@ export const legalizeStage = defineStage({
   description: 'Rewrites operator calls into call_tir of PrimFuncs made by the operator library.',
   options: z.object({}).strict(),
   usesTarget: false,
-  fingerprint: () => `legalize@${LEGALIZE.version}`,
-  run: (module) => {
+  fingerprint: () => `legalize@${LEGALIZE_VERSION}`,
+  run: async (module) => {
     if (!module) throw new Error('legalize needs a module; put import first');
+    // Loaded on use, with the operator library: a cached build never needs them.
+    const { legalizeModule } = await import('../passes/legalize.ts');
     return legalizeModule(module);
   },
 });

@@ -60,8 +60,9 @@ export const passesStage = defineStage({
     });
     return problems;
   },
-  run: (module, ctx) => {
+  run: async (module, ctx) => {
     if (!module) throw new Error('passes needs a module; put import first');
+    await Promise.all(ctx.options.passes.map((e) => getPass(entryParts(e).name)?.load() ?? Promise.resolve()));
     return build(ctx.options.passes).run(module, { target: ctx.target });
   },
 });

@@ -1,7 +1,7 @@
 /** Legalize: Before/Expected modules in the text format, and its errors. */
 import { describe, expect, test } from 'vitest';
 import { z } from 'zod';
-import { legalize } from '../../src/passes/index.ts';
+import { legalize } from '../../src/passes/legalize.ts';
 import { defineOp } from '../../src/ops/index.ts';
 import { sameShape } from '../../src/ops/shape.ts';
 import { expectPass, expectUnchanged, parse } from './helpers.ts';

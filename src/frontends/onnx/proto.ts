@@ -5,7 +5,12 @@
  * importer, with their field numbers; fields not listed are skipped by the
  * decoder.
  */
-import protobuf from 'protobufjs';
+import { createRequire } from 'node:module';
+import type Protobuf from 'protobufjs';
+
+// Required when this module first runs (the ONNX importer loads on use), not when the bundled CLI
+// starts: a bundler hoists an import statement of an external package to the bundle's top.
+const protobuf = createRequire(import.meta.url)('protobufjs') as typeof Protobuf;
 
 const tensorFields = {
   dims: { rule: 'repeated', type: 'int64', id: 1 },
