@@ -17,6 +17,7 @@ import { imm, type PrimExpr, type PrimVar, primVar } from '../../src/ir/prim/exp
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { emitJsKernels } from '../../src/codegen/js/module.ts';
+import { randomArray } from './tir-interpreter.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { cpu, tensor } from '../../src/runtime/ndarray.ts';
@@ -54,6 +55,17 @@ export function shapeArg(values: readonly (number | string)[]): OpInput {
 /** A prim argument, known at compile time, or (runtime) a parameter of the function. */
 export function primArg(value: number, dtype: DataType = 'int64', runtime = false): OpInput {
   return { kind: 'prim', value, dtype, runtime };
+}
+
+/** A random tensor (never constant): floats in [lo, hi), integers floored from them. */
+export function randomRef(shape: readonly number[], dtype: DataType, seed: number, lo = -1, hi = 1): RefTensor {
+  const v = randomArray(
+    shape.reduce((a, b) => a * b, 1),
+    seed,
+    lo,
+    hi,
+  );
+  return ref(shape, dtype, dtype.startsWith('float') ? v : v.map(Math.floor));
 }
 
 export function ref(shape: readonly number[], dtype: DataType, data: ArrayLike<number>): RefTensor {

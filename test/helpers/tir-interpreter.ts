@@ -294,18 +294,23 @@ export function runPrimFunc(f: PrimFunc, args: readonly PrimArg[], options: RunO
   new Interpreter(options.sizes ?? {}).run(f, args);
 }
 
-/** Deterministic pseudo-random numbers in [lo, hi) (mulberry32), so failures reproduce. */
-export function randomArray(length: number, seed: number, lo = -1, hi = 1): Float64Array {
+/** A deterministic generator of numbers in [0, 1) (mulberry32), so failures reproduce. */
+export function mulberry32(seed: number): () => number {
   let s = seed >>> 0;
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) {
+  return () => {
     s = (s + 0x6d2b79f5) >>> 0;
     let t = s;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    const r = ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-    out[i] = Math.fround(lo + r * (hi - lo));
-  }
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Deterministic pseudo-random float32 values in [lo, hi). */
+export function randomArray(length: number, seed: number, lo = -1, hi = 1): Float64Array {
+  const next = mulberry32(seed);
+  const out = new Float64Array(length);
+  for (let i = 0; i < length; i++) out[i] = Math.fround(lo + next() * (hi - lo));
   return out;
 }
 

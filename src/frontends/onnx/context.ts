@@ -11,7 +11,7 @@ import type { AttrMap } from '../../ir/attrs.ts';
 import { blobFromBytes } from '../../ir/blob.ts';
 import type { BlockBuilder } from '../../ir/builder/block-builder.ts';
 import { type DataType, INDEX_DTYPE, intRange, isFloat } from '../../ir/dtype.ts';
-import { constant, type Expr, opCall, primValue, shapeExpr } from '../../ir/graph/expr.ts';
+import { constant, type Expr, type GraphVar, opCall, primValue, shapeExpr } from '../../ir/graph/expr.ts';
 import { type StructInfo, tensorSI, type TensorStructInfo } from '../../ir/graph/struct-info.ts';
 import { cast, constInt, imm, type PrimExpr, primVar } from '../../ir/prim/expr.ts';
 import { encodeValues } from '../../ir/tensor-data.ts';
@@ -214,32 +214,29 @@ export class NodeContext {
    * arguments (`this.shapeArg(...)`, `this.primArg(...)`).
    */
   op(name: string, args: readonly (Value | Expr)[], attrs: AttrMap = {}): TensorValue {
-    const exprs = args.map((a) => (isValue(a) ? this.materialize(a).expr : a));
-    let v;
-    try {
-      v = this.state.bb.emit(opCall(name, exprs, attrs), 'lv');
-    } catch (e) {
-      if (isKilnError(e)) this.fail(e.diagnostics[0]!.message);
-      throw e;
-    }
+    const v = this.emitCall(name, args, attrs);
     return this.withKnownShape(v.sinfo, v);
   }
 
   /** An operator with several results (split, topk): one value per field of its tuple result. */
   opTuple(name: string, args: readonly (Value | Expr)[], attrs: AttrMap = {}): TensorValue[] {
-    const exprs = args.map((a) => (isValue(a) ? this.materialize(a).expr : a));
-    let t;
-    try {
-      t = this.state.bb.emit(opCall(name, exprs, attrs), 'lv');
-    } catch (e) {
-      if (isKilnError(e)) this.fail(e.diagnostics[0]!.message);
-      throw e;
-    }
+    const t = this.emitCall(name, args, attrs);
     if (t.sinfo.kind !== 'tuple') return this.fail(`${name} did not give a tuple`);
     return t.sinfo.fields.map((f, i) => {
       const item = this.state.bb.emit({ kind: 'tuple_get', tuple: t, index: i }, 'lv', f);
       return this.withKnownShape(f, item);
     });
+  }
+
+  /** Emits `name(args)`; an operator's complaint (a shape, a dtype) is reported as this node's. */
+  private emitCall(name: string, args: readonly (Value | Expr)[], attrs: AttrMap): GraphVar {
+    const exprs = args.map((a) => (isValue(a) ? this.materialize(a).expr : a));
+    try {
+      return this.state.bb.emit(opCall(name, exprs, attrs), 'lv');
+    } catch (e) {
+      if (isKilnError(e)) this.fail(e.diagnostics[0]!.message);
+      throw e;
+    }
   }
 
   /** A shape argument `shape(d0, d1, ...)`. */

@@ -7,7 +7,7 @@
 import { expect } from 'vitest';
 import type { DataType } from '../../../src/ir/dtype.ts';
 import { expectClose, type RefTensor } from '../run-op.ts';
-import { randomArray } from '../tir-interpreter.ts';
+import { mulberry32, randomArray } from '../tir-interpreter.ts';
 
 export function sizeOf(shape: readonly number[]): number {
   return shape.reduce((a, b) => a * b, 1);
@@ -159,17 +159,8 @@ export function flip(x: RefTensor, axis: number): RefTensor {
 
 /** Deterministic random integers in [lo, hi) (bool data: lo 0, hi 2). */
 export function randomInts(length: number, seed: number, lo: number, hi: number): Float64Array {
-  let s = seed >>> 0;
-  const out = new Float64Array(length);
-  for (let i = 0; i < length; i++) {
-    // mulberry32, as randomArray, but exact integers.
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    out[i] = lo + Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * (hi - lo));
-  }
-  return out;
+  const next = mulberry32(seed);
+  return Float64Array.from({ length }, () => lo + Math.floor(next() * (hi - lo)));
 }
 
 /** A random tensor: floats in [-4, 4), integers in [-50, 50), bools 0/1. */

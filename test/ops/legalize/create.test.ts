@@ -8,20 +8,13 @@ import type { AttrMap } from '../../../src/ir/attrs.ts';
 import type { DataType } from '../../../src/ir/dtype.ts';
 import { getLegalization } from '../../../src/ops/legalize/index.ts';
 import { arange, eye, oneHot, triangle } from '../../helpers/reference/create.ts';
-import { expectClose, type OpInput, primArg, ref, type RefTensor, runOp, shapeArg, tensorArg } from '../../helpers/run-op.ts';
-import { randomArray } from '../../helpers/tir-interpreter.ts';
+import { expectClose, randomRef, type OpInput, primArg, ref, type RefTensor, runOp, shapeArg, tensorArg } from '../../helpers/run-op.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
 
 let seed = 200;
 function rand(shape: readonly number[], dtype: DataType = 'float32', lo = -1, hi = 1): RefTensor {
-  const v = randomArray(
-    shape.reduce((a, b) => a * b, 1),
-    seed++,
-    lo,
-    hi,
-  );
-  return ref(shape, dtype, dtype.startsWith('float') ? v : v.map(Math.floor));
+  return randomRef(shape, dtype, seed++, lo, hi);
 }
 
 function run(op: string, inputs: readonly OpInput[], attrs: AttrMap = {}): RefTensor {

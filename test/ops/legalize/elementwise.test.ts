@@ -10,21 +10,15 @@ import type { DataType } from '../../../src/ir/dtype.ts';
 import { allOps } from '../../../src/ops/index.ts';
 import { getLegalization } from '../../../src/ops/legalize/index.ts';
 import { VM_NATIVE_OPS } from '../../../src/passes/legalize.ts';
-import { expectClose, ref, type RefTensor, runOp, tensorArg } from '../../helpers/run-op.ts';
-import { erf, randomArray } from '../../helpers/tir-interpreter.ts';
+import { expectClose, randomRef, ref, type RefTensor, runOp, tensorArg } from '../../helpers/run-op.ts';
+import { erf } from '../../helpers/tir-interpreter.ts';
 
 const F32 = { rtol: 1e-5, atol: 1e-6 };
 const EXACT = { rtol: 0, atol: 0 };
 
 let seed = 1;
 function rand(shape: readonly number[], dtype: DataType = 'float32', lo = -1, hi = 1): RefTensor {
-  const v = randomArray(
-    shape.reduce((a, b) => a * b, 1),
-    seed++,
-    lo,
-    hi,
-  );
-  return ref(shape, dtype, dtype.startsWith('float') ? v : v.map(Math.floor));
+  return randomRef(shape, dtype, seed++, lo, hi);
 }
 
 /** Shapes each operator runs on: static, symbolic, size-1 and odd. */
