@@ -8,7 +8,17 @@ import type { AttrMap } from '../../../src/ir/attrs.ts';
 import type { DataType } from '../../../src/ir/dtype.ts';
 import { getLegalization } from '../../../src/ops/legalize/index.ts';
 import { arange, eye, oneHot, triangle } from '../../helpers/reference/create.ts';
-import { expectClose, randomRef, type OpInput, primArg, ref, type RefTensor, runOp, shapeArg, tensorArg } from '../../helpers/run-op.ts';
+import {
+  expectClose,
+  randomRef,
+  type OpInput,
+  primArg,
+  ref,
+  type RefTensor,
+  runOp,
+  shapeArg,
+  tensorArg,
+} from '../../helpers/run-op.ts';
 
 const EXACT = { rtol: 0, atol: 0 };
 
