@@ -17,7 +17,7 @@ import { imm, type PrimExpr, type PrimVar, primVar } from '../../src/ir/prim/exp
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { emitJsKernels } from '../../src/codegen/js/module.ts';
-import { randomArray } from './tir-interpreter.ts';
+import { evalPrim, randomArray } from './tir-interpreter.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { cpu, tensor } from '../../src/runtime/ndarray.ts';
@@ -178,7 +178,7 @@ function evalExpr(e: Expr, m: IRModule, env: Map<PrimVar, number>, values: Map<G
     case 'tuple_get':
       return (evalExpr(e.tuple, m, env, values) as readonly Value[])[e.index]!;
     case 'prim_value':
-      return evalIndex(e.value, env);
+      return evalPrim(e.value, env);
     case 'call_tir': {
       const f = m.functions.get(e.func);
       if (f?.kind !== 'prim_func') throw new Error(`no kernel ${e.func}`);
@@ -186,10 +186,10 @@ function evalExpr(e: Expr, m: IRModule, env: Map<PrimVar, number>, values: Map<G
       const outInfos = e.out.kind === 'tuple' ? e.out.fields : [e.out];
       const outs: RefTensor[] = outInfos.map((o) => {
         if (o.kind !== 'tensor' || !o.shape) throw new Error('call_tir output without a shape');
-        const shape = o.shape.map((d) => evalIndex(d, env));
+        const shape = o.shape.map((d) => evalPrim(d, env));
         return { shape, dtype: o.dtype, data: new Float64Array(shape.reduce((a, b) => a * b, 1)) };
       });
-      const tirVars = e.tirVars?.values.map((d) => evalIndex(d, env)) ?? [];
+      const tirVars = e.tirVars?.values.map((d) => evalPrim(d, env)) ?? [];
       const kernel = compileKernel(e.func, f);
       const outArrays = outs.map((o) => cpu.empty(o.shape, o.dtype));
       kernel([...ins.map(toKernelArg), ...outArrays, ...tirVars]);
@@ -217,47 +217,6 @@ function toKernelArg(v: Value): NDArray | number {
   if (typeof v === 'number') return v;
   const t = v as RefTensor;
   return tensor(t.data, t.shape, t.dtype);
-}
-
-function evalIndex(e: PrimExpr, env: Map<PrimVar, number>): number {
-  switch (e.kind) {
-    case 'int':
-    case 'float':
-      return e.value;
-    case 'bool':
-      return e.value ? 1 : 0;
-    case 'var': {
-      const v = env.get(e);
-      if (v === undefined) throw new Error(`no value for symbolic variable ${e.name}`);
-      return v;
-    }
-    case 'binary': {
-      const a = evalIndex(e.a, env);
-      const b = evalIndex(e.b, env);
-      switch (e.op) {
-        case 'add':
-          return a + b;
-        case 'sub':
-          return a - b;
-        case 'mul':
-          return a * b;
-        case 'floordiv':
-          return Math.floor(a / b);
-        case 'floormod':
-          return a - Math.floor(a / b) * b;
-        case 'min':
-          return Math.min(a, b);
-        case 'max':
-          return Math.max(a, b);
-        default:
-          throw new Error(`run-op: shape expression with ${e.op}`);
-      }
-    }
-    case 'cast':
-      return evalIndex(e.value, env);
-    default:
-      throw new Error(`run-op: shape expression of kind ${e.kind}`);
-  }
 }
 
 /**

@@ -25,10 +25,15 @@ export interface RunOptions {
 }
 
 class Interpreter {
-  private readonly vars = new Map<PrimVar, number>();
+  private readonly vars: Map<PrimVar, number>;
   private readonly buffers = new Map<Buffer, BufferData>();
 
-  constructor(private readonly sizes: Readonly<Record<string, number>>) {}
+  constructor(
+    private readonly sizes: Readonly<Record<string, number>>,
+    vars: ReadonlyMap<PrimVar, number> = new Map(),
+  ) {
+    this.vars = new Map(vars);
+  }
 
   run(f: PrimFunc, args: readonly PrimArg[]): void {
     if (args.length !== f.params.length) throw new Error(`${f.params.length} parameters, ${args.length} arguments`);
@@ -287,6 +292,11 @@ function intrinsic(op: string, args: readonly number[]): number {
   const f = INTRINSICS[op];
   if (!f) throw new Error(`the interpreter does not know intrinsic '${op}'`);
   return f(...args);
+}
+
+/** The value of a prim expression without loads (a shape, a tir_var) given its variables' values. */
+export function evalPrim(e: PrimExpr, vars: ReadonlyMap<PrimVar, number>): number {
+  return new Interpreter({}, vars).expr(e);
 }
 
 /** Runs `f` on `args` (buffers are written in place). */
