@@ -43,7 +43,7 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     )
     .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '0')
-    .option('--device <name>', 'where to run: cpu', 'cpu')
+    .option('--device <name>', 'where to run: cpu or webgpu (the artifact must be built for that target)', 'cpu')
     .option('--repeat <n>', 'run this many times and report the median time', '1')
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
     .action(async (dir: string, opts: RunOptions) => {
@@ -70,15 +70,13 @@ class InputError extends Error {
 }
 
 async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
-  if (opts.device !== 'cpu') {
-    throw new InputError(
-      `--device ${opts.device}: this runtime runs artifacts on the cpu device (WebGPU comes with the webgpu target)`,
-    );
+  if (opts.device !== 'cpu' && opts.device !== 'webgpu') {
+    throw new InputError(`--device ${opts.device}: expected cpu or webgpu`);
   }
   const repeat = positiveInt(opts.repeat, '--repeat');
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
-  const mod = await load(resolve(dir));
+  const mod = await load(resolve(dir), { device: opts.device });
   const entry = pickEntry(mod.manifest, opts.entry);
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);
@@ -88,6 +86,8 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   for (let i = 0; i < repeat; i++) {
     const t0 = performance.now();
     result = await mod.call(entry, ...args);
+    // Reading the outputs back waits for the device, so a GPU run's time includes its work.
+    result = await toCpuValue(result);
     times.push(performance.now() - t0);
   }
   const outputs = flatten(result);
@@ -220,6 +220,12 @@ function randomTensor(shape: readonly number[], dtype: DType, seed: number): NDA
   for (let i = 0; i < n; i++)
     values[i] = dtype === 'bool' ? (next() < 0.5 ? 0 : 1) : float ? next() * 2 - 1 : Math.floor(next() * 10);
   return tensor(values, shape, dtype);
+}
+
+async function toCpuValue(v: Value): Promise<Value> {
+  if (v instanceof NDArray) return v.toCpu();
+  if (Array.isArray(v)) return Promise.all((v as readonly Value[]).map((x) => toCpuValue(x)));
+  return v;
 }
 
 function flatten(v: Value): Value[] {

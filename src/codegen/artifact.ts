@@ -13,6 +13,8 @@ import { legalizeModule } from '../passes/legalize.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from '../runtime/manifest.ts';
 import { fail, M } from '../support/messages.ts';
 import { emitJsKernels } from './js/module.ts';
+import { emitWgslKernelFile } from './wgsl/module.ts';
+import { isUnscheduled } from './unscheduled.ts';
 import { buildVMProgram } from './vm/lower.ts';
 
 export interface ArtifactFile {
@@ -25,6 +27,8 @@ export interface Artifact {
   readonly module: IRModule;
   readonly manifest: Manifest;
   readonly files: readonly ArtifactFile[];
+  /** Things the user should know (kernels that will run slowly as built). */
+  readonly warnings: readonly string[];
 }
 
 export interface ArtifactOptions {
@@ -40,7 +44,7 @@ const PARAM_ALIGN = 64;
 
 export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifact {
   const target = options.target;
-  if (target.kind !== 'js') fail(M.noCodegen, { target: target.name, kind: target.kind });
+  if (target.kind !== 'js' && target.kind !== 'webgpu') fail(M.noCodegen, { target: target.name, kind: target.kind });
   const module = legalizeModule(input);
   const vm = buildVMProgram(module);
   const kernels = new Map<string, PrimFunc>();
@@ -49,7 +53,24 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
   const encoder = new TextEncoder();
   const files: ArtifactFile[] = [];
   files.push({ path: 'program.json', bytes: encoder.encode(JSON.stringify(vm.program)) });
-  files.push({ path: 'kernels.js', bytes: encoder.encode(emitJsKernels(kernels)) });
+  const warnings: string[] = [];
+  let kernelsEntry: Manifest['kernels'];
+  if (target.kind === 'webgpu') {
+    const sorted = [...kernels.keys()].sort().map((name) => ({ name, func: kernels.get(name)! }));
+    const file = emitWgslKernelFile(sorted, target);
+    files.push({ path: 'kernels.wgsl.json', bytes: encoder.encode(`${JSON.stringify(file, null, 1)}\n`) });
+    kernelsEntry = { format: 'wgsl', file: 'kernels.wgsl.json', names: [...vm.kernels] };
+    const slow = sorted.filter((k) => isUnscheduled(k.func)).map((k) => k.name);
+    if (slow.length > 0) {
+      warnings.push(
+        `${slow.length} kernel${slow.length === 1 ? ' has' : 's have'} no GPU schedule and will run on a single GPU thread ` +
+          `(${slow.slice(0, 5).join(', ')}${slow.length > 5 ? ', ...' : ''}); add a 'schedule: {}' stage before codegen`,
+      );
+    }
+  } else {
+    files.push({ path: 'kernels.js', bytes: encoder.encode(emitJsKernels(kernels)) });
+    kernelsEntry = { format: 'js', file: 'kernels.js', names: [...vm.kernels] };
+  }
 
   const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
   shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));
@@ -66,13 +87,13 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
     target: { name: target.name, kind: target.kind, device: target.device },
     entries,
     program: 'program.json',
-    kernels: { format: 'js', file: 'kernels.js', names: [...vm.kernels] },
+    kernels: kernelsEntry,
     params: { shards: shards.map((s, i) => ({ file: shardName(i), byteLength: s.byteLength })), tensors },
     externs: vm.externs,
   };
   // Last: the files it names are in place before it is.
   files.push({ path: 'manifest.json', bytes: encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`) });
-  return { module, manifest, files };
+  return { module, manifest, files, warnings };
 }
 
 function shardName(i: number): string {

@@ -12,6 +12,9 @@ import { PROGRAM_VERSION, type VMProgram } from './program.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { type Kernel, VirtualMachine } from './vm.ts';
+import { isWebGpuDevice } from './webgpu/device.ts';
+import type { WgslKernelFile } from './webgpu/kernel-spec.ts';
+import { checkKernelFile } from './webgpu/validate.ts';
 
 /** Where an artifact's files come from. */
 export interface ArtifactSource {
@@ -24,8 +27,11 @@ export interface ArtifactSource {
 }
 
 export interface LoadOptions {
-  /** Where to run: 'cpu' (default) or a device object. */
-  readonly device?: 'cpu' | Device;
+  /**
+   * Where to run: 'cpu' (default), 'webgpu' (the Node and browser adapters create the
+   * device; loadArtifact itself needs a device object for it) or a device object.
+   */
+  readonly device?: 'cpu' | 'webgpu' | Device;
   /** The registry that supplies call_dps_packed and extern functions; the global one by default. */
   readonly registry?: FunctionRegistry;
 }
@@ -65,6 +71,11 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
       `${where}: artifact format version ${manifest.version}, this runtime reads version ${ARTIFACT_VERSION}; rebuild it`,
     );
   }
+  if (options.device === 'webgpu') {
+    throw new LoadError(
+      `${where}: { device: 'webgpu' } needs an adapter to create the device: use load() of kiln/runtime/node or loadFromUrl() of kiln/runtime/browser, or pass a device from createWebGpuDevice()`,
+    );
+  }
   const device = options.device === undefined || options.device === 'cpu' ? cpu : options.device;
   const reg = options.registry ?? defaultRegistry;
   const missing = manifest.externs.filter((name) => !reg.has(name));
@@ -100,6 +111,7 @@ function parseJson<T>(text: string, what: string): T {
 
 async function loadKernels(source: ArtifactSource, manifest: Manifest, device: Device): Promise<Map<string, Kernel>> {
   const k = manifest.kernels;
+  if (k.format === 'wgsl') return loadWgslKernels(source, manifest, device);
   if (k.format !== 'js') {
     throw new LoadError(`${source.location}: kernels in format '${k.format}' cannot run on this runtime's ${device.name} device`);
   }
@@ -123,6 +135,35 @@ async function loadKernels(source: ArtifactSource, manifest: Manifest, device: D
     out.set(name, fn as Kernel);
   }
   return out;
+}
+
+/** WGSL kernels (kernels.wgsl.json) compiled on a webgpu device; a compile error fails the load. */
+async function loadWgslKernels(source: ArtifactSource, manifest: Manifest, device: Device): Promise<Map<string, Kernel>> {
+  const where = source.location;
+  const k = manifest.kernels;
+  if (!isWebGpuDevice(device)) {
+    throw new LoadError(
+      `${where}: this artifact was built for target '${manifest.target.name}' (WGSL kernels); it cannot run on ${device.name}: load it with { device: 'webgpu' }`,
+    );
+  }
+  const file = parseJson<WgslKernelFile>(await read(source, k.file), `${where}/${k.file}`);
+  const what = `${where}/${k.file}`;
+  try {
+    checkKernelFile(file, what);
+  } catch (e) {
+    throw new LoadError((e as Error).message);
+  }
+  const have = new Set(file.kernels.map((x) => x.name));
+  const missing = k.names.filter((n) => !have.has(n));
+  if (missing.length > 0)
+    throw new LoadError(
+      `${where}: ${k.file} lacks kernel${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`,
+    );
+  try {
+    return await device.prepareKernels(file, what);
+  } catch (e) {
+    throw new LoadError((e as Error).message);
+  }
 }
 
 async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {

@@ -1,5 +1,6 @@
-/** The browser adapter: loads an artifact from a base URL (a served artifact directory). */
+/** The browser adapter: loads an artifact from a base URL (a served artifact directory), on the cpu or navigator.gpu. */
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
+import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
 
 export function urlSource(base: string | URL): ArtifactSource {
   const page = (globalThis as { location?: { href: string } }).location?.href;
@@ -17,9 +18,34 @@ export function urlSource(base: string | URL): ArtifactSource {
   };
 }
 
-/** Loads the artifact served at `base`. */
-export function loadFromUrl(base: string | URL, options: LoadOptions = {}): Promise<KilnModule> {
-  return loadArtifact(urlSource(base), options);
+/** Loads the artifact served at `base`; `device: 'webgpu'` runs it on browserWebGpuDevice(). */
+export async function loadFromUrl(base: string | URL, options: LoadOptions = {}): Promise<KilnModule> {
+  const device = options.device === 'webgpu' ? await browserWebGpuDevice() : options.device;
+  return loadArtifact(urlSource(base), { ...options, device });
+}
+
+let shared: Promise<WebGpuDevice> | undefined;
+
+/** The page's webgpu device over navigator.gpu, created on first use and shared (a new one after it is lost). */
+export async function browserWebGpuDevice(): Promise<WebGpuDevice> {
+  const current = shared;
+  if (current) {
+    const d = await current.catch(() => undefined);
+    if (d && d.lost === undefined) return d;
+    if (shared !== current) return browserWebGpuDevice();
+  }
+  const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
+  if (!gpu) {
+    throw new Error(
+      'WebGPU is not available here (navigator.gpu is missing): use a browser with WebGPU enabled, or the cpu device',
+    );
+  }
+  const next = createWebGpuDevice(gpu);
+  shared = next;
+  next.catch(() => {
+    if (shared === next) shared = undefined;
+  });
+  return next;
 }
 
 export * from './index.ts';

@@ -1,6 +1,6 @@
 /**
  * Kiln's runtime: tensors, devices, the function registry, the VM and the
- * artifact loader. It imports nothing from the compiler and nothing
+ * artifact loader, on the cpu or a webgpu device. It imports nothing from the compiler and nothing
  * Node-only; `kiln/runtime/node` adds loading from a directory and
  * `kiln/runtime/browser` loading from a URL.
  */
@@ -13,3 +13,7 @@ export { type ArtifactSource, KilnModule, loadArtifact, LoadError, type LoadOpti
 export { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
 export type { Instr, Pattern, ShapeExpr, VMFunction, VMProgram } from './program.ts';
 export { readNpy, writeNpy } from './npy.ts';
+export { createWebGpuDevice, isWebGpuDevice, WebGpuDevice, type WebGpuDeviceOptions } from './webgpu/device.ts';
+export { gpuStorageOf, type WebGpuStorage } from './webgpu/storage.ts';
+export { WEBGPU_LIMITS, type WebGpuLimit, type WebGpuLimits } from './webgpu/constants.ts';
+export * from './webgpu/kernel-spec.ts';

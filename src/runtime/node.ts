@@ -1,11 +1,13 @@
 /**
- * The Node adapter: loads an artifact from a directory. (The runtime's core
- * has no Node imports, so a browser bundle of it stays small.)
+ * The Node adapter: loads an artifact from a directory, and creates the webgpu
+ * device from the `webgpu` package (Dawn). (The runtime's core has no Node
+ * imports, so a browser bundle of it stays small.)
  */
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
+import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
 
 export function directorySource(dir: string): ArtifactSource {
   const root = resolve(dir);
@@ -17,9 +19,47 @@ export function directorySource(dir: string): ArtifactSource {
   };
 }
 
-/** Loads the artifact in directory `dir` (what `kiln build` wrote). */
-export function load(dir: string, options: LoadOptions = {}): Promise<KilnModule> {
-  return loadArtifact(directorySource(dir), options);
+/** Loads the artifact in directory `dir` (what `kiln build` wrote); `device: 'webgpu'` runs it on webgpuDevice(). */
+export async function load(dir: string, options: LoadOptions = {}): Promise<KilnModule> {
+  const device = options.device === 'webgpu' ? await webgpuDevice() : options.device;
+  return loadArtifact(directorySource(dir), { ...options, device });
+}
+
+let gpu: Promise<GPU> | undefined;
+
+/**
+ * The process's GPU instance (the `webgpu` package's create([])), made once. It stays
+ * referenced here for the process's lifetime: Dawn destroys the instance when it is
+ * collected, even under a live device (crashes, hangs).
+ */
+export function nodeGpu(): Promise<GPU> {
+  gpu ??= import('webgpu').then(
+    (m) => m.create([]),
+    (e: unknown) => {
+      gpu = undefined;
+      throw new Error(`WebGPU in Node needs the 'webgpu' package (npm install webgpu): ${(e as Error).message}`);
+    },
+  );
+  return gpu;
+}
+
+let shared: Promise<WebGpuDevice> | undefined;
+
+/** The process's webgpu device, created on first use and shared (a new one after the device is lost). */
+export async function webgpuDevice(): Promise<WebGpuDevice> {
+  const current = shared;
+  if (current) {
+    const d = await current.catch(() => undefined);
+    if (d && d.lost === undefined) return d;
+    if (shared !== current) return webgpuDevice();
+  }
+  // A failure (no adapter) is not kept: the next call tries again.
+  const next = nodeGpu().then((g) => createWebGpuDevice(g));
+  shared = next;
+  next.catch(() => {
+    if (shared === next) shared = undefined;
+  });
+  return next;
 }
 
 export * from './index.ts';

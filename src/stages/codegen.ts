@@ -29,6 +29,7 @@ export const codegenStage = defineStage({
     const { buildArtifact } = await import('../codegen/artifact.ts');
     // Named after its directory: the key of this stage does not include the pipeline's name.
     const artifact = buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
+    for (const w of artifact.warnings) ctx.warn(w);
     for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.bytes);
     return artifact.module;
   },

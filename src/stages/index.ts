@@ -3,8 +3,9 @@ import { codegenStage } from './codegen.ts';
 import { importStage } from './import.ts';
 import { legalizeStage } from './legalize.ts';
 import { passesStage } from './passes.ts';
+import { scheduleStage } from './schedule.ts';
 import { getStage, registerStage } from './registry.ts';
 
-for (const s of [importStage, passesStage, legalizeStage, codegenStage]) if (!getStage(s.id)) registerStage(s);
+for (const s of [importStage, passesStage, legalizeStage, scheduleStage, codegenStage]) if (!getStage(s.id)) registerStage(s);
 
 export * from './registry.ts';

@@ -8,7 +8,7 @@
  * K4xxx  IR construction and builders
  * K5xxx  command line
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
- * K7xxx  passes (K71xx legalization)
+ * K7xxx  passes (K71xx legalization, K72xx schedules)
  * K8xxx  code generation and artifacts
  * K9xxx  model importers (ONNX)
  */
@@ -108,6 +108,15 @@ export const M = {
     (a) => `${a.where}: cannot legalize ${a.op}: ${a.problem}`,
   ),
 
+  schedule: message<{ kernel: string; primitive: string; problem: string }>(
+    'K7201',
+    (a) => `schedule of kernel '${a.kernel}': ${a.primitive}: ${a.problem}`,
+  ),
+  traceReplay: message<{ kernel: string; step: number; instruction: string; problem: string }>(
+    'K7202',
+    (a) => `replaying the schedule trace of kernel '${a.kernel}' failed at step ${a.step} (${a.instruction}): ${a.problem}`,
+  ),
+
   // --- code generation ---------------------------------------------------------------
   codegenUnsupported: message<{ target: string; kernel: string; what: string }>(
     'K8001',
@@ -120,6 +129,11 @@ export const M = {
   noCodegen: message<{ target: string; kind: string }>(
     'K8003',
     (a) => `target '${a.target}' (kind ${a.kind}) has no code generator yet`,
+  ),
+  gpuLimit: message<{ target: string; kernel: string; what: string; need: number; unit: string; limit: string; value: number }>(
+    'K8004',
+    (a) =>
+      `${a.target} code generation: kernel '${a.kernel}': ${a.what} needs ${a.need} ${a.unit}, more than the device limit ${a.limit} = ${a.value}`,
   ),
 
   // --- importers ------------------------------------------------------------------------

@@ -17,6 +17,7 @@ import { imm, type PrimExpr, type PrimVar, primVar } from '../../src/ir/prim/exp
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { emitJsKernels } from '../../src/codegen/js/module.ts';
+import { queueGpuCheck } from './gpu-ops.ts';
 import { evalPrim, randomArray } from './tir-interpreter.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import type { NDArray } from '../../src/runtime/ndarray.ts';
@@ -134,6 +135,7 @@ export function runOp(op: string, inputs: readonly OpInput[], attrs: AttrMap = {
   });
   const result = evalSeq(main.body, module, env, values);
   const outputs = Array.isArray(result) ? (result as RefTensor[]) : [result as RefTensor];
+  queueGpuCheck(op, module, paramValues, outputs);
   return { outputs, module };
 }
 

@@ -1,0 +1,224 @@
+/// <reference types="@webgpu/types" />
+/**
+ * The webgpu device: tensors live in GPU storage buffers (their elements
+ * converted per kernel-spec.ts's GpuStorage rule) and kernels are WGSL
+ * compute pipelines. Works wherever a `GPU` object exists: navigator.gpu in
+ * a browser, the `webgpu` package's create() in Node.
+ */
+import type { DType } from '../dtype.ts';
+import { cpu, type Device, NDArray, sizeOf } from '../ndarray.ts';
+import type { Kernel } from '../vm.ts';
+import { BufferUsage, MAP_MODE_READ, WEBGPU_LIMITS, type WebGpuLimit, type WebGpuLimits } from './constants.ts';
+import { DeviceHealth } from './health.ts';
+import { type CompiledKernel, compileKernel, type KernelHost } from './kernel.ts';
+import type { WgslKernelFile } from './kernel-spec.ts';
+import { PipelineCache } from './pipelines.ts';
+import { checkKernelFile } from './validate.ts';
+import { bufferBytes, fromGpuBytes, gpuStorageOf, toGpuElements, type WebGpuStorage } from './storage.ts';
+
+export interface WebGpuDeviceOptions {
+  readonly powerPreference?: GPUPowerPreference;
+  /** Use shader-f16 when the adapter has it (default true); false keeps float16 tensors in f32. */
+  readonly f16?: boolean;
+  /** Features the device must have (creation fails naming the first the adapter lacks). */
+  readonly requiredFeatures?: readonly string[];
+  /** Minimums the device must offer, e.g. a target's limits (creation fails naming the first the adapter lacks). */
+  readonly requiredLimits?: Readonly<Partial<Record<WebGpuLimit, number>>>;
+}
+
+/** Requests an adapter and a device with the adapter's limits (and shader-f16 when it has it). */
+export async function createWebGpuDevice(gpu: GPU, options: WebGpuDeviceOptions = {}): Promise<WebGpuDevice> {
+  const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  if (!adapter) {
+    throw new Error(
+      'no WebGPU adapter: the system offers no GPU that WebGPU can use (check the drivers, or run on the cpu device)',
+    );
+  }
+  const adapterName = describeAdapter(adapter);
+  const features = [...(options.requiredFeatures ?? [])];
+  for (const f of features) {
+    if (!adapter.features.has(f)) throw new Error(`the WebGPU adapter (${adapterName}) lacks the required feature '${f}'`);
+  }
+  if (options.f16 !== false && adapter.features.has('shader-f16') && !features.includes('shader-f16'))
+    features.push('shader-f16');
+  const requiredLimits: Record<string, number> = {};
+  for (const name of WEBGPU_LIMITS) {
+    const have = adapter.limits[name];
+    const need = options.requiredLimits?.[name];
+    if (need !== undefined && !(have >= need)) {
+      throw new Error(`the WebGPU adapter (${adapterName}) has ${name} = ${have}, ${need} is required`);
+    }
+    if (typeof have === 'number') requiredLimits[name] = have;
+  }
+  const device = await adapter.requestDevice({ requiredFeatures: features as GPUFeatureName[], requiredLimits });
+  return new WebGpuDevice(gpu, adapter, device, adapterName, options.requiredLimits ?? {});
+}
+
+export class WebGpuDevice implements Device, KernelHost {
+  readonly kind = 'webgpu';
+  readonly name: string;
+  readonly features: ReadonlySet<string>;
+  /** Whether float16 tensors are stored as f16 (the device has shader-f16). */
+  readonly hasF16: boolean;
+  readonly limits: WebGpuLimits;
+  /** @internal Lost-device and deferred-error tracking, shared with the kernels. */
+  readonly health: DeviceHealth;
+  /** @internal The shader modules and pipelines made so far. */
+  readonly pipelines: PipelineCache;
+
+  constructor(
+    /**
+     * The GPU the adapter came from. Kept referenced on purpose: in Node, the instance
+     * the `webgpu` package's create() returns is destroyed when collected, even under a live device.
+     */
+    readonly gpu: GPU,
+    readonly adapter: GPUAdapter,
+    readonly gpuDevice: GPUDevice,
+    adapterName: string,
+    required: Readonly<Partial<Record<WebGpuLimit, number>>>,
+  ) {
+    this.name = `webgpu (${adapterName})`;
+    this.features = new Set(gpuDevice.features);
+    this.hasF16 = this.features.has('shader-f16');
+    const limits = {} as Record<WebGpuLimit, number>;
+    for (const n of WEBGPU_LIMITS) {
+      limits[n] = gpuDevice.limits[n];
+      const need = required[n];
+      if (need !== undefined && !(limits[n] >= need)) {
+        throw new Error(`${this.name}: the device was given ${n} = ${limits[n]}, ${need} is required`);
+      }
+    }
+    this.limits = Object.freeze(limits);
+    this.health = new DeviceHealth(gpuDevice);
+    this.pipelines = new PipelineCache(gpuDevice);
+  }
+
+  /** A zero-filled tensor. */
+  empty(shape: readonly number[], dtype: DType): NDArray {
+    const storage = gpuStorageOf(dtype, this.hasF16);
+    const buffer = this.createBuffer(bufferBytes(sizeOf(shape), storage), false, `a ${dtype}[${shape.join(', ')}] tensor`);
+    return new NDArray(shape, dtype, this, { buffer, storage } satisfies WebGpuStorage);
+  }
+
+  upload(t: NDArray): NDArray | Promise<NDArray> {
+    if (t.device === this) return t;
+    if (t.device.kind !== 'cpu') return t.toCpu().then((c) => this.upload(c));
+    const storage = gpuStorageOf(t.dtype, this.hasF16);
+    const elements = toGpuElements(t.dtype, t.data, storage, t.shape);
+    const buffer = this.createBuffer(bufferBytes(t.size, storage), true, `a ${t.dtype}[${t.shape.join(', ')}] tensor`);
+    new Uint8Array(buffer.getMappedRange()).set(new Uint8Array(elements.buffer, elements.byteOffset, elements.byteLength));
+    buffer.unmap();
+    return new NDArray(t.shape, t.dtype, this, { buffer, storage } satisfies WebGpuStorage);
+  }
+
+  async download(t: NDArray): Promise<NDArray> {
+    if (t.device.kind === 'cpu') return t;
+    if (t.device !== this) throw new Error(`${this.name} cannot read a tensor of ${t.device.name}`);
+    this.health.check();
+    const { buffer, storage } = t.storage as WebGpuStorage;
+    const gpu = this.gpuDevice;
+    const staging = gpu.createBuffer({ size: buffer.size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    try {
+      const encoder = gpu.createCommandEncoder();
+      encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+      gpu.queue.submit([encoder.finish()]);
+      try {
+        await staging.mapAsync(MAP_MODE_READ);
+      } catch (e) {
+        this.health.check();
+        throw e;
+      }
+      // Kernels submitted before this copy have finished, so their verdicts are in.
+      await this.health.settle();
+      const data = fromGpuBytes(staging.getMappedRange().slice(0), t.dtype, storage, t.size);
+      staging.unmap();
+      return new NDArray(t.shape, t.dtype, cpu, data);
+    } finally {
+      staging.destroy();
+    }
+  }
+
+  /** How this device stores `dtype`. */
+  storageOf(dtype: DType): WebGpuStorage['storage'] {
+    return gpuStorageOf(dtype, this.hasF16);
+  }
+
+  /**
+   * The kernels of a kernels file, by name. Pipelines are made now (each once per device);
+   * a kernel's first call waits for the compiler's verdict, so a WGSL error rejects it.
+   * `where` (the artifact's location) prefixes the messages.
+   */
+  compileKernels(file: WgslKernelFile, where: string): Map<string, Kernel> {
+    return new Map([...this.compile(file, where)].map(([name, k]) => [name, k.run]));
+  }
+
+  /** compileKernels, then waits until every kernel compiled, so a WGSL error surfaces here. */
+  async prepareKernels(file: WgslKernelFile, where: string): Promise<Map<string, Kernel>> {
+    const compiled = this.compile(file, where);
+    const errors = await Promise.all([...compiled.values()].map((k) => k.ready));
+    const error = errors.find((e) => e !== undefined);
+    if (error) throw error;
+    return new Map([...compiled].map(([name, k]) => [name, k.run]));
+  }
+
+  /** Waits until the submitted work is done, and reports a lost device or a failed command. */
+  async sync(): Promise<void> {
+    this.health.check();
+    await this.gpuDevice.queue.onSubmittedWorkDone();
+    await this.health.settle();
+  }
+
+  /** The number of shader modules and compute pipelines made so far (each is made once). */
+  get stats(): { readonly shaderModules: number; readonly pipelines: number } {
+    return { shaderModules: this.pipelines.moduleCount, pipelines: this.pipelines.pipelineCount };
+  }
+
+  /** Why the device was lost, or undefined while it works. */
+  get lost(): string | undefined {
+    return this.health.lost;
+  }
+
+  /** Releases the GPU device; later calls fail saying it was lost. */
+  destroy(): void {
+    this.gpuDevice.destroy();
+  }
+
+  toString(): string {
+    return this.name;
+  }
+
+  private compile(file: WgslKernelFile, where: string): Map<string, CompiledKernel> {
+    this.health.check();
+    checkKernelFile(file, where);
+    const out = new Map<string, CompiledKernel>();
+    for (const k of file.kernels) {
+      if (out.has(k.name)) throw new Error(`${where}: kernel ${k.name} is defined twice`);
+      out.set(k.name, compileKernel(this, k, where));
+    }
+    return out;
+  }
+
+  private createBuffer(size: number, mapped: boolean, what: string): GPUBuffer {
+    this.health.check();
+    if (size > this.limits.maxBufferSize) {
+      throw new RangeError(`${this.name}: ${what} takes ${size} bytes, more than maxBufferSize (${this.limits.maxBufferSize})`);
+    }
+    // createBuffer zero-fills (the WebGPU spec guarantees it), as empty() promises.
+    return this.gpuDevice.createBuffer({
+      size,
+      usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC | BufferUsage.COPY_DST,
+      mappedAtCreation: mapped,
+    });
+  }
+}
+
+/** Whether `d` is a webgpu device (by shape, so that two copies of the runtime agree). */
+export function isWebGpuDevice(d: Device): d is WebGpuDevice {
+  return d.kind === 'webgpu' && typeof (d as Partial<WebGpuDevice>).prepareKernels === 'function';
+}
+
+function describeAdapter(adapter: GPUAdapter): string {
+  const info = (adapter as { info?: GPUAdapterInfo }).info;
+  if (!info) return 'unknown adapter';
+  return info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+}

@@ -1,0 +1,78 @@
+/**
+ * Shader modules and compute pipelines, each created once per device: kernels
+ * with the same source share a module, and an entry point with the same bind
+ * group layout shares a pipeline. Creation is synchronous (so compiling kernels
+ * needs no await); each entry carries the compiler's verdict, which arrives later.
+ */
+
+export interface PipelineEntry {
+  readonly pipeline: GPUComputePipeline;
+  readonly layout: GPUBindGroupLayout;
+  /** Resolves to undefined when the pipeline is valid, else to what is wrong (never rejects). */
+  readonly verdict: Promise<string | undefined>;
+}
+
+interface ModuleEntry {
+  readonly module: GPUShaderModule;
+  readonly verdict: Promise<string | undefined>;
+}
+
+export class PipelineCache {
+  private readonly modules = new Map<string, ModuleEntry>();
+  private readonly pipelines = new Map<string, PipelineEntry>();
+
+  constructor(private readonly device: GPUDevice) {}
+
+  get moduleCount(): number {
+    return this.modules.size;
+  }
+
+  get pipelineCount(): number {
+    return this.pipelines.size;
+  }
+
+  pipeline(source: string, entryPoint: string, entries: readonly GPUBindGroupLayoutEntry[]): PipelineEntry {
+    const key = `${entryPoint}\n${JSON.stringify(entries)}\n${source}`;
+    const hit = this.pipelines.get(key);
+    if (hit) return hit;
+    const mod = this.module(source);
+    const device = this.device;
+    device.pushErrorScope('validation');
+    const layout = device.createBindGroupLayout({ entries });
+    const pipeline = device.createComputePipeline({
+      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
+      compute: { module: mod.module, entryPoint },
+    });
+    const scope = device.popErrorScope();
+    const verdict = Promise.all([mod.verdict, scope]).then(
+      ([compile, err]) =>
+        compile ?? (err ? `creating the pipeline of entry point '${entryPoint}' failed: ${err.message.trim()}` : undefined),
+      (e: unknown) => `creating the pipeline of entry point '${entryPoint}' failed: ${String(e)}`,
+    );
+    const entry: PipelineEntry = { pipeline, layout, verdict };
+    this.pipelines.set(key, entry);
+    return entry;
+  }
+
+  private module(source: string): ModuleEntry {
+    const hit = this.modules.get(source);
+    if (hit) return hit;
+    const device = this.device;
+    device.pushErrorScope('validation');
+    const module = device.createShaderModule({ code: source });
+    const scope = device.popErrorScope();
+    const verdict = Promise.all([module.getCompilationInfo(), scope]).then(
+      ([info, err]) => {
+        const errors = info.messages.filter((m) => m.type === 'error');
+        if (errors.length > 0) {
+          return `WGSL compilation failed:\n${errors.map((m) => `  ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n')}`;
+        }
+        return err ? `WGSL compilation failed: ${err.message.trim()}` : undefined;
+      },
+      (e: unknown) => `WGSL compilation failed: ${String(e)}`,
+    );
+    const entry = { module, verdict };
+    this.modules.set(source, entry);
+    return entry;
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Default schedules: every kernel of a module gets a valid GPU schedule
+ * without tuning. Each top-level nest of a kernel is one launch; for each, the
+ * rules are tried in order on a fork of the kernel's schedule, and the first
+ * that applies is kept. The kernel records which rule scheduled each nest and
+ * the whole trace (attrs `schedule_rules`, `schedule_trace`), so a user can
+ * see why a kernel looks the way it does and the tuner can start from it.
+ */
+import type { AttrMap, AttrValue } from '../../ir/attrs.ts';
+import { type IRModule, withFunction } from '../../ir/module.ts';
+import type { TargetDescription } from '../../ir/target.ts';
+import { type PrimFunc, primFunc } from '../../ir/tir/stmt.ts';
+import { KilnError } from '../../support/diagnostics.ts';
+import { Schedule } from '../schedule.ts';
+import type { Trace } from '../trace.ts';
+import { fallbackRule } from './fallback.ts';
+import { injectiveRule } from './injective.ts';
+import { hasThreadBinding, perfectNest, topLevelStmts } from './nest.ts';
+import { crossThreadReductionRule, perThreadReductionRule } from './reduction.ts';
+import { ruleContext, type ScheduleRule } from './rule.ts';
+
+/** The GPU rules, most specific first. */
+export const GPU_RULES: readonly ScheduleRule[] = [
+  injectiveRule,
+  crossThreadReductionRule,
+  perThreadReductionRule,
+  fallbackRule,
+];
+
+export const SCHEDULE_RULES_ATTR = 'schedule_rules';
+export const SCHEDULE_TRACE_ATTR = 'schedule_trace';
+
+export interface KernelSchedule {
+  readonly func: PrimFunc;
+  /** Per launch (top-level nest), the rule that scheduled it: `prescheduled` when it was bound already, `none` when no rule applied. */
+  readonly rules: readonly string[];
+  readonly trace: Trace;
+}
+
+export function scheduleKernel(
+  name: string,
+  f: PrimFunc,
+  target: TargetDescription,
+  rules: readonly ScheduleRule[] = GPU_RULES,
+): KernelSchedule {
+  const ctx = ruleContext(target);
+  let sch = new Schedule(f, name);
+  const used: string[] = [];
+  // Blocks are named before scheduling starts: nests change shape as rules apply, names stay.
+  const launches = topLevelStmts(f).map((s) => (hasThreadBinding(s) ? undefined : perfectNest(s)?.block.block.name));
+  for (const blockName of launches) {
+    if (blockName === undefined) {
+      used.push(topLevelStmts(f).length > 0 ? 'prescheduled-or-opaque' : 'none');
+      continue;
+    }
+    const nest = currentNest(sch.func, blockName);
+    let applied = 'none';
+    for (const rule of nest ? rules : []) {
+      const fork = sch.fork();
+      try {
+        if (!rule.apply(fork, nest!, ctx)) continue;
+      } catch (e) {
+        // A primitive refused: the rule does not fit this nest after all.
+        if (e instanceof KilnError && e.diagnostics.some((d) => d.code === 'K7201')) continue;
+        throw e;
+      }
+      sch = fork;
+      applied = rule.name;
+      break;
+    }
+    used.push(applied);
+  }
+  return { func: sch.func, rules: used, trace: sch.trace };
+}
+
+function currentNest(f: PrimFunc, blockName: string) {
+  for (const s of topLevelStmts(f)) {
+    const n = perfectNest(s);
+    if (n && n.block.block.name === blockName) return n;
+  }
+  return undefined;
+}
+
+/** Schedules every unscheduled PrimFunc of the module and records what was done in its attrs. */
+export function scheduleModule(m: IRModule, target: TargetDescription): IRModule {
+  let out = m;
+  for (const [name, f] of m.functions) {
+    if (f.kind !== 'prim_func' || f.attrs[SCHEDULE_RULES_ATTR] !== undefined) continue;
+    const s = scheduleKernel(name, f, target);
+    const attrs: AttrMap = {
+      ...s.func.attrs,
+      [SCHEDULE_RULES_ATTR]: s.rules,
+      [SCHEDULE_TRACE_ATTR]: s.trace.map(
+        (ins): AttrValue => ({ op: ins.op, inputs: ins.inputs, attrs: ins.attrs as AttrMap, outputs: ins.outputs }),
+      ),
+    };
+    out = withFunction(out, name, primFunc(s.func.params, s.func.body, attrs));
+  }
+  return out;
+}

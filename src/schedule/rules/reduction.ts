@@ -1,0 +1,88 @@
+/**
+ * Reductions. Two shapes, chosen by how the inputs are laid out:
+ *
+ * - one workgroup per output ("reduction"): the threads of a workgroup stride
+ *   over the reduced axis and combine their partial results in workgroup
+ *   memory. Right when the reduced axis is the contiguous one (softmax,
+ *   layer norm, a sum over the last axis, x · Wᵀ), so neighbouring threads
+ *   read neighbouring elements.
+ * - one thread per output ("reduction-per-thread"): each thread runs the whole
+ *   reduction for one output. Right for short reductions over many outputs
+ *   and when the contiguous axis is an output axis (conv, x · W with W K×N),
+ *   since then neighbouring threads read neighbouring elements.
+ */
+import { type PrimExpr, type PrimVar, primVars, visitPrim } from '../../ir/prim/expr.ts';
+import { type BlockRealize, visitStmts } from '../../ir/tir/stmt.ts';
+import { constExtent, type Nest, spatialThenReduce } from './nest.ts';
+import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
+
+/** Below this many reduced elements a workgroup per output wastes most of its threads. */
+const MIN_COOPERATIVE = 32;
+
+export const crossThreadReductionRule: ScheduleRule = {
+  name: 'reduction',
+  apply(sch, nest, ctx) {
+    const sr = spatialThenReduce(nest);
+    if (!sr || sr.reduce.length === 0 || !nest.block.block.init) return false;
+    const k = constExtent(sr.reduce);
+    if (k !== undefined && k < MIN_COOPERATIVE) return false;
+    if (contiguousAxis(nest) !== 'reduce') return false;
+    const b = sch.getBlock(nest.block.block.name);
+    const loops = sch.getLoops(b);
+    const spatial = loops.slice(0, sr.spatial.length);
+    const reduce = loops.slice(sr.spatial.length);
+    if (spatial.length > 0) sch.bind(spatial.length > 1 ? sch.fuse(...spatial) : spatial[0]!, 'blockIdx.x');
+    const r = reduce.length > 1 ? sch.fuse(...reduce) : reduce[0]!;
+    const threads = Math.min(ctx.maxThreads, floorPow2(k ?? ctx.maxThreads), 256);
+    const [outer, inner] = sch.split(r, [null, threads]);
+    sch.reorder(inner!, outer!);
+    sch.bind(inner!, 'threadIdx.x');
+    sch.crossThreadReduction(b);
+    return true;
+  },
+};
+
+export const perThreadReductionRule: ScheduleRule = {
+  name: 'reduction-per-thread',
+  apply(sch, nest, ctx) {
+    const sr = spatialThenReduce(nest);
+    if (!sr || sr.spatial.length === 0 || !nest.block.block.init) return false;
+    const b = sch.getBlock(nest.block.block.name);
+    const loops = sch.getLoops(b).slice(0, sr.spatial.length);
+    const fused = loops.length > 1 ? sch.fuse(...loops) : loops[0]!;
+    const total = constExtent(sr.spatial);
+    const threads = total === undefined ? 64 : Math.min(ctx.maxThreads, 64, ceilPow2(total));
+    const [bx, tx] = sch.split(fused, [null, threads]);
+    sch.bind(bx!, 'blockIdx.x');
+    sch.bind(tx!, 'threadIdx.x');
+    return true;
+  },
+};
+
+/**
+ * Which kind of iterator indexes the last (contiguous) dimension of the
+ * largest buffer the block reads: where neighbouring threads should go.
+ */
+export function contiguousAxis(nest: Nest): 'spatial' | 'reduce' | undefined {
+  const realize: BlockRealize = nest.block;
+  const kinds = new Map<PrimVar, 'spatial' | 'reduce'>();
+  realize.block.iterVars.forEach((iv) => kinds.set(iv.var, iv.iterKind));
+  let best: { size: number; kind: 'spatial' | 'reduce' | undefined } | undefined;
+  const consider = (e: PrimExpr): void =>
+    visitPrim(e, (x) => {
+      if (x.kind !== 'load' || x.indices.length === 0 || x.buffer === writtenBuffer(realize)) return;
+      const size = x.buffer.shape.reduce((n, d) => n * (d.kind === 'int' ? d.value : 1 << 16), 1);
+      const last = [...primVars(x.indices[x.indices.length - 1]!)].map((v) => kinds.get(v)).filter((k) => k !== undefined);
+      const kind = last.includes('reduce') ? 'reduce' : last.includes('spatial') ? 'spatial' : undefined;
+      if (!best || size > best.size) best = { size, kind };
+    });
+  visitStmts(realize.block.body, (s) => {
+    if (s.kind === 'store') consider(s.value);
+    if (s.kind === 'if') consider(s.cond);
+  });
+  return best?.kind;
+}
+
+function writtenBuffer(realize: BlockRealize): unknown {
+  return realize.block.writes[0]?.buffer;
+}

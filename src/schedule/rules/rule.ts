@@ -1,0 +1,48 @@
+/** The shape of a default schedule rule and the target limits rules read. */
+import type { TargetDescription } from '../../ir/target.ts';
+import type { Schedule } from '../schedule.ts';
+import type { Nest } from './nest.ts';
+
+export interface RuleContext {
+  readonly target: TargetDescription;
+  /** maxComputeInvocationsPerWorkgroup (and X), from the target. */
+  readonly maxThreads: number;
+  /** maxComputeWorkgroupStorageSize in bytes. */
+  readonly sharedBytes: number;
+}
+
+export interface ScheduleRule {
+  readonly name: string;
+  /**
+   * Schedules the nest of one block on `sch`. Returns false when the rule does
+   * not apply; a primitive refusing (K7201) also means it does not apply, and
+   * the driver throws the fork away.
+   */
+  apply(sch: Schedule, nest: Nest, ctx: RuleContext): boolean;
+}
+
+/** WebGPU's guaranteed limits, used when the target file leaves one out. */
+const SPEC_DEFAULTS: Record<string, number> = {
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupStorageSize: 16384,
+};
+
+export function ruleContext(target: TargetDescription): RuleContext {
+  const limit = (k: string): number => target.limits[k] ?? SPEC_DEFAULTS[k]!;
+  return {
+    target,
+    maxThreads: Math.min(limit('maxComputeInvocationsPerWorkgroup'), limit('maxComputeWorkgroupSizeX')),
+    sharedBytes: limit('maxComputeWorkgroupStorageSize'),
+  };
+}
+
+/** The largest power of two <= n (n >= 1). */
+export function floorPow2(n: number): number {
+  return 2 ** Math.floor(Math.log2(Math.max(1, n)));
+}
+
+/** The smallest power of two >= n (n >= 1). */
+export function ceilPow2(n: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, n)));
+}

@@ -1,0 +1,118 @@
+/**
+ * Every operator test also runs on WebGPU. runOp (run-op.ts) computes an
+ * operator call with the JavaScript kernels; it also queues the same legalized
+ * module here, and after each test the queue is built for the webgpu target
+ * (default schedules, WGSL) and run on the shared device, and each output is
+ * compared with the CPU's. Where there is no adapter the check is skipped
+ * (KILN_REQUIRE_WEBGPU=1 makes that an error); KILN_GPU_OPS=0 turns it off.
+ */
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
+import { memorySource } from '../../src/codegen/memory-source.ts';
+import type { DataType } from '../../src/ir/dtype.ts';
+import type { IRModule } from '../../src/ir/module.ts';
+import { targetSchema, type TargetDescription } from '../../src/ir/target.ts';
+import { loadArtifact } from '../../src/runtime/artifact.ts';
+import { type Device, NDArray, tensor } from '../../src/runtime/ndarray.ts';
+import type { Value } from '../../src/runtime/values.ts';
+import { scheduleModule } from '../../src/schedule/rules/default-rules.ts';
+
+export const WEBGPU_TARGET: TargetDescription = targetSchema.parse(
+  parseYaml(readFileSync(new URL('../../targets/webgpu.yaml', import.meta.url), 'utf8')),
+);
+
+interface RefLike {
+  readonly shape: readonly number[];
+  readonly dtype: DataType;
+  readonly data: Float64Array;
+}
+
+export type RefValue = RefLike | readonly RefValue[] | number;
+
+interface Pending {
+  readonly what: string;
+  readonly module: IRModule;
+  readonly args: readonly RefValue[];
+  readonly expected: readonly RefLike[];
+}
+
+const ENABLED = process.env.KILN_GPU_OPS !== '0';
+const pending: Pending[] = [];
+
+export function queueGpuCheck(what: string, module: IRModule, args: readonly RefValue[], expected: readonly RefLike[]): void {
+  if (ENABLED) pending.push({ what, module, args, expected });
+}
+
+/** float64 has no WebGPU type: such calls must fail to build with the code generator's message, not run. */
+function usesFloat64(p: Pending): boolean {
+  const seen = (v: RefValue): boolean =>
+    typeof v === 'number' ? false : Array.isArray(v) ? (v as RefValue[]).some(seen) : (v as RefLike).dtype === 'float64';
+  return p.args.some(seen) || p.expected.some((e) => e.dtype === 'float64');
+}
+
+/** Values a 32-bit GPU integer cannot hold are refused on upload; such cases stay CPU-only. */
+function needs64BitInts(p: Pending): boolean {
+  const big = (v: RefValue): boolean =>
+    typeof v === 'number'
+      ? false
+      : Array.isArray(v)
+        ? (v as RefValue[]).some(big)
+        : (v as RefLike).data.some((x) => Math.abs(x) > 2 ** 31 - 1);
+  return p.args.some(big) || p.expected.some(big);
+}
+
+function toValue(v: RefValue): Value {
+  if (typeof v === 'number') return v;
+  if (Array.isArray(v)) return (v as RefValue[]).map(toValue);
+  const t = v as RefLike;
+  return tensor(t.data, t.shape, t.dtype);
+}
+
+function tolerance(dtype: DataType): { rtol: number; atol: number } {
+  if (dtype === 'float16' || dtype === 'bfloat16') return { rtol: 1e-2, atol: 1e-2 };
+  if (dtype.startsWith('float')) return { rtol: 2e-4, atol: 2e-5 };
+  return { rtol: 0, atol: 0 };
+}
+
+/** Runs and checks everything queued; throws on the first mismatch. */
+export async function flushGpuChecks(device: () => Promise<Device | undefined>): Promise<void> {
+  const batch = pending.splice(0);
+  if (batch.length === 0) return;
+  const dev = await device();
+  if (dev === undefined) return;
+  for (const p of batch) {
+    if (usesFloat64(p)) {
+      let error: unknown;
+      try {
+        buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
+      } catch (e) {
+        error = e;
+      }
+      if (!(error instanceof Error) || !/64-bit float/.test(error.message)) {
+        throw new Error(`${p.what}: a float64 call should fail to build for WebGPU, got ${String(error)}`);
+      }
+      continue;
+    }
+    if (needs64BitInts(p)) continue;
+    const artifact = buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
+    const mod = await loadArtifact(memorySource(artifact), { device: dev });
+    const result = await mod.call('main', ...p.args.map(toValue));
+    const outs = Array.isArray(result) ? (result as Value[]) : [result];
+    for (const [i, e] of p.expected.entries()) {
+      const o = outs[i];
+      if (!(o instanceof NDArray)) throw new Error(`${p.what}: output ${i} is not a tensor on WebGPU`);
+      const got = (await o.toCpu()).toNumbers();
+      const { rtol, atol } = tolerance(e.dtype);
+      for (let k = 0; k < got.length; k++) {
+        const a = got[k]!;
+        const x = e.data[k]!;
+        if (Object.is(a, x) || a === x || (Number.isNaN(a) && Number.isNaN(x))) continue;
+        if (Math.abs(a - x) <= atol + rtol * Math.abs(x)) continue;
+        throw new Error(
+          `${p.what} on WebGPU: output ${i} (${e.dtype}[${e.shape.join(', ')}]) element ${k} is ${a}, the CPU gives ${x}`,
+        );
+      }
+    }
+  }
+}
