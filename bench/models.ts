@@ -15,7 +15,12 @@ import { buildArtifact } from '../src/codegen/artifact.ts';
 import { memorySource } from '../src/codegen/memory-source.ts';
 import { importOnnx } from '../src/frontends/onnx/importer.ts';
 import { loadArtifact } from '../src/runtime/artifact.ts';
-import { tensor } from '../src/runtime/ndarray.ts';
+import { type Device, NDArray, tensor } from '../src/runtime/ndarray.ts';
+import { webgpuDevice } from '../src/runtime/node.ts';
+import { targetSchema } from '../src/ir/target.ts';
+import { legalizeModule } from '../src/passes/legalize.ts';
+import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
+import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
 import { median } from './util.ts';
 
@@ -99,10 +104,24 @@ function cases(): Case[] {
   ];
 }
 
-async function timeKiln(c: Case): Promise<number> {
+const WEBGPU_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../targets/webgpu.yaml', import.meta.url), 'utf8')));
+
+/** The webgpu device, or why there is none (printed instead of the figures). */
+async function gpuDevice(): Promise<Device | string> {
+  try {
+    return await webgpuDevice();
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+async function timeKiln(c: Case, device?: Device): Promise<number> {
   const module = importOnnx(c.bytes, { file: c.name });
-  const target = { name: 'js', kind: 'js' as const, device: 'cpu' as const, features: [], limits: {} };
-  const mod = await loadArtifact(memorySource(buildArtifact(module, { name: 'bench', target })));
+  const js = { name: 'js', kind: 'js' as const, device: 'cpu' as const, features: [], limits: {} };
+  const built = device
+    ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'bench', target: WEBGPU_TARGET })
+    : buildArtifact(module, { name: 'bench', target: js });
+  const mod = await loadArtifact(memorySource(built), device ? { device } : {});
   const args = c.inputs.map((x, i) =>
     tensor(
       seeded(
@@ -112,11 +131,18 @@ async function timeKiln(c: Case): Promise<number> {
       x.shape,
     ),
   );
-  await mod.call('main', ...args);
+  const gpuArgs: NDArray[] = [];
+  for (const a of args) gpuArgs.push(device ? await device.upload(a) : a);
+  // Reading the output back waits for the GPU: the time covers the work, not just its submission.
+  const run = async (): Promise<void> => {
+    const out = await mod.call('main', ...gpuArgs);
+    if (out instanceof NDArray) await out.toCpu();
+  };
+  await run();
   const times: number[] = [];
   for (let r = 0; r < c.repeats; r++) {
     const t0 = performance.now();
-    await mod.call('main', ...args);
+    await run();
     times.push(performance.now() - t0);
   }
   return median(times);
@@ -168,6 +194,8 @@ export async function benchModels(): Promise<void> {
   console.log(
     `  ${'model'.padEnd(32)} ${'kiln'.padStart(9)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(8)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(8)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(8)}`,
   );
+  const gpu = await gpuDevice();
+  const gpuRows: string[] = [];
   try {
     for (const [i, c] of cases().entries()) {
       const file = join(dir, `model${i}.onnx`);
@@ -179,6 +207,20 @@ export async function benchModels(): Promise<void> {
       console.log(
         `  ${c.name.padEnd(32)} ${fmt(kiln)} ${fmt(node)} ${ratio(kiln, node)} ${fmt(web1)} ${ratio(kiln, web1)} ${fmt(web2)} ${ratio(kiln, web2)}`,
       );
+      if (typeof gpu !== 'string') {
+        const onGpu = await timeKiln(c, gpu);
+        gpuRows.push(
+          `  ${c.name.padEnd(32)} ${fmt(onGpu)} ${fmt(kiln)} ${ratio(onGpu, kiln)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
+        );
+      }
+    }
+    console.log(`\nKiln on WebGPU (${typeof gpu === 'string' ? 'no adapter' : gpu.name}; ratio = WebGPU / reference)`);
+    if (typeof gpu === 'string') console.log(`  skipped: ${gpu}`);
+    else {
+      console.log(
+        `  ${'model'.padEnd(32)} ${'webgpu'.padStart(9)} ${'kiln cpu'.padStart(9)} ${'ratio'.padStart(8)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(8)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(8)}`,
+      );
+      for (const r of gpuRows) console.log(r);
     }
   } finally {
     rmSync(dir, { recursive: true, force: true });

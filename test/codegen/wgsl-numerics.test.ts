@@ -12,16 +12,16 @@ import { fromFloat16Bits, toFloat16Bits } from '../../src/ir/float-bits.ts';
 import type { TargetDescription } from '../../src/ir/target.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import { cpu, type NDArray, tensor } from '../../src/runtime/ndarray.ts';
-import type { DType } from '../../src/runtime/dtype.ts';
 import type { WgslKernel } from '../../src/runtime/webgpu/kernel-spec.ts';
 import { parse } from '../passes/helpers.ts';
 import { randomArray } from '../helpers/tir-interpreter.ts';
-import { type HostArray, type KernelArg, runWgsl, skipWithoutWebgpu } from '../helpers/wgsl-harness.ts';
+import { type HostArray, type KernelArg, runWgsl, skipWithoutWebgpu, webgpuDevice } from '../helpers/wgsl-harness.ts';
 
 const WEBGPU: TargetDescription = { name: 'webgpu', kind: 'webgpu', device: 'webgpu', features: ['shader-f16'], limits: {} };
 const NO_F16: TargetDescription = { ...WEBGPU, features: [] };
 
 const skip = await skipWithoutWebgpu('WGSL numerics tests');
+const hasF16 = (await webgpuDevice())?.features.has('shader-f16') ?? false;
 
 /** A buffer argument by its values (outputs: values omitted, zeros), or a scalar. */
 type Arg = { readonly shape: readonly number[]; readonly values?: readonly number[] } | number;
@@ -33,20 +33,26 @@ interface Outcome {
   readonly js: Record<string, number[]>;
 }
 
+function onlyKernel(text: string): [string, PrimFunc] {
+  const kernels = [...parse(text).functions].filter((e): e is [string, PrimFunc] => e[1].kind === 'prim_func');
+  if (kernels.length !== 1) throw new Error(`expected one prim_func, found ${kernels.length}`);
+  return kernels[0]!;
+}
+
 /** Runs the one PrimFunc of `text` as WGSL and as JavaScript on the same arguments. */
 async function both(text: string, args: readonly Arg[], target: TargetDescription = WEBGPU): Promise<Outcome> {
-  const [[name, f]] = [...parse(text).functions].filter(([, x]) => x.kind === 'prim_func') as [string, PrimFunc][];
-  const kernel = emitWgslKernel(name!, f!, target);
+  const [name, f] = onlyKernel(text);
+  const kernel = emitWgslKernel(name, f, target);
 
-  const source = emitJsKernels(new Map([[name!, f!]])).replace('export const kernels =', 'return');
+  const source = emitJsKernels(new Map([[name, f]])).replace('export const kernels =', 'return');
   // eslint-disable-next-line @typescript-eslint/no-implied-eval
   const table = (new Function(source) as () => Record<string, (a: readonly (NDArray | number)[]) => void>)();
-  const jsArgs = f!.params.map((p, i) => {
+  const jsArgs = f.params.map((p, i) => {
     const a = args[i]!;
     if (typeof a === 'number') return a;
-    return a.values ? tensor(a.values, a.shape, p.dtype as DType) : cpu.empty(a.shape, p.dtype as DType);
+    return a.values ? tensor(a.values, a.shape, p.dtype) : cpu.empty(a.shape, p.dtype);
   });
-  table[name!]!(jsArgs);
+  table[name]!(jsArgs);
 
   const gpuArgs = kernel.params.map((p, i): KernelArg => {
     const a = args[i]!;
@@ -90,7 +96,7 @@ describe.skipIf(skip)('WGSL numerics against the JavaScript kernels', () => {
   test('int64 index math in i32: 2-d symbolic indexing, floor division and modulo of negatives, saturated literals', async () => {
     const n = 6;
     const m = 5;
-    const a = Array.from({ length: n * m }, (_, i) => (i * 37) % 41 - 20);
+    const a = Array.from({ length: n * m }, (_, i) => ((i * 37) % 41) - 20);
     const r = await both(
       `
 prim_func idx(A: i64[n, m], T: i64[m, n], B: i64[n, m], C: i64[n, m], D: i64[n, m]) {
@@ -142,10 +148,16 @@ prim_func h(X: f32[n], A: f16[n], B: f16[n], C: f32[n], D: bf16[n], E: f16[n]) {
   }
 }`;
     const n = x.length;
-    const args: Arg[] = [{ shape: [n], values: x }, { shape: [n], values: [...h] }, ...Array.from({ length: 4 }, () => ({ shape: [n] }))];
-    const with16 = await both(text, args);
-    expect(with16.kernel.features).toEqual(['shader-f16']);
-    expect(with16.gpu).toEqual(with16.js);
+    const args: Arg[] = [
+      { shape: [n], values: x },
+      { shape: [n], values: [...h] },
+      ...Array.from({ length: 4 }, () => ({ shape: [n] })),
+    ];
+    if (hasF16) {
+      const with16 = await both(text, args);
+      expect(with16.kernel.features).toEqual(['shader-f16']);
+      expect(with16.gpu).toEqual(with16.js);
+    }
     const without = await both(text, args, NO_F16);
     expect(without.kernel.features).toEqual([]);
     expect(without.gpu).toEqual(without.js);
@@ -229,19 +241,20 @@ prim_func m(X: f32[n], O: f32[${rows.length}, n]) {
     expect(problems).toEqual([]);
   });
 
-  test('integer abs, sign, min, max, shifts and unsigned arithmetic', async () => {
+  test('integer abs, sign, min, max, shifts, unsigned arithmetic, division by zero (0, as in the JS kernels)', async () => {
     const a = [0, 1, -1, 7, -7, 1000, -1000, 123456, -123456];
     const n = a.length;
     const r = await both(
       `
-prim_func i(A: i32[n], B: i32[n], U: u32[n], V: u32[n]) {
+prim_func i(A: i32[n], B: i32[n], U: u32[n], V: u32[n], Z: i32[n]) {
   for k in range(n) {
     B[k] = abs(A[k]) * 10 + sign(A[k]) + min(A[k], 3) * 1000 + max(A[k], -3) * 100000
     U[k] = u32(A[k])
-    V[k] = (U[k] >> 3u32) + U[k] // 7u32 + U[k] % 5u32 + (U[k] & 255u32) + sign(U[k] % 2u32)
+    V[k] = (U[k] >> 3u32) + U[k] // 7u32 + U[k] % 5u32 + (U[k] & 255u32) + sign(U[k] % 2u32) + U[k] // (U[k] % 3u32)
+    Z[k] = A[k] // (A[k] % 3) * 1000 + truncdiv(A[k], A[k] % 2) * 10 + A[k] % (A[k] % 2)
   }
 }`,
-      [{ shape: [n], values: a }, { shape: [n] }, { shape: [n] }, { shape: [n] }],
+      [{ shape: [n], values: a }, { shape: [n] }, { shape: [n] }, { shape: [n] }, { shape: [n] }],
     );
     expect(r.gpu).toEqual(r.js);
   });

@@ -21,7 +21,9 @@ function kernelsOf(text: string, file = 'kernel.kir'): Map<string, PrimFunc> {
 
 /** The kernel of the one PrimFunc in `text`. */
 function emit(text: string, target: TargetDescription = WEBGPU): WgslKernel {
-  const [[name, f]] = [...kernelsOf(text)];
+  const kernels = [...kernelsOf(text)];
+  if (kernels.length !== 1) throw new Error(`expected one prim_func, found ${kernels.length}`);
+  const [name, f] = kernels[0]!;
   return emitWgslKernel(name, f, target);
 }
 
@@ -107,7 +109,12 @@ prim_func f(A: f32[n, m * 2], B: f32[n], m: i64) {
       { name: 'n', type: 'i32', from: { param: 0, dim: 0 } },
       { name: 'm', type: 'i32', from: { param: 2 } },
     ]);
-    expect(k.params[0]).toMatchObject({ shape: [['v', 0], ['mul', ['v', 1], 2]] });
+    expect(k.params[0]).toMatchObject({
+      shape: [
+        ['v', 0],
+        ['mul', ['v', 1], 2],
+      ],
+    });
     const [d] = k.dispatches;
     expect(d!.workgroupSize).toEqual([64, 1, 1]);
     expect(d!.grid).toEqual([['floordiv', ['add', ['v', 0], 63], 64], 1, 1]);

@@ -73,7 +73,7 @@ describe('cache_read', () => {
       `prim_func k(A: f32[8], C: f32[4]) {
         alloc A_local: f32[5] local
         for ax0 in range(5) {
-          block A_local(v0 = spatial(2 +: 5, ax0 + 2)) {
+          block A_local(v0 = spatial(8, ax0 + 2)) {
             A_local[v0 - 2] = A[v0]
           }
         }
@@ -107,6 +107,42 @@ describe('cache_read', () => {
       }`,
     );
     expectSameResults(kernel(SCALE), r.func, { n: 7 });
+  });
+
+  it('stages right after the writer when one in the same nest writes the buffer (TVM’s placement)', () => {
+    const text = `
+      prim_func k(A: f32[8, 4], C: f32[8, 4]) {
+        alloc T: f32[8, 4]
+        for i in range(8) {
+          for j in range(4) {
+            block T(vi = spatial(i), vj = spatial(j)) { T[vi, vj] = A[vi, vj] + 1.0 }
+          }
+          for j_1 in range(4) {
+            block C(vi_1 = spatial(i), vj_1 = spatial(j_1)) { C[vi_1, vj_1] = T[vi_1, 3 - vj_1] * 2.0 }
+          }
+        }
+      }`;
+    const r = read(text, 'C', 0, 'local');
+    // The stage covers one row (the loop below the insertion point relaxed); the row's position stays in the index.
+    expectFunc(
+      r.func,
+      `prim_func k(A: f32[8, 4], C: f32[8, 4]) {
+        alloc T: f32[8, 4]
+        alloc T_local: f32[8, 4] local
+        for i in range(8) {
+          for j in range(4) {
+            block T(vi = spatial(i), vj = spatial(j)) { T[vi, vj] = A[vi, vj] + 1.0 }
+          }
+          for ax0, ax1 in grid(1, 4) {
+            block T_local(v0 = spatial(8, i + ax0), v1 = spatial(ax1)) { T_local[v0, v1] = T[v0, v1] }
+          }
+          for j_1 in range(4) {
+            block C(vi_1 = spatial(i), vj_1 = spatial(j_1)) { C[vi_1, vj_1] = T_local[vi_1, 3 - vj_1] * 2.0 }
+          }
+        }
+      }`,
+    );
+    expectSameResults(kernel(text), r.func);
   });
 
   it('names a second stage of the same buffer apart', () => {
@@ -146,13 +182,14 @@ describe('cache_read', () => {
       );
     });
 
-    it('another block of the same nest writing the buffer', () => {
-      f(`block 'T', in the same loop nest as block 'C', writes 'T'; a copy made before the nest would miss it`, () =>
+    it('two writers in the block’s nest', () => {
+      f(`2 blocks in the loop nest of block 'C' write 'T'; cache_read needs at most one`, () =>
         read(
           `prim_func k(A: f32[8], C: f32[8]) {
             alloc T: f32[8]
             for i in range(8) {
               block T(vi = spatial(i)) { T[vi] = A[vi] + 1.0 }
+              block T2(vi_2 = spatial(i)) { T[vi_2] = T[vi_2] * 2.0 }
               block C(vi_1 = spatial(i)) { C[vi_1] = T[vi_1] * 2.0 }
             }
           }`,
@@ -160,6 +197,25 @@ describe('cache_read', () => {
           0,
           'local',
         ),
+      );
+    });
+
+    it('a writer that does not run first in a sequence it shares with the block', () => {
+      f(
+        `block 'T', which writes 'T', does not run before block 'C' in a sequence they share; the copy has no place between them`,
+        () =>
+          read(
+            `prim_func k(A: f32[8], C: f32[8]) {
+              alloc T: f32[8]
+              for i in range(8) {
+                block C(vi_1 = spatial(i)) { C[vi_1] = T[vi_1] * 2.0 }
+                block T(vi = spatial(i)) { T[vi] = A[vi] + 1.0 }
+              }
+            }`,
+            'C',
+            0,
+            'local',
+          ),
       );
     });
   });

@@ -133,6 +133,53 @@ describe('compute_at', () => {
     expectSameResults(f, g);
   });
 
+  it('stages the workgroup tile in thread memory per step of the inner reduce loop (two-level caching)', () => {
+    const f = kernel(TILED_MATMUL);
+    const shared = cacheRead(f, 'mm', 0, 'shared', ctx('cache_read'));
+    const [, , , , ko] = loops(shared.func, 'mm');
+    const g = at(shared.func, shared.block, ko!);
+    // The second stage reads the first: TVM places it right after its writer, before the consumer's loops.
+    const local = cacheRead(g, 'mm', 0, 'local', ctx('cache_read'));
+    const [, , , , , ki] = loops(local.func, 'mm');
+    const h = at(local.func, local.block, ki!);
+    expectFunc(
+      h,
+      `prim_func k(X: f32[32, 16], W: f32[16, 32], Y: f32[32, 32]) {
+        for bi in thread_binding(2, "blockIdx.y") {
+          for bj in thread_binding(4, "blockIdx.x") {
+            alloc X_shared: f32[16, 4] shared
+            for ti in thread_binding(4, "threadIdx.y") {
+              for tj in thread_binding(8, "threadIdx.x") {
+                for ko in range(4) {
+                  for ax0, ax1 in grid(16, 4) {
+                    block X_shared(v0 = spatial(32, bi * 16 + ax0), v1 = spatial(16, ko * 4 + ax1)) {
+                      X_shared[v0 % 16, v1 % 4] = X[v0, v1]
+                    }
+                  }
+                  for ki in range(4) {
+                    alloc X_shared_local: f32[4, 1] local
+                    for ax0_1 in range(4) {
+                      block X_shared_local(v0_1 = spatial(16, ti * 4 + ax0_1), v1_1 = spatial(ki)) {
+                        X_shared_local[v0_1 % 4, 0] = X_shared[v0_1, v1_1]
+                      }
+                    }
+                    for ii in range(4) {
+                      block mm(vi = spatial(32, bi * 16 + ti * 4 + ii), vj = spatial(32, bj * 8 + tj), vk = reduce(16, ko * 4 + ki)) {
+                        init { Y[vi, vj] = 0.0 }
+                        Y[vi, vj] = Y[vi, vj] + X_shared_local[vi % 4, 0] * W[vk, vj]
+                      }
+                    }
+                  }
+                }
+              }
+            }
+          }
+        }
+      }`,
+    );
+    expectSameResults(f, h);
+  });
+
   it('moves softmax’s max and sum reductions (from legalization) into the row loop', () => {
     const f = legalizedSoftmax();
     const [row] = loops(f, 'T_softmax');
@@ -257,6 +304,16 @@ describe('compute_at', () => {
   describe('refuses', () => {
     const f = (problem: string, fn: () => unknown) => fails(fn, 'compute_at', problem);
 
+    it('moving a stage whose buffer an earlier compute_at shrank', () => {
+      const shared = cacheRead(kernel(TILED_MATMUL), 'mm', 0, 'shared', ctx('cache_read'));
+      const [, , , , ko, ki] = loops(shared.func, 'mm');
+      const g = at(shared.func, shared.block, ko!);
+      f(
+        `block 'X_shared' indexes 'X_shared' with v0 % 16 in dimension 0; the block can move only when each index is one iterator plus an offset \\(a stage whose buffer compute_at has shrunk to a tile cannot move again\\)`,
+        () => at(g, 'X_shared', ki!),
+      );
+    });
+
     it('a loop around the block itself', () => {
       const g = kernel(MATMUL);
       f(`loop 'k' is around block 'mm'; the block can only move under a loop outside its own nest`, () =>
@@ -277,6 +334,23 @@ describe('compute_at', () => {
       f(
         `block 'T_softmax_expsum' reads 'T_softmax_max' but is not under loop 'i'; compute_at needs every consumer of block 'T_softmax_max' under the loop`,
         () => at(g, 'T_softmax_max', loops(g, 'T_softmax')[0]!),
+      );
+    });
+
+    it('a block sharing a loop with another block that the target loop is not inside', () => {
+      const g = kernel(`
+        prim_func k(A: f32[4], C: f32[4], D: f32[4]) {
+          alloc B: f32[4]
+          for i in range(4) {
+            block D(vd = spatial(i)) { D[vd] = A[vd] }
+            block B(vi = spatial(i)) { B[vi] = A[vi] * 2.0 }
+          }
+          for j in range(4) {
+            block C(vc = spatial(j)) { C[vc] = B[vc] }
+          }
+        }`);
+      f(`block 'B' shares loop 'i' with block 'D'; it can only move under a loop inside the loops it shares`, () =>
+        at(g, 'B', loops(g, 'C')[0]!),
       );
     });
 

@@ -240,6 +240,22 @@ describe('compute_inline', () => {
       );
     });
 
+    it('a writer of its inputs in a loop it shares (a later iteration writes after it)', () => {
+      f(
+        `block 'W' writes 'A', which block 'B' reads, inside loop 'i' around block 'B' too; inlined, a consumer could read a later value`,
+        `prim_func k(A: f32[4], C: f32[4]) {
+          alloc B: f32[4]
+          for i in range(4) {
+            block W(vw = spatial(i)) { A[3 - vw] = 0.0 }
+            block B(vi = spatial(i)) { B[vi] = A[vi] * 2.0 }
+          }
+          for j in range(4) {
+            block C(vc = spatial(j)) { C[vc] = B[vc] }
+          }
+        }`,
+      );
+    });
+
     it('a block reading what it writes', () => {
       f(
         `block 'B' reads 'B', the buffer it writes`,
@@ -478,6 +494,22 @@ describe('reverse_compute_inline', () => {
           }
           for i_1 in range(4) {
             block C(vi_1 = spatial(i_1)) { C[vi_1] = B[vi_1] }
+          }
+        }`,
+      );
+    });
+
+    it('a block touching the output in a loop shared with the producer', () => {
+      f(
+        `block 'D' shares loop 'i' with block 'B' and accesses what block 'C' reads or writes; folded, the order between them would change`,
+        `prim_func k(A: f32[4], C: f32[4], D: f32[4]) {
+          alloc B: f32[4]
+          for i in range(4) {
+            block D(vd = spatial(i)) { D[vd] = C[3 - vd] }
+            block B(vi = spatial(i)) { B[vi] = A[vi] }
+          }
+          for j in range(4) {
+            block C(vc = spatial(j)) { C[vc] = B[vc] }
           }
         }`,
       );

@@ -256,6 +256,27 @@ describe('rfactor', () => {
       );
     });
 
+    it('a later block of the nest writing what the reduction reads', () => {
+      const f = kernel(`
+        prim_func k(A: f32[4, 4], S: f32[4]) {
+          for i in range(4) {
+            for k in range(4) {
+              block S(vi = spatial(i), vk = reduce(k)) {
+                init { S[vi] = 0.0 }
+                S[vi] = S[vi] + A[vi, vk]
+              }
+            }
+            for j in range(4) {
+              block W(wi = spatial(i), wj = spatial(j)) { A[3 - wi, wj] = 0.0 }
+            }
+          }
+        }`);
+      fails(
+        () => rf(f, loops(f, 'S')[1]!, 0),
+        `block 'W' writes 'A', which block 'S' reads, in loop 'i'; the partial results, computed before the loop, would read the old values`,
+      );
+    });
+
     it('two blocks under the loop', () => {
       const f = kernel(`
         prim_func k(A: f32[4, 4], S: f32[4], T: f32[4, 4]) {

@@ -147,7 +147,8 @@ class EntryEmitter implements ExprContext {
     let name = this.allocated.get(b);
     if (name === undefined) {
       const ordinal = this.scope.resources.get(b);
-      if (ordinal === undefined) return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
+      if (ordinal === undefined)
+        return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
       name = placeholder(ordinal);
     }
     if (indices.length !== b.shape.length && b.shape.length > 0) {
@@ -347,4 +348,3 @@ function containsBarrier(s: Stmt): boolean {
   });
   return found;
 }
-

@@ -115,6 +115,12 @@ function powerOfTwo(b: PrimExpr): number | undefined {
   return Number.isInteger(k) ? k : undefined;
 }
 
+/** Truncating integer division; by zero it is 0 as in the JavaScript kernels (WGSL gives the dividend). */
+function intDiv(vt: ValueType, a: string, b: string, bExpr: PrimExpr, ctx: ExprContext): string {
+  if (bExpr.kind === 'int' && bExpr.value !== 0) return `(${a} / ${b})`;
+  return `${ctx.use(vt === 'u32' ? 'kiln_udiv' : 'kiln_div')}(${a}, ${b})`;
+}
+
 function binary(op: string, t: DataType, a: string, b: string, bExpr: PrimExpr, ctx: ExprContext): string {
   const vt = typeOf(t, ctx);
   // WGSL does not order bools; as numbers false < true.
@@ -132,7 +138,7 @@ function binary(op: string, t: DataType, a: string, b: string, bExpr: PrimExpr, 
       return `(${a} / ${b})`;
     case 'floordiv': {
       if (vt === 'f32') return `floor(${a} / ${b})`;
-      if (vt === 'u32') return `(${a} / ${b})`;
+      if (vt === 'u32') return intDiv(vt, a, b, bExpr, ctx);
       // Arithmetic shift right is floor division by a power of two, negative dividends included.
       const k = powerOfTwo(bExpr);
       return k !== undefined ? `(${a} >> ${k}u)` : `${ctx.use('kiln_floordiv')}(${a}, ${b})`;
@@ -144,7 +150,7 @@ function binary(op: string, t: DataType, a: string, b: string, bExpr: PrimExpr, 
       return k !== undefined ? `(${a} & ${2 ** k - 1}i)` : `${ctx.use('kiln_floormod')}(${a}, ${b})`;
     }
     case 'truncdiv':
-      return vt === 'f32' ? `trunc(${a} / ${b})` : `(${a} / ${b})`;
+      return vt === 'f32' ? `trunc(${a} / ${b})` : intDiv(vt, a, b, bExpr, ctx);
     case 'truncmod':
       return `(${a} % ${b})`;
     case 'min':

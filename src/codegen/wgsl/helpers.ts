@@ -17,8 +17,12 @@ const HELPERS = {
   kiln_isnan: { source: 'fn kiln_isnan(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u; }' },
   kiln_isinf: { source: 'fn kiln_isinf(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) == 0x7f800000u; }' },
   kiln_isfinite: { source: 'fn kiln_isfinite(x: f32) -> bool { return (bitcast<u32>(x) & 0x7fffffffu) < 0x7f800000u; }' },
+  // WGSL's a / 0 is a; the JavaScript kernels give 0 (C leaves it undefined).
+  kiln_div: { source: 'fn kiln_div(a: i32, b: i32) -> i32 { return select(a / b, 0i, b == 0i); }' },
+  kiln_udiv: { source: 'fn kiln_udiv(a: u32, b: u32) -> u32 { return select(a / b, 0u, b == 0u); }' },
   kiln_floordiv: {
     source: `fn kiln_floordiv(a: i32, b: i32) -> i32 {
+  if (b == 0i) { return 0i; }
   let q = a / b;
   return select(q, q - 1i, q * b != a && (a < 0i) != (b < 0i));
 }`,

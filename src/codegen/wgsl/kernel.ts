@@ -67,7 +67,8 @@ class KernelEmitter {
     const plans = sig.launches.map((stmt) =>
       planLaunch(
         stmt,
-        (loop) => toShapeExpr(loop.extent, sig.slots, `the extent of ${loop.thread} loop '${loop.loopVar.name}'`, this.unsupported),
+        (loop) =>
+          toShapeExpr(loop.extent, sig.slots, `the extent of ${loop.thread} loop '${loop.loopVar.name}'`, this.unsupported),
         this.unsupported,
       ),
     );
@@ -81,7 +82,8 @@ class KernelEmitter {
       fields,
       resources: ordinals,
       moduleDecls: this.moduleDecls,
-      usesF16: sig.params.some((p) => p.kind === 'buffer' && p.storage === 'f16') || sig.workspace.some((w) => w.storage === 'f16'),
+      usesF16:
+        sig.params.some((p) => p.kind === 'buffer' && p.storage === 'f16') || sig.workspace.some((w) => w.storage === 'f16'),
       unsupported: this.unsupported,
     };
     const functions: string[] = [];
@@ -91,7 +93,13 @@ class KernelEmitter {
       this.checkLaunch(entry, plan, body);
       const bindings = this.bind(body, resources, sig);
       functions.push(this.entryFunction(entry, plan, body, bindings.names));
-      return { entryPoint: entry, workgroupSize: plan.workgroupSize, grid: plan.grid, foldX: plan.foldX, bindings: bindings.list };
+      return {
+        entryPoint: entry,
+        workgroupSize: plan.workgroupSize,
+        grid: plan.grid,
+        foldX: plan.foldX,
+        bindings: bindings.list,
+      };
     });
 
     const source = this.source(sig, fields, scope.usesF16, functions);

@@ -38,11 +38,7 @@ export function needsGuard(plan: LaunchPlan, loop: For): boolean {
   return loop.extent.kind === 'int' && loop.extent.value < plan.workgroupSize[dim];
 }
 
-export function planLaunch(
-  stmt: Stmt,
-  gridExtent: (loop: For) => ShapeExpr,
-  unsupported: (what: string) => never,
-): LaunchPlan {
+export function planLaunch(stmt: Stmt, gridExtent: (loop: For) => ShapeExpr, unsupported: (what: string) => never): LaunchPlan {
   const threads: [number, number, number] = [1, 1, 1];
   const threadUsed: [boolean, boolean, boolean] = [false, false, false];
   const blocks: For[][] = [[], [], []];

@@ -15,7 +15,9 @@
  * Both refuse a move that could change a value some block reads: a buffer
  * with another writer, a consumer (producer) outside the loop, a block in
  * between writing what the moved block reads, or reading and writing what it
- * writes.
+ * writes. A block sharing loops with others may only move deeper inside
+ * them: iterations of a shared loop keep their order, and within one
+ * iteration program order decides.
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
 import { add, eq, ge, le, type PrimVar } from '../../ir/prim/expr.ts';
@@ -158,6 +160,25 @@ export function reverseComputeAt(f: PrimFunc, blockName: string, loopVar: PrimVa
   return finish(f, loop, realize, stmtList(loop.body).length, nestOver(realize, doms, a), me.reads);
 }
 
+/**
+ * Fails when the block shares a loop with other blocks and `loop` is not
+ * inside it: moved out, its iterations would no longer interleave with
+ * theirs as before.
+ */
+function requireSharedLoopsAround(f: PrimFunc, realize: BlockRealize, loop: For, ctx: PrimitiveContext): void {
+  const around = new Set(pathTo(f.body, loop) ?? []);
+  for (const s of pathTo(f.body, realize) ?? []) {
+    if (s.kind !== 'for' || around.has(s)) continue;
+    const other = blocksUnder(s.body).blocks.find((b) => b !== realize);
+    if (other) {
+      scheduleFail(
+        ctx,
+        `block '${realize.block.name}' shares loop '${s.loopVar.name}' with block '${other.block.name}'; it can only move under a loop inside the loops it shares`,
+      );
+    }
+  }
+}
+
 /** The block and the loop, checked to be apart: the loop neither around the block nor inside a block. */
 function locate(f: PrimFunc, blockName: string, loopVar: PrimVar, ctx: PrimitiveContext): { realize: BlockRealize; loop: For } {
   const realize = getBlockRealize(f, blockName, ctx);
@@ -178,6 +199,7 @@ function locate(f: PrimFunc, blockName: string, loopVar: PrimVar, ctx: Primitive
         : `loop '${loopVar.name}' is inside block '${inBlock.block.name}'; only loops outside every block are supported`,
     );
   }
+  requireSharedLoopsAround(f, realize, loop, ctx);
   return { realize, loop };
 }
 

@@ -8,7 +8,15 @@
 import { type PrimExpr, visitPrim } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { inferBlockRegions } from '../../ir/tir/regions.ts';
-import { type Allocate, type BlockRealize, mapStmtChildren, type PrimFunc, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
+import {
+  type Allocate,
+  type BlockRealize,
+  type For,
+  mapStmtChildren,
+  type PrimFunc,
+  type Stmt,
+  visitStmts,
+} from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { pathTo } from '../tree.ts';
 
@@ -82,6 +90,13 @@ export function findAllocate(body: Stmt, b: Buffer): Allocate | undefined {
     if (s.kind === 'allocate' && s.buffer === b) found = s;
   });
   return found;
+}
+
+/** The innermost loop around both blocks, if any: where their iterations interleave. */
+export function sharedLoop(body: Stmt, x: BlockRealize, y: BlockRealize): For | undefined {
+  const py = new Set(pathTo(body, y) ?? []);
+  const common = (pathTo(body, x) ?? []).filter((s): s is For => s.kind === 'for' && py.has(s));
+  return common[common.length - 1];
 }
 
 /** Fails unless `realize` is an outermost block: blocks nested in blocks have a scope of their own. */

@@ -1,18 +1,18 @@
 /**
  * Statement-tree edits the data-movement primitives share: removing a block
- * with the loops left empty around it, inserting a nest at a position of a
- * loop body, adding and removing allocations, and redirecting the loads and
- * stores of one buffer.
+ * with the loops left empty around it, inserting a nest into a loop body,
+ * adding and removing allocations, and redirecting the loads and stores of
+ * one buffer.
  */
 import { load, mapPrimChildren, type PrimExpr } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { allocate, type For, mapStmtChildren, seq, type Stmt, type StmtMapper, store } from '../../ir/tir/stmt.ts';
-import { pathTo, replaceStmt } from '../tree.ts';
+import { pathTo } from '../tree.ts';
 
 /** The empty statement: sequences splice it away. */
-export const NOP: Stmt = seq([]);
+const NOP: Stmt = seq([]);
 
-export function isNop(s: Stmt): boolean {
+function isNop(s: Stmt): boolean {
   return s.kind === 'seq' && s.stmts.length === 0;
 }
 
@@ -57,11 +57,6 @@ export function insertIntoLoop(loop: For, position: number, stmt: Stmt): For {
   const list = [...stmtList(loop.body)];
   list.splice(position, 0, stmt);
   return { ...loop, body: seq(list) };
-}
-
-/** `root` with `stmt` placed right before (or after) `target` in the sequence holding it. */
-export function insertBeside(root: Stmt, target: Stmt, stmt: Stmt, where: 'before' | 'after'): Stmt {
-  return replaceStmt(root, target, seq(where === 'before' ? [stmt, target] : [target, stmt]));
 }
 
 /**

@@ -27,29 +27,20 @@ import {
 } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
-import {
-  type BlockRealize,
-  type BufferStore,
-  mapStmtChildren,
-  type PrimFunc,
-  type Stmt,
-  type StmtMapper,
-  store,
-} from '../../ir/tir/stmt.ts';
+import { type BlockRealize, mapStmtChildren, type PrimFunc, type Stmt, type StmtMapper, store } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
-import { getBlockRealize, pathTo, replaceStmt, withBody } from '../tree.ts';
+import { getBlockRealize, replaceStmt, withBody } from '../tree.ts';
 import {
   accessOf,
   type BlockAccess,
   blockAccesses,
-  findAllocate,
-  isParam,
   loadedBuffers,
   requireNoLooseAccess,
   requireOutermost,
+  sharedLoop,
 } from './deps-blocks.ts';
+import { elementwiseStore, requireIntermediate, requireSoleWriter, requireVisible } from './deps-elementwise.ts';
 import { removeAllocation, removeStmt } from './deps-tree.ts';
-import { describeStmt } from './nest-utils.ts';
 
 /** Inlines the elementwise producer `block` into every block that reads its buffer. */
 export function computeInline(f: PrimFunc, blockName: string, ctx: PrimitiveContext): PrimFunc {
@@ -77,6 +68,20 @@ export function computeInline(f: PrimFunc, blockName: string, ctx: PrimitiveCont
         ctx,
         `block '${x.realize.block.name}' writes '${hit.name}' after block '${blockName}' reads it and before a consumer reads '${buf.name}'; inlined, the consumer would read the new value`,
       );
+    }
+  }
+  // Across iterations of a loop it shares with them, a writer of the inputs also runs between the two.
+  for (const x of all) {
+    const hit = [...x.writes].find((b) => inputs.has(b));
+    if (x === me || !hit) continue;
+    for (const y of [me, ...consumers]) {
+      const l = sharedLoop(f.body, x.realize, y.realize);
+      if (l) {
+        scheduleFail(
+          ctx,
+          `block '${x.realize.block.name}' writes '${hit.name}', which block '${blockName}' reads, inside loop '${l.loopVar.name}' around block '${y.realize.block.name}' too; inlined, a consumer could read a later value`,
+        );
+      }
     }
   }
   for (const x of consumers) {
@@ -143,6 +148,7 @@ export function reverseComputeInline(f: PrimFunc, blockName: string, ctx: Primit
   const inverse = invertIndices(consumer, bidx, buf, ctx);
   checkCovers(f, producer.realize, dimOf, consumer, inverse, buf, ctx);
   requireNothingBetween(all, producer, me, out, read, buf, ctx);
+  requireNoSharedHazard(f, all, producer, me, out, read, buf, ctx);
   if (loadedBuffers(pst.value).has(out))
     scheduleFail(ctx, `block '${pname}' reads '${out.name}', which block '${blockName}' writes`);
   requireVisible(f, out, producer.realize, blockName, ctx);
@@ -165,97 +171,6 @@ export function reverseComputeInline(f: PrimFunc, blockName: string, ctx: Primit
   let body = replaceStmt(f.body, producer.realize, newProducer);
   body = removeStmt(body, consumer);
   return withBody(f, removeAllocation(body, buf));
-}
-
-/**
- * The single store of a complete spatial block, `B[v0, v1, ...] = expr` with
- * each index a distinct iterator (every iterator among them unless told
- * otherwise), and which dimension each iterator indexes.
- */
-function elementwiseStore(
-  f: PrimFunc,
-  realize: BlockRealize,
-  role: string,
-  ctx: PrimitiveContext,
-  options: { requireIndexedByAll?: boolean } = {},
-): { store: BufferStore; dimOf: Map<PrimVar, number> } {
-  const b = realize.block;
-  const name = b.name;
-  const reduce = b.iterVars.find((iv) => iv.iterKind === 'reduce');
-  if (b.init || reduce) {
-    scheduleFail(
-      ctx,
-      `block '${name}' is a reduction (${b.init ? 'it has an init' : `iterator '${reduce!.var.name}' is reduce`}); only a complete spatial block can be ${role}`,
-    );
-  }
-  if (b.body.kind !== 'store') scheduleFail(ctx, `the body of block '${name}' is ${describeStmt(b.body)}, not a single store`);
-  const st = b.body;
-  const iters = new Set(b.iterVars.map((iv) => iv.var));
-  const dimOf = new Map<PrimVar, number>();
-  st.indices.forEach((ix, d) => {
-    if (options.requireIndexedByAll === false) return;
-    if (ix.kind !== 'var' || !iters.has(ix) || dimOf.has(ix)) {
-      scheduleFail(
-        ctx,
-        `block '${name}' stores to '${st.buffer.name}' at index ${printPrimExpr(ix)}; each index must be a distinct iterator of the block`,
-      );
-    }
-    dimOf.set(ix, d);
-  });
-  if (options.requireIndexedByAll !== false) {
-    const missing = b.iterVars.find((iv) => !dimOf.has(iv.var));
-    if (missing) {
-      scheduleFail(
-        ctx,
-        `iterator '${missing.var.name}' of block '${name}' does not index '${st.buffer.name}': the block stores to one element several times`,
-      );
-    }
-  }
-  const known = functionVars(f);
-  for (const e of [st.value, ...st.indices]) {
-    const stray = [...primVars(e)].find((v) => !iters.has(v) && !known.has(v));
-    if (stray) scheduleFail(ctx, `block '${name}' uses '${stray.name}', which is neither its iterator nor a kernel parameter`);
-  }
-  return { store: st, dimOf };
-}
-
-/** Scalar parameters and the variables of buffer shapes: what is defined everywhere in the kernel. */
-function functionVars(f: PrimFunc): Set<PrimVar> {
-  const out = new Set<PrimVar>();
-  for (const p of f.params) {
-    if (p.kind === 'var') out.add(p);
-    else for (const e of [...p.shape, ...p.strides]) primVars(e, out);
-  }
-  return out;
-}
-
-function requireIntermediate(f: PrimFunc, b: Buffer, blockName: string, ctx: PrimitiveContext): void {
-  if (isParam(f, b)) {
-    scheduleFail(
-      ctx,
-      `'${b.name}' is a parameter of the kernel; only a buffer the kernel allocates can be inlined away (block '${blockName}')`,
-    );
-  }
-  if (!findAllocate(f.body, b)) scheduleFail(ctx, `'${b.name}' is not allocated in the kernel`);
-}
-
-function requireSoleWriter(all: readonly BlockAccess[], me: BlockAccess, b: Buffer, ctx: PrimitiveContext): void {
-  const other = all.find((x) => x !== me && x.writes.has(b));
-  if (other) {
-    scheduleFail(ctx, `'${b.name}' is also written by block '${other.realize.block.name}'; inlining needs a single producer`);
-  }
-}
-
-/** Fails unless buffer `b` (a parameter or an allocation) is in scope at `at`. */
-function requireVisible(f: PrimFunc, b: Buffer, at: BlockRealize, blockName: string, ctx: PrimitiveContext): void {
-  if (isParam(f, b)) return;
-  const path = pathTo(f.body, at) ?? [];
-  if (!path.some((s) => s.kind === 'allocate' && s.buffer === b)) {
-    scheduleFail(
-      ctx,
-      `'${b.name}' is not allocated around block '${at.block.name}', where block '${blockName}' would move its access`,
-    );
-  }
 }
 
 interface DimInverse {
@@ -354,6 +269,37 @@ function requireNothingBetween(
         ctx,
         `block '${name}', between the producer and block '${consumer.realize.block.name}', writes '${hit.name}', which would be read earlier`,
       );
+    }
+  }
+}
+
+/**
+ * Fails when a block touching the consumer's output, or writing what it
+ * reads, shares a loop with the producer or the consumer: across iterations
+ * it also runs between them.
+ */
+function requireNoSharedHazard(
+  f: PrimFunc,
+  all: readonly BlockAccess[],
+  producer: BlockAccess,
+  consumer: BlockAccess,
+  out: Buffer,
+  reads: ReadonlySet<Buffer>,
+  buf: Buffer,
+  ctx: PrimitiveContext,
+): void {
+  for (const x of all) {
+    if (x === producer || x === consumer) continue;
+    const touches = x.reads.has(out) || x.writes.has(out) || [...x.writes].some((b) => b !== buf && reads.has(b));
+    if (!touches) continue;
+    for (const y of [producer, consumer]) {
+      const l = sharedLoop(f.body, x.realize, y.realize);
+      if (l) {
+        scheduleFail(
+          ctx,
+          `block '${x.realize.block.name}' shares loop '${l.loopVar.name}' with block '${y.realize.block.name}' and accesses what block '${consumer.realize.block.name}' reads or writes; folded, the order between them would change`,
+        );
+      }
     }
   }
 }

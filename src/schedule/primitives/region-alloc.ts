@@ -7,23 +7,21 @@
  * PlanAndUpdateBufferAllocationLocation and CompactBufferAllocation. WGSL
  * needs both: workgroup and function arrays have a constant size.
  *
- * A dimension shrinks to the tile when the tile's start is a multiple of its
- * size (index `i` becomes `i mod size`, written with iterators only, as
- * blocks must) or does not depend on loops (`i - start`); otherwise it stays
- * whole. The move is sound because every value read in an iteration of the
- * loop is written in that iteration: compute_at guarantees it for what it
- * moved, and an accumulator (a block reading what it writes) is only allowed
- * when its reduction runs inside the loop.
+ * How a dimension shrinks is region-compact.ts's. The move is sound because
+ * every value read in an iteration of the loop is written in that iteration:
+ * compute_at guarantees it for what it moved, and an accumulator (a block
+ * reading what it writes) is only allowed when its reduction runs inside the
+ * loop.
  */
-import { type Analyzer } from '../../ir/arith/analyzer.ts';
-import { eq, floormod, gt, intImm, type PrimExpr, type PrimVar, primVars, sub } from '../../ir/prim/expr.ts';
+import { type PrimVar, primVars } from '../../ir/prim/expr.ts';
 import { type Buffer } from '../../ir/tir/buffer.ts';
 import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import { allocate, type For, type PrimFunc, type Range, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
-import { getLoop, pathTo, replaceStmt } from '../tree.ts';
+import { pathTo, replaceStmt } from '../tree.ts';
 import { blockAccesses, findAllocate, looseBuffers } from './deps-blocks.ts';
 import { removeAllocation, rewriteAccesses } from './deps-tree.ts';
 import { analyzerAt } from './nest-utils.ts';
+import { allLoopVars, compactDim } from './region-compact.ts';
 import { relaxedBlockRegions, uniteRanges } from './region-relax.ts';
 
 /**
@@ -33,8 +31,7 @@ import { relaxedBlockRegions, uniteRanges } from './region-relax.ts';
  */
 export function placeAllocation(f: PrimFunc, b: Buffer, anchorVar: PrimVar): PrimFunc {
   if (b.scope === 'global' || !findAllocate(f.body, b) || looseBuffers(f.body).has(b)) return f;
-  const ctx = { kernel: '', primitive: 'internal' };
-  const anchor = getLoop(f, anchorVar, ctx);
+  const anchor = findLoop(f.body, anchorVar);
   const anchorPath = [...(pathTo(f.body, anchor) ?? []), anchor];
   const users = blockAccesses(f.body).filter((x) => x.reads.has(b) || x.writes.has(b));
   const paths = users.map((u) => pathTo(f.body, u.realize) ?? []);
@@ -82,7 +79,7 @@ export function placeAllocation(f: PrimFunc, b: Buffer, anchorVar: PrimVar): Pri
     for (const r of relaxedBlockRegions(u.realize, own, doms, a)) r.region.forEach((rg, d) => perDim[d]!.push(rg));
   });
   const loopVars = allLoopVars(f.body);
-  const plan = perDim.map((ranges, d) => compactDim(uniteRanges(ranges, a), b.shape[d]!, loopVars, a));
+  const plan = perDim.map((ranges, d) => compactDim(uniteRanges(ranges, a), b.shape[d]!, loopVars, a, 'tile'));
   const compact: Buffer = { ...b, shape: plan.map((p, d) => p?.extent ?? b.shape[d]!) };
   let body = rewriteAccesses(f.body, b, (indices) => ({
     buffer: compact,
@@ -93,36 +90,6 @@ export function placeAllocation(f: PrimFunc, b: Buffer, anchorVar: PrimVar): Pri
   const at = threadLoop ? findLoop(body, threadLoop.loopVar) : findLoop(body, anchorVar);
   body = replaceStmt(body, at, threadLoop ? allocate(compact, at) : { ...at, body: allocate(compact, at.body) });
   return { ...f, body };
-}
-
-interface DimPlan {
-  readonly extent: PrimExpr;
-  readonly index: (i: PrimExpr) => PrimExpr;
-}
-
-/** How dimension `d` shrinks to the tile `r`, or undefined when it stays whole. */
-function compactDim(r: Range, whole: PrimExpr, loopVars: ReadonlySet<PrimVar>, a: Analyzer): DimPlan | undefined {
-  const extent = a.simplify(r.extent);
-  const loopFree = (e: PrimExpr): boolean => ![...primVars(e)].some((v) => loopVars.has(v));
-  if (!loopFree(extent) || !a.canProve(gt(extent, 0)) || a.canProve(eq(extent, whole))) return undefined;
-  // One element per iteration: every access is to element 0.
-  if (a.canProve(eq(extent, 1))) return { extent, index: () => intImm(0, extent.dtype) };
-  if (loopFree(r.min)) {
-    const start = r.min;
-    const zero = start.kind === 'int' && start.value === 0;
-    return { extent, index: (i) => (zero ? i : a.simplify(sub(i, start))) };
-  }
-  // A tile aligned to its size: the offset inside it is the index modulo the size.
-  if (a.canProve(eq(floormod(r.min, extent), intImm(0, extent.dtype)))) return { extent, index: (i) => floormod(i, extent) };
-  return undefined;
-}
-
-function allLoopVars(body: Stmt): Set<PrimVar> {
-  const out = new Set<PrimVar>();
-  visitStmts(body, (s) => {
-    if (s.kind === 'for') out.add(s.loopVar);
-  });
-  return out;
 }
 
 function findLoop(body: Stmt, v: PrimVar): For {

@@ -54,7 +54,8 @@ function pointsOf(realize: BlockRealize, r: BufferRegion, a: Analyzer, ctx: Prim
     if (vs.length > 1 || [...primVars(offset)].some((v) => iters.has(v))) {
       scheduleFail(
         ctx,
-        `block '${name}' indexes '${r.buffer.name}' with ${printPrimExpr(rg.min)} in dimension ${d}; the block can move only when each index is one iterator plus an offset`,
+        `block '${name}' indexes '${r.buffer.name}' with ${printPrimExpr(rg.min)} in dimension ${d}; the block can move only when each index is one iterator plus an offset` +
+          (r.buffer.scope !== 'global' ? ' (a stage whose buffer compute_at has shrunk to a tile cannot move again)' : ''),
       );
     }
     return { iter: vs[0]!, offset };

@@ -106,7 +106,7 @@ export function relaxRange(r: Range, doms: Domains, a: Analyzer): Range | undefi
 }
 
 /** The whole of dimension `d` of `b`. */
-export function wholeDim(b: Buffer, d: number): Range {
+function wholeDim(b: Buffer, d: number): Range {
   const extent = b.shape[d]!;
   return { min: intImm(0, extent.dtype), extent };
 }

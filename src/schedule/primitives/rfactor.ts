@@ -14,27 +14,12 @@
  * The partial results are combined in another order than before: exact for
  * integer sums, max and min, equal up to rounding for float sums.
  */
-import { atomKey } from '../../ir/arith/canonical.ts';
-import { intRange, isFloat, isInt } from '../../ir/dtype.ts';
-import {
-  binary,
-  boolImm,
-  floatImm,
-  load,
-  intImm,
-  type PrimExpr,
-  type PrimVar,
-  primVar,
-  primVars,
-  sub,
-  substitute,
-  visitPrim,
-} from '../../ir/prim/expr.ts';
+import { binary, boolImm, load, type PrimExpr, type PrimVar, primVar, primVars, sub, substitute } from '../../ir/prim/expr.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
+import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import {
   block,
-  type Block,
   type BlockRealize,
   blockRealize,
   type For,
@@ -51,20 +36,9 @@ import {
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
 import { freshBlockName, freshStageName } from './deps-blocks.ts';
+import { matchReducer, type Reducer } from './deps-reducer.ts';
 import { allocateAtTop } from './deps-tree.ts';
 import { analyzerAt, andPredicate, blocksUnder, conjuncts, describeKind, describeStmt, mentionsAny } from './nest-utils.ts';
-
-type CombineOp = 'add' | 'mul' | 'max' | 'min';
-
-/** `B[idx] = B[idx] ⊕ rhs`, possibly under one `if`, with init `B[idx] = identity`. */
-interface Reducer {
-  readonly buffer: Buffer;
-  readonly indices: readonly PrimExpr[];
-  readonly op: CombineOp;
-  readonly identity: PrimExpr;
-  readonly rhs: PrimExpr;
-  readonly cond?: PrimExpr;
-}
 
 export function rfactor(
   f: PrimFunc,
@@ -181,6 +155,17 @@ function checkLoops(
       `block '${b.name}' is not the first block under loop '${loops[0]!.loopVar.name}'; the partial results must be computed before anything else in the nest`,
     );
   }
+  // The partial results are all computed before the nest: nothing later in it may change their inputs.
+  const inputs = new Set(inferBlockRegions(b).reads.map((r) => r.buffer));
+  for (const other of blocksUnder(loops[0]!).blocks.slice(1)) {
+    const hit = inferBlockRegions(other.block).writes.find((w) => inputs.has(w.buffer));
+    if (hit) {
+      scheduleFail(
+        ctx,
+        `block '${other.block.name}' writes '${hit.buffer.name}', which block '${b.name}' reads, in loop '${loops[0]!.loopVar.name}'; the partial results, computed before the loop, would read the old values`,
+      );
+    }
+  }
   return roles;
 }
 
@@ -207,68 +192,6 @@ function checkFirstStep(
       );
     }
   }
-}
-
-/** The reduction pattern of `b`, or a schedule error saying what does not fit. */
-function matchReducer(b: Block, ctx: PrimitiveContext): Reducer {
-  const name = b.name;
-  if (!b.init || !b.iterVars.some((iv) => iv.iterKind === 'reduce')) {
-    scheduleFail(ctx, `block '${name}' is not a reduction (it needs an init and a reduce iterator)`);
-  }
-  if (b.init.kind !== 'store') scheduleFail(ctx, `the init of block '${name}' is ${describeStmt(b.init)}, not a single store`);
-  let update: Stmt = b.body;
-  let cond: PrimExpr | undefined;
-  if (update.kind === 'if' && !update.else) {
-    cond = update.cond;
-    update = update.then;
-  }
-  if (update.kind !== 'store')
-    scheduleFail(ctx, `the body of block '${name}' is ${describeStmt(b.body)}, not a reduction update`);
-  const init = b.init;
-  const same = (xs: readonly PrimExpr[]): boolean =>
-    xs.length === update.indices.length && xs.every((x, i) => atomKey(x) === atomKey(update.indices[i]!));
-  if (init.buffer !== update.buffer || !same(init.indices)) {
-    scheduleFail(ctx, `the init of block '${name}' writes another element than its update`);
-  }
-  const v = update.value;
-  const isAcc = (e: PrimExpr): boolean => e.kind === 'load' && e.buffer === update.buffer && same(e.indices);
-  if (v.kind !== 'binary' || !['add', 'mul', 'max', 'min'].includes(v.op) || isAcc(v.a) === isAcc(v.b)) {
-    scheduleFail(
-      ctx,
-      `block '${name}' updates '${update.buffer.name}' with ${printPrimExpr(v)}; rfactor recognizes ${update.buffer.name}[...] combined with a value by +, *, max or min`,
-    );
-  }
-  const op = v.op as CombineOp;
-  const rhs = isAcc(v.a) ? v.b : v.a;
-  let readsOut = false;
-  visitPrim(rhs, (x) => (readsOut ||= x.kind === 'load' && x.buffer === update.buffer));
-  if (readsOut || (cond && primReads(cond, update.buffer))) {
-    scheduleFail(ctx, `block '${name}' reads '${update.buffer.name}' other than as its accumulator`);
-  }
-  const identity = identityOf(op, update.buffer.dtype);
-  if (!identity || atomKey(identity) !== atomKey(init.value)) {
-    scheduleFail(
-      ctx,
-      `the init value ${printPrimExpr(init.value)} of block '${name}' is not the identity of ${op}${identity ? ` (${printPrimExpr(identity)})` : ''}; partial results would each start from it`,
-    );
-  }
-  return { buffer: update.buffer, indices: update.indices, op, identity, rhs, ...(cond ? { cond } : {}) };
-}
-
-function primReads(e: PrimExpr, b: Buffer): boolean {
-  let found = false;
-  visitPrim(e, (x) => (found ||= x.kind === 'load' && x.buffer === b));
-  return found;
-}
-
-function identityOf(op: CombineOp, dtype: Buffer['dtype']): PrimExpr | undefined {
-  if (isFloat(dtype)) {
-    const v = op === 'add' ? 0 : op === 'mul' ? 1 : op === 'max' ? -Infinity : Infinity;
-    return floatImm(v, dtype);
-  }
-  if (!isInt(dtype)) return undefined;
-  const r = intRange(dtype);
-  return intImm(op === 'add' ? 0 : op === 'mul' ? 1 : op === 'max' ? r.min : r.max, dtype);
 }
 
 /** The rfactor block in a copy of the whole nest (fresh loop variables). */

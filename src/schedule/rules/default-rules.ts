@@ -20,12 +20,7 @@ import { crossThreadReductionRule, perThreadReductionRule } from './reduction.ts
 import { ruleContext, type ScheduleRule } from './rule.ts';
 
 /** The GPU rules, most specific first. */
-export const GPU_RULES: readonly ScheduleRule[] = [
-  injectiveRule,
-  crossThreadReductionRule,
-  perThreadReductionRule,
-  fallbackRule,
-];
+export const GPU_RULES: readonly ScheduleRule[] = [injectiveRule, crossThreadReductionRule, perThreadReductionRule, fallbackRule];
 
 export const SCHEDULE_RULES_ATTR = 'schedule_rules';
 export const SCHEDULE_TRACE_ATTR = 'schedule_trace';
@@ -90,9 +85,12 @@ export function scheduleModule(m: IRModule, target: TargetDescription): IRModule
     const attrs: AttrMap = {
       ...s.func.attrs,
       [SCHEDULE_RULES_ATTR]: s.rules,
-      [SCHEDULE_TRACE_ATTR]: s.trace.map(
-        (ins): AttrValue => ({ op: ins.op, inputs: ins.inputs, attrs: ins.attrs as AttrMap, outputs: ins.outputs }),
-      ),
+      [SCHEDULE_TRACE_ATTR]: s.trace.map((ins): AttrValue => ({
+        op: ins.op,
+        inputs: ins.inputs,
+        attrs: ins.attrs as AttrMap,
+        outputs: ins.outputs,
+      })),
     };
     out = withFunction(out, name, primFunc(s.func.params, s.func.body, attrs));
   }

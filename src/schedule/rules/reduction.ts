@@ -60,27 +60,31 @@ export const perThreadReductionRule: ScheduleRule = {
 };
 
 /**
- * Which kind of iterator indexes the last (contiguous) dimension of the
- * largest buffer the block reads: where neighbouring threads should go.
+ * Which kind of iterator indexes the last (contiguous) dimension of the large
+ * buffers the block reads: where neighbouring threads should go. When one large
+ * input is contiguous along an output axis (the right-hand side of x · W),
+ * threads per output read it coalesced, so that wins.
  */
 export function contiguousAxis(nest: Nest): 'spatial' | 'reduce' | undefined {
   const realize: BlockRealize = nest.block;
   const kinds = new Map<PrimVar, 'spatial' | 'reduce'>();
   realize.block.iterVars.forEach((iv) => kinds.set(iv.var, iv.iterKind));
-  let best: { size: number; kind: 'spatial' | 'reduce' | undefined } | undefined;
+  const loads: { size: number; kind: 'spatial' | 'reduce' | undefined }[] = [];
   const consider = (e: PrimExpr): void =>
     visitPrim(e, (x) => {
       if (x.kind !== 'load' || x.indices.length === 0 || x.buffer === writtenBuffer(realize)) return;
       const size = x.buffer.shape.reduce((n, d) => n * (d.kind === 'int' ? d.value : 1 << 16), 1);
       const last = [...primVars(x.indices[x.indices.length - 1]!)].map((v) => kinds.get(v)).filter((k) => k !== undefined);
-      const kind = last.includes('reduce') ? 'reduce' : last.includes('spatial') ? 'spatial' : undefined;
-      if (!best || size > best.size) best = { size, kind };
+      loads.push({ size, kind: last.includes('reduce') ? 'reduce' : last.includes('spatial') ? 'spatial' : undefined });
     });
   visitStmts(realize.block.body, (s) => {
     if (s.kind === 'store') consider(s.value);
     if (s.kind === 'if') consider(s.cond);
   });
-  return best?.kind;
+  const largest = Math.max(0, ...loads.map((l) => l.size));
+  const large = loads.filter((l) => l.size * 2 >= largest);
+  if (large.some((l) => l.kind === 'spatial')) return 'spatial';
+  return large.some((l) => l.kind === 'reduce') ? 'reduce' : undefined;
 }
 
 function writtenBuffer(realize: BlockRealize): unknown {

@@ -1,0 +1,55 @@
+/**
+ * Shrinking a buffer dimension to the tile a loop iteration touches. Blocks
+ * reach loops only through their iterators, so a tile starting at a
+ * loop-dependent position (`bx*16`) cannot be subtracted inside a block; when
+ * the start is a multiple of the tile size, the offset in the tile is the
+ * index modulo the size (`floormod(v0, 16)`), which blocks can write. A start
+ * free of loops is subtracted; otherwise the dimension stays whole.
+ */
+import type { Analyzer } from '../../ir/arith/analyzer.ts';
+import { eq, floormod, gt, intImm, type PrimExpr, type PrimVar, primVars, sub } from '../../ir/prim/expr.ts';
+import { type Range, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
+
+export interface DimPlan {
+  readonly extent: PrimExpr;
+  readonly index: (i: PrimExpr) => PrimExpr;
+}
+
+/**
+ * How a dimension shrinks to the tile `r`, or undefined when it stays whole.
+ * A `stage` (a cache block's new buffer) only shifts by a loop-free start, so
+ * each index stays an iterator plus an offset and compute_at can still move
+ * the stage; a `tile` (an allocation placed for good) may also wrap by the
+ * tile size or collapse to element 0.
+ */
+export function compactDim(
+  r: Range,
+  whole: PrimExpr,
+  loopVars: ReadonlySet<PrimVar>,
+  a: Analyzer,
+  mode: 'stage' | 'tile',
+): DimPlan | undefined {
+  const extent = a.simplify(r.extent);
+  const loopFree = (e: PrimExpr): boolean => ![...primVars(e)].some((v) => loopVars.has(v));
+  if (!loopFree(extent) || !a.canProve(gt(extent, 0)) || a.canProve(eq(extent, whole))) return undefined;
+  if (mode === 'tile' && a.canProve(eq(extent, 1))) return { extent, index: () => intImm(0, extent.dtype) };
+  if (loopFree(r.min)) {
+    const start = r.min;
+    const zero = start.kind === 'int' && start.value === 0;
+    return { extent, index: (i) => (zero ? i : a.simplify(sub(i, start))) };
+  }
+  // A tile aligned to its size: the offset inside it is the index modulo the size.
+  if (mode === 'tile' && a.canProve(eq(floormod(r.min, extent), intImm(0, extent.dtype)))) {
+    return { extent, index: (i) => a.simplify(floormod(i, extent)) };
+  }
+  return undefined;
+}
+
+/** Every loop variable of the statement: what a compacted index must not mention (blocks see loops only through iterators). */
+export function allLoopVars(body: Stmt): Set<PrimVar> {
+  const out = new Set<PrimVar>();
+  visitStmts(body, (s) => {
+    if (s.kind === 'for') out.add(s.loopVar);
+  });
+  return out;
+}
