@@ -1,7 +1,8 @@
 /**
- * The ONNX oracle: runs a model through Kiln (import, build for the CPU,
- * run) and through onnxruntime-node on the same random inputs, and reports
- * the largest absolute and relative difference of every output.
+ * The ONNX oracle: runs a model through Kiln (import, build for the CPU —
+ * or, given a webgpu device, schedule and build for WebGPU — and run) and
+ * through onnxruntime-node on the same random inputs, and reports the largest
+ * absolute and relative difference of every output.
  */
 import * as ort from 'onnxruntime-node';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
@@ -9,7 +10,10 @@ import { memorySource } from '../../src/codegen/memory-source.ts';
 import { importOnnx } from '../../src/frontends/onnx/importer.ts';
 import type { ModelSpec } from '../../src/stages/registry.ts';
 import { loadArtifact } from '../../src/runtime/artifact.ts';
-import type { NDArray } from '../../src/runtime/ndarray.ts';
+import type { Device, NDArray } from '../../src/runtime/ndarray.ts';
+import { legalizeModule } from '../../src/passes/legalize.ts';
+import { scheduleModule } from '../../src/schedule/rules/default-rules.ts';
+import { WEBGPU_TARGET } from './gpu-ops.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
 import type { Value } from '../../src/runtime/values.ts';
 import { JS_TARGET } from './build-run.ts';
@@ -33,10 +37,13 @@ export interface OutputError {
 export async function compareWithOrt(
   bytes: Uint8Array,
   inputs: readonly OracleInput[],
-  options: { seed?: number; dynamic?: ModelSpec['dynamic'] } = {},
+  options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device } = {},
 ): Promise<OutputError[]> {
   const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
-  const kiln = await loadArtifact(memorySource(buildArtifact(module, { name: 'oracle', target: JS_TARGET })));
+  const artifact = options.device
+    ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'oracle', target: WEBGPU_TARGET })
+    : buildArtifact(module, { name: 'oracle', target: JS_TARGET });
+  const kiln = await loadArtifact(memorySource(artifact), options.device ? { device: options.device } : {});
   const session = await ort.InferenceSession.create(bytes);
   const data = inputs.map((x, i) =>
     randomArray(
@@ -51,8 +58,9 @@ export async function compareWithOrt(
   const expected = await session.run(feeds);
   const result = await kiln.call('main', ...inputs.map((x, i) => tensor(data[i]!, x.shape)));
   const outputs = (Array.isArray(result) ? result : [result]) as Value[];
+  const cpuOutputs = await Promise.all(outputs.map((o) => (o as NDArray).toCpu()));
   return session.outputNames.map((name, i) => {
-    const got = outputs[i] as NDArray;
+    const got = cpuOutputs[i]!;
     const want = expected[name]!;
     if (got.shape.join() !== want.dims.join())
       throw new Error(`${name}: shape [${got.shape.join(', ')}], onnxruntime [${want.dims.join(', ')}]`);

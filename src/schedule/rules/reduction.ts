@@ -60,31 +60,31 @@ export const perThreadReductionRule: ScheduleRule = {
 };
 
 /**
- * Which kind of iterator indexes the last (contiguous) dimension of the large
- * buffers the block reads: where neighbouring threads should go. When one large
- * input is contiguous along an output axis (the right-hand side of x · W),
- * threads per output read it coalesced, so that wins.
+ * Which kind of iterator the last (contiguous) index of the block's inputs
+ * follows: where neighbouring threads should go. An input indexed along an
+ * output axis there (the K×N right-hand side of x · W, a conv's input rows)
+ * is read coalesced by threads per output, so one such input decides; only
+ * when every input runs contiguously along the reduction (softmax rows, a sum
+ * over the last axis, x · Wᵀ) does a workgroup per output pay.
  */
 export function contiguousAxis(nest: Nest): 'spatial' | 'reduce' | undefined {
   const realize: BlockRealize = nest.block;
   const kinds = new Map<PrimVar, 'spatial' | 'reduce'>();
   realize.block.iterVars.forEach((iv) => kinds.set(iv.var, iv.iterKind));
-  const loads: { size: number; kind: 'spatial' | 'reduce' | undefined }[] = [];
+  const seen = new Set<'spatial' | 'reduce'>();
   const consider = (e: PrimExpr): void =>
     visitPrim(e, (x) => {
       if (x.kind !== 'load' || x.indices.length === 0 || x.buffer === writtenBuffer(realize)) return;
-      const size = x.buffer.shape.reduce((n, d) => n * (d.kind === 'int' ? d.value : 1 << 16), 1);
-      const last = [...primVars(x.indices[x.indices.length - 1]!)].map((v) => kinds.get(v)).filter((k) => k !== undefined);
-      loads.push({ size, kind: last.includes('reduce') ? 'reduce' : last.includes('spatial') ? 'spatial' : undefined });
+      for (const v of primVars(x.indices[x.indices.length - 1]!)) {
+        const k = kinds.get(v);
+        if (k) seen.add(k);
+      }
     });
   visitStmts(realize.block.body, (s) => {
     if (s.kind === 'store') consider(s.value);
     if (s.kind === 'if') consider(s.cond);
   });
-  const largest = Math.max(0, ...loads.map((l) => l.size));
-  const large = loads.filter((l) => l.size * 2 >= largest);
-  if (large.some((l) => l.kind === 'spatial')) return 'spatial';
-  return large.some((l) => l.kind === 'reduce') ? 'reduce' : undefined;
+  return seen.has('spatial') ? 'spatial' : seen.has('reduce') ? 'reduce' : undefined;
 }
 
 function writtenBuffer(realize: BlockRealize): unknown {

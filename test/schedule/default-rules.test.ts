@@ -1,0 +1,78 @@
+/**
+ * The default GPU rules: every legalized kernel gets a schedule, each launch
+ * records the rule that scheduled it, and the recorded trace replays on the
+ * unscheduled kernel to the very same function.
+ */
+import { describe, expect, it } from 'vitest';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
+import type { TraceInstruction } from '../../src/schedule/trace.ts';
+import { getPrimFunc } from '../../src/ir/module.ts';
+import { structuralEqual } from '../../src/ir/structural.ts';
+import { parseModule } from '../../src/ir/text/parser.ts';
+import { opHooks } from '../../src/ops/index.ts';
+import { legalizeModule } from '../../src/passes/legalize.ts';
+import { scheduleModule, SCHEDULE_RULES_ATTR, SCHEDULE_TRACE_ATTR } from '../../src/schedule/rules/default-rules.ts';
+import { replayTrace } from '../../src/schedule/schedule.ts';
+import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
+
+const MODEL = `
+func main(x: Tensor[(n, 64), f32], w: Tensor[(64, 32), f32], wt: Tensor[(32, 64), f32], c: Tensor[(1, 3, 8, 8), f32], k: Tensor[(4, 3, 3, 3), f32]) -> Tensor[(n, 32), f32] {
+  dataflow {
+    a = matmul(x, w)
+    t = permute_dims(wt)
+    a2 = matmul(x, t)
+    b = softmax(a, axis=1)
+    d = conv2d(c, k, padding=[1, 1, 1, 1])
+    e = sum(x, axis=[1])
+    r = relu(b)
+    output r
+  }
+  return r
+}`;
+
+const legalized = legalizeModule(parseModule(MODEL, { ...opHooks, file: 'model.kir' }));
+const scheduled = scheduleModule(legalized, WEBGPU_TARGET);
+
+function rulesOf(name: string): unknown {
+  return getPrimFunc(scheduled, name)!.attrs[SCHEDULE_RULES_ATTR];
+}
+
+describe('default GPU rules', () => {
+  it('record which rule scheduled each launch of each kernel', () => {
+    expect(rulesOf('relu')).toEqual(['injective']);
+    // x · W with W K×N: threads over the contiguous output axis.
+    expect(rulesOf('matmul')).toEqual(['reduction-per-thread']);
+    // A row sum over the contiguous axis: a workgroup per row.
+    expect(rulesOf('sum')).toEqual(['reduction']);
+    // Softmax's rows of 32: two reductions and the elementwise division, one launch each.
+    expect(rulesOf('softmax')).toHaveLength(3);
+    expect((rulesOf('softmax') as string[])[2]).toBe('injective');
+    expect(rulesOf('conv2d')).toEqual(['reduction-per-thread']);
+  });
+
+  it('every kernel of the module is scheduled, none is left to run on one thread', () => {
+    for (const [name, f] of scheduled.functions) {
+      if (f.kind !== 'prim_func') continue;
+      expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
+    }
+    expect(buildArtifact(scheduled, { name: 't', target: WEBGPU_TARGET }).warnings).toEqual([]);
+  });
+
+  it('the recorded trace replays on the unscheduled kernel to the scheduled one', () => {
+    for (const [name, f] of scheduled.functions) {
+      if (f.kind !== 'prim_func') continue;
+      const trace = f.attrs[SCHEDULE_TRACE_ATTR] as unknown as TraceInstruction[];
+      const replayed = replayTrace(getPrimFunc(legalized, name)!, name, trace).func;
+      expect(structuralEqual({ ...replayed, attrs: f.attrs }, f), name).toBe(true);
+    }
+  });
+
+  it('a webgpu build of unscheduled kernels warns that they run on one thread', () => {
+    const warnings = buildArtifact(legalized, { name: 't', target: WEBGPU_TARGET }).warnings;
+    expect(warnings.join('\n')).toMatch(/no GPU schedule and will run on a single GPU thread .*add a 'schedule: \{\}' stage/);
+  });
+
+  it('scheduling again leaves scheduled kernels alone', () => {
+    expect(scheduleModule(scheduled, WEBGPU_TARGET)).toBe(scheduled);
+  });
+});
