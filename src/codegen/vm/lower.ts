@@ -9,11 +9,12 @@
  * dimensions written as expressions of variables bound later are checked.
  */
 import type { Constant, Expr, GraphFunc, GraphVar, SeqExpr } from '../../ir/graph/expr.ts';
+import { SHAPE_OPS } from '../shape-ops.ts';
 import type { StructInfo, TensorStructInfo } from '../../ir/graph/struct-info.ts';
 import type { IRModule } from '../../ir/module.ts';
 import { type PrimExpr, type PrimVar, primVars } from '../../ir/prim/expr.ts';
 import { printStructInfo } from '../../ir/text/printer.ts';
-import type { DimPattern, Instr, ParamInfo, Pattern, ShapeExpr, ShapeOp, VMFunction, VMProgram } from '../../runtime/program.ts';
+import type { DimPattern, Instr, ParamInfo, Pattern, ShapeExpr, VMFunction, VMProgram } from '../../runtime/program.ts';
 import { PROGRAM_VERSION } from '../../runtime/program.ts';
 import { fail, M } from '../../support/messages.ts';
 
@@ -69,27 +70,6 @@ class ProgramState {
     return i;
   }
 }
-
-const SHAPE_OPS: Partial<Record<string, ShapeOp>> = {
-  add: 'add',
-  sub: 'sub',
-  mul: 'mul',
-  div: 'div',
-  floordiv: 'floordiv',
-  floormod: 'floormod',
-  truncdiv: 'truncdiv',
-  truncmod: 'truncmod',
-  min: 'min',
-  max: 'max',
-  eq: 'eq',
-  ne: 'ne',
-  lt: 'lt',
-  le: 'le',
-  gt: 'gt',
-  ge: 'ge',
-  and: 'and',
-  or: 'or',
-};
 
 class FunctionLowerer {
   private readonly code: Instr[] = [];

@@ -5,28 +5,8 @@
  */
 import { isFloat } from '../../ir/dtype.ts';
 import type { PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
-import type { ShapeExpr, ShapeOp } from '../../runtime/program.ts';
-
-const OPS: Partial<Record<string, ShapeOp>> = {
-  add: 'add',
-  sub: 'sub',
-  mul: 'mul',
-  div: 'div',
-  floordiv: 'floordiv',
-  floormod: 'floormod',
-  truncdiv: 'truncdiv',
-  truncmod: 'truncmod',
-  min: 'min',
-  max: 'max',
-  eq: 'eq',
-  ne: 'ne',
-  lt: 'lt',
-  le: 'le',
-  gt: 'gt',
-  ge: 'ge',
-  and: 'and',
-  or: 'or',
-};
+import type { ShapeExpr } from '../../runtime/program.ts';
+import { SHAPE_OPS } from '../shape-ops.ts';
 
 /** `what` names the expression in errors, e.g. "the extent of blockIdx.x loop 'bx'". */
 export function toShapeExpr(
@@ -51,7 +31,7 @@ export function toShapeExpr(
         return ['v', s];
       }
       case 'binary': {
-        const op = OPS[x.op];
+        const op = SHAPE_OPS[x.op];
         if (!op) return unsupported(`${what} uses the operator ${x.op}, which shape expressions do not have`);
         return [op, go(x.a), go(x.b)];
       }
