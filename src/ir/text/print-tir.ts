@@ -1,7 +1,7 @@
 /** Printing PrimFuncs and their statements. */
 import { atomKey } from '../arith/canonical.ts';
 import { INDEX_DTYPE, shortName } from '../dtype.ts';
-import type { PrimExpr, PrimVar } from '../prim/expr.ts';
+import { type PrimExpr, type PrimVar, usesVar } from '../prim/expr.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import { inferBlockRegions } from '../tir/regions.ts';
 import type { BlockRealize, BufferRegion, For, IterVar, PrimFunc, Range, Stmt } from '../tir/stmt.ts';
@@ -126,7 +126,9 @@ export class TirPrinter {
     const nest: For[] = [s];
     if (this.isGridLoop(s)) {
       let inner = s.body;
-      while (this.isGridLoop(inner)) {
+      // A loop whose extent reads an outer loop variable (a triangular nest) cannot be
+      // part of a grid: grid(...)'s extents are evaluated before any of its variables exist.
+      while (this.isGridLoop(inner) && !nest.some((l) => usesVar((inner as For).extent, l.loopVar))) {
         nest.push(inner);
         inner = inner.body;
       }

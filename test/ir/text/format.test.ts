@@ -166,6 +166,20 @@ prim_func f(A: i64[10]) {
     expect(out).toContain('A[i] = (0 - i) * (3 + i) - (i - 1) // 2 % 3');
   });
 
+  test('a triangular nest is not folded into a grid (its inner extent reads the outer variable)', () => {
+    const source = `
+prim_func f(A: f32[8, 8]) {
+  for i in range(8) {
+    for j in range(i) {
+      A[i, j] = 0.0
+    }
+  }
+}`;
+    const out = canonical(source);
+    expect(out).not.toContain('grid(');
+    expect(structuralEqual(parseModule(out, { file: 'printed.kir', ...withOps }), parseModule(source, withOps))).toBe(true);
+  });
+
   test('variables sharing a name print with distinct names', () => {
     const out = canonical(`
 prim_func f(A: f32[4]) {
