@@ -3,6 +3,7 @@ import type { StorageScope } from '../../src/ir/tir/buffer.ts';
 import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { cacheRead, cacheWrite } from '../../src/schedule/primitives/cache.ts';
 import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { MATMUL_STATIC as MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const read = (text: string, block: string, index: number, scope: StorageScope) =>
@@ -12,16 +13,6 @@ const write = (text: string, block: string, index: number, scope: StorageScope) 
 const fails = (fn: () => unknown, primitive: string, problem: string): void => {
   expect(fn).toThrow(new RegExp(`K7201: schedule of kernel 'k': ${primitive}: ${problem}`));
 };
-
-const MATMUL = `
-prim_func k(X: f32[16, 8], W: f32[8, 4], Y: f32[16, 4]) {
-  for i, j, k in grid(16, 4, 8) {
-    block mm(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
-      init { Y[vi, vj] = 0.0 }
-      Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]
-    }
-  }
-}`;
 
 /** A split with a bounds predicate: the staged region must stop at the buffer's end. */
 const SCALE = `

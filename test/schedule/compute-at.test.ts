@@ -10,6 +10,7 @@ import { computeAt, reverseComputeAt } from '../../src/schedule/primitives/compu
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { expectFunc, expectSameResults, kernel, printFunc, schedule } from './helpers.ts';
+import { MATMUL_STATIC as MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));
@@ -34,16 +35,6 @@ prim_func k(X: f32[32, 16], W: f32[16, 32], Y: f32[32, 32]) {
           }
         }
       }
-    }
-  }
-}`;
-
-const MATMUL = `
-prim_func k(X: f32[16, 8], W: f32[8, 4], Y: f32[16, 4]) {
-  for i, j, k in grid(16, 4, 8) {
-    block mm(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
-      init { Y[vi, vj] = 0.0 }
-      Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]
     }
   }
 }`;

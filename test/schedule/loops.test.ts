@@ -7,6 +7,7 @@ import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { fuse, reorder, split } from '../../src/schedule/primitives/loops.ts';
 import { decomposeReduction } from '../../src/schedule/primitives/reduction.ts';
 import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));
@@ -26,16 +27,6 @@ prim_func k(data: f32[n, 32], T_sum: f32[n]) {
     block T_sum(vi = spatial(i), vk1 = reduce(k1)) {
       init { T_sum[vi] = 0.0 }
       T_sum[vi] = T_sum[vi] + data[vi, vk1]
-    }
-  }
-}`;
-
-const MATMUL = `
-prim_func k(X: f32[n, 16], W: f32[16, 8], Y: f32[n, 8]) {
-  for i, j, k in grid(n, 8, 16) {
-    block mm(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
-      init { Y[vi, vj] = 0.0 }
-      Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]
     }
   }
 }`;

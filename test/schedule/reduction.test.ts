@@ -6,22 +6,13 @@ import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { reorder, split } from '../../src/schedule/primitives/loops.ts';
 import { decomposeReduction } from '../../src/schedule/primitives/reduction.ts';
 import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));
 const fails = (fn: () => unknown, primitive: string, problem: string): void => {
   expect(fn).toThrow(new RegExp(`K7201: schedule of kernel 'k': ${primitive}: ${problem}`));
 };
-
-const MATMUL = `
-prim_func k(X: f32[n, 16], W: f32[16, 8], Y: f32[n, 8]) {
-  for i, j, k in grid(n, 8, 16) {
-    block mm(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
-      init { Y[vi, vj] = 0.0 }
-      Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]
-    }
-  }
-}`;
 
 const sumKernel = (k: number): string => `
 prim_func k(data: f32[n, ${k}], T_sum: f32[n]) {

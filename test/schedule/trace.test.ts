@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { type Trace, type TraceInstruction, traceText } from '../../src/schedule/trace.ts';
 import { expectFunc, expectSameResults, kernel, printFunc, schedule } from './helpers.ts';
+import { MATMUL } from './kernels.ts';
 
 const SUM = `
 prim_func k(data: f32[n, 256], T_sum: f32[n]) {
@@ -9,16 +10,6 @@ prim_func k(data: f32[n, 256], T_sum: f32[n]) {
     block T_sum(vi = spatial(i), vk1 = reduce(k1)) {
       init { T_sum[vi] = 0.0 }
       T_sum[vi] = T_sum[vi] + data[vi, vk1]
-    }
-  }
-}`;
-
-const MATMUL = `
-prim_func k(X: f32[n, 16], W: f32[16, 8], Y: f32[n, 8]) {
-  for i, j, k in grid(n, 8, 16) {
-    block mm(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
-      init { Y[vi, vj] = 0.0 }
-      Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]
     }
   }
 }`;
