@@ -110,6 +110,32 @@ describe('bind', () => {
       const h = bind(f, k1!, 'threadIdx.x', ctx('bind'));
       fails(() => bind(h, i!, 'threadIdx.x', ctx('bind')), 'bind', "loop 'k1' inside it is bound to threadIdx.x already");
     });
+    it('a cooperative stage may share the axis of the loop around it: same extent, spatial iterators only', () => {
+      const coop = kernel(`
+prim_func k(X: f32[8, 8], Y: f32[8, 8]) {
+  for t in thread_binding(8, "threadIdx.x") {
+    for c in range(8) {
+      block copy(v = spatial(c)) {
+        Y[t, v] = X[t, v]
+      }
+    }
+    for c4 in range(4) {
+      block half(v4 = spatial(c4)) {
+        Y[t, v4] = X[t, v4]
+      }
+    }
+  }
+}`);
+      const [, c] = loops(coop, 'copy');
+      const bound = bind(coop, c!, 'threadIdx.x', ctx('bind'));
+      expectSameResults(coop, bound);
+      const [, c4] = loops(coop, 'half');
+      fails(
+        () => bind(coop, c4!, 'threadIdx.x', ctx('bind')),
+        'bind',
+        "loop 't' around it is bound to threadIdx.x already \\(a nested loop may share the axis only with the same extent",
+      );
+    });
     it('blockIdx loops outside threadIdx loops', () => {
       const a = kernel(ADD);
       const [ai, aj] = loops(a, 'C');

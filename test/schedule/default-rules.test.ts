@@ -11,9 +11,15 @@ import { structuralEqual } from '../../src/ir/structural.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
-import { scheduleModule, SCHEDULE_RULES_ATTR, SCHEDULE_TRACE_ATTR } from '../../src/schedule/rules/default-rules.ts';
+import {
+  scheduleKernel,
+  scheduleModule,
+  SCHEDULE_RULES_ATTR,
+  SCHEDULE_TRACE_ATTR,
+} from '../../src/schedule/rules/default-rules.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
+import { expectSameResults, printFunc } from './helpers.ts';
 
 const MODEL = `
 func main(x: Tensor[(n, 64), f32], w: Tensor[(64, 32), f32], wt: Tensor[(32, 64), f32], c: Tensor[(1, 3, 8, 8), f32], k: Tensor[(4, 3, 3, 3), f32]) -> Tensor[(n, 32), f32] {
@@ -40,8 +46,8 @@ function rulesOf(name: string): unknown {
 describe('default GPU rules', () => {
   it('record which rule scheduled each launch of each kernel', () => {
     expect(rulesOf('relu')).toEqual(['injective']);
-    // x · W with W K×N: threads over the contiguous output axis.
-    expect(rulesOf('matmul')).toEqual(['reduction-per-thread']);
+    // x · W with 32 and more rows and columns: tiles in workgroup memory.
+    expect(rulesOf('matmul')).toEqual(['matmul']);
     // A row sum over the contiguous axis: a workgroup per row.
     expect(rulesOf('sum')).toEqual(['reduction']);
     // Softmax's rows of 32: two reductions and the elementwise division, one launch each.
@@ -74,5 +80,33 @@ describe('default GPU rules', () => {
 
   it('scheduling again leaves scheduled kernels alone', () => {
     expect(scheduleModule(scheduled, WEBGPU_TARGET)).toBe(scheduled);
+  });
+});
+
+describe('the matmul rule', () => {
+  const kernelOf = (text: string) => getPrimFunc(legalizeModule(parseModule(text, { ...opHooks, file: 'mm.kir' })), 'matmul')!;
+  const MM = `
+func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), f32] {
+  dataflow {
+    y = matmul(x, w)
+    output y
+  }
+  return y
+}`;
+
+  it('tiles into workgroup memory, accumulates in registers, and keeps the numbers (interpreter, partial tiles)', () => {
+    const before = kernelOf(MM);
+    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['matmul']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/alloc x1_shared: f32\[32, 8\] shared/);
+    expect(text).toMatch(/alloc x2_shared: f32\[8, 32\] shared/);
+    expect(text).toMatch(/alloc T_matmul_local: f32\[4, 4\] local/);
+    expectSameResults(before, s.func, { m: 37 }, 1e-4);
+  });
+
+  it('leaves a single-row product (GEMV) to the reduction rules', () => {
+    const gemv = kernelOf(MM.replaceAll('(m, ', '(1, '));
+    expect(scheduleKernel('matmul', gemv, WEBGPU_TARGET).rules).not.toEqual(['matmul']);
   });
 });

@@ -8,6 +8,7 @@
  * so entry points that bind a buffer at the same number share a declaration.
  */
 import type { PrimVar } from '../../ir/prim/expr.ts';
+import { insertWorkgroupBarriers } from '../../schedule/sync.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc } from '../../ir/tir/stmt.ts';
@@ -23,7 +24,8 @@ import { type Signature, signature } from './signature.ts';
 import { storageBytes } from './types.ts';
 
 export function emitWgslKernel(name: string, f: PrimFunc, target: TargetDescription): WgslKernel {
-  return new KernelEmitter(name, f, target).emit();
+  // Workgroup memory needs barriers a schedule does not spell out (copy, then use; use, then overwrite).
+  return new KernelEmitter(name, insertWorkgroupBarriers(f), target).emit();
 }
 
 class KernelEmitter {

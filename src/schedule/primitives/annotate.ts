@@ -22,10 +22,18 @@ export function bind(f: PrimFunc, loop: PrimVar, thread: ThreadTag, ctx: Primiti
   }
   const isThread = thread.startsWith('threadIdx');
   requireIndependent(f, l, `bound to ${thread}`, isThread, ctx);
-  // One loop per axis on a path, and workgroups (blockIdx) outside threads (threadIdx).
+  // One loop per axis on a path, and workgroups (blockIdx) outside threads (threadIdx) —
+  // except a cooperative stage: a threadIdx loop inside one of the same axis and extent
+  // names the same threads, each doing its share (a copy into workgroup memory).
   for (const s of pathTo(f.body, l) ?? []) {
     if (s.kind !== 'for' || s.forKind !== 'thread_binding') continue;
-    if (s.thread === thread) scheduleFail(ctx, `loop '${s.loopVar.name}' around it is bound to ${thread} already`);
+    if (s.thread === thread && !(isThread && cooperative(f, s, l))) {
+      scheduleFail(
+        ctx,
+        `loop '${s.loopVar.name}' around it is bound to ${thread} already` +
+          (isThread ? ' (a nested loop may share the axis only with the same extent, driving only spatial iterators)' : ''),
+      );
+    }
     if (!isThread && s.thread?.startsWith('threadIdx')) {
       scheduleFail(
         ctx,
@@ -70,6 +78,22 @@ export function unroll(f: PrimFunc, loop: PrimVar, ctx: PrimitiveContext): PrimF
   if (l.forKind === 'unrolled') return f;
   requireSerialFor(l, 'unrolled', ctx);
   return setKind(f, l, 'unrolled');
+}
+
+/**
+ * Whether `inner` may be bound to the axis `outer` is bound to: equal constant extents, and
+ * its iterations write distinct elements (only spatial iterators), so that running them
+ * once per thread — what the GPU does — computes what running them all in every thread does.
+ */
+function cooperative(f: PrimFunc, outer: For, inner: For): boolean {
+  const a = analyzerAt(f, inner);
+  const { blocks, loose } = blocksUnder(inner);
+  return (
+    a.proveEqual(outer.extent, inner.extent) &&
+    blocks.length > 0 &&
+    loose.length === 0 &&
+    blocks.every((b) => !feedsReduce(b, inner.loopVar) && !b.block.init)
+  );
 }
 
 function setKind(f: PrimFunc, l: For, forKind: ForKind, thread?: ThreadTag): PrimFunc {

@@ -15,12 +15,19 @@ import { Schedule } from '../schedule.ts';
 import type { Trace } from '../trace.ts';
 import { fallbackRule } from './fallback.ts';
 import { injectiveRule } from './injective.ts';
+import { matmulRule } from './matmul.ts';
 import { hasThreadBinding, perfectNest, topLevelStmts } from './nest.ts';
 import { crossThreadReductionRule, perThreadReductionRule } from './reduction.ts';
 import { ruleContext, type ScheduleRule } from './rule.ts';
 
 /** The GPU rules, most specific first. */
-export const GPU_RULES: readonly ScheduleRule[] = [injectiveRule, crossThreadReductionRule, perThreadReductionRule, fallbackRule];
+export const GPU_RULES: readonly ScheduleRule[] = [
+  injectiveRule,
+  matmulRule,
+  crossThreadReductionRule,
+  perThreadReductionRule,
+  fallbackRule,
+];
 
 export const SCHEDULE_RULES_ATTR = 'schedule_rules';
 export const SCHEDULE_TRACE_ATTR = 'schedule_trace';

@@ -39,6 +39,12 @@ describe('matmul', () => {
     check(random([4, 1], 7), ['n', 1], random([1, 2], 8), undefined);
   });
 
+  test('shapes the GPU matmul rule tiles: 32 and more rows and columns, not multiples of its tiles', () => {
+    check(random([70, 45], 41), ['m', 45], random([45, 100], 42), undefined);
+    check(random([37, 40], 43), ['m', 'k'], random([40, 50], 44), ['k', 'n']);
+    check(random([2, 40, 33], 45), ['b', 40, 33], random([2, 33, 36], 46), ['b', 33, 36]);
+  });
+
   test('1-D operands are promoted and their dim dropped', () => {
     check(random([5], 11), undefined, random([5, 3], 12), undefined);
     check(random([2, 5], 13), ['n', 'k'], random([5], 14), ['k']);

@@ -1,0 +1,84 @@
+/**
+ * Matrix multiplication (`Y[.., i, j] += A[.., i, k] * B[.., k, j]`, any
+ * layout of the operands): tiles of 32×32 outputs per workgroup of 8×8
+ * threads, each thread accumulating a 4×4 tile in registers (a local
+ * cache_write), and per step of 8 along k both operand tiles copied into
+ * workgroup memory by all threads together (cache_read + compute_at, the copy
+ * loops bound to the same threads). The WGSL generator inserts the barriers
+ * the shared tiles need (src/schedule/sync.ts).
+ */
+import type { PrimExpr } from '../../ir/prim/expr.ts';
+import type { Buffer } from '../../ir/tir/buffer.ts';
+import type { Stmt } from '../../ir/tir/stmt.ts';
+import { getBlockRealize } from '../tree.ts';
+import { constExtent, spatialThenReduce } from './nest.ts';
+import type { ScheduleRule } from './rule.ts';
+
+const TILE = 32;
+const THREADS = 8;
+const PER_THREAD = TILE / THREADS;
+const K_STEP = 8;
+
+export const matmulRule: ScheduleRule = {
+  name: 'matmul',
+  apply(sch, nest, ctx) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1) return false;
+    const operands = productOperands(blk.body);
+    if (!operands) return false;
+    // Small output dimensions (a GEMV's single row) leave tiles mostly empty: the reduction rules fit them better.
+    const [iLoop, jLoop] = sr.spatial.slice(-2);
+    for (const l of [iLoop!, jLoop!]) if ((constExtent([l]) ?? TILE) < TILE) return false;
+    if ((constExtent(sr.reduce) ?? K_STEP) < K_STEP) return false;
+    const bytes = 2 * TILE * K_STEP * 4;
+    if (bytes > ctx.sharedBytes || THREADS * THREADS > ctx.maxThreads) return false;
+
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const batch = loops.slice(0, loops.length - 3);
+    const [i, j, k] = loops.slice(-3);
+    const [i0, i1, i2] = sch.split(i!, [null, THREADS, PER_THREAD]);
+    const [j0, j1, j2] = sch.split(j!, [null, THREADS, PER_THREAD]);
+    const [k0, k1] = sch.split(k!, [null, K_STEP]);
+    sch.reorder(i0!, j0!, i1!, j1!, k0!, k1!, i2!, j2!);
+    if (batch.length > 0) sch.bind(batch.length > 1 ? sch.fuse(...batch) : batch[0]!, 'blockIdx.z');
+    sch.bind(i0!, 'blockIdx.y');
+    sch.bind(j0!, 'blockIdx.x');
+    sch.bind(i1!, 'threadIdx.y');
+    sch.bind(j1!, 'threadIdx.x');
+    sch.reverseComputeAt(sch.cacheWrite(b, 0, 'local'), j1!);
+    for (const operand of operands) {
+      const index = getBlockRealize(sch.func, blk.name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
+        (r) => r.buffer === operand,
+      );
+      if (index < 0) return false;
+      const copy = sch.cacheRead(b, index, 'shared');
+      sch.computeAt(copy, k0!);
+      const copyLoops = sch.getLoops(copy);
+      const inner = copyLoops.slice(copyLoops.findIndex((l) => l.var === k0!.var) + 1);
+      const [, ty, tx] = sch.split(inner.length > 1 ? sch.fuse(...inner) : inner[0]!, [null, THREADS, THREADS]);
+      sch.bind(ty!, 'threadIdx.y');
+      sch.bind(tx!, 'threadIdx.x');
+    }
+    sch.decomposeReduction(b, k0!);
+    return true;
+  },
+};
+
+/** The two buffers of `Y = Y + A * B` (either order), or undefined for any other body. */
+function productOperands(s: Stmt): [Buffer, Buffer] | undefined {
+  if (s.kind !== 'store') return undefined;
+  const v = s.value;
+  if (v.kind !== 'binary' || v.op !== 'add') return undefined;
+  const isAcc = (e: PrimExpr): boolean => e.kind === 'load' && e.buffer === s.buffer;
+  const prod = isAcc(v.a) ? v.b : isAcc(v.b) ? v.a : undefined;
+  if (!prod || prod.kind !== 'binary' || prod.op !== 'mul') return undefined;
+  const load = (e: PrimExpr): Buffer | undefined => {
+    const x = e.kind === 'cast' ? e.value : e;
+    return x.kind === 'load' && x.buffer !== s.buffer ? x.buffer : undefined;
+  };
+  const a = load(prod.a);
+  const c = load(prod.b);
+  return a && c && a !== c ? [a, c] : undefined;
+}
