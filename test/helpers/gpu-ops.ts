@@ -45,11 +45,7 @@ export function queueGpuCheck(what: string, module: IRModule, args: readonly Ref
   if (ENABLED) pending.push({ what, module, args, expected });
 }
 
-/**
- * float64 has no WebGPU type: calls whose kernels use it (float64 tensors, and
- * integer `power`, which the operator library computes through float64) must
- * fail to build with the code generator's message, not run.
- */
+/** float64 has no WebGPU type: calls whose kernels use it must fail to build with the code generator's message, not run. */
 function usesFloat64(p: Pending): boolean {
   return /\bf64\b/.test(printModule(p.module));
 }

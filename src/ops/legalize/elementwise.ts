@@ -16,6 +16,7 @@ import {
   floormod,
   ge,
   gt,
+  imm,
   le,
   lt,
   max,
@@ -174,10 +175,26 @@ const BINARY: Readonly<Record<string, (a: PrimExpr, b: PrimExpr) => PrimExpr>> =
   logical_xor: (a, b) => ne(convert(a, 'bool'), convert(b, 'bool')),
 };
 
-/** Integer power by float pow, rounded: exact for every result an integer type of 32 bits holds. */
+/**
+ * Integer power by squaring, exact (with C wrap-around) for every exponent below 64, which
+ * covers every result an integer type holds except for bases 0 and ±1. No floats: a 64-bit
+ * float would round results past 2^53 and does not exist on WebGPU. Exponents of 64 and
+ * more give 1 or ±1 for bases 1 and -1, 0 otherwise; negative exponents give 1/a rounded
+ * toward zero (0 for a base of 0, which ONNX leaves undefined).
+ */
 function intPower(a: PrimExpr, b: PrimExpr): PrimExpr {
-  const f = (e: PrimExpr): PrimExpr => convert(e, 'float64');
-  return convert(call('round', [call('pow', [f(a), f(b)])]), a.dtype);
+  const t = a.dtype;
+  const c = (v: number): PrimExpr => imm(v, t);
+  const bit = (k: number): PrimExpr => ne(binary('bitand', binary('shr', b, c(k)), c(1)), c(0));
+  let power = a;
+  let result: PrimExpr = c(1);
+  for (let k = 0; k < 6; k++) {
+    result = mul(result, select(bit(k), power, c(1)));
+    if (k < 5) power = mul(power, power);
+  }
+  const minusOne = isUnsigned(t) ? c(0) : select(eq(a, c(-1)), select(bit(0), c(-1), c(1)), c(0));
+  const unit = select(eq(a, c(1)), c(1), minusOne);
+  return select(lt(b, c(0)), unit, select(ge(b, c(64)), unit, result));
 }
 
 for (const [op, f] of Object.entries(BINARY)) {

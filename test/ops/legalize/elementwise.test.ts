@@ -303,6 +303,17 @@ describe('binary operators broadcast', () => {
     expect(Array.from(run('power', [b, ref([6], 'int32', [3, 2, 3, 0, 10, 4])]).data)).toEqual([8, 4, -8, 1, 1024, 81]);
   });
 
+  test('integer power is exact without floats: large results, bases 0 and ±1, negative and huge exponents', () => {
+    const base = ref([9], 'int32', [2, -3, 7, 1, -1, -1, 2, 5, 0]);
+    const exp = ref([9], 'int32', [30, 5, 11, 1000, 1001, -3, -1, 0, -2]);
+    expect(Array.from(run('power', [base, exp]).data)).toEqual([2 ** 30, -243, 1977326743, 1, -1, -1, 0, 1, 0]);
+    const b64 = ref([3], 'int64', [2, -3, 10]);
+    const e64 = ref([3], 'int64', [52, 33, 15]);
+    expect(Array.from(run('power', [b64, e64]).data)).toEqual([2 ** 52, -5559060566555523, 10 ** 15]);
+    const u8 = ref([2], 'uint8', [2, 3]);
+    expect(Array.from(run('power', [u8, ref([2], 'uint8', [7, 5])]).data)).toEqual([128, 243]);
+  });
+
   test('int64 beyond 32 bits', () => {
     const a = ref([2], 'int64', [2 ** 40, -(2 ** 35)]);
     const b = ref([2], 'int64', [3, 5]);
