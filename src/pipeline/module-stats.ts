@@ -8,6 +8,12 @@ export interface ModuleStats {
   readonly primFuncs: number;
   /** Bindings of the graph functions, if-branches included. */
   readonly bindings: number;
+  /**
+   * Per scheduled kernel, the rule that scheduled each of its launches (the kernel's
+   * `schedule_rules` attribute); absent before a schedule stage. The trace is in the
+   * module (`kiln inspect --after schedule`).
+   */
+  readonly schedules?: Readonly<Record<string, readonly string[]>>;
 }
 
 export function moduleStats(m: IRModule): ModuleStats {
@@ -24,9 +30,14 @@ export function moduleStats(m: IRModule): ModuleStats {
       }
     }
   };
-  for (const f of m.functions.values()) {
-    if (f.kind === 'prim_func') primFuncs++;
-    else if (f.kind === 'func') count(f.body);
+  const schedules: Record<string, readonly string[]> = {};
+  for (const [name, f] of m.functions) {
+    if (f.kind === 'prim_func') {
+      primFuncs++;
+      const rules = f.attrs.schedule_rules;
+      if (Array.isArray(rules)) schedules[name] = rules.map(String);
+    } else if (f.kind === 'func') count(f.body);
   }
-  return { functions: m.functions.size, primFuncs, bindings };
+  const scheduled = Object.keys(schedules).length > 0;
+  return { functions: m.functions.size, primFuncs, bindings, ...(scheduled ? { schedules } : {}) };
 }

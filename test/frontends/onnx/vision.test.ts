@@ -67,8 +67,14 @@ describeWebGpu('the vision model on WebGPU', (device) => {
       const io = { out: '', err: '' };
       const kiln = (...argv: string[]): Promise<number> =>
         main(argv, { stdout: (t) => (io.out += t), stderr: (t) => (io.err += t) });
-      expect(await kiln('build', ws.path('vision-webgpu.yaml'), '--cache-dir', ws.path('cache')), io.err).toBe(0);
+      const build = ['build', ws.path('vision-webgpu.yaml'), '--cache-dir', ws.path('cache'), '--report', ws.path('report.json')];
+      expect(await kiln(...build), io.err).toBe(0);
       expect(io.err).not.toMatch(/no GPU schedule/);
+      // The report says which rule scheduled each kernel's launches.
+      const report = JSON.parse(ws.read('report.json')) as { stages: { id: string; schedules?: Record<string, string[]> }[] };
+      const schedules = report.stages.find((st) => st.id === 'schedule')!.schedules!;
+      expect(schedules.relu).toEqual(['injective']);
+      expect(Object.values(schedules).flat()).not.toContain('none');
       const args = ['run', ws.path('artifacts/vision-webgpu'), '--device', 'webgpu', '--shape', 'input=2,3,32,32'];
       expect(await kiln(...args), io.err).toBe(0);
       expect(io.out).toMatch(/output 0: float32\[2, 10\] {2}min [0-9.e-]+ {2}max [0-9.e-]+ {2}mean 0\.1/);
