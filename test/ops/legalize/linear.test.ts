@@ -43,6 +43,9 @@ describe('matmul', () => {
     check(random([70, 45], 41), ['m', 45], random([45, 100], 42), undefined);
     check(random([37, 40], 43), ['m', 'k'], random([40, 50], 44), ['k', 'n']);
     check(random([2, 40, 33], 45), ['b', 40, 33], random([2, 33, 36], 46), ['b', 33, 36]);
+    const exact = { rtol: 0, atol: 0 };
+    check(random([40, 24], 47, 'int8'), undefined, random([24, 33], 48, 'int8'), undefined, { out_dtype: 'int32' }, exact);
+    check(random([33, 20], 49, 'float16'), undefined, random([20, 40], 50, 'float16'), undefined, {}, { rtol: 2e-2, atol: 5e-2 });
   });
 
   test('1-D operands are promoted and their dim dropped', () => {
