@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, test } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { describeWebGpu } from '../helpers/webgpu.ts';
 import { REPO } from '../helpers/workspace.ts';
 
 const README = readFileSync(join(REPO, 'README.md'), 'utf8');
@@ -20,13 +21,16 @@ function block(after: string, lang: string): string {
   return m![1]!;
 }
 
-test('the first-steps commands build and run the example', async () => {
-  const commands = block('## First steps', 'sh')
+/** The `npx kiln` lines of the sh block after `after`, as argument lists. */
+function kilnCommands(after: string): string[][] {
+  return block(after, 'sh')
     .split('\n')
     .map((l) => l.replace(/#.*$/, '').trim())
     .filter((l) => l.startsWith('npx kiln '))
     .map((l) => l.slice('npx kiln '.length).split(/\s+/));
-  expect(commands.map((c) => c[0])).toEqual(['build', 'run']);
+}
+
+async function runCommands(commands: readonly string[][]): Promise<void> {
   const cache = mkdtempSync(join(tmpdir(), 'kiln-readme-'));
   const cwd = process.cwd();
   try {
@@ -45,6 +49,21 @@ test('the first-steps commands build and run the example', async () => {
     process.chdir(cwd);
     rmSync(cache, { recursive: true, force: true });
   }
+}
+
+test('the first-steps commands build and run the example', async () => {
+  const commands = kilnCommands('## First steps');
+  expect(commands.map((c) => c[0])).toEqual(['build', 'run']);
+  await runCommands(commands);
+});
+
+describeWebGpu('the README on WebGPU', () => {
+  test('the WebGPU commands build and run the example on the device', async () => {
+    const commands = kilnCommands('On WebGPU');
+    expect(commands.map((c) => c[0])).toEqual(['build', 'run']);
+    expect(commands[1]).toContain('webgpu');
+    await runCommands(commands);
+  });
 });
 
 test('the runtime snippet runs as written', () => {
