@@ -1,6 +1,6 @@
 /**
- * Model benchmarks: the vision model, a 1024x1024x1024 MatMul and a 3-layer
- * MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
+ * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a ResNet-stage
+ * 3x3 convolution and a 3-layer MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
  * onnxruntime-web's wasm backend with 1 and 2 threads — measured side by
  * side in one run; each reports the median latency and Kiln's ratio to it.
  * onnxruntime-web runs in a child process per thread count, since its wasm
@@ -54,6 +54,28 @@ function matmulModel(n: number): Uint8Array {
   });
 }
 
+/** One 3x3 convolution, padding 1, as in a ResNet stage: `channels` in and out over size x size. */
+function convModel(channels: number, size: number): Uint8Array {
+  return encodeModel({
+    opset: 17,
+    producer: 'kiln bench',
+    graphName: 'conv',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, channels, size, size] }],
+    outputs: [{ name: 'y', elemType: 1, dims: [1, channels, size, size] }],
+    initializers: [
+      { name: 'w', dims: [channels, channels, 3, 3], data: seeded(channels * channels * 9, 3, Math.sqrt(2 / (9 * channels))) },
+    ],
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'w'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] },
+      },
+    ],
+  });
+}
+
 function mlpModel(widths: readonly number[]): Uint8Array {
   const initializers: TensorSpec[] = [];
   const nodes: NodeSpec[] = [];
@@ -93,6 +115,12 @@ function cases(): Case[] {
         { name: 'a', shape: [1024, 1024] },
         { name: 'b', shape: [1024, 1024] },
       ],
+      repeats: 3,
+    },
+    {
+      name: 'conv 3x3 64->64 over 56x56',
+      bytes: convModel(64, 56),
+      inputs: [{ name: 'x', shape: [1, 64, 56, 56] }],
       repeats: 3,
     },
     {

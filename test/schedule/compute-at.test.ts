@@ -225,6 +225,27 @@ describe('compute_at', () => {
     expectSameResults(f, g);
   });
 
+  it('shrinks a thread-memory halo tile to its size, placed modulo the size (its start is not a multiple of it)', () => {
+    const f = kernel(STENCIL.replace('alloc B: f32[10]', 'alloc B: f32[10] local'));
+    const [io] = loops(f, 'C');
+    const g = at(f, 'B', io!);
+    expectFunc(
+      g,
+      `prim_func k(A: f32[10], C: f32[8]) {
+        for io in range(2) {
+          alloc B: f32[6] local
+          for ax0 in range(6) {
+            block B(vi = spatial(10, io * 4 + ax0)) { B[vi % 6] = A[vi] * 2.0 }
+          }
+          for ii in range(4) {
+            block C(vc = spatial(8, io * 4 + ii)) { C[vc] = B[vc % 6] + B[(vc + 1) % 6] + B[(vc + 2) % 6] }
+          }
+        }
+      }`,
+    );
+    expectSameResults(f, g);
+  });
+
   it('keeps a constant tile and guards the part past the end with a predicate', () => {
     const text = `
       prim_func k(A: f32[n], C: f32[n]) {

@@ -53,7 +53,8 @@ describe('default GPU rules', () => {
     // Softmax's rows of 32: two reductions and the elementwise division, one launch each.
     expect(rulesOf('softmax')).toHaveLength(3);
     expect((rulesOf('softmax') as string[])[2]).toBe('injective');
-    expect(rulesOf('conv2d')).toEqual(['reduction-per-thread']);
+    // A padded 3x3 convolution: input patches and weights per channel step in workgroup memory.
+    expect(rulesOf('conv2d')).toEqual(['conv']);
   });
 
   it('every kernel of the module is scheduled, none is left to run on one thread', () => {

@@ -6,6 +6,7 @@
  * numbers.
  */
 import { expect } from 'vitest';
+import { type PrimVar, primVars } from '../../src/ir/prim/expr.ts';
 import { findMismatch } from '../../src/ir/structural.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { printModule } from '../../src/ir/text/printer.ts';
@@ -14,7 +15,7 @@ import { irModule, type IRModule } from '../../src/ir/module.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
-import { maxError, randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
+import { evalPrim, maxError, randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
 
 /** The one prim_func of a module written by hand. */
 export function kernel(text: string, file = 'before.kir'): PrimFunc {
@@ -61,9 +62,13 @@ export function expectSameResults(before: PrimFunc, after: PrimFunc, sizes: Reco
       return v;
     }
     const n = p.shape.reduce((acc, d) => {
-      if (d.kind === 'int') return acc * d.value;
-      if (d.kind === 'var' && sizes[d.name] !== undefined) return acc * sizes[d.name]!;
-      throw new Error(`give a size for dimension ${d.kind === 'var' ? d.name : '(expression)'} of '${p.name}'`);
+      const vars = new Map<PrimVar, number>();
+      for (const v of primVars(d)) {
+        const size = sizes[v.name];
+        if (size === undefined) throw new Error(`give a size for '${v.name}' (in a dimension of '${p.name}')`);
+        vars.set(v, size);
+      }
+      return acc * evalPrim(d, vars);
     }, 1);
     return randomArray(n, 1000 + i);
   });

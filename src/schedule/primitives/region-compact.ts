@@ -4,7 +4,11 @@
  * loop-dependent position (`bx*16`) cannot be subtracted inside a block; when
  * the start is a multiple of the tile size, the offset in the tile is the
  * index modulo the size (`floormod(v0, 16)`), which blocks can write. A start
- * free of loops is subtracted; otherwise the dimension stays whole.
+ * free of loops is subtracted. Otherwise a placed tile wraps: indices in any
+ * run of `size` consecutive values differ modulo the size, so
+ * `floormod(v0, size)` places the tile even when its start is not a multiple
+ * of the size (a convolution's input patch with its halo, `bx*16 - 1` over
+ * 18 rows); a cache stage keeps the dimension whole.
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
 import { eq, floormod, gt, intImm, type PrimExpr, type PrimVar, primVars, sub } from '../../ir/prim/expr.ts';
@@ -38,10 +42,9 @@ export function compactDim(
     const zero = start.kind === 'int' && start.value === 0;
     return { extent, index: (i) => (zero ? i : a.simplify(sub(i, start))) };
   }
-  // A tile aligned to its size: the offset inside it is the index modulo the size.
-  if (mode === 'tile' && a.canProve(eq(floormod(r.min, extent), intImm(0, extent.dtype)))) {
-    return { extent, index: (i) => a.simplify(floormod(i, extent)) };
-  }
+  // Indices in any run of `extent` consecutive values are distinct modulo `extent`: the index modulo the
+  // size places the tile, wherever it starts (at a multiple of the size, it is the offset from the start).
+  if (mode === 'tile') return { extent, index: (i) => a.simplify(floormod(i, extent)) };
   return undefined;
 }
 

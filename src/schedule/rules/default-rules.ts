@@ -13,6 +13,7 @@ import { type PrimFunc, primFunc } from '../../ir/tir/stmt.ts';
 import { KilnError } from '../../support/diagnostics.ts';
 import { Schedule } from '../schedule.ts';
 import type { Trace } from '../trace.ts';
+import { convRule } from './conv.ts';
 import { fallbackRule } from './fallback.ts';
 import { injectiveRule } from './injective.ts';
 import { matmulRule } from './matmul.ts';
@@ -24,6 +25,7 @@ import { ruleContext, type ScheduleRule } from './rule.ts';
 export const GPU_RULES: readonly ScheduleRule[] = [
   injectiveRule,
   matmulRule,
+  convRule,
   crossThreadReductionRule,
   perThreadReductionRule,
   fallbackRule,

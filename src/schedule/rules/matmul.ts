@@ -7,11 +7,8 @@
  * loops bound to the same threads). The WGSL generator inserts the barriers
  * the shared tiles need (src/schedule/sync.ts).
  */
-import type { PrimExpr } from '../../ir/prim/expr.ts';
-import type { Buffer } from '../../ir/tir/buffer.ts';
-import type { Stmt } from '../../ir/tir/stmt.ts';
 import { getBlockRealize } from '../tree.ts';
-import { constExtent, spatialThenReduce } from './nest.ts';
+import { constExtent, productOperands, spatialThenReduce } from './nest.ts';
 import type { ScheduleRule } from './rule.ts';
 
 const TILE = 32;
@@ -65,20 +62,3 @@ export const matmulRule: ScheduleRule = {
     return true;
   },
 };
-
-/** The two buffers of `Y = Y + A * B` (either order), or undefined for any other body. */
-function productOperands(s: Stmt): [Buffer, Buffer] | undefined {
-  if (s.kind !== 'store') return undefined;
-  const v = s.value;
-  if (v.kind !== 'binary' || v.op !== 'add') return undefined;
-  const isAcc = (e: PrimExpr): boolean => e.kind === 'load' && e.buffer === s.buffer;
-  const prod = isAcc(v.a) ? v.b : isAcc(v.b) ? v.a : undefined;
-  if (!prod || prod.kind !== 'binary' || prod.op !== 'mul') return undefined;
-  const load = (e: PrimExpr): Buffer | undefined => {
-    const x = e.kind === 'cast' ? e.value : e;
-    return x.kind === 'load' && x.buffer !== s.buffer ? x.buffer : undefined;
-  };
-  const a = load(prod.a);
-  const c = load(prod.b);
-  return a && c && a !== c ? [a, c] : undefined;
-}

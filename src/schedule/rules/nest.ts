@@ -3,7 +3,8 @@
  * and for a nest that is a perfect nest of serial loops around one block, which
  * loops drive spatial iterators and which drive reduce iterators.
  */
-import { type PrimVar, usesVar } from '../../ir/prim/expr.ts';
+import { type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
+import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type BlockRealize, type For, type PrimFunc, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 
 export interface Nest {
@@ -80,4 +81,26 @@ export function constExtent(loops: readonly For[]): number | undefined {
     n *= l.extent.value;
   }
   return n;
+}
+
+/**
+ * The two buffers of `Y = Y + A * B` (either order, casts allowed), or
+ * undefined for any other body. With `guarded`, the update may sit in an `if`
+ * without else (a convolution skipping the taps that fall in its padding).
+ */
+export function productOperands(s: Stmt, guarded = false): [Buffer, Buffer] | undefined {
+  if (guarded && s.kind === 'if' && !s.else) return productOperands(s.then);
+  if (s.kind !== 'store') return undefined;
+  const v = s.value;
+  if (v.kind !== 'binary' || v.op !== 'add') return undefined;
+  const isAcc = (e: PrimExpr): boolean => e.kind === 'load' && e.buffer === s.buffer;
+  const prod = isAcc(v.a) ? v.b : isAcc(v.b) ? v.a : undefined;
+  if (!prod || prod.kind !== 'binary' || prod.op !== 'mul') return undefined;
+  const load = (e: PrimExpr): Buffer | undefined => {
+    const x = e.kind === 'cast' ? e.value : e;
+    return x.kind === 'load' && x.buffer !== s.buffer ? x.buffer : undefined;
+  };
+  const a = load(prod.a);
+  const c = load(prod.b);
+  return a && c && a !== c ? [a, c] : undefined;
 }

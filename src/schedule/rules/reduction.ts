@@ -8,8 +8,9 @@
  *   read neighbouring elements.
  * - one thread per output ("reduction-per-thread"): each thread runs the whole
  *   reduction for one output. Right for short reductions over many outputs
- *   and when the contiguous axis is an output axis (conv, x · W with W K×N),
- *   since then neighbouring threads read neighbouring elements.
+ *   and when the contiguous axis is an output axis (x · W with W K×N, a
+ *   convolution the conv rule could not tile), since then neighbouring
+ *   threads read neighbouring elements.
  */
 import { type PrimExpr, type PrimVar, primVars, visitPrim } from '../../ir/prim/expr.ts';
 import { type BlockRealize, visitStmts } from '../../ir/tir/stmt.ts';

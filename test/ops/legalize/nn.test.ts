@@ -75,6 +75,8 @@ describe('conv2d', () => {
     { name: 'depthwise', x: [1, 4, 6, 5], w: [4, 1, 3, 3], pads: [1, 1, 1, 1], groups: 4, dims: ['n', 4, 'h', 'w'] },
     { name: 'depthwise with a channel multiplier', x: [1, 3, 5, 4], w: [6, 1, 3, 3], pads: [2, 1, 0, 1], groups: 3 },
     { name: '1x1 over size-1 dims', x: [1, 3, 1, 7], w: [5, 3, 1, 1] },
+    // On WebGPU: several output tiles per dim (the last ones partial) and three channel steps of the conv rule.
+    { name: 'several tiles and channel steps', x: [2, 24, 20, 36], w: [40, 24, 3, 3], pads: [1, 1, 1, 1] },
   ];
   for (const c of cases) {
     test(c.name, () => {

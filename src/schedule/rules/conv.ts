@@ -1,0 +1,162 @@
+/**
+ * Convolution (`Y[n, co, oh, ow] += X[n, c(co, rc), oh·s + rh·d - p, ..] *
+ * W[co, rc, rh, ..]`, 1-3 spatial dims, grouped or not, the padding taps
+ * skipped by the block's guard): the direct convolution tiled as in TVM's
+ * CUDA schedules. A workgroup computes a tile of output channels × output
+ * rows × output columns; its threads own a few outputs each, accumulated in
+ * registers (a local cache_write). The reduction walks the input channels in
+ * steps: per step, the input patch the tile's windows cover (halo included)
+ * and the matching weights are copied into workgroup memory by all threads
+ * together, then every tap reads them from there. The patch tile's padding
+ * elements are never copied (the copy's predicate) nor read (the guard).
+ *
+ * The channel step is the largest that fits the workgroup's memory; when even
+ * one channel does not (a symbolic or huge window), the rule does not apply
+ * and the reduction rules take the kernel.
+ */
+import type { Buffer } from '../../ir/tir/buffer.ts';
+import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import type { LoopRV, Schedule } from '../schedule.ts';
+import { getBlockRealize } from '../tree.ts';
+import { productOperands, spatialThenReduce } from './nest.ts';
+import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
+
+/** One tiled output dim: threads along it and outputs per thread. */
+interface DimTile {
+  readonly threads: number;
+  readonly perThread: number;
+  readonly tag: ThreadTag;
+}
+
+interface ConvPlan {
+  /** Output channels, output rows (absent for 1-D), output columns. */
+  readonly co: DimTile;
+  readonly oh?: DimTile;
+  readonly ow: DimTile;
+  /** Input channels per step of the reduction. */
+  readonly channelStep: number;
+  /** Loops of the untouched nest that drive output dims (n, co, ..); the reduce loops follow. */
+  readonly spatialLoops: number;
+}
+
+/** Workgroups at most this wide; more threads leave fewer workgroups to spread over the device. */
+const MAX_THREADS = 128;
+
+export const convRule: ScheduleRule = {
+  name: 'conv',
+  apply(sch, nest, ctx) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    // n, co and at least one output dim; the input channels and at least one tap dim.
+    if (!blk.init || !sr || sr.spatial.length < 3 || sr.reduce.length < 2) return false;
+    const operands = productOperands(blk.body, true);
+    if (!operands) return false;
+    const outDims = sr.spatial.slice(2);
+    const ow = outDims[outDims.length - 1]!;
+    const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
+    const owTile = dimTile(extentOf(ow), 8, 'threadIdx.x');
+    const ohTile = oh ? dimTile(extentOf(oh), 8, 'threadIdx.y') : undefined;
+    const spatialThreads = owTile.threads * (ohTile?.threads ?? 1);
+    const coThreadsMax = Math.max(1, floorPow2(Math.min(MAX_THREADS, ctx.maxThreads) / spatialThreads));
+    const coTile = channelTile(extentOf(sr.spatial[1]!), coThreadsMax);
+    if (coTile.threads * spatialThreads > ctx.maxThreads) return false;
+
+    for (const channelStep of channelSteps(extentOf(sr.reduce[0]!))) {
+      const plan: ConvPlan = { co: coTile, oh: ohTile, ow: owTile, channelStep, spatialLoops: sr.spatial.length };
+      const trial = sch.fork();
+      if (!tile(trial, blk.name, operands, plan)) return false;
+      if (sharedBytes(trial.func) > ctx.sharedBytes) continue;
+      return tile(sch, blk.name, operands, plan);
+    }
+    return false;
+  },
+};
+
+function extentOf(l: For): number | undefined {
+  return l.extent.kind === 'int' ? l.extent.value : undefined;
+}
+
+/** Threads along an output dim (a power of two up to `max`), two outputs each on wide dims. */
+function dimTile(extent: number | undefined, max: number, tag: ThreadTag): DimTile {
+  const threads = Math.min(max, ceilPow2(extent ?? max));
+  const perThread = (extent ?? 2 * max) >= 2 * max ? 2 : 1;
+  return { threads, perThread, tag };
+}
+
+/** Output channels: up to four per thread (each weight read from workgroup memory feeds several outputs). */
+function channelTile(extent: number | undefined, maxThreads: number): DimTile {
+  const c = extent ?? 64;
+  const perThread = c >= 32 ? 4 : c >= 8 ? 2 : 1;
+  const threads = Math.min(maxThreads, ceilPow2(Math.ceil(c / perThread)));
+  return { threads, perThread, tag: 'threadIdx.z' };
+}
+
+/** Input-channel steps to try, largest first: all channels when few, else divisors (no partial steps) first. */
+function channelSteps(channels: number | undefined): number[] {
+  const steps = [16, 8, 4, 2, 1];
+  if (channels === undefined) return steps;
+  const divisors = steps.filter((s) => s <= channels && channels % s === 0);
+  return [...new Set([...(channels <= 16 ? [channels] : []), ...divisors])];
+}
+
+/** Bytes of workgroup memory the function allocates, 4 per element (WGSL stores sub-word types in words). */
+function sharedBytes(f: PrimFunc): number {
+  let bytes = 0;
+  visitStmts(f.body, (s) => {
+    if (s.kind !== 'allocate' || s.buffer.scope !== 'shared') return;
+    let n = 1;
+    for (const d of s.buffer.shape) n *= d.kind === 'int' ? d.value : Infinity;
+    bytes += n * 4;
+  });
+  return bytes;
+}
+
+/** Applies the plan to the block on `sch`; false when an operand cannot be cached. */
+function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], plan: ConvPlan): boolean {
+  const b = sch.getBlock(blockName);
+  const loops = sch.getLoops(b);
+  const spatial = loops.slice(0, plan.spatialLoops);
+  const [rc, ...taps] = loops.slice(plan.spatialLoops);
+  const outDims = spatial.slice(2);
+  const extra = [spatial[0]!, ...outDims.slice(0, plan.oh ? -2 : -1)];
+  const split3 = (l: LoopRV, t: DimTile): LoopRV[] => sch.split(l, [null, t.threads, t.perThread]);
+  const [co0, co1, co2] = split3(spatial[1]!, plan.co);
+  const [oh0, oh1, oh2] = plan.oh ? split3(outDims[outDims.length - 2]!, plan.oh) : [];
+  const [ow0, ow1, ow2] = split3(outDims[outDims.length - 1]!, plan.ow);
+  const [rc0, rc1] = sch.split(rc!, [null, plan.channelStep]);
+  const present = (xs: (LoopRV | undefined)[]): LoopRV[] => xs.filter((x): x is LoopRV => x !== undefined);
+  sch.reorder(...present([...extra, co0, oh0, ow0, co1, oh1, ow1, rc0, rc1, ...taps, co2, oh2, ow2]));
+
+  const z = sch.fuse(...extra, co0!);
+  sch.bind(z, 'blockIdx.z');
+  if (oh0) sch.bind(oh0, 'blockIdx.y');
+  sch.bind(ow0!, 'blockIdx.x');
+  // Thread dims of one thread stay serial loops: binding them would add nothing.
+  const threadDims: [LoopRV, DimTile][] = [];
+  for (const [l, t] of [
+    [co1, plan.co],
+    [oh1, plan.oh],
+    [ow1, plan.ow],
+  ] as const) {
+    if (l && t && t.threads > 1) threadDims.push([l, t]);
+  }
+  for (const [l, t] of threadDims) sch.bind(l, t.tag);
+  const innermostThread = threadDims.length > 0 ? threadDims[threadDims.length - 1]![0] : ow1!;
+  sch.reverseComputeAt(sch.cacheWrite(b, 0, 'local'), innermostThread);
+
+  for (const operand of operands) {
+    const reads = getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads;
+    const index = reads.findIndex((r) => r.buffer === operand);
+    if (index < 0) return false;
+    const copy = sch.cacheRead(b, index, 'shared');
+    sch.computeAt(copy, rc0!);
+    const copyLoops = sch.getLoops(copy);
+    const inner = copyLoops.slice(copyLoops.findIndex((l) => l.var === rc0!.var) + 1);
+    if (inner.length === 0 || threadDims.length === 0) continue;
+    const fused = inner.length > 1 ? sch.fuse(...inner) : inner[0]!;
+    const parts = sch.split(fused, [null, ...threadDims.map(([, t]) => t.threads)]);
+    threadDims.forEach(([, t], i) => sch.bind(parts[i + 1]!, t.tag));
+  }
+  sch.decomposeReduction(b, rc0!);
+  return true;
+}
