@@ -8,13 +8,14 @@
  * kernels on WebGPU against the CPU.
  */
 import { describe, expect, it } from 'vitest';
-import { getPrimFunc } from '../../src/ir/module.ts';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
+import { getPrimFunc, irModule } from '../../src/ir/module.ts';
 import type { TargetDescription } from '../../src/ir/target.ts';
-import { type PrimFunc, visitStmts } from '../../src/ir/tir/stmt.ts';
+import { type PrimFunc, primFunc, visitStmts } from '../../src/ir/tir/stmt.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
-import { scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
+import { SCHEDULE_RULES_ATTR, scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from './helpers.ts';
 
@@ -138,6 +139,15 @@ describe('the conv rule', () => {
     expect(printFunc(small.func)).toMatch(/alloc data_shared: f32\[1, 2, 18, 18\] shared/);
     // One channel of an 18x18 patch is 1296 bytes: below that the reduction rules take the kernel.
     expect(scheduleKernel(name, func, withSharedBytes(1024)).rules).toEqual(['reduction-per-thread']);
+  });
+
+  it('many channels over a 1x1 output: the channel threads stay within maxComputeWorkgroupSizeZ, and the kernel builds', () => {
+    const { name, func } = convKernel('x: Tensor[(1, 256, 1, 1), f32], w: Tensor[(512, 256, 1, 1), f32]', 'conv2d(x, w)');
+    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['conv']);
+    expect(printFunc(s.func)).toMatch(/thread_binding\(64, "threadIdx.z"\)/);
+    const m = irModule({ [name]: primFunc(s.func.params, s.func.body, { ...s.func.attrs, [SCHEDULE_RULES_ATTR]: s.rules }) });
+    expect(buildArtifact(m, { name: 't', target: WEBGPU_TARGET }).warnings).toEqual([]);
   });
 
   it('a 7x7 stride-2 stem over 224x224 fits one channel of a 37x37 patch per step', () => {

@@ -54,10 +54,11 @@ export const convRule: ScheduleRule = {
     const outDims = sr.spatial.slice(2);
     const ow = outDims[outDims.length - 1]!;
     const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
-    const owTile = dimTile(extentOf(ow), 8, 'threadIdx.x');
-    const ohTile = oh ? dimTile(extentOf(oh), 8, 'threadIdx.y') : undefined;
+    const axis = ctx.maxThreadsPerAxis;
+    const owTile = dimTile(extentOf(ow), Math.min(8, floorPow2(axis.x)), 'threadIdx.x');
+    const ohTile = oh ? dimTile(extentOf(oh), Math.min(8, floorPow2(axis.y)), 'threadIdx.y') : undefined;
     const spatialThreads = owTile.threads * (ohTile?.threads ?? 1);
-    const coThreadsMax = Math.max(1, floorPow2(Math.min(MAX_THREADS, ctx.maxThreads) / spatialThreads));
+    const coThreadsMax = Math.max(1, floorPow2(Math.min(MAX_THREADS, ctx.maxThreads, axis.z * spatialThreads) / spatialThreads));
     const coTile = channelTile(extentOf(sr.spatial[1]!), coThreadsMax);
     if (coTile.threads * spatialThreads > ctx.maxThreads) return false;
 

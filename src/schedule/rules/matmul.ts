@@ -29,7 +29,7 @@ export const matmulRule: ScheduleRule = {
     for (const l of [iLoop!, jLoop!]) if ((constExtent([l]) ?? TILE) < TILE) return false;
     if ((constExtent(sr.reduce) ?? K_STEP) < K_STEP) return false;
     const bytes = 2 * TILE * K_STEP * 4;
-    if (bytes > ctx.sharedBytes || THREADS * THREADS > ctx.maxThreads) return false;
+    if (bytes > ctx.sharedBytes || THREADS * THREADS > ctx.maxThreads || THREADS > ctx.maxThreadsPerAxis.y) return false;
 
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);

@@ -7,6 +7,8 @@ export interface RuleContext {
   readonly target: TargetDescription;
   /** maxComputeInvocationsPerWorkgroup (and X), from the target. */
   readonly maxThreads: number;
+  /** maxComputeWorkgroupSizeX / Y / Z: threads along each threadIdx axis. */
+  readonly maxThreadsPerAxis: { readonly x: number; readonly y: number; readonly z: number };
   /** maxComputeWorkgroupStorageSize in bytes. */
   readonly sharedBytes: number;
 }
@@ -25,6 +27,8 @@ export interface ScheduleRule {
 const SPEC_DEFAULTS: Record<string, number> = {
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
   maxComputeWorkgroupStorageSize: 16384,
 };
 
@@ -33,6 +37,11 @@ export function ruleContext(target: TargetDescription): RuleContext {
   return {
     target,
     maxThreads: Math.min(limit('maxComputeInvocationsPerWorkgroup'), limit('maxComputeWorkgroupSizeX')),
+    maxThreadsPerAxis: {
+      x: limit('maxComputeWorkgroupSizeX'),
+      y: limit('maxComputeWorkgroupSizeY'),
+      z: limit('maxComputeWorkgroupSizeZ'),
+    },
     sharedBytes: limit('maxComputeWorkgroupStorageSize'),
   };
 }
