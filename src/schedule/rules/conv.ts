@@ -100,14 +100,18 @@ function channelSteps(channels: number | undefined): number[] {
   return [...new Set([...(channels <= 16 ? [channels] : []), ...divisors])];
 }
 
-/** Bytes of workgroup memory the function allocates, 4 per element (WGSL stores sub-word types in words). */
+/**
+ * Bytes of workgroup memory the function allocates, counted as WebGPU does:
+ * each variable rounded up to 16 bytes; 4 per element (at most what WGSL
+ * stores an element in).
+ */
 function sharedBytes(f: PrimFunc): number {
   let bytes = 0;
   visitStmts(f.body, (s) => {
     if (s.kind !== 'allocate' || s.buffer.scope !== 'shared') return;
     let n = 1;
     for (const d of s.buffer.shape) n *= d.kind === 'int' ? d.value : Infinity;
-    bytes += n * 4;
+    bytes += Math.ceil((n * 4) / 16) * 16;
   });
   return bytes;
 }
