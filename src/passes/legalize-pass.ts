@@ -8,7 +8,7 @@ import type { IRModule } from '../ir/module.ts';
 import { definePass } from './registry.ts';
 
 /** Bumped whenever legalization's output changes for the same module (cache keys). */
-export const LEGALIZE_VERSION = 2;
+export const LEGALIZE_VERSION = 3;
 
 let implementation: ((m: IRModule) => IRModule) | undefined;
 

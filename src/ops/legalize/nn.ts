@@ -7,7 +7,7 @@
  * max pooling ignores them, as if the input were padded with zeros / -inf.
  */
 import { Analyzer } from '../../ir/arith/analyzer.ts';
-import { compute, maxOf, reduceAxis, type ReduceAxis, sum, type Tensor } from '../../ir/builder/te.ts';
+import { compute, maxOf, reduceAxis, type ReduceAxis, type Reduction, sum, type Tensor } from '../../ir/builder/te.ts';
 import { bits, type DataType, isFloat, isInt } from '../../ir/dtype.ts';
 import {
   add,
@@ -30,6 +30,7 @@ import {
   truncdiv,
 } from '../../ir/prim/expr.ts';
 import { convert, lit } from './common.ts';
+import { accumDtype } from './reduce.ts';
 import { defineLegalization, type LegalizeCall } from './registry.ts';
 
 const analyzer = new Analyzer();
@@ -102,26 +103,34 @@ function conv(c: LegalizeCall, nd: number): Tensor {
   const x = c.tensor('data');
   const w = c.tensor('weight');
   const groups = c.attr<number>('groups');
-  const dtype = c.outDtype();
   const win = windows(c, nd);
   const [outChannels, inPerGroup, ...kernel] = w.shape;
   const outPerGroup = divide(outChannels!, groups);
   const rc = reduceAxis(inPerGroup!, 'rc');
   const rk = kernel.map((k, d) => spatialAxis(k, nd, d));
-  return compute(
-    c.outShape(),
-    ([n, o, ...out]) => {
-      // Output channel o reads the input channels of its group.
-      const ci = groups === 1 ? rc.var : add(mul(floordiv(o!, outPerGroup), inPerGroup!), rc.var);
-      const taps = out.map((v, d) => tap(v, rk[d]!.var, win[d]!, x.shape[2 + d]!));
-      const term = mul(
-        convert(x.at(n!, ci, ...taps.map((t) => t.idx)), dtype),
-        convert(w.at(o!, rc.var, ...rk.map((r) => r.var)), dtype),
-      );
-      return sum(term, [rc, ...rk], allOf(taps.flatMap((t) => t.conds)));
-    },
-    `conv${nd}d`,
-  );
+  return accumulated(c, `conv${nd}d`, (acc) => ([n, o, ...out]) => {
+    // Output channel o reads the input channels of its group.
+    const ci = groups === 1 ? rc.var : add(mul(floordiv(o!, outPerGroup), inPerGroup!), rc.var);
+    const taps = out.map((v, d) => tap(v, rk[d]!.var, win[d]!, x.shape[2 + d]!));
+    const term = mul(
+      convert(x.at(n!, ci, ...taps.map((t) => t.idx)), acc),
+      convert(w.at(o!, rc.var, ...rk.map((r) => r.var)), acc),
+    );
+    return sum(term, [rc, ...rk], allOf(taps.flatMap((t) => t.conds)));
+  });
+}
+
+/**
+ * The output of a convolution whose sum `body` builds in the accumulator
+ * dtype: float32 for float16 / bfloat16 (as matmul does), then converted in
+ * a stage of its own; the out dtype itself otherwise.
+ */
+function accumulated(c: LegalizeCall, name: string, body: (acc: DataType) => (i: PrimExpr[]) => Reduction): Tensor {
+  const dtype = c.outDtype();
+  const acc = accumDtype(dtype);
+  if (acc === dtype) return compute(c.outShape(), body(acc), name);
+  const r = compute(c.outShape(), body(acc), `${name}_acc`);
+  return compute(c.outShape(), (i) => convert(r.at(...i), dtype), name);
 }
 
 defineLegalization('conv1d', (c) => conv(c, 1));
@@ -136,32 +145,27 @@ defineLegalization('conv2d_transpose', (c) => {
   const x = c.tensor('data');
   const w = c.tensor('weight');
   const groups = c.attr<number>('groups');
-  const dtype = c.outDtype();
   const win = windows(c, 2);
   const [inChannels, outPerGroup, ...kernel] = w.shape;
   const inPerGroup = divide(inChannels!, groups);
   const rc = reduceAxis(inPerGroup, 'rc');
   const rk = kernel.map((k, d) => spatialAxis(k, 2, d));
-  return compute(
-    c.outShape(),
-    ([n, o, ...out]) => {
-      const g = groups === 1 ? undefined : floordiv(o!, outPerGroup!);
-      const ci = g ? add(mul(g, inPerGroup), rc.var) : rc.var;
-      const co = g ? floormod(o!, outPerGroup!) : o!;
-      const conds: PrimExpr[] = [];
-      const idx = out.map((v, d) => {
-        const { stride, dilation, before } = win[d]!;
-        const t = shifted(sub(v, scaled(rk[d]!.var, dilation)), before);
-        const i = stride === 1 ? t : floordiv(t, stride);
-        conds.push(ge(t, 0), lt(i, x.shape[2 + d]!));
-        if (stride !== 1) conds.push(eq(floormod(t, stride), 0));
-        return i;
-      });
-      const term = mul(convert(x.at(n!, ci, ...idx), dtype), convert(w.at(ci, co, ...rk.map((r) => r.var)), dtype));
-      return sum(term, [rc, ...rk], allOf(conds));
-    },
-    'conv2d_transpose',
-  );
+  return accumulated(c, 'conv2d_transpose', (acc) => ([n, o, ...out]) => {
+    const g = groups === 1 ? undefined : floordiv(o!, outPerGroup!);
+    const ci = g ? add(mul(g, inPerGroup), rc.var) : rc.var;
+    const co = g ? floormod(o!, outPerGroup!) : o!;
+    const conds: PrimExpr[] = [];
+    const idx = out.map((v, d) => {
+      const { stride, dilation, before } = win[d]!;
+      const t = shifted(sub(v, scaled(rk[d]!.var, dilation)), before);
+      const i = stride === 1 ? t : floordiv(t, stride);
+      conds.push(ge(t, 0), lt(i, x.shape[2 + d]!));
+      if (stride !== 1) conds.push(eq(floormod(t, stride), 0));
+      return i;
+    });
+    const term = mul(convert(x.at(n!, ci, ...idx), acc), convert(w.at(ci, co, ...rk.map((r) => r.var)), acc));
+    return sum(term, [rc, ...rk], allOf(conds));
+  });
 });
 
 // --- pooling ------------------------------------------------------------------------

@@ -88,6 +88,24 @@ describe('conv2d', () => {
     });
   }
 
+  test('float16 sums in float32: 3000 products of one give 3000, where a float16 sum sticks at 2048', () => {
+    const ones = (shape: number[]): RefTensor =>
+      ref(shape, 'float16', new Float64Array(shape.reduce((a, b) => a * b, 1)).fill(1));
+    for (const op of ['conv2d', 'conv2d_transpose']) {
+      const w = op === 'conv2d' ? ones([2, 3000, 1, 1]) : ones([3000, 2, 1, 1]);
+      const { outputs } = runOp(op, [tensorArg(ones([1, 3000, 2, 2])), tensorArg(w)], {});
+      expect(outputs[0]!.dtype).toBe('float16');
+      expect([...outputs[0]!.data]).toEqual(new Array(8).fill(3000));
+    }
+  });
+
+  test('float16 (accumulated in float32; on WebGPU, float16 tiles in workgroup memory)', () => {
+    const win = { strides: [1, 1], dilation: [1, 1], pads: [1, 1, 1, 1] };
+    const x = rand([1, 6, 10, 9], 'float16');
+    const w = rand([8, 6, 3, 3], 'float16');
+    check('conv2d', [tensorArg(x), tensorArg(w)], { padding: win.pads }, conv2d(x, w, win), { rtol: 1e-2, atol: 1e-2 });
+  });
+
   test('integers, exactly; int8 inputs with an int32 out_dtype', () => {
     const win = { strides: [1, 2], dilation: [1, 1], pads: [1, 1, 1, 1] };
     const attrs = { strides: win.strides, padding: win.pads };
