@@ -1,6 +1,6 @@
 /**
- * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a ResNet-stage
- * 3x3 convolution and a 3-layer MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
+ * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a decode-style
+ * GEMV, a ResNet-stage 3x3 convolution and a 3-layer MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
  * onnxruntime-web's wasm backend with 1 and 2 threads — measured side by
  * side in one run; each reports the median latency and Kiln's ratio to it.
  * onnxruntime-web runs in a child process per thread count, since its wasm
@@ -39,16 +39,17 @@ function seeded(n: number, seed: number, scale = 1): Float32Array {
   });
 }
 
-function matmulModel(n: number): Uint8Array {
+/** `a` (m x n) times `b` (n x n). */
+function matmulModel(n: number, m = n): Uint8Array {
   return encodeModel({
     opset: 17,
     producer: 'kiln bench',
     graphName: 'matmul',
     inputs: [
-      { name: 'a', elemType: 1, dims: [n, n] },
+      { name: 'a', elemType: 1, dims: [m, n] },
       { name: 'b', elemType: 1, dims: [n, n] },
     ],
-    outputs: [{ name: 'c', elemType: 1, dims: [n, n] }],
+    outputs: [{ name: 'c', elemType: 1, dims: [m, n] }],
     initializers: [],
     nodes: [{ op: 'MatMul', inputs: ['a', 'b'], outputs: ['c'] }],
   });
@@ -116,6 +117,15 @@ function cases(): Case[] {
         { name: 'b', shape: [1024, 1024] },
       ],
       repeats: 3,
+    },
+    {
+      name: 'gemv 1x4096 . 4096x4096',
+      bytes: matmulModel(4096, 1),
+      inputs: [
+        { name: 'a', shape: [1, 4096] },
+        { name: 'b', shape: [4096, 4096] },
+      ],
+      repeats: 5,
     },
     {
       name: 'conv 3x3 64->64 over 56x56',

@@ -287,6 +287,58 @@ describe('cross_thread_reduction', () => {
     expectSameResults(f, lockstep(h), { n: 5 }, 1e-5);
   });
 
+  it('reduces per spatial thread when spatial threadIdx loops come first (GEMV: threads along the output and the reduction)', () => {
+    const f = kernel(`
+      prim_func k(x: f32[32], W: f32[32, n], y: f32[n]) {
+        for j, r in grid(n, 32) {
+          block y(vj = spatial(j), vr = reduce(r)) {
+            init { y[vj] = 0.0 }
+            y[vj] = y[vj] + x[vr] * W[vr, vj]
+          }
+        }
+      }`);
+    const [j, r] = loops(f, 'y');
+    const sj = split(f, j!, [null, 4], ctx('split'));
+    let g = bind(bind(sj.func, sj.loops[0]!, 'blockIdx.x', ctx('bind')), sj.loops[1]!, 'threadIdx.x', ctx('bind'));
+    const sr = split(g, r!, [null, 4], ctx('split'));
+    g = reorder(sr.func, [sr.loops[1]!, sr.loops[0]!], ctx('reorder'));
+    g = bind(g, sr.loops[1]!, 'threadIdx.y', ctx('bind'));
+    const h = crossThreadReduction(g, 'y', ctx('cross_thread_reduction'));
+    expectFunc(
+      h,
+      `prim_func k(x: f32[32], W: f32[32, n], y: f32[n]) {
+        for j_0 in thread_binding((n + 3) // 4, "blockIdx.x") {
+          for j_1 in thread_binding(4, "threadIdx.x") {
+            for r_1 in thread_binding(4, "threadIdx.y") {
+              alloc y_shared: f32[4, 4] shared
+              alloc y_local: f32[1] local
+              y_local[0] = 0.0
+              for r_0 in range(8) {
+                block y(vj = spatial(n, j_0 * 4 + j_1), vr = reduce(32, r_0 * 4 + r_1)) {
+                  where j_0 * 4 + j_1 < n
+                  y_local[0] = y_local[0] + x[vr] * W[vr, vj]
+                }
+              }
+              y_shared[j_1, r_1] = y_local[0]
+              eval workgroup_barrier()
+              if r_1 < 2 {
+                y_shared[j_1, r_1] = y_shared[j_1, r_1] + y_shared[j_1, r_1 + 2]
+              }
+              eval workgroup_barrier()
+              if r_1 < 1 {
+                y_shared[j_1, r_1] = y_shared[j_1, r_1] + y_shared[j_1, r_1 + 1]
+              }
+              if r_1 == 0 && j_0 * 4 + j_1 < n {
+                y[j_0 * 4 + j_1] = y_shared[j_1, 0]
+              }
+            }
+          }
+        }
+      }`,
+    );
+    expectSameResults(f, lockstep(h), { n: 10 }, 1e-5);
+  });
+
   it('reduces to a single output without workgroup loops', () => {
     const f = kernel(`
       prim_func k(A: f32[50], S: f32[1]) {
@@ -343,6 +395,40 @@ describe('cross_thread_reduction', () => {
       const h = bind(bind(g, a!, 'blockIdx.x', ctx('bind')), b!, 'threadIdx.x', ctx('bind'));
       failsOn(h, "loop 'k1' \\(bound to threadIdx.x\\) needs range\\(T\\) with a constant T");
     });
+    it('a reduce thread loop on an axis of its own, after spatial thread loops of constant extent', () => {
+      const g = kernel(`
+        prim_func k(data: f32[n, 64], T_sum: f32[n]) {
+          for i0 in thread_binding((n + 3) // 4, "blockIdx.x") {
+            for i1 in thread_binding(4, "threadIdx.x") {
+              for k1 in thread_binding(4, "threadIdx.x") {
+                for k0 in range(16) {
+                  block T_sum(vi = spatial(n, i0 * 4 + i1), vk = reduce(64, k0 * 4 + k1)) {
+                    where i0 * 4 + i1 < n
+                    init { T_sum[vi] = 0.0 }
+                    T_sum[vi] = T_sum[vi] + data[vi, vk]
+                  }
+                }
+              }
+            }
+          }
+        }`);
+      failsOn(g, "loops 'i1' and 'k1' are both bound to threadIdx.x; the reduce loop needs an axis of its own");
+      const h = kernel(`
+        prim_func k(data: f32[n, 64], T_sum: f32[n]) {
+          for i in thread_binding(n, "threadIdx.x") {
+            for k1 in thread_binding(4, "threadIdx.y") {
+              for k0 in range(16) {
+                block T_sum(vi = spatial(n, i), vk = reduce(64, k0 * 4 + k1)) {
+                  init { T_sum[vi] = 0.0 }
+                  T_sum[vi] = T_sum[vi] + data[vi, vk]
+                }
+              }
+            }
+          }
+        }`);
+      failsOn(h, "loop 'i' \\(bound to threadIdx.x\\) needs range\\(S\\) with a constant S: it sizes the workgroup memory");
+    });
+
     it('only blockIdx loops around the thread loop', () => {
       failsOn(
         bind(f, k1!, 'threadIdx.x', ctx('bind')),

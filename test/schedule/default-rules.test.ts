@@ -20,6 +20,7 @@ import {
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from './helpers.ts';
+import { lockstep } from './lockstep.ts';
 
 const MODEL = `
 func main(x: Tensor[(n, 64), f32], w: Tensor[(64, 32), f32], wt: Tensor[(32, 64), f32], c: Tensor[(1, 3, 8, 8), f32], k: Tensor[(4, 3, 3, 3), f32]) -> Tensor[(n, 32), f32] {
@@ -109,5 +110,41 @@ func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), 
   it('leaves a single-row product (GEMV) to the reduction rules', () => {
     const gemv = kernelOf(MM.replaceAll('(m, ', '(1, '));
     expect(scheduleKernel('matmul', gemv, WEBGPU_TARGET).rules).not.toEqual(['matmul']);
+  });
+});
+
+describe('the gemv rule', () => {
+  const kernelOf = (rows: number, k: number, n: number) =>
+    getPrimFunc(
+      legalizeModule(
+        parseModule(
+          `
+func main(x: Tensor[(${rows}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]) -> Tensor[(${rows}, ${n}), f32] {
+  dataflow {
+    y = matmul(x, w)
+    output y
+  }
+  return y
+}`,
+          { ...opHooks, file: 'gemv.kir' },
+        ),
+      ),
+      'matmul',
+    )!;
+
+  it('puts threads along the outputs and along a long reduction, combining in workgroup memory (same numbers)', () => {
+    const before = kernelOf(1, 256, 40);
+    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['gemv']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/thread_binding\(32, "threadIdx.x"\)/);
+    expect(text).toMatch(/thread_binding\(8, "threadIdx.y"\)/);
+    expect(text).toMatch(/alloc T_matmul_shared: f32\[32, 8\] shared/);
+    expectSameResults(before, lockstep(s.func), {}, 1e-4);
+  });
+
+  it('leaves short reductions and many outputs to one thread per output', () => {
+    expect(scheduleKernel('matmul', kernelOf(1, 64, 40), WEBGPU_TARGET).rules).toEqual(['reduction-per-thread']);
+    expect(scheduleKernel('matmul', kernelOf(1, 512, 32768), WEBGPU_TARGET).rules).toEqual(['reduction-per-thread']);
   });
 });

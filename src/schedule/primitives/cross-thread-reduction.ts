@@ -4,12 +4,17 @@
  * accumulator, write it to workgroup memory, and halve the partial results in
  * a tree until thread 0 holds the total, which it stores to the output.
  *
- * Expected shape (what the default reduction rule builds):
+ * Expected shape (what the default reduction rules build):
  *
  *   for bx in thread_binding(..., "blockIdx.x")        spatial, zero or more
- *     for tx in thread_binding(T, "threadIdx.x")       reduce, constant T
- *       for k in range(...)                            reduce, serial, zero or more
- *         block B(...) { init { Y[idx] = c }  Y[idx] = combine(Y[idx], value) }
+ *     for tx in thread_binding(S, "threadIdx.x")       spatial, constant S, zero or more (GEMV)
+ *       for ty in thread_binding(T, "threadIdx.y")     reduce, constant T
+ *         for k in range(...)                          reduce, serial, zero or more
+ *           block B(...) { init { Y[idx] = c }  Y[idx] = combine(Y[idx], value) }
+ *
+ * With spatial thread loops outside, each of their threads reduces its own
+ * output: the workgroup buffer gets one row of T partial results per
+ * spatial thread (indexed by the spatial thread ids, then the reduce one).
  *
  * combine is add, mul, max or min. Each thread's accumulator starts from the
  * init value when that is combine's identity or combine is idempotent (max,
@@ -74,24 +79,37 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
       `no loop around block '${blockName}' is bound to a threadIdx axis; bind its outermost reduce loop to threadIdx.x first`,
     );
   }
-  const tl = path[at] as For;
+  // Spatial threadIdx loops may come first: the reduce thread loop is the first one driving a reduce iterator.
+  let reduceAt = at;
+  while (
+    isThreadLoop(path[reduceAt]) &&
+    !feedsReduce(realize, (path[reduceAt] as For).loopVar) &&
+    isThreadLoop(path[reduceAt + 1])
+  ) {
+    reduceAt++;
+  }
+  const tl = path[reduceAt] as For;
+  const spatialThreads = path.slice(at, reduceAt) as For[];
   checkThreadLoop(realize, tl, ctx);
   for (const s of path.slice(0, at)) checkOuter(realize, s, ctx);
+  for (const s of spatialThreads) checkSpatialThread(realize, s, tl, ctx);
   const inner = innerLoops(realize, tl, ctx);
   const red = matchReduction(b, ctx);
   const spatial = new Map(b.iterVars.flatMap((iv, i) => (iv.iterKind === 'spatial' ? [[iv.var, realize.iterValues[i]!]] : [])));
-  const outGuard = outputGuard(realize, tl, inner, path.slice(0, at), ctx);
+  const outGuard = outputGuard(realize, tl, inner, path.slice(0, reduceAt), ctx);
   const T = (tl.extent as { value: number }).value;
   const dtype = red.out.dtype;
   const local = buffer(`${red.out.name}_local`, [1], dtype, { scope: 'local' });
-  const shared = buffer(`${red.out.name}_shared`, [T], dtype, { scope: 'shared' });
+  const rows = spatialThreads.map((l) => l.extent);
+  const shared = buffer(`${red.out.name}_shared`, [...rows, T], dtype, { scope: 'shared' });
+  const row = spatialThreads.map((l) => l.loopVar);
   const acc = load(local, [0]);
   const combine = (x: PrimExpr, y: PrimExpr): PrimExpr => binary(red.op, x, y);
   const initValue = substitute(red.initValue, spatial);
   // Every thread starts from the init value: fine when it is the identity or combine is idempotent (max, min).
   const seedIsInit = red.op === 'max' || red.op === 'min' || isIdentity(red.op, initValue);
   const seed = seedIsInit ? initValue : imm(red.op === 'add' ? 0 : 1, dtype);
-  const total = load(shared, [0]);
+  const total = load(shared, [...row, 0]);
   const result = seedIsInit ? total : combine(initValue, total);
   const accumulate = store(local, [0], red.accFirst ? combine(acc, red.value) : combine(red.value, acc));
   const updated = blockRealize(
@@ -102,9 +120,9 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
   const body = seq([
     store(local, [0], seed),
     replaceStmt(tl.body, realize, updated),
-    store(shared, [tl.loopVar], acc),
+    store(shared, [...row, tl.loopVar], acc),
     barrier(),
-    ...treeSteps(shared, tl, T, combine),
+    ...treeSteps(shared, row, tl, T, combine),
     ifThenElse(
       outGuard,
       store(
@@ -147,10 +165,17 @@ function outputGuard(
  * power of two P <= T folds onto the front, then P halves down to 1. A
  * barrier follows each step but the last, which thread 0 alone reads.
  */
-function treeSteps(shared: Buffer, tl: For, T: number, combine: (x: PrimExpr, y: PrimExpr) => PrimExpr): Stmt[] {
+function treeSteps(
+  shared: Buffer,
+  row: readonly PrimExpr[],
+  tl: For,
+  T: number,
+  combine: (x: PrimExpr, y: PrimExpr) => PrimExpr,
+): Stmt[] {
   const tx = tl.loopVar;
+  const at = (i: PrimExpr): PrimExpr[] => [...row, i];
   const step = (count: number, offset: number): Stmt =>
-    ifThenElse(lt(tx, count), store(shared, [tx], combine(load(shared, [tx]), load(shared, [binary('add', tx, offset)]))));
+    ifThenElse(lt(tx, count), store(shared, at(tx), combine(load(shared, at(tx)), load(shared, at(binary('add', tx, offset))))));
   const P = 2 ** Math.floor(Math.log2(T));
   const out: Stmt[] = [];
   if (T > P) out.push(step(T - P, P), barrier());
@@ -173,6 +198,24 @@ function checkThreadLoop(realize: BlockRealize, tl: For, ctx: PrimitiveContext):
   if (sp) scheduleFail(ctx, `loop '${name}' (bound to ${tl.thread}) also drives spatial iterator '${sp.var.name}'`);
   if (tl.extent.kind !== 'int' || tl.extent.value < 1 || !(tl.min.kind === 'int' && tl.min.value === 0)) {
     scheduleFail(ctx, `loop '${name}' (bound to ${tl.thread}) needs range(T) with a constant T: it sizes the workgroup memory`);
+  }
+}
+
+function isThreadLoop(s: Stmt | undefined): s is For {
+  return s?.kind === 'for' && s.forKind === 'thread_binding' && !!s.thread?.startsWith('threadIdx');
+}
+
+/** A threadIdx loop outside the reduce one: over spatial iterators only, on another axis, with a constant extent. */
+function checkSpatialThread(realize: BlockRealize, s: For, tl: For, ctx: PrimitiveContext): void {
+  const name = s.loopVar.name;
+  if (s.thread === tl.thread) {
+    scheduleFail(
+      ctx,
+      `loops '${name}' and '${tl.loopVar.name}' are both bound to ${s.thread}; the reduce loop needs an axis of its own`,
+    );
+  }
+  if (s.extent.kind !== 'int' || !(s.min.kind === 'int' && s.min.value === 0)) {
+    scheduleFail(ctx, `loop '${name}' (bound to ${s.thread}) needs range(S) with a constant S: it sizes the workgroup memory`);
   }
 }
 

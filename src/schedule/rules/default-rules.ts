@@ -18,7 +18,7 @@ import { fallbackRule } from './fallback.ts';
 import { injectiveRule } from './injective.ts';
 import { matmulRule } from './matmul.ts';
 import { hasThreadBinding, perfectNest, topLevelStmts } from './nest.ts';
-import { crossThreadReductionRule, perThreadReductionRule } from './reduction.ts';
+import { crossThreadReductionRule, gemvRule, perThreadReductionRule } from './reduction.ts';
 import { ruleContext, type ScheduleRule } from './rule.ts';
 
 /** The GPU rules, most specific first. */
@@ -27,6 +27,7 @@ export const GPU_RULES: readonly ScheduleRule[] = [
   matmulRule,
   convRule,
   crossThreadReductionRule,
+  gemvRule,
   perThreadReductionRule,
   fallbackRule,
 ];

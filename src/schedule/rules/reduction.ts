@@ -1,11 +1,14 @@
 /**
- * Reductions. Two shapes, chosen by how the inputs are laid out:
+ * Reductions. Three shapes, chosen by how the inputs are laid out:
  *
  * - one workgroup per output ("reduction"): the threads of a workgroup stride
  *   over the reduced axis and combine their partial results in workgroup
  *   memory. Right when the reduced axis is the contiguous one (softmax,
  *   layer norm, a sum over the last axis, x · Wᵀ), so neighbouring threads
  *   read neighbouring elements.
+ * - threads along the outputs and along the reduction ("gemv"): when the
+ *   contiguous axis is an output axis but the outputs are few and the
+ *   reduction long (x · W with one row and W K×N).
  * - one thread per output ("reduction-per-thread"): each thread runs the whole
  *   reduction for one output. Right for short reductions over many outputs
  *   and when the contiguous axis is an output axis (x · W with W K×N, a
@@ -38,6 +41,48 @@ export const crossThreadReductionRule: ScheduleRule = {
     const [outer, inner] = sch.split(r, [null, threads]);
     sch.reorder(inner!, outer!);
     sch.bind(inner!, 'threadIdx.x');
+    sch.crossThreadReduction(b);
+    return true;
+  },
+};
+
+/** Reductions at least this long split across threads when the outputs are few (GEMV). */
+const GEMV_MIN_REDUCE = 256;
+/** Outputs above this many keep enough threads busy one per output. */
+const GEMV_MAX_OUTPUTS = 16384;
+const GEMV_OUTPUT_THREADS = 32;
+const GEMV_REDUCE_THREADS = 8;
+
+/**
+ * GEMV and other long reductions over few outputs whose inputs run along an
+ * output axis (decode-style `1×K · K×N`, column sums): 32 threads along the
+ * outputs read neighbouring elements, and 8 threads along the reduction each
+ * take every 8th step, combining their partial results in workgroup memory.
+ * One thread per output would leave most of a GPU idle on N outputs with a
+ * K-long loop each.
+ */
+export const gemvRule: ScheduleRule = {
+  name: 'gemv',
+  apply(sch, nest, ctx) {
+    const sr = spatialThenReduce(nest);
+    if (!sr || sr.spatial.length === 0 || sr.reduce.length === 0 || !nest.block.block.init) return false;
+    const k = constExtent(sr.reduce);
+    const outputs = constExtent(sr.spatial);
+    if ((k !== undefined && k < GEMV_MIN_REDUCE) || (outputs !== undefined && outputs > GEMV_MAX_OUTPUTS)) return false;
+    if (contiguousAxis(nest) !== 'spatial') return false;
+    const axis = ctx.maxThreadsPerAxis;
+    const tx = Math.min(GEMV_OUTPUT_THREADS, floorPow2(axis.x), ceilPow2(outputs ?? GEMV_OUTPUT_THREADS));
+    const ty = Math.min(GEMV_REDUCE_THREADS, floorPow2(axis.y), floorPow2(ctx.maxThreads / tx));
+    const b = sch.getBlock(nest.block.block.name);
+    const loops = sch.getLoops(b);
+    const spatial = loops.slice(0, sr.spatial.length);
+    const reduce = loops.slice(sr.spatial.length);
+    const [bx, tj] = sch.split(spatial.length > 1 ? sch.fuse(...spatial) : spatial[0]!, [null, tx]);
+    sch.bind(bx!, 'blockIdx.x');
+    sch.bind(tj!, 'threadIdx.x');
+    const [outer, tr] = sch.split(reduce.length > 1 ? sch.fuse(...reduce) : reduce[0]!, [null, ty]);
+    sch.reorder(tr!, outer!);
+    sch.bind(tr!, 'threadIdx.y');
     sch.crossThreadReduction(b);
     return true;
   },

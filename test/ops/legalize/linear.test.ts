@@ -48,6 +48,20 @@ describe('matmul', () => {
     check(random([33, 20], 49, 'float16'), undefined, random([20, 40], 50, 'float16'), undefined, {}, { rtol: 2e-2, atol: 5e-2 });
   });
 
+  test('shapes the GPU gemv rule takes: one row or a few, a long reduction, a K x N right-hand side', () => {
+    check(random([1, 300], 51), undefined, random([300, 70], 52), undefined);
+    check(random([3, 1, 512], 53), ['b', 1, 512], random([512, 40], 54), undefined);
+    check(random([600], 55), undefined, random([600, 9], 56), undefined);
+    check(
+      random([2, 260], 57, 'float16'),
+      undefined,
+      random([260, 33], 58, 'float16'),
+      undefined,
+      {},
+      { rtol: 2e-2, atol: 5e-2 },
+    );
+  });
+
   test('1-D operands are promoted and their dim dropped', () => {
     check(random([5], 11), undefined, random([5, 3], 12), undefined);
     check(random([2, 5], 13), ['n', 'k'], random([5], 14), ['k']);
