@@ -228,6 +228,40 @@ func main(x: Tensor[(n, 4), f32]) -> Tensor[(n, 4), f32] {
   });
 });
 
+describe('unrolled loops', () => {
+  test('a constant one is written out per iteration, its variable a constant; a symbolic or long one stays a loop', () => {
+    const k = emit(`
+prim_func k(A: f32[64, 4], B: f32[64, 4], C: f32[n], D: f32[100]) {
+  for tx in thread_binding(64, "threadIdx.x") {
+    alloc acc: f32[4] local
+    for i in unrolled(4) {
+      block c(vt = spatial(64, tx), vi = spatial(4, i)) { acc[vi] = A[vt, vi] * 2.0 }
+    }
+    for j in unrolled(4) {
+      block d(vt = spatial(64, tx), vj = spatial(4, j)) { B[vt, vj] = acc[vj] }
+    }
+    for p in unrolled(n) {
+      block e(vp = spatial(n, p)) {
+        where tx == 0
+        C[vp] = 1.0
+      }
+    }
+    for q in unrolled(100) {
+      block f(vq = spatial(100, q)) {
+        where tx == 0
+        D[vq] = 2.0
+      }
+    }
+  }
+}`);
+    for (let i = 0; i < 4; i++) expect(k.source).toMatch(new RegExp(`let i(_\\d+)?: i32 = ${i}i;`));
+    expect(k.source).not.toMatch(/for \(var i\b/);
+    expect(k.source).not.toMatch(/for \(var j\b/);
+    expect(k.source).toMatch(/for \(var p: i32 = 0i; p < /);
+    expect(k.source).toMatch(/for \(var q: i32 = 0i; q < 100i; q\+\+\)/);
+  });
+});
+
 describe('build errors', () => {
   test('float64 is refused: WebGPU has no 64-bit floats', () => {
     expect(() =>

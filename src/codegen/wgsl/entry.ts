@@ -2,12 +2,13 @@
  * The body of one entry point: a launch's statement as WGSL run by every
  * invocation. A thread-bound loop becomes a `let` of the invocation's id
  * (guarded when its extent is below the workgroup size or grid of its tag);
+ * an unrolled loop of constant extent is written out once per iteration;
  * every other loop runs serially. Buffers reached through bindings are
  * written as placeholders (`$R<ordinal>$`): their names depend on the
  * binding numbers, known only once the whole body is emitted.
  */
 import { type DataType, isFloat } from '../../ir/dtype.ts';
-import type { BufferLoad, PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
+import { type BufferLoad, intImm, type PrimExpr, type PrimVar } from '../../ir/prim/expr.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type Allocate, type For, type Stmt, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
@@ -16,6 +17,9 @@ import type { HelperName } from './helpers.ts';
 import { type LaunchPlan, needsGuard, threadDim } from './launch.ts';
 import type { Namer } from './names.ts';
 import { gpuStorage, NO_FLOAT64, storageBytes } from './types.ts';
+
+/** Unrolled loops longer than this stay loops: the code would grow past what unrolling gains. */
+const MAX_UNROLL = 64;
 
 /** What the entry points of one kernel share. */
 export interface KernelScope {
@@ -242,6 +246,25 @@ class EntryEmitter implements ExprContext {
     this.block(`if (${id} < ${this.index(s.extent)}) {`, () => this.stmt(s.body));
   }
 
+  /**
+   * An unrolled loop of constant extent: the body once per iteration, each in
+   * a scope of its own with the loop variable a constant, so the driver sees
+   * constant indices (a thread's register tile stays in registers instead of
+   * an array it must index at run time). Longer or symbolic ones stay loops.
+   */
+  private unrolledLoop(s: For): void {
+    const extent = s.extent.kind === 'int' ? s.extent.value : undefined;
+    if (s.min.kind !== 'int' || extent === undefined || extent > MAX_UNROLL) return this.serialLoop(s);
+    const t = typeOf(s.loopVar.dtype, this);
+    for (let i = 0; i < extent; i++) {
+      this.block('{', () => {
+        const value = this.expr(intImm(s.min.kind === 'int' ? s.min.value + i : i, s.loopVar.dtype));
+        this.line(`let ${this.define(s.loopVar)}: ${t} = ${value};`);
+        this.stmt(s.body);
+      });
+    }
+  }
+
   private serialLoop(s: For): void {
     const t = typeOf(s.loopVar.dtype, this);
     const zero = s.min.kind === 'int' && s.min.value === 0;
@@ -270,6 +293,7 @@ class EntryEmitter implements ExprContext {
     switch (s.kind) {
       case 'for':
         if (s.forKind === 'thread_binding' && s.thread) this.threadLoop(s);
+        else if (s.forKind === 'unrolled') this.unrolledLoop(s);
         else this.serialLoop(s);
         return;
       case 'block_realize': {

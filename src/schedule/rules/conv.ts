@@ -4,7 +4,7 @@
  * skipped by the block's guard): the direct convolution tiled as in TVM's
  * CUDA schedules. A workgroup computes a tile of output channels × output
  * rows × output columns; its threads own a few outputs each, accumulated in
- * registers (a local cache_write). The reduction walks the input channels in
+ * registers (a local cache_write, its loops unrolled). The reduction walks the input channels in
  * steps: per step, the input patch the tile's windows cover (halo included)
  * and the matching weights are copied into workgroup memory by all threads
  * together, then every tap reads them from there. The patch tile's padding
@@ -18,7 +18,7 @@ import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
 import { getBlockRealize } from '../tree.ts';
-import { productOperands, spatialThenReduce } from './nest.ts';
+import { productOperands, spatialThenReduce, unrollInside } from './nest.ts';
 import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
 
 /** One tiled output dim: threads along it and outputs per thread. */
@@ -147,7 +147,9 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
   }
   for (const [l, t] of threadDims) sch.bind(l, t.tag);
   const innermostThread = threadDims.length > 0 ? threadDims[threadDims.length - 1]![0] : ow1!;
-  sch.reverseComputeAt(sch.cacheWrite(b, 0, 'local'), innermostThread);
+  const writeBack = sch.cacheWrite(b, 0, 'local');
+  sch.reverseComputeAt(writeBack, innermostThread);
+  unrollInside(sch, writeBack, innermostThread);
 
   for (const operand of operands) {
     const reads = getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads;
@@ -162,6 +164,7 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
     const parts = sch.split(fused, [null, ...threadDims.map(([, t]) => t.threads)]);
     threadDims.forEach(([, t], i) => sch.bind(parts[i + 1]!, t.tag));
   }
-  sch.decomposeReduction(b, rc0!);
+  unrollInside(sch, sch.decomposeReduction(b, rc0!), innermostThread);
+  unrollInside(sch, b, taps.length > 0 ? taps[taps.length - 1]! : rc1!);
   return true;
 }

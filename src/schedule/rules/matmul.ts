@@ -4,11 +4,12 @@
  * threads, each thread accumulating a 4×4 tile in registers (a local
  * cache_write), and per step of 8 along k both operand tiles copied into
  * workgroup memory by all threads together (cache_read + compute_at, the copy
- * loops bound to the same threads). The WGSL generator inserts the barriers
- * the shared tiles need (src/schedule/sync.ts).
+ * loops bound to the same threads). The register tile's loops are unrolled.
+ * The WGSL generator inserts the barriers the shared tiles need
+ * (src/schedule/sync.ts).
  */
 import { getBlockRealize } from '../tree.ts';
-import { constExtent, productOperands, spatialThenReduce } from './nest.ts';
+import { constExtent, productOperands, spatialThenReduce, unrollInside } from './nest.ts';
 import type { ScheduleRule } from './rule.ts';
 
 const TILE = 32;
@@ -44,7 +45,9 @@ export const matmulRule: ScheduleRule = {
     sch.bind(j0!, 'blockIdx.x');
     sch.bind(i1!, 'threadIdx.y');
     sch.bind(j1!, 'threadIdx.x');
-    sch.reverseComputeAt(sch.cacheWrite(b, 0, 'local'), j1!);
+    const writeBack = sch.cacheWrite(b, 0, 'local');
+    sch.reverseComputeAt(writeBack, j1!);
+    unrollInside(sch, writeBack, j1!);
     for (const operand of operands) {
       const index = getBlockRealize(sch.func, blk.name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
         (r) => r.buffer === operand,
@@ -58,7 +61,8 @@ export const matmulRule: ScheduleRule = {
       sch.bind(ty!, 'threadIdx.y');
       sch.bind(tx!, 'threadIdx.x');
     }
-    sch.decomposeReduction(b, k0!);
+    unrollInside(sch, sch.decomposeReduction(b, k0!), j1!);
+    unrollInside(sch, b, k1!);
     return true;
   },
 };

@@ -5,6 +5,7 @@
  */
 import { type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
+import type { BlockRV, LoopRV, Schedule } from '../schedule.ts';
 import { type BlockRealize, type For, type PrimFunc, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 
 export interface Nest {
@@ -103,4 +104,15 @@ export function productOperands(s: Stmt, guarded = false): [Buffer, Buffer] | un
   const a = load(prod.a);
   const c = load(prod.b);
   return a && c && a !== c ? [a, c] : undefined;
+}
+
+/**
+ * Unrolls the loops of `block` inside `loop` (a thread's register tile: its
+ * init, its accumulation steps, its copy back), so the code generator can
+ * index the thread's local array with constants.
+ */
+export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV): void {
+  const loops = sch.getLoops(block);
+  const at = loops.findIndex((l) => l.var === loop.var);
+  for (const l of loops.slice(at + 1)) sch.unroll(l);
 }
