@@ -1,8 +1,10 @@
 /**
  * One ONNX backend test (a directory with model.onnx and test_data_set_N/
- * input_i.pb, output_i.pb): imported, built for the CPU in memory, run on
- * each data set and compared with the expected outputs as ONNX's backend
- * tests compare (rtol 1e-3, atol 1e-7).
+ * input_i.pb, output_i.pb): imported, built in memory for the CPU (js
+ * target) or for WebGPU (legalized, default schedules, WGSL), run on each
+ * data set and compared with the expected outputs as ONNX's backend tests
+ * compare (rtol 1e-3, atol 1e-7). On WebGPU, what WGSL cannot hold (float64,
+ * 64-bit integer values) is reported as unsupported, with the reason.
  */
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -18,6 +20,12 @@ import { NDArray, cpu } from '../src/runtime/ndarray.ts';
 import type { Value } from '../src/runtime/values.ts';
 import { storageOf } from '../src/runtime/dtype.ts';
 import { isKilnError } from '../src/support/diagnostics.ts';
+import { legalizeModule } from '../src/passes/legalize.ts';
+import { kilnRoot } from '../src/pipeline/targets.ts';
+import { targetSchema } from '../src/ir/target.ts';
+import { parse as parseYaml } from 'yaml';
+import { webgpuDevice } from '../src/runtime/node.ts';
+import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
 
 export type Status = 'pass' | 'fail' | 'unsupported' | 'error' | 'out-of-scope';
 
@@ -38,6 +46,11 @@ export const RTOL = 1e-3;
 export const ATOL = 1e-7;
 
 const JS_TARGET: TargetDescription = { name: 'js', kind: 'js', device: 'cpu', features: [], limits: {} };
+
+export type Device = 'cpu' | 'webgpu';
+
+/** What WGSL cannot represent: a build or upload refusing it is a limit of the target, not a failure. */
+const WGSL_LIMITS = /64-bit float|does not fit in 32 bits|int64 value/;
 
 /** Operators outside Kiln's scope: training, sequences, optionals, strings, random generators, control flow. */
 const OUT_OF_SCOPE_OPS: Record<string, string> = {
@@ -113,7 +126,7 @@ function flatten(v: Value): Value[] {
   return Array.isArray(v) ? (v as readonly Value[]).flatMap((x) => flatten(x)) : [v];
 }
 
-export async function runCase(dir: string, category: string, name: string): Promise<CaseResult> {
+export async function runCase(dir: string, category: string, name: string, device: Device = 'cpu'): Promise<CaseResult> {
   const t0 = performance.now();
   const done = (status: Status, extra: Partial<CaseResult> = {}): CaseResult => ({
     category,
@@ -175,9 +188,16 @@ export async function runCase(dir: string, category: string, name: string): Prom
   }
   let mod;
   try {
-    mod = await loadArtifact(memorySource(buildArtifact(module, { name, target: JS_TARGET })));
+    mod =
+      device === 'webgpu'
+        ? await loadOnWebGpu(module, name)
+        : await loadArtifact(memorySource(buildArtifact(module, { name, target: JS_TARGET })));
   } catch (e) {
-    return done('error', { detail: firstLine((e as Error).message), ...(frozen ? { frozen: true } : {}) });
+    const msg = firstLine((e as Error).message);
+    return done(device === 'webgpu' && WGSL_LIMITS.test(msg) ? 'unsupported' : 'error', {
+      detail: msg,
+      ...(frozen ? { frozen: true } : {}),
+    });
   }
 
   let maxAbs = 0;
@@ -191,9 +211,13 @@ export async function runCase(dir: string, category: string, name: string): Prom
       .map((a, i) => asDtype(a, params[i]?.tensor?.dtype));
     let outputs: Value[];
     try {
-      outputs = flatten(await mod.call('main', ...args));
+      outputs = await Promise.all(flatten(await mod.call('main', ...args)).map((v) => (v instanceof NDArray ? v.toCpu() : v)));
     } catch (e) {
-      return done('error', { detail: firstLine((e as Error).message), ...(frozen ? { frozen: true } : {}) });
+      const msg = firstLine((e as Error).message);
+      return done(device === 'webgpu' && WGSL_LIMITS.test(msg) ? 'unsupported' : 'error', {
+        detail: msg,
+        ...(frozen ? { frozen: true } : {}),
+      });
     }
     for (let i = 0; i < expected.length; i++) {
       const want = toNDArray(expected[i]!);
@@ -226,6 +250,16 @@ export async function runCase(dir: string, category: string, name: string): Prom
     }
   }
   return done('pass', { maxAbs, maxRel, ...(frozen ? { frozen: true } : {}) });
+}
+
+let webgpuTarget: TargetDescription | undefined;
+
+/** The module as `target: webgpu` builds it: legalized, default GPU schedules, WGSL; loaded on the shared device. */
+async function loadOnWebGpu(module: IRModule, name: string): Promise<Awaited<ReturnType<typeof loadArtifact>>> {
+  webgpuTarget ??= targetSchema.parse(parseYaml(readFileSync(join(kilnRoot(), 'targets', 'webgpu.yaml'), 'utf8')));
+  const target = webgpuTarget;
+  const artifact = buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
+  return loadArtifact(memorySource(artifact), { device: await webgpuDevice() });
 }
 
 function firstLine(s: string): string {

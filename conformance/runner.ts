@@ -7,12 +7,14 @@
  *   npm run conformance                     all categories
  *   npm run conformance -- --filter conv    only tests whose name contains "conv"
  *   npm run conformance -- --no-report      print, do not write the report
+ *   npm run conformance -- --device webgpu  build for WebGPU (default GPU schedules, WGSL) and run on
+ *                                           the adapter; the report goes to conformance/REPORT-webgpu.md
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { CaseResult } from './run-case.ts';
+import type { CaseResult, Device } from './run-case.ts';
 import { renderReport } from './report.ts';
 import { CATEGORIES, findTestData } from './runner-paths.ts';
 
@@ -37,7 +39,12 @@ function jobs(root: string, filter: string | undefined): Job[] {
   return out;
 }
 
-async function runAll(list: readonly Job[], workers: number, onResult: (r: CaseResult) => void): Promise<CaseResult[]> {
+async function runAll(
+  list: readonly Job[],
+  workers: number,
+  device: Device,
+  onResult: (r: CaseResult) => void,
+): Promise<CaseResult[]> {
   const results: CaseResult[] = [];
   let next = 0;
   const spawn = (): Worker => new Worker(new URL('./worker-entry.mjs', import.meta.url));
@@ -62,7 +69,7 @@ async function runAll(list: readonly Job[], workers: number, onResult: (r: CaseR
           clearTimeout(timer);
           resolve(r);
         });
-        worker.postMessage(job);
+        worker.postMessage({ ...job, device });
       });
       results.push(result);
       onResult(result);
@@ -76,20 +83,23 @@ async function runAll(list: readonly Job[], workers: number, onResult: (r: CaseR
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] : undefined;
+  const device = (args.includes('--device') ? args[args.indexOf('--device') + 1] : 'cpu') as Device;
+  if (device !== 'cpu' && device !== 'webgpu') throw new Error(`--device ${String(device)}: expected cpu or webgpu`);
   const root = findTestData();
   const list = jobs(root, filter);
   const workers = Math.max(1, availableParallelism());
-  console.log(`ONNX conformance: ${list.length} tests from ${root}, ${workers} workers`);
+  console.log(`ONNX conformance on ${device}: ${list.length} tests from ${root}, ${workers} workers`);
   const t0 = performance.now();
-  const results = await runAll(list, workers, (r) => {
+  const results = await runAll(list, workers, device, (r) => {
     const extra = r.status === 'pass' ? '' : ` — ${r.detail ?? ''}`;
     console.log(`${r.status.padEnd(12)} ${r.category}/${r.name} (${r.ms} ms)${extra}`);
   });
   results.sort((a, b) => (a.category === b.category ? a.name.localeCompare(b.name) : a.category.localeCompare(b.category)));
-  const report = renderReport(results, { root, seconds: (performance.now() - t0) / 1000 });
+  const report = renderReport(results, { root, device, seconds: (performance.now() - t0) / 1000 });
   if (!args.includes('--no-report') && !filter) {
-    writeFileSync(new URL('./REPORT.md', import.meta.url), report);
-    console.log('wrote conformance/REPORT.md');
+    const file = device === 'cpu' ? 'REPORT.md' : `REPORT-${device}.md`;
+    writeFileSync(new URL(`./${file}`, import.meta.url), report);
+    console.log(`wrote conformance/${file}`);
   }
   console.log(report.split('\n## ')[1]?.split('\n## ')[0] ?? '');
 }

@@ -1,9 +1,9 @@
 /** A worker of the conformance runner: runs the cases it is sent, one at a time. */
 import { parentPort } from 'node:worker_threads';
-import { runCase } from './run-case.ts';
+import { type Device, runCase } from './run-case.ts';
 
-parentPort!.on('message', (msg: { dir: string; category: string; name: string }) => {
-  runCase(msg.dir, msg.category, msg.name).then(
+parentPort!.on('message', (msg: { dir: string; category: string; name: string; device: Device }) => {
+  runCase(msg.dir, msg.category, msg.name, msg.device).then(
     (r) => parentPort!.postMessage(r),
     (e: unknown) =>
       parentPort!.postMessage({

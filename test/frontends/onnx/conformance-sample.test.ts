@@ -1,14 +1,17 @@
 /**
  * A fixed sample of the ONNX backend conformance tests (the whole suite is
  * `npm run conformance`), so CI catches regressions in the importer, the
- * legalizations and the code generator. Needs Debian's libonnx-testdata
- * (installed by .ci/run) or ONNX_TESTDATA; elsewhere it says so and skips.
+ * legalizations and the code generators. The sample runs on the CPU and,
+ * where an adapter exists (CI: always), built for WebGPU on the GPU. Needs
+ * Debian's libonnx-testdata (installed by .ci/run) or ONNX_TESTDATA;
+ * elsewhere it says so and skips.
  */
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { runCase } from '../../../conformance/run-case.ts';
 import { findTestData } from '../../../conformance/runner-paths.ts';
+import { describeWebGpu } from '../../helpers/webgpu.ts';
 
 const SAMPLE: Record<string, readonly string[]> = {
   node: [
@@ -88,6 +91,25 @@ describe.skipIf(!root)('ONNX conformance sample', () => {
     }
   }
 });
+
+/** Sample tests whose model computes in float64, which WGSL lacks: refused at build time on WebGPU. */
+const FLOAT64: ReadonlySet<string> = new Set(['node/test_cumsum_2d_axis_1']);
+
+if (root) {
+  describeWebGpu('ONNX conformance sample on WebGPU', () => {
+    for (const [category, names] of Object.entries(SAMPLE)) {
+      for (const name of names) {
+        test(`${category}/${name}`, async () => {
+          const r = await runCase(join(root!, category, name), category, name, 'webgpu');
+          if (FLOAT64.has(`${category}/${name}`)) {
+            expect(r.status).toBe('unsupported');
+            expect(r.detail).toMatch(/WebGPU has no 64-bit floats/);
+          } else expect(r.status, r.detail).toBe('pass');
+        });
+      }
+    }
+  });
+}
 
 if (!root)
   console.warn('ONNX test data not found (install libonnx-testdata or set ONNX_TESTDATA): the conformance sample is skipped');
