@@ -100,7 +100,7 @@ if (root) {
     for (const [category, names] of Object.entries(SAMPLE)) {
       for (const name of names) {
         test(`${category}/${name}`, async () => {
-          const r = await runCase(join(root!, category, name), category, name, 'webgpu');
+          const r = await runCase(join(root, category, name), category, name, 'webgpu');
           if (FLOAT64.has(`${category}/${name}`)) {
             expect(r.status).toBe('unsupported');
             expect(r.detail).toMatch(/WebGPU has no 64-bit floats/);
