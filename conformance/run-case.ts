@@ -50,7 +50,7 @@ const JS_TARGET: TargetDescription = { name: 'js', kind: 'js', device: 'cpu', fe
 export type Device = 'cpu' | 'webgpu';
 
 /** What WGSL cannot represent: a build or upload refusing it is a limit of the target, not a failure. */
-const WGSL_LIMITS = /64-bit float|does not fit in 32 bits|int64 value/;
+const WGSL_LIMITS = /WebGPU has no 64-bit (floats|integers)/;
 
 /** Operators outside Kiln's scope: training, sequences, optionals, strings, random generators, control flow. */
 const OUT_OF_SCOPE_OPS: Record<string, string> = {

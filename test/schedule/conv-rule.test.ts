@@ -8,14 +8,14 @@
  * kernels on WebGPU against the CPU.
  */
 import { describe, expect, it } from 'vitest';
-import { buildArtifact } from '../../src/codegen/artifact.ts';
-import { getPrimFunc, irModule } from '../../src/ir/module.ts';
+import { emitWgslKernel } from '../../src/codegen/wgsl/index.ts';
+import { getPrimFunc } from '../../src/ir/module.ts';
 import type { TargetDescription } from '../../src/ir/target.ts';
-import { type PrimFunc, primFunc, visitStmts } from '../../src/ir/tir/stmt.ts';
+import { type PrimFunc, visitStmts } from '../../src/ir/tir/stmt.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
-import { SCHEDULE_RULES_ATTR, scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
+import { scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from './helpers.ts';
 
@@ -141,13 +141,26 @@ describe('the conv rule', () => {
     expect(scheduleKernel(name, func, withSharedBytes(1024)).rules).toEqual(['reduction-per-thread']);
   });
 
-  it('many channels over a 1x1 output: the channel threads stay within maxComputeWorkgroupSizeZ, and the kernel builds', () => {
+  it('gives a 1x1 output (a GEMV in disguise) to the gemv rule', () => {
     const { name, func } = convKernel('x: Tensor[(1, 256, 1, 1), f32], w: Tensor[(512, 256, 1, 1), f32]', 'conv2d(x, w)');
-    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    expect(scheduleKernel(name, func, WEBGPU_TARGET).rules).toEqual(['gemv']);
+  });
+
+  it('keeps the threads within the per-axis limits of the target, numbers every workgroup along x, and the kernel builds', () => {
+    const { name, func } = convKernel(
+      'x: Tensor[(n, 64, 20, 20), f32], w: Tensor[(64, 64, 3, 3), f32]',
+      'conv2d(x, w, padding=[1, 1, 1, 1])',
+    );
+    const target = { ...WEBGPU_TARGET, limits: { ...WEBGPU_TARGET.limits, maxComputeWorkgroupSizeZ: 2 } };
+    const s = scheduleKernel(name, func, target);
     expect(s.rules).toEqual(['conv']);
-    expect(printFunc(s.func)).toMatch(/thread_binding\(64, "threadIdx.z"\)/);
-    const m = irModule({ [name]: primFunc(s.func.params, s.func.body, { ...s.func.attrs, [SCHEDULE_RULES_ATTR]: s.rules }) });
-    expect(buildArtifact(m, { name: 't', target: WEBGPU_TARGET }).warnings).toEqual([]);
+    const k = emitWgslKernel(name, s.func, target);
+    expect(k.dispatches).toHaveLength(1);
+    const [x, y, z] = k.dispatches[0]!.workgroupSize;
+    expect([x, y, z]).toEqual([8, 8, 2]);
+    // Batch, channel tiles, row tiles and column tiles all on x: a grid too large for one axis folds into y.
+    expect(k.dispatches[0]!.grid.slice(1)).toEqual([1, 1]);
+    expect(k.dispatches[0]!.foldX).toBe(true);
   });
 
   it('a 7x7 stride-2 stem over 224x224 fits one channel of a 37x37 patch per step', () => {

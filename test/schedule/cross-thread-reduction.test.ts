@@ -319,17 +319,17 @@ describe('cross_thread_reduction', () => {
                   y_local[0] = y_local[0] + x[vr] * W[vr, vj]
                 }
               }
-              y_shared[j_1, r_1] = y_local[0]
+              y_shared[r_1, j_1] = y_local[0]
               eval workgroup_barrier()
               if r_1 < 2 {
-                y_shared[j_1, r_1] = y_shared[j_1, r_1] + y_shared[j_1, r_1 + 2]
+                y_shared[r_1, j_1] = y_shared[r_1, j_1] + y_shared[r_1 + 2, j_1]
               }
               eval workgroup_barrier()
               if r_1 < 1 {
-                y_shared[j_1, r_1] = y_shared[j_1, r_1] + y_shared[j_1, r_1 + 1]
+                y_shared[r_1, j_1] = y_shared[r_1, j_1] + y_shared[r_1 + 1, j_1]
               }
               if r_1 == 0 && j_0 * 4 + j_1 < n {
-                y[j_0 * 4 + j_1] = y_shared[j_1, 0]
+                y[j_0 * 4 + j_1] = y_shared[0, j_1]
               }
             }
           }
@@ -412,7 +412,10 @@ describe('cross_thread_reduction', () => {
             }
           }
         }`);
-      failsOn(g, "loops 'i1' and 'k1' are both bound to threadIdx.x; the reduce loop needs an axis of its own");
+      failsOn(
+        g,
+        "loops 'i1' and 'k1' are both bound to threadIdx.x; each thread loop of a cross-thread reduction needs an axis of its own",
+      );
       const h = kernel(`
         prim_func k(data: f32[n, 64], T_sum: f32[n]) {
           for i in thread_binding(n, "threadIdx.x") {
@@ -427,6 +430,25 @@ describe('cross_thread_reduction', () => {
           }
         }`);
       failsOn(h, "loop 'i' \\(bound to threadIdx.x\\) needs range\\(S\\) with a constant S: it sizes the workgroup memory");
+      const t = kernel(`
+        prim_func k(data: f32[n, 64], T_sum: f32[n]) {
+          for i in thread_binding(n, "blockIdx.x") {
+            for t in thread_binding(4, "threadIdx.x") {
+              for k1 in thread_binding(4, "threadIdx.y") {
+                for k0 in range(16) {
+                  block T_sum(vi = spatial(n, i), vk = reduce(64, k0 * 4 + k1)) {
+                    init { T_sum[vi] = 0.0 }
+                    T_sum[vi] = T_sum[vi] + data[vi, vk]
+                  }
+                }
+              }
+            }
+          }
+        }`);
+      failsOn(
+        t,
+        "loop 't' \\(bound to threadIdx.x\\) drives no iterator of block 'T_sum'; its threads would all compute the same output",
+      );
     });
 
     it('only blockIdx loops around the thread loop', () => {

@@ -18,7 +18,7 @@ import { type LaunchPlan, needsGuard, threadDim } from './launch.ts';
 import type { Namer } from './names.ts';
 import { gpuStorage, NO_FLOAT64, storageBytes } from './types.ts';
 
-/** Unrolled loops longer than this stay loops: the code would grow past what unrolling gains. */
+/** Copies of a body that nested unrolled loops may make; past it they stay loops (the code would grow past what unrolling gains). */
 const MAX_UNROLL = 64;
 
 /** What the entry points of one kernel share. */
@@ -59,6 +59,8 @@ class EntryEmitter implements ExprContext {
   private readonly allocated = new Map<Buffer, string>();
   private readonly strideCache = new Map<Buffer, readonly string[]>();
   private workgroupBytes = 0;
+  /** Copies the enclosing unrolled loops make of the statement being emitted. */
+  private unrolled = 1;
   private blockX = 'i32(wid.x)';
 
   constructor(
@@ -248,21 +250,28 @@ class EntryEmitter implements ExprContext {
 
   /**
    * An unrolled loop of constant extent: the body once per iteration, each in
-   * a scope of its own with the loop variable a constant, so the driver sees
-   * constant indices (a thread's register tile stays in registers instead of
-   * an array it must index at run time). Longer or symbolic ones stay loops.
+   * a scope of its own with the loop variable a constant, so the driver can
+   * fold the indices it feeds (a thread's register tile can stay in
+   * registers instead of an array indexed at run time). A loop that would
+   * take the copies of its enclosing unrolled loops past MAX_UNROLL, a
+   * symbolic one, or one holding a workgroup allocation (declared once per
+   * copy) stays a loop.
    */
   private unrolledLoop(s: For): void {
     const extent = s.extent.kind === 'int' ? s.extent.value : undefined;
-    if (s.min.kind !== 'int' || extent === undefined || extent > MAX_UNROLL) return this.serialLoop(s);
+    const min = s.min.kind === 'int' ? s.min.value : undefined;
+    if (min === undefined || extent === undefined || this.unrolled * extent > MAX_UNROLL || allocatesShared(s.body)) {
+      return this.serialLoop(s);
+    }
     const t = typeOf(s.loopVar.dtype, this);
+    this.unrolled *= extent;
     for (let i = 0; i < extent; i++) {
       this.block('{', () => {
-        const value = this.expr(intImm(s.min.kind === 'int' ? s.min.value + i : i, s.loopVar.dtype));
-        this.line(`let ${this.define(s.loopVar)}: ${t} = ${value};`);
+        this.line(`let ${this.define(s.loopVar)}: ${t} = ${this.expr(intImm(min + i, s.loopVar.dtype))};`);
         this.stmt(s.body);
       });
     }
+    this.unrolled /= extent;
   }
 
   private serialLoop(s: For): void {
@@ -369,6 +378,14 @@ function containsBarrier(s: Stmt): boolean {
   let found = false;
   visitStmts(s, (x) => {
     if (x.kind === 'evaluate' && barrierOf(x.value)) found = true;
+  });
+  return found;
+}
+
+function allocatesShared(s: Stmt): boolean {
+  let found = false;
+  visitStmts(s, (x) => {
+    if (x.kind === 'allocate' && x.buffer.scope === 'shared') found = true;
   });
   return found;
 }

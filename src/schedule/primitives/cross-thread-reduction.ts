@@ -12,9 +12,12 @@
  *         for k in range(...)                          reduce, serial, zero or more
  *           block B(...) { init { Y[idx] = c }  Y[idx] = combine(Y[idx], value) }
  *
- * With spatial thread loops outside, each of their threads reduces its own
- * output: the workgroup buffer gets one row of T partial results per
- * spatial thread (indexed by the spatial thread ids, then the reduce one).
+ * (Without spatial thread loops, as the reduction rule builds it, the reduce
+ * loop is usually on threadIdx.x.) With spatial thread loops outside, each
+ * of their threads reduces its own output: the workgroup buffer holds T
+ * partial results per spatial thread, indexed by the reduce thread id and
+ * then the spatial ones, so neighbouring spatial threads (threadIdx.x) touch
+ * neighbouring words.
  *
  * combine is add, mul, max or min. Each thread's accumulator starts from the
  * init value when that is combine's identity or combine is idempotent (max,
@@ -92,7 +95,18 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
   const spatialThreads = path.slice(at, reduceAt) as For[];
   checkThreadLoop(realize, tl, ctx);
   for (const s of path.slice(0, at)) checkOuter(realize, s, ctx);
-  for (const s of spatialThreads) checkSpatialThread(realize, s, tl, ctx);
+  const tags = new Map<string, string>();
+  for (const s of [...spatialThreads, tl]) {
+    const other = tags.get(s.thread!);
+    if (other) {
+      scheduleFail(
+        ctx,
+        `loops '${other}' and '${s.loopVar.name}' are both bound to ${s.thread}; each thread loop of a cross-thread reduction needs an axis of its own`,
+      );
+    }
+    tags.set(s.thread!, s.loopVar.name);
+  }
+  for (const s of spatialThreads) checkSpatialThread(realize, s, ctx);
   const inner = innerLoops(realize, tl, ctx);
   const red = matchReduction(b, ctx);
   const spatial = new Map(b.iterVars.flatMap((iv, i) => (iv.iterKind === 'spatial' ? [[iv.var, realize.iterValues[i]!]] : [])));
@@ -101,7 +115,7 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
   const dtype = red.out.dtype;
   const local = buffer(`${red.out.name}_local`, [1], dtype, { scope: 'local' });
   const rows = spatialThreads.map((l) => l.extent);
-  const shared = buffer(`${red.out.name}_shared`, [...rows, T], dtype, { scope: 'shared' });
+  const shared = buffer(`${red.out.name}_shared`, [T, ...rows], dtype, { scope: 'shared' });
   const row = spatialThreads.map((l) => l.loopVar);
   const acc = load(local, [0]);
   const combine = (x: PrimExpr, y: PrimExpr): PrimExpr => binary(red.op, x, y);
@@ -109,7 +123,7 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
   // Every thread starts from the init value: fine when it is the identity or combine is idempotent (max, min).
   const seedIsInit = red.op === 'max' || red.op === 'min' || isIdentity(red.op, initValue);
   const seed = seedIsInit ? initValue : imm(red.op === 'add' ? 0 : 1, dtype);
-  const total = load(shared, [...row, 0]);
+  const total = load(shared, [0, ...row]);
   const result = seedIsInit ? total : combine(initValue, total);
   const accumulate = store(local, [0], red.accFirst ? combine(acc, red.value) : combine(red.value, acc));
   const updated = blockRealize(
@@ -120,7 +134,7 @@ export function crossThreadReduction(f: PrimFunc, blockName: string, ctx: Primit
   const body = seq([
     store(local, [0], seed),
     replaceStmt(tl.body, realize, updated),
-    store(shared, [...row, tl.loopVar], acc),
+    store(shared, [tl.loopVar, ...row], acc),
     barrier(),
     ...treeSteps(shared, row, tl, T, combine),
     ifThenElse(
@@ -161,9 +175,10 @@ function outputGuard(
 }
 
 /**
- * The halving steps over `shared[0:T]`: first the part above the largest
- * power of two P <= T folds onto the front, then P halves down to 1. A
- * barrier follows each step but the last, which thread 0 alone reads.
+ * The halving steps over `shared[0:T, row]` (each spatial thread's own
+ * partial results): first the part above the largest power of two P <= T
+ * folds onto the front, then P halves down to 1. A barrier follows each step
+ * but the last, which thread 0 alone reads.
  */
 function treeSteps(
   shared: Buffer,
@@ -173,7 +188,7 @@ function treeSteps(
   combine: (x: PrimExpr, y: PrimExpr) => PrimExpr,
 ): Stmt[] {
   const tx = tl.loopVar;
-  const at = (i: PrimExpr): PrimExpr[] => [...row, i];
+  const at = (i: PrimExpr): PrimExpr[] => [i, ...row];
   const step = (count: number, offset: number): Stmt =>
     ifThenElse(lt(tx, count), store(shared, at(tx), combine(load(shared, at(tx)), load(shared, at(binary('add', tx, offset))))));
   const P = 2 ** Math.floor(Math.log2(T));
@@ -205,13 +220,14 @@ function isThreadLoop(s: Stmt | undefined): s is For {
   return s?.kind === 'for' && s.forKind === 'thread_binding' && !!s.thread?.startsWith('threadIdx');
 }
 
-/** A threadIdx loop outside the reduce one: over spatial iterators only, on another axis, with a constant extent. */
-function checkSpatialThread(realize: BlockRealize, s: For, tl: For, ctx: PrimitiveContext): void {
+/** A threadIdx loop outside the reduce one: over spatial iterators (each thread its own output), with a constant extent. */
+function checkSpatialThread(realize: BlockRealize, s: For, ctx: PrimitiveContext): void {
   const name = s.loopVar.name;
-  if (s.thread === tl.thread) {
+  const once = s.extent.kind === 'int' && s.extent.value === 1;
+  if (!once && !itersFedBy(realize, s.loopVar).some((iv) => iv.iterKind === 'spatial')) {
     scheduleFail(
       ctx,
-      `loops '${name}' and '${tl.loopVar.name}' are both bound to ${s.thread}; the reduce loop needs an axis of its own`,
+      `loop '${name}' (bound to ${s.thread}) drives no iterator of block '${realize.block.name}'; its threads would all compute the same output`,
     );
   }
   if (s.extent.kind !== 'int' || !(s.min.kind === 'int' && s.min.value === 0)) {

@@ -11,7 +11,7 @@
  * 18 rows); a cache stage keeps the dimension whole.
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
-import { eq, floormod, gt, intImm, type PrimExpr, type PrimVar, primVars, sub } from '../../ir/prim/expr.ts';
+import { eq, floormod, ge, gt, intImm, type PrimExpr, type PrimVar, primVars, sub } from '../../ir/prim/expr.ts';
 import { type Range, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 
 export interface DimPlan {
@@ -35,7 +35,8 @@ export function compactDim(
 ): DimPlan | undefined {
   const extent = a.simplify(r.extent);
   const loopFree = (e: PrimExpr): boolean => ![...primVars(e)].some((v) => loopVars.has(v));
-  if (!loopFree(extent) || !a.canProve(gt(extent, 0)) || a.canProve(eq(extent, whole))) return undefined;
+  // A tile as large as the dimension (a halo wider than a small image) gains nothing: keep the dimension whole.
+  if (!loopFree(extent) || !a.canProve(gt(extent, 0)) || a.canProve(ge(extent, whole))) return undefined;
   if (mode === 'tile' && a.canProve(eq(extent, 1))) return { extent, index: () => intImm(0, extent.dtype) };
   if (loopFree(r.min)) {
     const start = r.min;

@@ -1,24 +1,28 @@
 /**
  * Convolution (`Y[n, co, oh, ow] += X[n, c(co, rc), oh·s + rh·d - p, ..] *
- * W[co, rc, rh, ..]`, 1-3 spatial dims, grouped or not, the padding taps
- * skipped by the block's guard): the direct convolution tiled as in TVM's
- * CUDA schedules. A workgroup computes a tile of output channels × output
- * rows × output columns; its threads own a few outputs each, accumulated in
- * registers (a local cache_write, its loops unrolled). The reduction walks the input channels in
- * steps: per step, the input patch the tile's windows cover (halo included)
- * and the matching weights are copied into workgroup memory by all threads
- * together, then every tap reads them from there. The patch tile's padding
- * elements are never copied (the copy's predicate) nor read (the guard).
+ * W[co, rc, rh, ..]`, 1-3 spatial dims, the padding taps skipped by the
+ * block's guard): the direct convolution tiled as in TVM's CUDA schedules. A
+ * workgroup computes a tile of output channels × output rows × output
+ * columns; its threads own a few outputs each, accumulated in registers (a
+ * local cache_write, its loops unrolled). The reduction walks the input
+ * channels in steps: per step, the input patch the tile's windows cover
+ * (halo included) and the matching weights are copied into workgroup memory
+ * by all threads together, then every tap reads them from there. The patch
+ * tile's padding elements are never copied (the copy's predicate) nor read
+ * (the guard). All workgroups are numbered along x, so a large grid folds
+ * into y at dispatch.
  *
  * The channel step is the largest that fits the workgroup's memory; when even
- * one channel does not (a symbolic or huge window), the rule does not apply
- * and the reduction rules take the kernel.
+ * one channel does not (a symbolic or huge window, or a grouped convolution
+ * whose patch keeps every input channel), the rule does not apply and the
+ * reduction rules take the kernel, as they do for outputs of a few pixels (a
+ * 1×1 output is a GEMV).
  */
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
-import { getBlockRealize } from '../tree.ts';
-import { productOperands, spatialThenReduce, unrollInside } from './nest.ts';
+import { blockNames, getBlockRealize } from '../tree.ts';
+import { constExtent, productOperands, spatialThenReduce, topLevelStmts, unrollInside } from './nest.ts';
 import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
 
 /** One tiled output dim: threads along it and outputs per thread. */
@@ -41,6 +45,8 @@ interface ConvPlan {
 
 /** Workgroups at most this wide; more threads leave fewer workgroups to spread over the device. */
 const MAX_THREADS = 128;
+/** Output pixels per channel below which a tile would be mostly empty (the reduction rules fit better). */
+const MIN_PIXELS = 16;
 
 export const convRule: ScheduleRule = {
   name: 'conv',
@@ -52,6 +58,8 @@ export const convRule: ScheduleRule = {
     const operands = productOperands(blk.body, true);
     if (!operands) return false;
     const outDims = sr.spatial.slice(2);
+    const pixels = constExtent(outDims);
+    if (pixels !== undefined && pixels < MIN_PIXELS) return false;
     const ow = outDims[outDims.length - 1]!;
     const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
     const axis = ctx.maxThreadsPerAxis;
@@ -66,7 +74,7 @@ export const convRule: ScheduleRule = {
       const plan: ConvPlan = { co: coTile, oh: ohTile, ow: owTile, channelStep, spatialLoops: sr.spatial.length };
       const trial = sch.fork();
       if (!tile(trial, blk.name, operands, plan)) return false;
-      if (sharedBytes(trial.func) > ctx.sharedBytes) continue;
+      if (sharedBytes(trial.func, blk.name) > ctx.sharedBytes) continue;
       return tile(sch, blk.name, operands, plan);
     }
     return false;
@@ -92,7 +100,11 @@ function channelTile(extent: number | undefined, maxThreads: number): DimTile {
   return { threads, perThread, tag: 'threadIdx.z' };
 }
 
-/** Input-channel steps to try, largest first: all channels when few, else divisors (no partial steps) first. */
+/**
+ * Input-channel steps to try, largest first: all channels when at most 16,
+ * then the powers of two that divide the count (no partial step); a symbolic
+ * count tries every power of two, its last step partial.
+ */
 function channelSteps(channels: number | undefined): number[] {
   const steps = [16, 8, 4, 2, 1];
   if (channels === undefined) return steps;
@@ -101,13 +113,15 @@ function channelSteps(channels: number | undefined): number[] {
 }
 
 /**
- * Bytes of workgroup memory the function allocates, counted as WebGPU does:
- * each variable rounded up to 16 bytes; 4 per element (at most what WGSL
- * stores an element in).
+ * Bytes of workgroup memory the launch of block `blockName` allocates,
+ * counted as WebGPU does: each variable rounded up to 16 bytes; 4 per
+ * element (at most what WGSL stores an element in; float16 takes 2).
  */
-function sharedBytes(f: PrimFunc): number {
+function sharedBytes(f: PrimFunc, blockName: string): number {
+  const launch = topLevelStmts(f).find((s) => blockNames(s).includes(blockName));
   let bytes = 0;
-  visitStmts(f.body, (s) => {
+  if (!launch) return Infinity;
+  visitStmts(launch, (s) => {
     if (s.kind !== 'allocate' || s.buffer.scope !== 'shared') return;
     let n = 1;
     for (const d of s.buffer.shape) n *= d.kind === 'int' ? d.value : Infinity;
@@ -132,10 +146,6 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
   const present = (xs: (LoopRV | undefined)[]): LoopRV[] => xs.filter((x): x is LoopRV => x !== undefined);
   sch.reorder(...present([...extra, co0, oh0, ow0, co1, oh1, ow1, rc0, rc1, ...taps, co2, oh2, ow2]));
 
-  const z = sch.fuse(...extra, co0!);
-  sch.bind(z, 'blockIdx.z');
-  if (oh0) sch.bind(oh0, 'blockIdx.y');
-  sch.bind(ow0!, 'blockIdx.x');
   // Thread dims of one thread stay serial loops: binding them would add nothing.
   const threadDims: [LoopRV, DimTile][] = [];
   for (const [l, t] of [
@@ -166,5 +176,8 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
   }
   unrollInside(sch, sch.decomposeReduction(b, rc0!), innermostThread);
   unrollInside(sch, b, taps.length > 0 ? taps[taps.length - 1]! : rc1!);
+  // One workgroup axis, so a grid past maxComputeWorkgroupsPerDimension folds into y at dispatch. Fused
+  // last: the moves above check coverage, which symbolic extents divided by a fused index would defeat.
+  sch.bind(sch.fuse(...present([...extra, co0, oh0, ow0])), 'blockIdx.x');
   return true;
 }

@@ -114,5 +114,6 @@ export function productOperands(s: Stmt, guarded = false): [Buffer, Buffer] | un
 export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV): void {
   const loops = sch.getLoops(block);
   const at = loops.findIndex((l) => l.var === loop.var);
+  if (at < 0) throw new Error(`internal: loop '${loop.var.name}' is not around block '${block.name}'`);
   for (const l of loops.slice(at + 1)) sch.unroll(l);
 }
