@@ -42,7 +42,8 @@ export const SIMPLIFY = definePass({
   name: 'simplify',
   description:
     'Canonicalizes prim expressions with the arithmetic analyzer (loop ranges known), folds constant ifs and trivial loops.',
-  version: 1,
+  // 2: floordiv / floormod drop a constant below the common factor (`floordiv(x*8 + 7, 64)` is `floordiv(x, 8)`).
+  version: 2,
   options: z.object({}),
   create: () => ({ name: 'simplify', run: (m) => simplifyModule(m) }),
 });

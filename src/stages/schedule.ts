@@ -12,7 +12,7 @@ import { LEGALIZE_VERSION } from '../passes/legalize-pass.ts';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever the default rules or the primitives change what they produce. */
-export const SCHEDULE_VERSION = 1;
+export const SCHEDULE_VERSION = 2;
 
 export const scheduleStage = defineStage({
   id: 'schedule',

@@ -42,7 +42,7 @@ describe('bind', () => {
     expectFunc(
       g,
       `prim_func k(A: f32[n, 8], B: f32[n, 8], C: f32[n, 8]) {
-        for i_j_fused_0 in thread_binding((n * 8 + 63) // 64, "blockIdx.x") {
+        for i_j_fused_0 in thread_binding((n + 7) // 8, "blockIdx.x") {
           for i_j_fused_1 in thread_binding(64, "threadIdx.x") {
             block C(vi = spatial(n, (i_j_fused_0 * 64 + i_j_fused_1) // 8), vj = spatial(8, (i_j_fused_0 * 64 + i_j_fused_1) % 8)) {
               where i_j_fused_0 * 64 + i_j_fused_1 < n * 8

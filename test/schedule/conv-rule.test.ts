@@ -141,6 +141,18 @@ describe('the conv rule', () => {
     expect(scheduleKernel(name, func, withSharedBytes(1024)).rules).toEqual(['reduction-per-thread']);
   });
 
+  it('a grouped convolution whose channel tile divides the group keeps one group\u2019s input channels (same numbers)', () => {
+    const { name, func } = convKernel(
+      'x: Tensor[(1, 16, 6, 6), f32], w: Tensor[(16, 8, 3, 3), f32]',
+      'conv2d(x, w, padding=[1, 1, 1, 1], groups=2)',
+    );
+    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['conv']);
+    // 8 input channels per group, not all 16; the patch is the whole 6x6 image (the 10x10 halo tile would be larger).
+    expect(printFunc(s.func)).toMatch(/alloc data_shared: f32\[1, 8, 6, 6\] shared/);
+    expectSameResults(func, s.func, {}, 1e-9);
+  });
+
   it('gives a 1x1 output (a GEMV in disguise) to the gemv rule', () => {
     const { name, func } = convKernel('x: Tensor[(1, 256, 1, 1), f32], w: Tensor[(512, 256, 1, 1), f32]', 'conv2d(x, w)');
     expect(scheduleKernel(name, func, WEBGPU_TARGET).rules).toEqual(['gemv']);

@@ -74,7 +74,7 @@ describe('trace', () => {
     expectFunc(
       sch.func,
       `prim_func k(X: f32[n, 16], W: f32[16, 8], Y: f32[n, 8]) {
-        for i_j_fused_0 in parallel((n * 8 + 31) // 32) {
+        for i_j_fused_0 in parallel((n + 3) // 4) {
           for i_j_fused_1_init in vectorized(32) {
             block mm_init(vi_init = spatial(n, (i_j_fused_0 * 32 + i_j_fused_1_init) // 8), vj_init = spatial(8, (i_j_fused_0 * 32 + i_j_fused_1_init) % 8)) {
               where i_j_fused_0 * 32 + i_j_fused_1_init < n * 8

@@ -65,6 +65,9 @@ export class DivMod {
     const rb = this.ctx.bounds.sumBound(r);
     const lo = floorDivNum(rb.min, c);
     if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(q, constSum(lo, dtype));
+    // floordiv(g*y + k, g*d) = floordiv(g*y, g*d) for 0 <= k < g: g*y + k never passes a multiple of g*d
+    // beyond g*y (a tile's last index, `floordiv(bx*8 + 7, 64)`, is its first's).
+    r = withoutSubMultipleBase(r, c);
     // floordiv(g*y, g*d) = floordiv(y, d)
     const g = gcd(contentOf(r), c);
     let rest = r;
@@ -107,6 +110,9 @@ export class DivMod {
     const rb = this.ctx.bounds.sumBound(r);
     const lo = floorDivNum(rb.min, c);
     if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(r, constSum(-lo * c, dtype));
+    // floormod(g*y + k, g*d) = floormod(g*y, g*d) + k for 0 <= k < g
+    const shifted = withoutSubMultipleBase(r, c);
+    if (shifted !== r) return addSums(this.floorModConst(shifted, c), constSum(r.base - shifted.base, dtype));
     // floormod(g*y, g*d) = g * floormod(y, d)
     const g = gcd(contentOf(r), c);
     if (g > 1) return scaleSum(this.floorModConst(divideExact(r, g), c / g), g);
@@ -166,4 +172,17 @@ export class DivMod {
 
 export function divAtom(op: 'floordiv' | 'floormod' | 'truncdiv' | 'truncmod', a: Sum, b: Sum): Sum {
   return atomSum(binary(op, sumToExpr(a), sumToExpr(b)));
+}
+
+/**
+ * `r` less the part k of its constant below g, where g > 1 is the gcd of c
+ * and r's coefficients (the constant aside): with 0 <= k < g, floordiv(r, c)
+ * and floordiv(r - k, c) agree. `r` itself when there is no such part.
+ */
+function withoutSubMultipleBase(r: Sum, c: number): Sum {
+  let g = c;
+  for (const t of r.terms.values()) g = gcd(g, t.coeff);
+  if (g <= 1) return r;
+  const k = r.base - floorDivNum(r.base, g) * g;
+  return k === 0 ? r : addSums(r, constSum(-k, r.dtype));
 }

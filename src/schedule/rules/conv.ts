@@ -12,11 +12,14 @@
  * (the guard). All workgroups are numbered along x, so a large grid folds
  * into y at dispatch.
  *
- * The channel step is the largest that fits the workgroup's memory; when even
- * one channel does not (a symbolic or huge window, or a grouped convolution
- * whose patch keeps every input channel), the rule does not apply and the
- * reduction rules take the kernel, as they do for outputs of a few pixels (a
- * 1×1 output is a GEMV).
+ * A grouped convolution's patch holds only the input channels of the
+ * groups its channel tile spans: one group when the tile divides the output
+ * channels per group. The channel step is the largest that fits the
+ * workgroup's memory; when even one channel does not (a symbolic or huge
+ * window, or a grouped convolution whose tile straddles groups so the patch
+ * keeps every input channel), the rule does not apply and the reduction
+ * rules take the kernel, as they do for outputs of a few pixels (a 1×1 output
+ * is a GEMV).
  */
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
