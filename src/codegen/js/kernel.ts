@@ -15,6 +15,7 @@ import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc, Stmt } from '../../ir/tir/stmt.ts';
 import { fail, M } from '../../support/messages.ts';
 import { emitExpr, encode, type ExprContext, numberLiteral } from './expr.ts';
+import { IndentedWriter } from '../indented-writer.ts';
 
 export interface JsKernel {
   /** The JavaScript function's source, named `fnName`. */
@@ -59,18 +60,18 @@ export function emitKernel(kernelName: string, f: PrimFunc, fnName = `k_${kernel
   return new KernelEmitter(kernelName, f).emit(fnName);
 }
 
-class KernelEmitter implements ExprContext {
+class KernelEmitter extends IndentedWriter implements ExprContext {
   private readonly names = new Map<object, string>();
   private readonly taken = new Set<string>(RESERVED);
   private readonly buffers = new Map<Buffer, BufferAccess>();
   private readonly helpers = new Set<string>();
-  private readonly lines: string[] = [];
-  private depth = 1;
 
   constructor(
     private readonly kernel: string,
     private readonly f: PrimFunc,
-  ) {}
+  ) {
+    super();
+  }
 
   emit(fnName: string): JsKernel {
     this.prologue();
@@ -120,18 +121,6 @@ class KernelEmitter implements ExprContext {
     const name = this.fresh(v.name);
     this.names.set(v, name);
     return name;
-  }
-
-  private line(text: string): void {
-    this.lines.push(`${'  '.repeat(this.depth)}${text}`);
-  }
-
-  private block(open: string, body: () => void, close = '}'): void {
-    this.line(open);
-    this.depth++;
-    body();
-    this.depth--;
-    this.line(close);
   }
 
   private expr(e: PrimExpr): string {

@@ -17,6 +17,7 @@ import type { HelperName } from './helpers.ts';
 import { type LaunchPlan, needsGuard, threadDim } from './launch.ts';
 import type { Namer } from './names.ts';
 import { gpuStorage, NO_FLOAT64, storageBytes } from './types.ts';
+import { IndentedWriter } from '../indented-writer.ts';
 
 /** Copies of a body that nested unrolled loops may make; past it they stay loops (the code would grow past what unrolling gains). */
 const MAX_UNROLL = 64;
@@ -52,9 +53,7 @@ export function emitEntry(scope: KernelScope, plan: LaunchPlan): EntryBody {
   return new EntryEmitter(scope, plan).emit();
 }
 
-class EntryEmitter implements ExprContext {
-  private readonly lines: string[] = [];
-  private depth = 1;
+class EntryEmitter extends IndentedWriter implements ExprContext {
   private readonly locals = new Map<PrimVar, string>();
   private readonly allocated = new Map<Buffer, string>();
   private readonly strideCache = new Map<Buffer, readonly string[]>();
@@ -66,7 +65,9 @@ class EntryEmitter implements ExprContext {
   constructor(
     private readonly scope: KernelScope,
     private readonly plan: LaunchPlan,
-  ) {}
+  ) {
+    super();
+  }
 
   get f16(): boolean {
     return this.scope.f16;
@@ -116,18 +117,6 @@ class EntryEmitter implements ExprContext {
   }
 
   // --- lines and names --------------------------------------------------------------------
-
-  private line(text: string): void {
-    this.lines.push(`${'  '.repeat(this.depth)}${text}`);
-  }
-
-  private block(open: string, body: () => void, close = '}'): void {
-    this.line(open);
-    this.depth++;
-    body();
-    this.depth--;
-    this.line(close);
-  }
 
   private define(v: PrimVar): string {
     const name = this.scope.names.fresh(v.name);

@@ -22,7 +22,7 @@
  * is a GEMV).
  */
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import { type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
 import { blockNames, getBlockRealize } from '../tree.ts';
 import { constExtent, productOperands, spatialThenReduce, topLevelStmts, unrollInside } from './nest.ts';
@@ -66,14 +66,14 @@ export const convRule: ScheduleRule = {
     const ow = outDims[outDims.length - 1]!;
     const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
     const axis = ctx.maxThreadsPerAxis;
-    const owTile = dimTile(extentOf(ow), Math.min(8, floorPow2(axis.x)), 'threadIdx.x');
-    const ohTile = oh ? dimTile(extentOf(oh), Math.min(8, floorPow2(axis.y)), 'threadIdx.y') : undefined;
+    const owTile = dimTile(constExtent([ow]), Math.min(8, floorPow2(axis.x)), 'threadIdx.x');
+    const ohTile = oh ? dimTile(constExtent([oh]), Math.min(8, floorPow2(axis.y)), 'threadIdx.y') : undefined;
     const spatialThreads = owTile.threads * (ohTile?.threads ?? 1);
     const coThreadsMax = Math.max(1, floorPow2(Math.min(MAX_THREADS, ctx.maxThreads, axis.z * spatialThreads) / spatialThreads));
-    const coTile = channelTile(extentOf(sr.spatial[1]!), coThreadsMax);
+    const coTile = channelTile(constExtent([sr.spatial[1]!]), coThreadsMax);
     if (coTile.threads * spatialThreads > ctx.maxThreads) return false;
 
-    for (const channelStep of channelSteps(extentOf(sr.reduce[0]!))) {
+    for (const channelStep of channelSteps(constExtent([sr.reduce[0]!]))) {
       const plan: ConvPlan = { co: coTile, oh: ohTile, ow: owTile, channelStep, spatialLoops: sr.spatial.length };
       const trial = sch.fork();
       if (!tile(trial, blk.name, operands, plan)) return false;
@@ -83,10 +83,6 @@ export const convRule: ScheduleRule = {
     return false;
   },
 };
-
-function extentOf(l: For): number | undefined {
-  return l.extent.kind === 'int' ? l.extent.value : undefined;
-}
 
 /** Threads along an output dim (a power of two up to `max`), two outputs each on wide dims. */
 function dimTile(extent: number | undefined, max: number, tag: ThreadTag): DimTile {
