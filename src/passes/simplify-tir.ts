@@ -12,7 +12,7 @@
  */
 import { Analyzer } from '../ir/arith/analyzer.ts';
 import { isInt } from '../ir/dtype.ts';
-import { le, load, mapArray, mapPrimChildren, type PrimExpr, type PrimVar, primVars, substitute } from '../ir/prim/expr.ts';
+import { le, mapArray, mapPrimChildren, type PrimExpr, type PrimVar, primVars, substitute, visitPrim } from '../ir/prim/expr.ts';
 import type { Buffer } from '../ir/tir/buffer.ts';
 import {
   allocate,
@@ -38,8 +38,19 @@ const NOP: Stmt = seq([]);
 
 const isNop = (s: Stmt): boolean => s.kind === 'seq' && s.stmts.length === 0;
 
-export function simplifyPrimFunc(f: PrimFunc): PrimFunc {
-  const s = new TirSimplifier();
+export interface SimplifyOptions {
+  /**
+   * Leave values computed from buffer elements as written, simplifying only
+   * what indexes and controls (indices, bounds, conditions without loads).
+   * Code generation wants this: a canonical form may hold intermediate
+   * values the original never did (`max(x, c) == x` as `x - c == max(x - c, 0)`),
+   * which overflow where a target computes int64 in 32 bits.
+   */
+  readonly keepDataExprs?: boolean;
+}
+
+export function simplifyPrimFunc(f: PrimFunc, options: SimplifyOptions = {}): PrimFunc {
+  const s = new TirSimplifier(options.keepDataExprs ?? false);
   // Buffer shapes and strides are sizes: never negative. Scalar parameters may be anything.
   for (const p of f.params) {
     if (p.kind !== 'buffer') continue;
@@ -51,6 +62,9 @@ export function simplifyPrimFunc(f: PrimFunc): PrimFunc {
 
 class TirSimplifier {
   readonly analyzer = new Analyzer();
+
+  constructor(private readonly keepDataExprs: boolean) {}
+
   /** Variables of the one-iteration loops being inlined → their value. */
   private readonly subst = new Map<PrimVar, PrimExpr>();
   /** Allocated buffers whose shape simplified → the buffer with the simpler shape. */
@@ -59,13 +73,19 @@ class TirSimplifier {
   private expr(e: PrimExpr): PrimExpr {
     let x = this.subst.size > 0 ? substitute(e, this.subst) : e;
     if (this.buffers.size > 0) x = this.remapLoads(x);
-    return this.analyzer.simplify(x);
+    return this.keepDataExprs ? this.simplifyOutsideData(x) : this.analyzer.simplify(x);
+  }
+
+  /** Simplifies `e` unless it reads a buffer; then only its load-free parts and its loads' indices. */
+  private simplifyOutsideData(e: PrimExpr): PrimExpr {
+    if (!readsBuffer(e)) return this.analyzer.simplify(e);
+    return mapPrimChildren(e, (c) => this.simplifyOutsideData(c));
   }
 
   private remapLoads(e: PrimExpr): PrimExpr {
     const x = mapPrimChildren(e, (c) => this.remapLoads(c));
     const b = x.kind === 'load' ? this.buffers.get(x.buffer) : undefined;
-    return b && x.kind === 'load' ? load(b, x.indices) : x;
+    return b && x.kind === 'load' ? { ...x, buffer: b } : x;
   }
 
   private buffer(b: Buffer): Buffer {
@@ -183,4 +203,12 @@ class TirSimplifier {
     if (!iv) return f();
     return this.analyzer.withBinding(iv.var, iv.dom, () => this.withIterators(ivs, i + 1, f));
   }
+}
+
+function readsBuffer(e: PrimExpr): boolean {
+  let found = false;
+  visitPrim(e, (x) => {
+    if (x.kind === 'load') found = true;
+  });
+  return found;
 }

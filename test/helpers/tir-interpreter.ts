@@ -4,7 +4,8 @@
  * loops too, so kernels that rely on barriers between threads are out of its
  * reach), executes a block's `init` on the first iteration of its reduce
  * iterators (all of them at their domain's minimum), and checks every
- * buffer access against the buffer's bounds.
+ * buffer access against the buffer's bounds. Lowered functions (one flat
+ * index per access) run too.
  *
  * Values are JS numbers: floats in float64 (float32 stores and casts round
  * with Math.fround), integers exact up to 2^53, bools as 0/1.
@@ -27,6 +28,8 @@ export interface RunOptions {
 class Interpreter {
   private readonly vars: Map<PrimVar, number>;
   private readonly buffers = new Map<Buffer, BufferData>();
+  /** A lowered function indexes every buffer with one flat element offset. */
+  private flat = false;
 
   constructor(
     private readonly sizes: Readonly<Record<string, number>>,
@@ -37,6 +40,7 @@ class Interpreter {
 
   run(f: PrimFunc, args: readonly PrimArg[]): void {
     if (args.length !== f.params.length) throw new Error(`${f.params.length} parameters, ${args.length} arguments`);
+    this.flat = f.attrs.lowered === true;
     f.params.forEach((p, i) => {
       const a = args[i]!;
       if (p.kind === 'var') {
@@ -67,6 +71,12 @@ class Interpreter {
   }
 
   private offset(b: Buffer, indices: readonly PrimExpr[]): number {
+    if (this.flat) {
+      const at = this.expr(indices[0]!);
+      const n = this.elements(b);
+      if (!(at >= 0 && at < n)) throw new Error(`${b.name}[${at}] (flat) is out of bounds of ${n} elements`);
+      return at;
+    }
     const shape = b.shape.map((d) => this.expr(d));
     const idx = indices.map((i) => this.expr(i));
     idx.forEach((x, d) => {

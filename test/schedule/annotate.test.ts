@@ -5,7 +5,7 @@ import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { bind, parallel, unroll, vectorize } from '../../src/schedule/primitives/annotate.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { fuse, split } from '../../src/schedule/primitives/loops.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { StorageScope } from '../../src/ir/tir/buffer.ts';
 import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { cacheRead, cacheWrite } from '../../src/schedule/primitives/cache.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 import { MATMUL_STATIC as MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });

@@ -9,7 +9,7 @@ import { cacheRead, cacheWrite } from '../../src/schedule/primitives/cache.ts';
 import { computeAt, reverseComputeAt } from '../../src/schedule/primitives/compute-at.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
-import { expectFunc, expectSameResults, kernel, printFunc, schedule } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel, printFunc, schedule } from '../helpers/prim-funcs.ts';
 import { MATMUL_STATIC as MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });

@@ -17,7 +17,7 @@ import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
-import { expectSameResults, printFunc } from './helpers.ts';
+import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
 
 /** The legalized kernel of one operator call. */
 function convKernel(params: string, call: string): { name: string; func: PrimFunc } {

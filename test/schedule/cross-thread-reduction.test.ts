@@ -6,7 +6,7 @@ import { bind, unroll } from '../../src/schedule/primitives/annotate.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { fuse, reorder, split } from '../../src/schedule/primitives/loops.ts';
 import { crossThreadReduction, decomposeReduction } from '../../src/schedule/primitives/reduction.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 import { lockstep } from './lockstep.ts';
 
 // cross_thread_reduction cannot run in the interpreter as it is (threads run one after another

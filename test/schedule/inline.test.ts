@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { computeInline, reverseComputeInline } from '../../src/schedule/primitives/inline.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const inline = (text: string, block: string) => computeInline(kernel(text), block, ctx('compute_inline'));

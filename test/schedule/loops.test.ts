@@ -6,7 +6,7 @@ import { bind } from '../../src/schedule/primitives/annotate.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { fuse, reorder, split } from '../../src/schedule/primitives/loops.ts';
 import { decomposeReduction } from '../../src/schedule/primitives/reduction.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 import { MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });

@@ -5,7 +5,7 @@ import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { reorder, split } from '../../src/schedule/primitives/loops.ts';
 import { decomposeReduction } from '../../src/schedule/primitives/reduction.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 import { MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });

@@ -4,7 +4,7 @@ import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { rfactor } from '../../src/schedule/primitives/rfactor.ts';
-import { expectFunc, expectSameResults, kernel } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));

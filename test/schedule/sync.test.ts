@@ -1,7 +1,7 @@
 /** insertWorkgroupBarriers: where a schedule with workgroup memory needs barriers, and where none may go. */
 import { describe, expect, it } from 'vitest';
 import { insertWorkgroupBarriers } from '../../src/schedule/sync.ts';
-import { expectFunc, kernel } from './helpers.ts';
+import { expectFunc, kernel } from '../helpers/prim-funcs.ts';
 
 const TILED = (barrier1: string, barrier2: string): string => `
 prim_func k(X: f32[4, 64], Y: f32[4, 64]) {

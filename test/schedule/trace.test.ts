@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { type Trace, type TraceInstruction, traceText } from '../../src/schedule/trace.ts';
-import { expectFunc, expectSameResults, kernel, printFunc, schedule } from './helpers.ts';
+import { expectFunc, expectSameResults, kernel, printFunc, schedule } from '../helpers/prim-funcs.ts';
 import { MATMUL } from './kernels.ts';
 
 const SUM = `

@@ -243,5 +243,12 @@ function intrinsic(op: Intrinsic, a: readonly string[], ctx: ExprContext): strin
     case 'workgroup_barrier':
     case 'storage_barrier':
       return ctx.unsupported(`${op} (a barrier between GPU threads)`);
+    case 'block_idx_x':
+    case 'block_idx_y':
+    case 'block_idx_z':
+    case 'thread_idx_x':
+    case 'thread_idx_y':
+    case 'thread_idx_z':
+      return ctx.unsupported(`${op} (the index of a GPU thread)`);
   }
 }

@@ -6,16 +6,18 @@
  * prologue reads every symbolic variable off the first dimension where it
  * stands alone, then checks each buffer's dtype, rank and every dimension, so
  * a kernel called with the wrong tensors fails instead of reading out of
- * bounds. Loops of every kind run serially; blocks run their `init` on the
- * first iteration of their reduce iterators.
+ * bounds. It translates lowered TIR (src/passes/tir/lower.ts): blocks,
+ * unrolling and buffer strides are dealt with there; loops of every kind run
+ * serially.
  */
 import type { DataType } from '../../ir/dtype.ts';
 import type { PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc, Stmt } from '../../ir/tir/stmt.ts';
 import { fail, M } from '../../support/messages.ts';
-import { emitExpr, encode, type ExprContext, numberLiteral } from './expr.ts';
+import { emitExpr, encode, type ExprContext } from './expr.ts';
 import { IndentedWriter } from '../indented-writer.ts';
+import { lowerPrimFunc } from '../../passes/tir/lower.ts';
 
 export interface JsKernel {
   /** The JavaScript function's source, named `fnName`. */
@@ -50,20 +52,15 @@ const STORAGE: Record<DataType, string> = {
   float64: 'Float64Array',
 };
 
-interface BufferAccess {
-  readonly data: string;
-  /** A JS expression per dimension (literal or name of a const). */
-  readonly strides: readonly string[];
-}
-
 export function emitKernel(kernelName: string, f: PrimFunc, fnName = `k_${kernelName}`): JsKernel {
-  return new KernelEmitter(kernelName, f).emit(fnName);
+  return new KernelEmitter(kernelName, lowerPrimFunc(f)).emit(fnName);
 }
 
 class KernelEmitter extends IndentedWriter implements ExprContext {
   private readonly names = new Map<object, string>();
   private readonly taken = new Set<string>(RESERVED);
-  private readonly buffers = new Map<Buffer, BufferAccess>();
+  /** The typed array each buffer in scope is in. */
+  private readonly buffers = new Map<Buffer, string>();
   private readonly helpers = new Set<string>();
 
   constructor(
@@ -163,7 +160,7 @@ class KernelEmitter extends IndentedWriter implements ExprContext {
     for (const [b, t] of tensors) {
       const data = this.fresh(b.name);
       this.line(`const ${data} = ${t}.data;`);
-      this.buffers.set(b, { data, strides: this.strides(b, data) });
+      this.buffers.set(b, data);
     }
   }
 
@@ -178,50 +175,11 @@ class KernelEmitter extends IndentedWriter implements ExprContext {
     return false;
   }
 
-  /** Row-major strides (or the buffer's explicit ones), as literals where they are constant. */
-  private strides(b: Buffer, data: string): string[] {
-    if (b.strides.length > 0) {
-      return b.strides.map((s, k) => {
-        if (s.kind === 'int') return numberLiteral(s.value);
-        const name = this.fresh(`${data}_s${k}`);
-        this.line(`const ${name} = ${this.expr(s)};`);
-        return name;
-      });
-    }
-    // The product of the dims after k: a constant factor times (at most) one named const.
-    const out: string[] = new Array<string>(b.shape.length);
-    let factor = 1;
-    let named: string | undefined;
-    const render = (): string => (named === undefined ? String(factor) : factor === 1 ? named : `(${named} * ${factor})`);
-    for (let k = b.shape.length - 1; k >= 0; k--) {
-      out[k] = render();
-      if (k === 0) break;
-      const d = b.shape[k]!;
-      if (d.kind === 'int') factor *= d.value;
-      else {
-        const name = this.fresh(`${data}_s${k - 1}`);
-        this.line(`const ${name} = ${render()} * ${this.expr(d)};`);
-        named = name;
-        factor = 1;
-      }
-    }
-    return out;
-  }
-
+  /** `data[offset]`: lowered functions index every buffer with one flat element offset. */
   private access(b: Buffer, indices: readonly PrimExpr[]): string {
-    const acc = this.buffers.get(b);
-    if (!acc) return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
-    if (indices.length !== b.shape.length && b.shape.length > 0) {
-      return this.unsupported(`buffer '${b.name}' of rank ${b.shape.length} indexed with ${indices.length} indices`);
-    }
-    const terms: string[] = [];
-    indices.forEach((ix, k) => {
-      if (ix.kind === 'int' && ix.value === 0) return;
-      const stride = acc.strides[k]!;
-      const i = this.expr(ix);
-      terms.push(stride === '1' ? i : `${i} * ${stride}`);
-    });
-    return `${acc.data}[${terms.length === 0 ? '0' : terms.join(' + ')}]`;
+    const data = this.buffers.get(b);
+    if (!data) return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
+    return `${data}[${this.expr(indices[0]!)}]`;
   }
 
   // --- statements -------------------------------------------------------------------------
@@ -241,25 +199,8 @@ class KernelEmitter extends IndentedWriter implements ExprContext {
         }
         return;
       }
-      case 'block_realize': {
-        const blk = s.block;
-        this.block('{', () => {
-          blk.iterVars.forEach((iv, i) => this.line(`const ${this.define(iv.var)} = ${this.expr(s.iterValues[i]!)};`));
-          const body = (): void => {
-            if (blk.init) {
-              const first = blk.iterVars
-                .filter((iv) => iv.iterKind === 'reduce')
-                .map((iv) => `${this.varName(iv.var)} === ${this.expr(iv.dom.min)}`);
-              if (first.length === 0) this.stmt(blk.init);
-              else this.block(`if (${first.join(' && ')}) {`, () => this.stmt(blk.init!));
-            }
-            this.stmt(blk.body);
-          };
-          if (s.predicate.kind === 'bool' && s.predicate.value) body();
-          else this.block(`if (${this.expr(s.predicate)}) {`, body);
-        });
-        return;
-      }
+      case 'block_realize':
+        throw new Error(`internal error: block '${s.block.name}' reached the JavaScript emitter unlowered`);
       case 'store':
         this.line(`${this.access(s.buffer, s.indices)} = ${encode(s.buffer.dtype, this.expr(s.value), this)};`);
         return;
@@ -269,14 +210,14 @@ class KernelEmitter extends IndentedWriter implements ExprContext {
           const data = this.fresh(b.name);
           const size = b.shape.length === 0 ? '1' : b.shape.map((d) => this.expr(d)).join(' * ');
           this.line(`const ${data} = new ${STORAGE[b.dtype]}(${size});`);
-          this.buffers.set(b, { data, strides: this.strides(b, data) });
+          this.buffers.set(b, data);
           this.stmt(s.body);
           this.buffers.delete(b);
         });
         return;
       }
       case 'if':
-        this.block(`if (${this.expr(s.cond)}) {`, () => this.stmt(s.then), s.else ? '} else {' : '}');
+        this.block(this.ifOpen(this.expr(s.cond)), () => this.stmt(s.then), s.else ? '} else {' : '}');
         if (s.else) {
           this.depth++;
           this.stmt(s.else);

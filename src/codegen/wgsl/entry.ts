@@ -1,26 +1,22 @@
 /**
- * The body of one entry point: a launch's statement as WGSL run by every
- * invocation. A thread-bound loop becomes a `let` of the invocation's id
- * (guarded when its extent is below the workgroup size or grid of its tag);
- * an unrolled loop of constant extent is written out once per iteration;
- * every other loop runs serially. Buffers reached through bindings are
- * written as placeholders (`$R<ordinal>$`): their names depend on the
- * binding numbers, known only once the whole body is emitted.
+ * The body of one entry point: a launch's lowered statement (blocks,
+ * unrolling, flattening and thread bindings already lowered, see
+ * src/passes/tir) as WGSL run by every invocation. Buffers reached through
+ * bindings are written as placeholders (`$R<ordinal>$`): their names depend
+ * on the binding numbers, known only once the whole body is emitted.
  */
 import { type DataType, isFloat } from '../../ir/dtype.ts';
-import { type BufferLoad, intImm, type PrimExpr, type PrimVar } from '../../ir/prim/expr.ts';
+import type { BufferLoad, PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
+import type { Intrinsic } from '../../ir/prim/intrinsics.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type Allocate, type For, type Stmt, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import type { Allocate, For, Stmt } from '../../ir/tir/stmt.ts';
 import { emitExpr, encode, type ExprContext, typeOf } from './expr.ts';
 import type { HelperName } from './helpers.ts';
-import { type LaunchPlan, needsGuard, threadDim } from './launch.ts';
+import type { LaunchPlan } from './launch.ts';
 import type { Namer } from './names.ts';
 import { gpuStorage, NO_FLOAT64, storageBytes } from './types.ts';
 import { IndentedWriter } from '../indented-writer.ts';
-
-/** Copies of a body that nested unrolled loops may make; past it they stay loops (the code would grow past what unrolling gains). */
-const MAX_UNROLL = 64;
 
 /** What the entry points of one kernel share. */
 export interface KernelScope {
@@ -49,22 +45,21 @@ export interface EntryBody {
 export const placeholder = (ordinal: number): string => `$R${ordinal}$`;
 export const PLACEHOLDER = /\$R(\d+)\$/g;
 
-export function emitEntry(scope: KernelScope, plan: LaunchPlan): EntryBody {
-  return new EntryEmitter(scope, plan).emit();
+/** `stmt` is the plan's launch with its thread bindings lowered. */
+export function emitEntry(scope: KernelScope, plan: LaunchPlan, stmt: Stmt): EntryBody {
+  return new EntryEmitter(scope, plan, stmt).emit();
 }
 
 class EntryEmitter extends IndentedWriter implements ExprContext {
   private readonly locals = new Map<PrimVar, string>();
   private readonly allocated = new Map<Buffer, string>();
-  private readonly strideCache = new Map<Buffer, readonly string[]>();
   private workgroupBytes = 0;
-  /** Copies the enclosing unrolled loops make of the statement being emitted. */
-  private unrolled = 1;
   private blockX = 'i32(wid.x)';
 
   constructor(
     private readonly scope: KernelScope,
     private readonly plan: LaunchPlan,
+    private readonly body: Stmt,
   ) {
     super();
   }
@@ -81,7 +76,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
       const bounds = [...new Set(this.plan.blockXLoops.map((l) => this.index(l.extent)))];
       this.line(`if (${this.blockX} >= ${bounds.reduce((a, b) => `max(${a}, ${b})`)}) { return; }`);
     }
-    this.stmt(this.plan.stmt);
+    this.stmt(this.body);
     // What the entry point uses is read off its code, so it binds exactly what the shader refers to.
     const text = this.lines.join('\n');
     const resources = new Set([...text.matchAll(PLACEHOLDER)].map((m) => Number(m[1])));
@@ -116,6 +111,12 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     return this.scope.unsupported(what);
   }
 
+  threadIndex(op: Intrinsic): string {
+    const c = op[op.length - 1]!;
+    if (op.startsWith('thread')) return `i32(lid.${c})`;
+    return c === 'x' ? this.blockX : `i32(wid.${c})`;
+  }
+
   // --- lines and names --------------------------------------------------------------------
 
   private define(v: PrimVar): string {
@@ -138,6 +139,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
 
   // --- buffers ------------------------------------------------------------------------------
 
+  /** `name[offset]`: lowered functions index every buffer with one flat element offset. */
   private access(b: Buffer, indices: readonly PrimExpr[]): string {
     let name = this.allocated.get(b);
     if (name === undefined) {
@@ -146,41 +148,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
         return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
       name = placeholder(ordinal);
     }
-    if (indices.length !== b.shape.length && b.shape.length > 0) {
-      return this.unsupported(`buffer '${b.name}' of rank ${b.shape.length} indexed with ${indices.length} indices`);
-    }
-    const strides = this.strides(b);
-    const terms: string[] = [];
-    indices.forEach((ix, k) => {
-      if (ix.kind === 'int' && ix.value === 0) return;
-      const stride = strides[k]!;
-      const i = this.index(ix);
-      terms.push(stride === '1' ? i : `(${i} * ${stride})`);
-    });
-    return `${name}[${terms.length === 0 ? '0' : terms.join(' + ')}]`;
-  }
-
-  /** Row-major strides (or the buffer's own), constant factors folded. */
-  private strides(b: Buffer): readonly string[] {
-    const cached = this.strideCache.get(b);
-    if (cached) return cached;
-    let out: string[];
-    if (b.strides.length > 0) out = b.strides.map((s) => this.index(s));
-    else {
-      out = new Array<string>(b.shape.length);
-      let factor = 1;
-      const symbolic: string[] = [];
-      for (let k = b.shape.length - 1; k >= 0; k--) {
-        const parts = factor === 1 && symbolic.length > 0 ? symbolic : [...symbolic, String(factor)];
-        out[k] = parts.length === 1 ? parts[0]! : `(${parts.join(' * ')})`;
-        if (k === 0) break;
-        const d = b.shape[k]!;
-        if (d.kind === 'int') factor *= d.value;
-        else symbolic.push(this.index(d));
-      }
-    }
-    this.strideCache.set(b, out);
-    return out;
+    return `${name}[${this.index(indices[0]!)}]`;
   }
 
   private declareArray(s: Allocate): void {
@@ -211,58 +179,6 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
 
   // --- statements -------------------------------------------------------------------------
 
-  private threadId(tag: ThreadTag): string {
-    const { block, dim } = threadDim(tag);
-    const c = 'xyz'[dim]!;
-    if (!block) return `i32(lid.${c})`;
-    return dim === 0 ? this.blockX : `i32(wid.${c})`;
-  }
-
-  private threadLoop(s: For): void {
-    const id = this.threadId(s.thread!);
-    const t = typeOf(s.loopVar.dtype, this);
-    const min = s.min.kind === 'int' && s.min.value === 0 ? undefined : this.index(s.min);
-    const value = min === undefined ? id : `${id} + ${min}`;
-    const v = this.define(s.loopVar);
-    this.line(`let ${v}: ${t} = ${t === 'i32' ? value : `${t}(${value})`};`);
-    if (!needsGuard(this.plan, s)) {
-      this.stmt(s.body);
-      return;
-    }
-    if (!threadDim(s.thread!).block && containsBarrier(s.body)) {
-      this.unsupported(
-        `${s.thread} loop '${s.loopVar.name}' of extent ${printPrimExpr(s.extent)} is narrower than the workgroup (${this.plan.workgroupSize[threadDim(s.thread!).dim]}) and contains a barrier, which the threads outside it would skip`,
-      );
-    }
-    this.block(`if (${id} < ${this.index(s.extent)}) {`, () => this.stmt(s.body));
-  }
-
-  /**
-   * An unrolled loop of constant extent: the body once per iteration, each in
-   * a scope of its own with the loop variable a constant, so the driver can
-   * fold the indices it feeds (a thread's register tile can stay in
-   * registers instead of an array indexed at run time). A loop that would
-   * take the copies of its enclosing unrolled loops past MAX_UNROLL, a
-   * symbolic one, or one holding a workgroup allocation (declared once per
-   * copy) stays a loop.
-   */
-  private unrolledLoop(s: For): void {
-    const extent = s.extent.kind === 'int' ? s.extent.value : undefined;
-    const min = s.min.kind === 'int' ? s.min.value : undefined;
-    if (min === undefined || extent === undefined || this.unrolled * extent > MAX_UNROLL || allocatesShared(s.body)) {
-      return this.serialLoop(s);
-    }
-    const t = typeOf(s.loopVar.dtype, this);
-    this.unrolled *= extent;
-    for (let i = 0; i < extent; i++) {
-      this.block('{', () => {
-        this.line(`let ${this.define(s.loopVar)}: ${t} = ${this.expr(intImm(min + i, s.loopVar.dtype))};`);
-        this.stmt(s.body);
-      });
-    }
-    this.unrolled /= extent;
-  }
-
   private serialLoop(s: For): void {
     const t = typeOf(s.loopVar.dtype, this);
     const zero = s.min.kind === 'int' && s.min.value === 0;
@@ -290,31 +206,10 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
   private stmt(s: Stmt): void {
     switch (s.kind) {
       case 'for':
-        if (s.forKind === 'thread_binding' && s.thread) this.threadLoop(s);
-        else if (s.forKind === 'unrolled') this.unrolledLoop(s);
-        else this.serialLoop(s);
+        this.serialLoop(s);
         return;
-      case 'block_realize': {
-        const blk = s.block;
-        this.line(`// block ${blk.name.replace(/[^A-Za-z0-9_]/g, '_')}`);
-        blk.iterVars.forEach((iv, i) => {
-          const value = this.expr(s.iterValues[i]!);
-          this.line(`let ${this.define(iv.var)}: ${typeOf(iv.var.dtype, this)} = ${value};`);
-        });
-        const body = (): void => {
-          if (blk.init) {
-            const first = blk.iterVars
-              .filter((iv) => iv.iterKind === 'reduce')
-              .map((iv) => `${this.varRef(iv.var)} == ${this.expr(iv.dom.min)}`);
-            if (first.length === 0) this.stmt(blk.init);
-            else this.block(`if (${first.join(' && ')}) {`, () => this.stmt(blk.init!));
-          }
-          this.stmt(blk.body);
-        };
-        if (s.predicate.kind === 'bool' && s.predicate.value) body();
-        else this.block(`if (${this.expr(s.predicate)}) {`, body);
-        return;
-      }
+      case 'block_realize':
+        throw new Error(`internal error: block '${s.block.name}' reached the WGSL emitter unlowered`);
       case 'store':
         this.line(`${this.access(s.buffer, s.indices)} = ${this.stored(s.buffer.dtype, s.value)};`);
         return;
@@ -329,7 +224,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
         this.allocated.delete(s.buffer);
         return;
       case 'if':
-        this.block(`if (${this.expr(s.cond)}) {`, () => this.stmt(s.then), s.else ? '} else {' : '}');
+        this.block(this.ifOpen(this.expr(s.cond)), () => this.stmt(s.then), s.else ? '} else {' : '}');
         if (s.else) {
           this.depth++;
           this.stmt(s.else);
@@ -361,20 +256,4 @@ function barrierOf(e: PrimExpr): string | undefined {
   if (e.op === 'workgroup_barrier') return 'workgroupBarrier';
   if (e.op === 'storage_barrier') return 'storageBarrier';
   return undefined;
-}
-
-function containsBarrier(s: Stmt): boolean {
-  let found = false;
-  visitStmts(s, (x) => {
-    if (x.kind === 'evaluate' && barrierOf(x.value)) found = true;
-  });
-  return found;
-}
-
-function allocatesShared(s: Stmt): boolean {
-  let found = false;
-  visitStmts(s, (x) => {
-    if (x.kind === 'allocate' && x.buffer.scope === 'shared') found = true;
-  });
-  return found;
 }

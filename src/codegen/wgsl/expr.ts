@@ -23,6 +23,8 @@ export interface ExprContext {
   readonly f16: boolean;
   /** Fails the build: a construct WGSL cannot express. */
   unsupported(what: string): never;
+  /** The i32 index of the running workgroup or invocation (block_idx_x ... thread_idx_z). */
+  threadIndex(op: Intrinsic): string;
 }
 
 export function typeOf(t: DataType, ctx: ExprContext): ValueType {
@@ -266,5 +268,12 @@ function intrinsic(op: Intrinsic, argType: DataType | undefined, a: readonly str
     case 'workgroup_barrier':
     case 'storage_barrier':
       return ctx.unsupported(`${op} inside an expression (a barrier must be a statement of its own: eval ${op}())`);
+    case 'block_idx_x':
+    case 'block_idx_y':
+    case 'block_idx_z':
+    case 'thread_idx_x':
+    case 'thread_idx_y':
+    case 'thread_idx_z':
+      return ctx.threadIndex(op);
   }
 }

@@ -9,6 +9,7 @@
  */
 import type { PrimVar } from '../../ir/prim/expr.ts';
 import { insertWorkgroupBarriers } from '../../schedule/sync.ts';
+import { lowerPrimFunc } from '../../passes/tir/lower.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc } from '../../ir/tir/stmt.ts';
@@ -16,7 +17,7 @@ import type { WgslDispatch, WgslKernel, WgslResource } from '../../runtime/webgp
 import { fail, M } from '../../support/messages.ts';
 import { emitEntry, type EntryBody, type KernelScope, PLACEHOLDER } from './entry.ts';
 import { HELPER_NAMES, type HelperName, helperSources } from './helpers.ts';
-import { type LaunchPlan, planLaunch } from './launch.ts';
+import { type LaunchPlan, lowerLaunch, planLaunch } from './launch.ts';
 import { Limits } from './limits.ts';
 import { Namer } from './names.ts';
 import { toShapeExpr } from './shape.ts';
@@ -25,7 +26,7 @@ import { storageBytes } from './types.ts';
 
 export function emitWgslKernel(name: string, f: PrimFunc, target: TargetDescription): WgslKernel {
   // Workgroup memory needs barriers a schedule does not spell out (copy, then use; use, then overwrite).
-  return new KernelEmitter(name, insertWorkgroupBarriers(f), target).emit();
+  return new KernelEmitter(name, lowerPrimFunc(insertWorkgroupBarriers(f)), target).emit();
 }
 
 class KernelEmitter {
@@ -91,7 +92,7 @@ class KernelEmitter {
     const functions: string[] = [];
     const dispatches = plans.map((plan, i): WgslDispatch => {
       const entry = entryNames[i]!;
-      const body = emitEntry(scope, plan);
+      const body = emitEntry(scope, plan, lowerLaunch(plan, this.unsupported));
       this.checkLaunch(entry, plan, body);
       const bindings = this.bind(body, resources, sig);
       functions.push(this.entryFunction(entry, plan, body, bindings.names));

@@ -6,6 +6,7 @@
  * unscheduled kernels build.
  */
 import { printPrimExpr } from '../../ir/text/printer.ts';
+import { lowerThreadBindings } from '../../passes/tir/lower.ts';
 import { type For, type Stmt, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { ShapeExpr } from '../../runtime/program.ts';
 
@@ -78,4 +79,36 @@ export function planLaunch(stmt: Stmt, gridExtent: (loop: For) => ShapeExpr, uns
     blockXLoops: blocks[0]!,
     foldX: blockUsed[0] && !blockUsed[1] && !blockUsed[2],
   };
+}
+
+/**
+ * The launch's statement with its thread-bound loops lowered to the
+ * invocation's ids, guarded where the plan runs more of them than a loop has
+ * iterations. A guarded threadIdx loop may not hold a barrier: the threads it
+ * leaves out would skip it.
+ */
+export function lowerLaunch(plan: LaunchPlan, unsupported: (what: string) => never): Stmt {
+  return lowerThreadBindings(plan.stmt, (loop) => {
+    if (!needsGuard(plan, loop)) return false;
+    const { block, dim } = threadDim(loop.thread!);
+    if (!block && containsBarrier(loop.body)) {
+      unsupported(
+        `${loop.thread} loop '${loop.loopVar.name}' of extent ${printPrimExpr(loop.extent)} is narrower than the workgroup (${plan.workgroupSize[dim]}) and contains a barrier, which the threads outside it would skip`,
+      );
+    }
+    return true;
+  });
+}
+
+function containsBarrier(s: Stmt): boolean {
+  let found = false;
+  visitStmts(s, (x) => {
+    if (
+      x.kind === 'evaluate' &&
+      x.value.kind === 'call' &&
+      (x.value.op === 'workgroup_barrier' || x.value.op === 'storage_barrier')
+    )
+      found = true;
+  });
+  return found;
 }

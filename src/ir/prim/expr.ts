@@ -257,6 +257,16 @@ export function load(buffer: Buffer, indices: readonly PrimLike[]): BufferLoad {
   return { kind: 'load', dtype: buffer.dtype, buffer, indices: idx };
 }
 
+/**
+ * A load by one flat element offset, whatever the buffer's rank: the form of
+ * lowered PrimFuncs (attribute `lowered`, see src/passes/tir/flatten-buffers.ts),
+ * where the verifier and the parser allow it.
+ */
+export function flatLoad(buffer: Buffer, offset: PrimExpr): BufferLoad {
+  if (!isInt(offset.dtype)) bad(`load of ${buffer.name}`, `offset has type ${shortName(offset.dtype)}, expected an integer`);
+  return { kind: 'load', dtype: buffer.dtype, buffer, indices: [offset] };
+}
+
 /** Product and sum of a list, with the identity for the empty list. */
 export function product(xs: readonly PrimExpr[], dtype: DataType = INDEX_DTYPE): PrimExpr {
   return xs.length === 0 ? intImm(1, dtype) : xs.reduce((acc, x) => mul(acc, x));

@@ -57,6 +57,9 @@ const floatPredicate: IntrinsicInfo = {
 /** Barriers return nothing useful; they are int32 to stay a prim expression (as in TVM). */
 const barrier: IntrinsicInfo = { arity: 0, pure: false, resultType: () => 'int32' };
 
+/** The index of the running workgroup or thread along one axis, after thread bindings are lowered. */
+const threadIndex: IntrinsicInfo = { arity: 0, resultType: () => 'int32' };
+
 const TABLE = {
   exp: floatMath,
   exp2: floatMath,
@@ -95,6 +98,12 @@ const TABLE = {
   isfinite: floatPredicate,
   workgroup_barrier: barrier,
   storage_barrier: barrier,
+  block_idx_x: threadIndex,
+  block_idx_y: threadIndex,
+  block_idx_z: threadIndex,
+  thread_idx_x: threadIndex,
+  thread_idx_y: threadIndex,
+  thread_idx_z: threadIndex,
 } satisfies Record<string, IntrinsicInfo>;
 
 export type Intrinsic = keyof typeof TABLE;

@@ -13,6 +13,7 @@ import {
   cast,
   floatImm,
   intImm,
+  flatLoad,
   load,
   not,
   type PrimExpr,
@@ -31,6 +32,8 @@ export interface PrimScope {
   lookup(name: string): PrimVar | Buffer | undefined;
   /** When present, an unknown name defines a new variable (parameter shapes, match_cast). */
   define?: (name: string) => PrimVar;
+  /** In a lowered PrimFunc, buffers are indexed with one flat element offset. */
+  readonly flat?: boolean;
 }
 
 type Ast =
@@ -300,6 +303,16 @@ export class PrimParser {
       }
       case 'load': {
         const indices = a.indices.map((i) => this.build(i, undefined));
+        const rank = a.buffer.shape.length;
+        if (indices.length !== rank && !(this.scope.flat && indices.length === 1)) {
+          const expected = this.scope.flat ? `${rank} indices or one flat offset` : `${rank} indices`;
+          return this.c.fail(
+            M.typeMismatch,
+            { what: `load of ${a.buffer.name}`, expected, found: String(indices.length) },
+            a.tok,
+          );
+        }
+        if (indices.length !== rank) return this.c.located(a.tok, () => flatLoad(a.buffer, indices[0]!));
         return this.c.located(a.tok, () => load(a.buffer, indices));
       }
     }

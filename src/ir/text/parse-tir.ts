@@ -77,8 +77,11 @@ export class TirParser {
   /** Types of the scalar parameters of the function being parsed, known before its buffers. */
   private scalarTypes = new Map<string, DataType>();
 
+  /** Whether the function being parsed is lowered (flat buffer indices). */
+  private flat = false;
+
   private prim(define = false): PrimParser {
-    if (!define) return new PrimParser(this.c, this.scopes);
+    if (!define) return new PrimParser(this.c, this.flat ? { lookup: (n) => this.scopes.lookup(n), flat: true } : this.scopes);
     return new PrimParser(this.c, {
       lookup: (n) => this.scopes.lookup(n),
       define: (n) => {
@@ -121,7 +124,9 @@ export class TirParser {
     }
     this.c.expect(')');
     const attrs = this.c.acceptName('attrs') ? (this.c.expect('('), this.c.attrList()) : NO_ATTRS;
+    this.flat = attrs.lowered === true;
     const body = this.braced();
+    this.flat = false;
     return primFunc(params, body, attrs);
   }
 
@@ -237,12 +242,9 @@ export class TirParser {
     const eq = this.c.expect('=');
     const value = this.prim().parse(b.dtype);
     return this.c.located(eq, () => {
-      if (indices.length !== b.shape.length) {
-        return this.c.fail(
-          M.typeMismatch,
-          { what: `store to ${t.text}`, expected: `${b.shape.length} indices`, found: String(indices.length) },
-          t,
-        );
+      if (indices.length !== b.shape.length && !(this.flat && indices.length === 1)) {
+        const expected = this.flat ? `${b.shape.length} indices or one flat offset` : `${b.shape.length} indices`;
+        return this.c.fail(M.typeMismatch, { what: `store to ${t.text}`, expected, found: String(indices.length) }, t);
       }
       if (value.dtype !== b.dtype) {
         return this.c.fail(M.typeMismatch, { what: `store to ${t.text}`, expected: b.dtype, found: value.dtype }, eq);

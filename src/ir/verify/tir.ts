@@ -23,6 +23,10 @@ interface Context {
 }
 
 export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void {
+  /** A lowered function indexes every buffer with one flat element offset. */
+  const flat = f.attrs.lowered === true;
+  const rankOk = (b: Buffer, indices: readonly PrimExpr[]): boolean =>
+    indices.length === b.shape.length || (flat && indices.length === 1);
   /** Variables in scope. */
   const vars = new Set<PrimVar>();
   /**
@@ -80,7 +84,7 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
       if (x.kind === 'load') {
         if (!buffers.has(x.buffer))
           report(where(ctx), `buffer '${x.buffer.name}' is read but not declared (a parameter or an alloc)`);
-        if (x.indices.length !== x.buffer.shape.length) {
+        if (!rankOk(x.buffer, x.indices)) {
           report(
             where(ctx),
             `buffer '${x.buffer.name}' has ${x.buffer.shape.length} dimensions but is read with ${x.indices.length} indices`,
@@ -166,7 +170,7 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
       case 'store': {
         if (!buffers.has(s.buffer))
           report(where(ctx), `buffer '${s.buffer.name}' is written but not declared (a parameter or an alloc)`);
-        if (s.indices.length !== s.buffer.shape.length) {
+        if (!rankOk(s.buffer, s.indices)) {
           report(
             where(ctx),
             `buffer '${s.buffer.name}' has ${s.buffer.shape.length} dimensions but is written with ${s.indices.length} indices`,

@@ -22,7 +22,8 @@ import {
 import { type For, forLoop, type PrimFunc, type Stmt } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
-import { analyzerAt, blocksUnder, describeKind, describeStmt, substituteStmt, withPredicate } from './nest-utils.ts';
+import { substituteStmt } from '../../ir/tir/subst.ts';
+import { analyzerAt, blocksUnder, describeKind, describeStmt, withPredicate } from './nest-utils.ts';
 
 /**
  * Splits `loop` into nested loops whose extents are `factors` (outermost

@@ -6,7 +6,7 @@
  */
 import { Analyzer } from '../../ir/arith/analyzer.ts';
 import { isInt } from '../../ir/dtype.ts';
-import { and, type PrimExpr, type PrimVar, primVars, substitute, usesVar } from '../../ir/prim/expr.ts';
+import { and, type PrimExpr, type PrimVar, primVars, usesVar } from '../../ir/prim/expr.ts';
 import {
   type BlockRealize,
   blockRealize,
@@ -18,13 +18,6 @@ import {
   type StmtMapper,
 } from '../../ir/tir/stmt.ts';
 import { pathTo } from '../tree.ts';
-
-/** `s` with every free occurrence of the mapped variables replaced (blocks' domains and regions included). */
-export function substituteStmt(s: Stmt, map: ReadonlyMap<PrimVar, PrimExpr>): Stmt {
-  if (map.size === 0) return s;
-  const m: StmtMapper = { stmt: (x) => mapStmtChildren(x, m), expr: (e) => substitute(e, map) };
-  return m.stmt(s);
-}
 
 /** Whether any expression under `s` uses `v`. */
 export function stmtUsesVar(s: Stmt, v: PrimVar): boolean {

@@ -18,16 +18,8 @@ import {
 } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { blocksNamed, getBlockRealize, getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
-import {
-  andPredicate,
-  conjuncts,
-  describeStmt,
-  feedsReduce,
-  itersFedBy,
-  mentionsAny,
-  stmtUsesVar,
-  substituteStmt,
-} from './nest-utils.ts';
+import { andPredicate, conjuncts, describeStmt, feedsReduce, itersFedBy, mentionsAny, stmtUsesVar } from './nest-utils.ts';
+import { substituteStmt } from '../../ir/tir/subst.ts';
 
 export { crossThreadReduction } from './cross-thread-reduction.ts';
 

@@ -1,5 +1,6 @@
 /**
- * Before/Expected checks for schedule primitives: a kernel in the text format,
+ * Before/Expected checks of PrimFunc transformations (schedule primitives,
+ * lowering passes): a kernel in the text format,
  * the schedule applied, the result compared structurally with the expected
  * text, and (where the kernel has no cross-thread communication) both run by
  * the TIR interpreter on random inputs to show the transformation kept the
@@ -15,7 +16,7 @@ import { irModule, type IRModule } from '../../src/ir/module.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { Schedule } from '../../src/schedule/schedule.ts';
-import { evalPrim, maxError, randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
+import { evalPrim, maxError, randomArray, runPrimFunc } from './tir-interpreter.ts';
 
 /** The one prim_func of a module written by hand. */
 export function kernel(text: string, file = 'before.kir'): PrimFunc {
