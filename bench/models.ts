@@ -156,9 +156,9 @@ async function gpuDevice(): Promise<Device | string> {
 async function timeKiln(c: Case, device?: Device): Promise<number> {
   const module = importOnnx(c.bytes, { file: c.name });
   const js = { name: 'js', kind: 'js' as const, device: 'cpu' as const, features: [], limits: {} };
-  const built = device
+  const built = await (device
     ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'bench', target: WEBGPU_TARGET })
-    : buildArtifact(module, { name: 'bench', target: js });
+    : buildArtifact(module, { name: 'bench', target: js }));
   const mod = await loadArtifact(memorySource(built), device ? { device } : {});
   const args = c.inputs.map((x, i) =>
     tensor(

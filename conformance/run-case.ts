@@ -191,7 +191,7 @@ export async function runCase(dir: string, category: string, name: string, devic
     mod =
       device === 'webgpu'
         ? await loadOnWebGpu(module, name)
-        : await loadArtifact(memorySource(buildArtifact(module, { name, target: JS_TARGET })));
+        : await loadArtifact(memorySource(await buildArtifact(module, { name, target: JS_TARGET })));
   } catch (e) {
     const msg = firstLine((e as Error).message);
     return done(device === 'webgpu' && WGSL_LIMITS.test(msg) ? 'unsupported' : 'error', {
@@ -260,7 +260,7 @@ let webgpuTarget: TargetDescription | undefined;
 async function loadOnWebGpu(module: IRModule, name: string): Promise<Awaited<ReturnType<typeof loadArtifact>>> {
   webgpuTarget ??= targetSchema.parse(parseYaml(readFileSync(join(kilnRoot(), 'targets', 'webgpu.yaml'), 'utf8')));
   const target = webgpuTarget;
-  const artifact = buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
+  const artifact = await buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
   return loadArtifact(memorySource(artifact), { device: await webgpuDevice() });
 }
 

@@ -11,16 +11,8 @@ import type { TargetDescription } from '../ir/target.ts';
 import type { PrimFunc } from '../ir/tir/stmt.ts';
 import { legalizeModule } from '../passes/legalize.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from '../runtime/manifest.ts';
-import { fail, M } from '../support/messages.ts';
-import { emitJsKernels } from './js/module.ts';
-import { emitWgslKernelFile } from './wgsl/module.ts';
-import { isUnscheduled } from './unscheduled.ts';
+import { type ArtifactFile, codeGenerator } from './registry.ts';
 import { buildVMProgram } from './vm/lower.ts';
-
-export interface ArtifactFile {
-  readonly path: string;
-  readonly bytes: Uint8Array;
-}
 
 export interface Artifact {
   /** The module as built (legalized). */
@@ -42,9 +34,9 @@ const DEFAULT_SHARD_BYTES = 64 * 1024 * 1024;
 /** Parameters start at multiples of this, so typed arrays can view them in place. */
 const PARAM_ALIGN = 64;
 
-export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifact {
+export async function buildArtifact(input: IRModule, options: ArtifactOptions): Promise<Artifact> {
   const target = options.target;
-  if (target.kind !== 'js' && target.kind !== 'webgpu') fail(M.noCodegen, { target: target.name, kind: target.kind });
+  const generator = await codeGenerator(target.kind);
   const module = legalizeModule(input);
   const vm = buildVMProgram(module);
   const kernels = new Map<string, PrimFunc>();
@@ -53,24 +45,11 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
   const encoder = new TextEncoder();
   const files: ArtifactFile[] = [];
   files.push({ path: 'program.json', bytes: encoder.encode(JSON.stringify(vm.program)) });
-  const warnings: string[] = [];
-  let kernelsEntry: Manifest['kernels'];
-  if (target.kind === 'webgpu') {
-    const sorted = [...kernels.keys()].sort().map((name) => ({ name, func: kernels.get(name)! }));
-    const file = emitWgslKernelFile(sorted, target);
-    files.push({ path: 'kernels.wgsl.json', bytes: encoder.encode(`${JSON.stringify(file, null, 1)}\n`) });
-    kernelsEntry = { format: 'wgsl', file: 'kernels.wgsl.json', names: [...vm.kernels] };
-    const slow = sorted.filter((k) => isUnscheduled(k.func)).map((k) => k.name);
-    if (slow.length > 0) {
-      warnings.push(
-        `${slow.length} kernel${slow.length === 1 ? ' has' : 's have'} no GPU schedule and will run on a single GPU thread ` +
-          `(${slow.slice(0, 5).join(', ')}${slow.length > 5 ? ', ...' : ''}); add a 'schedule: {}' stage before codegen`,
-      );
-    }
-  } else {
-    files.push({ path: 'kernels.js', bytes: encoder.encode(emitJsKernels(kernels)) });
-    kernelsEntry = { format: 'js', file: 'kernels.js', names: [...vm.kernels] };
-  }
+  const sorted = [...kernels.keys()].sort().map((name) => ({ name, func: kernels.get(name)! }));
+  const emitted = await generator.emit(sorted, target);
+  files.push(...emitted.files);
+  const warnings = [...emitted.warnings];
+  const kernelsEntry = emitted.kernels;
 
   const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
   shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));

@@ -49,9 +49,13 @@ export function legalize(): Pass {
   return { name: 'legalize', run: (m) => legalizeModule(m) };
 }
 
+/** Whether some graph function still calls an operator that needs a kernel. */
+export function needsLegalization(m: IRModule): boolean {
+  return [...m.functions.values()].some((f) => f.kind === 'func' && containsOpCall(f.body));
+}
+
 export function legalizeModule(m: IRModule): IRModule {
-  const hasCalls = [...m.functions.values()].some((f) => f.kind === 'func' && containsOpCall(f.body));
-  if (!hasCalls) return m;
+  if (!needsLegalization(m)) return m;
   const bb = new BlockBuilder({ module: m });
   for (const [name, f] of m.functions) {
     if (f.kind !== 'func' || !containsOpCall(f.body)) continue;

@@ -11,20 +11,16 @@ import { cpu, type Device, NDArray } from './ndarray.ts';
 import { PROGRAM_VERSION, type VMProgram } from './program.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
-import { type Kernel, VirtualMachine } from './vm.ts';
-import { isWebGpuDevice } from './webgpu/device.ts';
-import type { WgslKernelFile } from './webgpu/kernel-spec.ts';
-import { checkKernelFile } from './webgpu/validate.ts';
+import { VirtualMachine } from './vm.ts';
+import { type ArtifactSource, LoadError, parseArtifactJson, readArtifactText } from './artifact-source.ts';
+import { kernelFormats, kernelLoader, registerKernelLoader } from './kernel-loaders.ts';
+import { jsKernelLoader } from './js-kernels.ts';
+import { wgslKernelLoader } from './webgpu/loader.ts';
 
-/** Where an artifact's files come from. */
-export interface ArtifactSource {
-  /** The directory or URL, for messages. */
-  readonly location: string;
-  readText(file: string): Promise<string>;
-  readBytes(file: string): Promise<Uint8Array>;
-  /** Imports an ES module of the artifact (the JavaScript kernels). */
-  importModule(file: string): Promise<Record<string, unknown>>;
-}
+export { type ArtifactSource, LoadError } from './artifact-source.ts';
+
+registerKernelLoader('js', jsKernelLoader);
+registerKernelLoader('wgsl', wgslKernelLoader);
 
 export interface LoadOptions {
   /**
@@ -34,11 +30,8 @@ export interface LoadOptions {
   readonly device?: 'cpu' | 'webgpu' | Device;
   /** The registry that supplies call_dps_packed and extern functions; the global one by default. */
   readonly registry?: FunctionRegistry;
-}
-
-/** An error in the artifact or in how it is loaded. */
-export class LoadError extends Error {
-  override readonly name = 'LoadError';
+  /** Worker threads for kernels that have threads (WebAssembly); the artifact's default when left out. */
+  readonly threads?: number;
 }
 
 export class KilnModule {
@@ -64,7 +57,7 @@ export class KilnModule {
 
 export async function loadArtifact(source: ArtifactSource, options: LoadOptions = {}): Promise<KilnModule> {
   const where = source.location;
-  const manifest = parseJson<Manifest>(await read(source, 'manifest.json'), `${where}/manifest.json`);
+  const manifest = parseArtifactJson<Manifest>(await readArtifactText(source, 'manifest.json'), `${where}/manifest.json`);
   if (manifest.format !== ARTIFACT_FORMAT) throw new LoadError(`${where}: manifest.json is not a Kiln artifact manifest`);
   if (manifest.version !== ARTIFACT_VERSION) {
     throw new LoadError(
@@ -76,7 +69,7 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
       `${where}: { device: 'webgpu' } needs an adapter to create the device: use load() of kiln/runtime/node or loadFromUrl() of kiln/runtime/browser, or pass a device from createWebGpuDevice()`,
     );
   }
-  const device = options.device === undefined || options.device === 'cpu' ? cpu : options.device;
+  const requested = options.device === undefined || options.device === 'cpu' ? cpu : options.device;
   const reg = options.registry ?? defaultRegistry;
   const missing = manifest.externs.filter((name) => !reg.has(name));
   if (missing.length > 0) {
@@ -85,85 +78,28 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
         `which ${missing.length > 1 ? 'are' : 'is'} not registered; register ${missing.length > 1 ? 'them' : 'it'} (registry.register(name, fn)) before loading`,
     );
   }
-  const program = parseJson<VMProgram>(await read(source, manifest.program), `${where}/${manifest.program}`);
+  const program = parseArtifactJson<VMProgram>(await readArtifactText(source, manifest.program), `${where}/${manifest.program}`);
   if (program.version !== PROGRAM_VERSION)
     throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
-  const kernels = await loadKernels(source, manifest, device);
+  const loader = kernelLoader(manifest.kernels.format);
+  if (!loader) {
+    throw new LoadError(
+      `${where}: kernels in format '${manifest.kernels.format}' cannot be loaded by this runtime (formats: ${kernelFormats().join(', ')})`,
+    );
+  }
+  const loaded = await loader.load({
+    source,
+    manifest,
+    device: requested,
+    ...(options.threads !== undefined ? { threads: options.threads } : {}),
+  });
+  const device = loaded.device ?? requested;
   const params = await loadParams(source, manifest.params, device);
-  return new KilnModule(manifest, device, new VirtualMachine(program, { device, kernels, registry: reg, params }));
-}
-
-async function read(source: ArtifactSource, file: string): Promise<string> {
-  try {
-    return await source.readText(file);
-  } catch (e) {
-    throw new LoadError(`${source.location}: cannot read ${file}: ${(e as Error).message}`);
-  }
-}
-
-function parseJson<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new LoadError(`${what} is not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-async function loadKernels(source: ArtifactSource, manifest: Manifest, device: Device): Promise<Map<string, Kernel>> {
-  const k = manifest.kernels;
-  if (k.format === 'wgsl') return loadWgslKernels(source, manifest, device);
-  if (k.format !== 'js') {
-    throw new LoadError(`${source.location}: kernels in format '${k.format}' cannot run on this runtime's ${device.name} device`);
-  }
-  if (device.kind !== 'cpu') {
-    throw new LoadError(
-      `${source.location}: this artifact was built for target '${manifest.target.name}' (JavaScript kernels, device cpu); it cannot run on ${device.name}`,
-    );
-  }
-  const out = new Map<string, Kernel>();
-  if (k.names.length === 0) return out;
-  let mod: Record<string, unknown>;
-  try {
-    mod = await source.importModule(k.file);
-  } catch (e) {
-    throw new LoadError(`${source.location}: cannot load the kernels (${k.file}): ${(e as Error).message}`);
-  }
-  const table = mod.kernels as Record<string, unknown> | undefined;
-  for (const name of k.names) {
-    const fn = table?.[name];
-    if (typeof fn !== 'function') throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`);
-    out.set(name, fn as Kernel);
-  }
-  return out;
-}
-
-/** WGSL kernels (kernels.wgsl.json) compiled on a webgpu device; a compile error fails the load. */
-async function loadWgslKernels(source: ArtifactSource, manifest: Manifest, device: Device): Promise<Map<string, Kernel>> {
-  const where = source.location;
-  const k = manifest.kernels;
-  if (!isWebGpuDevice(device)) {
-    throw new LoadError(
-      `${where}: this artifact was built for target '${manifest.target.name}' (WGSL kernels); it cannot run on ${device.name}: load it with { device: 'webgpu' }`,
-    );
-  }
-  const file = parseJson<WgslKernelFile>(await read(source, k.file), `${where}/${k.file}`);
-  const what = `${where}/${k.file}`;
-  try {
-    checkKernelFile(file, what);
-  } catch (e) {
-    throw new LoadError((e as Error).message);
-  }
-  const have = new Set(file.kernels.map((x) => x.name));
-  const missing = k.names.filter((n) => !have.has(n));
-  if (missing.length > 0)
-    throw new LoadError(
-      `${where}: ${k.file} lacks kernel${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`,
-    );
-  try {
-    return await device.prepareKernels(file, what);
-  } catch (e) {
-    throw new LoadError((e as Error).message);
-  }
+  return new KilnModule(
+    manifest,
+    device,
+    new VirtualMachine(program, { device, kernels: loaded.kernels, registry: reg, params }),
+  );
 }
 
 async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {

@@ -11,7 +11,7 @@ import { LEGALIZE_VERSION } from '../passes/legalize-pass.ts';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever generated code or the artifact layout changes for the same module. */
-export const CODEGEN_VERSION = 3;
+export const CODEGEN_VERSION = 4;
 
 export const codegenStage = defineStage({
   id: 'codegen',
@@ -28,7 +28,7 @@ export const codegenStage = defineStage({
     // Loaded on use: the code generators and the operator library stay out of a cached build's start.
     const { buildArtifact } = await import('../codegen/artifact.ts');
     // Named after its directory: the key of this stage does not include the pipeline's name.
-    const artifact = buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
+    const artifact = await buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
     for (const w of artifact.warnings) ctx.warn(w);
     for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.bytes);
     return artifact.module;

@@ -126,10 +126,6 @@ export const M = {
     'K8002',
     (a) => `VM code generation: function '${a.func}': ${a.problem}`,
   ),
-  noCodegen: message<{ target: string; kind: string }>(
-    'K8003',
-    (a) => `target '${a.target}' (kind ${a.kind}) has no code generator yet`,
-  ),
   gpuLimit: message<{ target: string; kernel: string; what: string; need: number; unit: string; limit: string; value: number }>(
     'K8004',
     (a) =>

@@ -18,5 +18,5 @@ export function parse(text: string): IRModule {
 
 export async function buildAndLoad(m: IRModule | string, options: LoadOptions = {}): Promise<KilnModule> {
   const module = typeof m === 'string' ? parse(m) : m;
-  return loadArtifact(memorySource(buildArtifact(module, { name: 'test', target: JS_TARGET })), options);
+  return loadArtifact(memorySource(await buildArtifact(module, { name: 'test', target: JS_TARGET })), options);
 }

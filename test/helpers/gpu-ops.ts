@@ -84,7 +84,7 @@ export async function flushGpuChecks(device: () => Promise<Device | undefined>):
     if (usesFloat64(p)) {
       let error: unknown;
       try {
-        buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
+        await buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
       } catch (e) {
         error = e;
       }
@@ -94,7 +94,7 @@ export async function flushGpuChecks(device: () => Promise<Device | undefined>):
       continue;
     }
     if (needs64BitInts(p)) continue;
-    const artifact = buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
+    const artifact = await buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
     const mod = await loadArtifact(memorySource(artifact), { device: dev });
     const result = await mod.call('main', ...p.args.map(toValue));
     const outs = Array.isArray(result) ? (result as Value[]) : [result];

@@ -40,9 +40,9 @@ export async function compareWithOrt(
   options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device } = {},
 ): Promise<OutputError[]> {
   const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
-  const artifact = options.device
+  const artifact = await (options.device
     ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'oracle', target: WEBGPU_TARGET })
-    : buildArtifact(module, { name: 'oracle', target: JS_TARGET });
+    : buildArtifact(module, { name: 'oracle', target: JS_TARGET }));
   const kiln = await loadArtifact(memorySource(artifact), options.device ? { device: options.device } : {});
   const session = await ort.InferenceSession.create(bytes);
   const data = inputs.map((x, i) =>

@@ -19,7 +19,7 @@ import {
 } from '../../src/schedule/rules/default-rules.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
-import { expectSameResults, printFunc } from './helpers.ts';
+import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
 import { lockstep } from './lockstep.ts';
 
 const MODEL = `
@@ -58,12 +58,12 @@ describe('default GPU rules', () => {
     expect(rulesOf('conv2d')).toEqual(['conv']);
   });
 
-  it('every kernel of the module is scheduled, none is left to run on one thread', () => {
+  it('every kernel of the module is scheduled, none is left to run on one thread', async () => {
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
     }
-    expect(buildArtifact(scheduled, { name: 't', target: WEBGPU_TARGET }).warnings).toEqual([]);
+    expect((await buildArtifact(scheduled, { name: 't', target: WEBGPU_TARGET })).warnings).toEqual([]);
   });
 
   it('the recorded trace replays on the unscheduled kernel to the scheduled one', () => {
@@ -75,8 +75,8 @@ describe('default GPU rules', () => {
     }
   });
 
-  it('a webgpu build of unscheduled kernels warns that they run on one thread', () => {
-    const warnings = buildArtifact(legalized, { name: 't', target: WEBGPU_TARGET }).warnings;
+  it('a webgpu build of unscheduled kernels warns that they run on one thread', async () => {
+    const warnings = (await buildArtifact(legalized, { name: 't', target: WEBGPU_TARGET })).warnings;
     expect(warnings.join('\n')).toMatch(/no GPU schedule and will run on a single GPU thread .*add a 'schedule: \{\}' stage/);
   });
 

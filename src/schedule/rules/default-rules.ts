@@ -8,7 +8,7 @@
  */
 import type { AttrMap, AttrValue } from '../../ir/attrs.ts';
 import { type IRModule, withFunction } from '../../ir/module.ts';
-import type { TargetDescription } from '../../ir/target.ts';
+import type { TargetDescription, TargetKind } from '../../ir/target.ts';
 import { type PrimFunc, primFunc } from '../../ir/tir/stmt.ts';
 import { KilnError } from '../../support/diagnostics.ts';
 import { Schedule } from '../schedule.ts';
@@ -32,6 +32,16 @@ export const GPU_RULES: readonly ScheduleRule[] = [
   fallbackRule,
 ];
 
+/** The default rules of each target kind (none: its kernels run as written). */
+const DEFAULT_RULES: Record<TargetKind, readonly ScheduleRule[]> = {
+  js: [],
+  webgpu: GPU_RULES,
+};
+
+export function defaultRules(kind: TargetKind): readonly ScheduleRule[] {
+  return DEFAULT_RULES[kind];
+}
+
 export const SCHEDULE_RULES_ATTR = 'schedule_rules';
 export const SCHEDULE_TRACE_ATTR = 'schedule_trace';
 
@@ -46,7 +56,7 @@ export function scheduleKernel(
   name: string,
   f: PrimFunc,
   target: TargetDescription,
-  rules: readonly ScheduleRule[] = GPU_RULES,
+  rules: readonly ScheduleRule[] = defaultRules(target.kind),
 ): KernelSchedule {
   const ctx = ruleContext(target);
   let sch = new Schedule(f, name);
@@ -88,6 +98,7 @@ function currentNest(f: PrimFunc, blockName: string) {
 
 /** Schedules every unscheduled PrimFunc of the module and records what was done in its attrs. */
 export function scheduleModule(m: IRModule, target: TargetDescription): IRModule {
+  if (defaultRules(target.kind).length === 0) return m;
   let out = m;
   for (const [name, f] of m.functions) {
     if (f.kind !== 'prim_func' || f.attrs[SCHEDULE_RULES_ATTR] !== undefined) continue;

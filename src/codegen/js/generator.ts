@@ -1,0 +1,14 @@
+/** The js target's generator: one ES module of JavaScript kernels (kernels.js). */
+import type { CodeGenerator } from '../registry.ts';
+import { emitJsKernels } from './module.ts';
+
+export const jsGenerator: CodeGenerator = {
+  emit(kernels) {
+    const source = emitJsKernels(new Map(kernels.map((k) => [k.name, k.func])));
+    return {
+      files: [{ path: 'kernels.js', bytes: new TextEncoder().encode(source) }],
+      kernels: { format: 'js', file: 'kernels.js', names: kernels.map((k) => k.name) },
+      warnings: [],
+    };
+  },
+};

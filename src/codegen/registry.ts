@@ -1,0 +1,42 @@
+/**
+ * Code generators by target kind: what turns an artifact's kernels into its
+ * kernel files. Adding a target is adding a target file, a generator here and
+ * a kernel loader in the runtime (src/runtime/kernel-loaders.ts) — nothing
+ * else switches on the kind. Generators load on use, so commands that do not
+ * generate code (a cached build) do not pay for them.
+ */
+import type { TargetDescription, TargetKind } from '../ir/target.ts';
+import type { PrimFunc } from '../ir/tir/stmt.ts';
+import type { Manifest } from '../runtime/manifest.ts';
+
+export interface ArtifactFile {
+  readonly path: string;
+  readonly bytes: Uint8Array;
+}
+
+export interface NamedKernel {
+  readonly name: string;
+  readonly func: PrimFunc;
+}
+
+export interface EmittedKernels {
+  readonly files: readonly ArtifactFile[];
+  /** The manifest's `kernels` entry: the format the runtime loads them with, and their file. */
+  readonly kernels: Manifest['kernels'];
+  /** Things the user should know (kernels that will run slowly as built). */
+  readonly warnings: readonly string[];
+}
+
+export interface CodeGenerator {
+  /** Kernels sorted by name; every one the VM program calls. */
+  emit(kernels: readonly NamedKernel[], target: TargetDescription): EmittedKernels | Promise<EmittedKernels>;
+}
+
+const GENERATORS: Record<TargetKind, () => Promise<CodeGenerator>> = {
+  js: async () => (await import('./js/generator.ts')).jsGenerator,
+  webgpu: async () => (await import('./wgsl/generator.ts')).wgslGenerator,
+};
+
+export async function codeGenerator(kind: TargetKind): Promise<CodeGenerator> {
+  return GENERATORS[kind]();
+}
