@@ -44,7 +44,11 @@ export function loadPipeline(file: string, overrides: Overrides = {}): LoadedPip
     files.push(path);
     const parsed = parseYaml(text, path);
     diagnostics.push(...parsed.diagnostics);
-    if (!parsed.tree) return undefined;
+    if (!parsed.tree) {
+      // Empty, or only comments: no document at all.
+      if (parsed.diagnostics.length === 0) diagnostics.push(diagnostic(M.emptyPipeline, {}, { file: path, line: 1, column: 1 }));
+      return undefined;
+    }
     if (parsed.tree.kind !== 'map') {
       diagnostics.push(
         diagnostic(

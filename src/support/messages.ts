@@ -90,6 +90,8 @@ export const M = {
   missingFile: message<{ what: string; path: string }>('K6008', (a) => `${a.what} '${a.path}' does not exist`),
   userStage: message<{ file: string; problem: string }>('K6009', (a) => `user stage ${a.file}: ${a.problem}`),
   badOverride: message<{ text: string; problem: string }>('K6010', (a) => `--set ${a.text}: ${a.problem}`),
+  emptyPipeline: message('K6011', () => 'the pipeline file is empty: a pipeline is a map of name, target, model and stages'),
+  yamlAlias: message<{ problem: string }>('K6012', (a) => a.problem),
   stageFailed: message<{ stage: string; id: string; from?: string; cause: string }>(
     'K6101',
     (a) => `stage '${a.stage}'${a.stage === a.id ? '' : ` (${a.id})`}${a.from ? ` from ${a.from}` : ''} failed: ${a.cause}`,
