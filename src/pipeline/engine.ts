@@ -9,7 +9,7 @@
  * where a stage must run after cached ones; a cached entry that turns out
  * corrupt or incomplete is rebuilt from the stage before it.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
 import { lazyBlob } from '../ir/blob.ts';
@@ -17,6 +17,7 @@ import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
 import { isKilnError, KilnError } from '../support/diagnostics.ts';
+import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
 import { type StageContext, stageUsesTarget } from '../stages/index.ts';
@@ -124,7 +125,7 @@ export class Build {
     const env = this.env(stage);
     const inputs = (stage.def.inputs?.(stage.options as never, env) ?? []).map((f) => {
       const h = this.digests.hash(f);
-      if (h === undefined) fail(M.missingFile, { what: `input of stage '${stage.name}'`, path: f }, stage.loc);
+      if (h === undefined) throw unreadableInput(stage, f);
       return h;
     });
     const material = [
@@ -241,15 +242,16 @@ export class Build {
       warn: (message) => this.emit({ kind: 'warning', stage, message }),
     };
     let module: IRModule;
+    let written: ActionPayload['files'];
     try {
       module = await stage.def.run(input, ctx);
       if (this.options.verify) assertWellFormed(module, (await import('../ops/index.ts')).opHooks);
+      written = await materialize(stage.dir, files, this.options.store);
     } catch (e) {
       throw stageFailure(stage, e);
     }
     const state = this.states[i]!;
     state.module = module;
-    const written = await materialize(stage.dir, files, this.options.store);
     if (this.options.store && stage.def.cacheable !== false) {
       state.payload = await this.store(module, written);
       await this.options.store.putAction(state.key, state.payload);
@@ -266,13 +268,17 @@ export class Build {
 
   /** Puts a cached stage's emitted files back where they belong; false when one is missing from the store. */
   private async restoreFiles(stage: ResolvedStage, payload: ActionPayload): Promise<boolean> {
-    for (const f of payload.files) {
-      const dest = resolve(stage.dir, f.path);
-      if (this.digests.hash(dest) === f.hash) continue;
-      const bytes = await this.options.store!.readBlob(f.hash);
-      if (!bytes) return false;
-      mkdirSync(dirname(dest), { recursive: true });
-      await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
+    try {
+      for (const f of payload.files) {
+        const dest = resolve(stage.dir, f.path);
+        if (this.digests.hash(dest) === f.hash) continue;
+        const bytes = await this.options.store!.readBlob(f.hash);
+        if (!bytes) return false;
+        mkdirSync(dirname(dest), { recursive: true });
+        await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
+      }
+    } catch (e) {
+      throw stageFailure(stage, e);
     }
     return true;
   }
@@ -282,7 +288,19 @@ export class Build {
   }
 }
 
-/** A stage's failure, named with the stage and where the pipeline declares it; the cause follows. */
+/** A file a stage reads is gone or is a directory: the pipeline's mistake, at the stage. */
+function unreadableInput(stage: ResolvedStage, path: string): KilnError {
+  const what = `input of stage '${stage.name}'`;
+  const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
+  return new KilnError(diagnostic(isDir ? M.notAFile : M.missingFile, { what, path }, stage.loc), { input: true });
+}
+
+/**
+ * A stage's failure, named with the stage and where the pipeline declares it; the cause
+ * follows. What the source stage rejects is the user's model: an input error. A file-system
+ * error is said with its path; a path that cannot work (under a file, a directory where a
+ * file goes) is the pipeline's mistake.
+ */
 function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
   const who = {
     stage: stage.name,
@@ -291,7 +309,13 @@ function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
   };
   if (isKilnError(e)) {
     const cause = e.diagnostics[0]?.message ?? 'failed';
-    return new KilnError([diagnostic(M.stageFailed, { ...who, cause }, stage.loc), ...e.diagnostics]);
+    return new KilnError([diagnostic(M.stageFailed, { ...who, cause }, stage.loc), ...e.diagnostics], {
+      input: e.input || stage.def.source === true,
+    });
+  }
+  if (isErrnoError(e)) {
+    const cause = fsDiagnostic(e).message;
+    return new KilnError(diagnostic(M.stageFailed, { ...who, cause }, stage.loc), { input: isPathMistake(e) });
   }
   const err = e instanceof Error ? e : new Error(String(e));
   const stack =

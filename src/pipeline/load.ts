@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import { type Diagnostic, didYouMean, type SourceLocation } from '../support/diagnostics.ts';
 import { diagnostic, M } from '../support/messages.ts';
+import { fileProblem } from './file-problem.ts';
 import { fromJson, type Located, type LocatedEntry, type LocatedMap, parseYaml } from './yaml-tree.ts';
 
 export interface LoadedPipeline {
@@ -36,8 +37,9 @@ export function loadPipeline(file: string, overrides: Overrides = {}): LoadedPip
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
-    } catch {
-      diagnostics.push(diagnostic(M.missingFile, { what: from ? 'extended pipeline' : 'pipeline file', path }, from));
+    } catch (e) {
+      const what = from ? 'extended pipeline' : 'pipeline file';
+      diagnostics.push(fileProblem(what, path, from, e) ?? diagnostic(M.missingFile, { what, path }, from));
       return undefined;
     }
     sources.set(path, text);

@@ -102,16 +102,33 @@ describe('kiln build', () => {
     expect(bad.err).toContain("did you mean 'cleanup'?");
   });
 
-  test('a failing stage exits 1 naming the stage, its line in the pipeline, and the cause at its own line', async () => {
+  test('a model the import rejects exits 2 (an input error) naming the stage, its line in the pipeline, and the cause at its own line', async () => {
     ws.write('model.kir', MM_RELU.replace('range(n)', 'range(m)').replace('grid(n, 64, 128)', 'grid(q, 64, 128)'));
     const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain(`${ws.path('pipeline.yaml')}:6:5 - error K6101: stage 'import' failed: unknown variable 'q'`);
     expect(r.err).toContain('  6 |   - import: {}\n');
     expect(r.err).toMatch(
       /model\.kir:6:23 - error K1004: unknown variable 'q'\n {2}6 \| {3}for i, j, k in grid\(q, 64, 128\) \{\n/,
     );
     expect(r.err).not.toMatch(/at .*\.ts:\d+:\d+/);
+  });
+
+  test('an ONNX model the importer rejects is an input error: exit 2, for build and inspect', async () => {
+    ws.write('model.onnx', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x13, 0x42]));
+    ws.write('pipeline.yaml', PIPELINE.replace('path: model.kir', 'path: model.onnx'));
+    for (const cmd of ['build', 'inspect']) {
+      const r = await kiln(cmd, ws.path('pipeline.yaml'), ...cacheArgs());
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(/error K9001: .*model\.onnx: not a valid ONNX model/);
+    }
+  });
+
+  test('a stage that fails after the import is a build failure: exit 1', async () => {
+    stage(ws, 'fails', "throw new Error('the stage broke');");
+    ws.write('pipeline.yaml', `${PIPELINE}  - use: ./stages/fails.ts\n`);
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code).toBe(1);
   });
 
   test("a user stage that throws is reported with its file and the user's stack", async () => {

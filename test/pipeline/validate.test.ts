@@ -196,7 +196,11 @@ describe('pipeline validation', () => {
     const yaml = `${OK.replace('[simplify, dce]', '&p [simplify, dce]')}  - name: again\n    passes: { passes: *p }\n`;
     const r = await resolvePipeline(ws.write('case-alias-ok.yaml', yaml));
     expect(r.diagnostics.map((d) => d.message)).toEqual([]);
-    expect(r.pipeline!.stages.map((s) => s.options)).toEqual([{}, { passes: ['simplify', 'dce'] }, { passes: ['simplify', 'dce'] }]);
+    expect(r.pipeline!.stages.map((s) => s.options)).toEqual([
+      {},
+      { passes: ['simplify', 'dce'] },
+      { passes: ['simplify', 'dce'] },
+    ]);
   });
 
   test('kiln validate of an empty file reports it and exits 2', async () => {
