@@ -6,17 +6,7 @@ import { KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
-
-export function formatBytes(n: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
-  let v = n;
-  let u = 0;
-  while (v >= 1024 && u < units.length - 1) {
-    v /= 1024;
-    u++;
-  }
-  return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
-}
+import { formatBytes } from './progress.ts';
 
 export function registerCacheCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
   const cache = program.command('cache').description('the local build cache');

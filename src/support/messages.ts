@@ -158,6 +158,7 @@ export const M = {
   // --- command line ----------------------------------------------------------
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),
   fileNotFound: message<{ path: string }>('K5002', (a) => `cannot read '${a.path}': no such file`),
+  runInput: message<{ problem: string }>('K5004', (a) => a.problem),
   fileAccess: message<{ verb: string; path: string; reason: string }>(
     'K5003',
     (a) => `cannot ${a.verb} '${a.path}': ${a.reason}`,

@@ -100,4 +100,23 @@ describe('kiln run', () => {
     expect(bad.err).toContain('not a .npy file');
     for (const r of [wrong, noInput, missing, bad]) expect(r.err).not.toMatch(/\n\s+at /);
   });
+
+  test('a number given for a tensor input says what a tensor input takes', async () => {
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--input', 'x=3.5');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      "--input x=3.5: no such file; input 'x' is a tensor (Tensor[(n, 128), f32]): give a .npy file or 'random'",
+    );
+    expect(r.err).not.toContain('ENOENT');
+  });
+
+  test('a random input too large to generate is refused at once, with its size', async () => {
+    const t0 = performance.now();
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=100000000,128');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--shape x=100000000,128: a random input of 47.7 GiB (12,800,000,000 float32 values)');
+    expect(r.err).toContain('give a smaller shape, or the data with --input x=FILE.npy');
+    // It refuses before allocating anything: no time spent generating or running.
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
 });
