@@ -114,6 +114,16 @@ describe('kiln build', () => {
     expect(r.err).not.toMatch(/at .*\.ts:\d+:\d+/);
   });
 
+  test('the imported module is verified without --verify: a call_tir that does not fit its kernel fails the build', async () => {
+    ws.write('model.kir', MM_RELU.replace('w: Tensor[(128, 64), f32]', 'w: Tensor[(64, 128), f32]'));
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain("error K6101: stage 'import' failed:");
+    expect(r.err).toMatch(
+      /model\.kir:\d+:\d+ - error K2001: function 'main', binding 'lv0': call_tir of 'mm': argument 2 is Tensor\[\(64, 128\), f32\], but buffer 'W' \(f32\[128, 64\]\) needs 128 for dimension 0, not 64/,
+    );
+  });
+
   test('an ONNX model the importer rejects is an input error: exit 2, for build and inspect', async () => {
     ws.write('model.onnx', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x13, 0x42]));
     ws.write('pipeline.yaml', PIPELINE.replace('path: model.kir', 'path: model.onnx'));
