@@ -30,7 +30,7 @@ import {
 } from '../../src/ir/graph/expr.ts';
 import { primSI, type StructInfo, tensorSI, tupleSI } from '../../src/ir/graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../../src/ir/module.ts';
-import { add, call, cast, div, floatImm, intImm, load, lt, mul, primVar, sub } from '../../src/ir/prim/expr.ts';
+import { add, call, cast, div, floatImm, intImm, load, lt, mul, type PrimExpr, primVar, sub } from '../../src/ir/prim/expr.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { buffer } from '../../src/ir/tir/buffer.ts';
 import {
@@ -354,13 +354,14 @@ describe('graph functions', () => {
 
   test('call_tir arguments that do not fit the buffers of the prim_func', () => {
     const m = primVar('m');
+    const t32 = (shape: readonly (number | PrimExpr)[]) => tensorSI(shape, 'float32');
     const kernel = primFunc([buffer('A', [n, 4]), buffer('B', [n, 8]), buffer('C', [n, 4])], seq([]));
-    const x8 = graphVar('x8', f32([n, 8]));
+    const x8 = graphVar('x8', t32([n, 8]));
     const y = graphVar('y', tensorSI([m, 4], 'int32'));
-    const z = graphVar('z', f32([n, 4, 1]));
-    const w = graphVar('w', f32([n, 3]));
-    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => graphVar(name, f32([n, 4])));
-    const e = graphVar('e', f32([add(n, 1), 4]));
+    const z = graphVar('z', t32([n, 4, 1]));
+    const w = graphVar('w', t32([n, 3]));
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => graphVar(name, t32([n, 4])));
+    const e = graphVar('e', t32([add(n, 1), 4]));
     const mod = bad({
       kernel,
       main: graphFunc(
@@ -368,16 +369,16 @@ describe('graph functions', () => {
         seqExpr(
           [
             bindingBlock([
-              varBinding(a!, callTIR('kernel', [x, x8], f32([n, 4]))), // fits
-              varBinding(b!, callTIR('kernel', [y, x8], f32([n, 4]))),
-              varBinding(c!, callTIR('kernel', [z, x8], f32([n, 4]))),
-              varBinding(d!, callTIR('kernel', [x, w], f32([n, 4]))),
-              varBinding(e, callTIR('kernel', [x, x8], f32([add(n, 1), 4]))),
+              varBinding(a!, callTIR('kernel', [x, x8], t32([n, 4]))), // fits
+              varBinding(b!, callTIR('kernel', [y, x8], t32([n, 4]))),
+              varBinding(c!, callTIR('kernel', [z, x8], t32([n, 4]))),
+              varBinding(d!, callTIR('kernel', [x, w], t32([n, 4]))),
+              varBinding(e, callTIR('kernel', [x, x8], t32([add(n, 1), 4]))),
             ]),
           ],
           e,
         ),
-        f32([add(n, 1), 4]),
+        t32([add(n, 1), 4]),
       ),
     });
     expect(problems(mod, {})).toEqual([
