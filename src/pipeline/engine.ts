@@ -95,6 +95,8 @@ interface StageState {
 export class Build {
   private readonly states: StageState[] = [];
   private readonly digests: FileDigests;
+  /** Set once stages were re-run for a weight the cache lost. */
+  private recomputed = false;
 
   constructor(
     readonly pipeline: ResolvedPipeline,
@@ -227,8 +229,31 @@ export class Build {
     );
   }
 
-  /** Runs stage i on the module after stage i-1 and stores the result. */
+  /**
+   * Runs stage i, and when a weight of the cached module it reads turns out gone or corrupt
+   * (the store evicts it as it reads), runs the stages before it again, in memory, and then
+   * stage i: the build recomputes what the cache lost instead of failing. Once per build.
+   */
   private async execute(i: number): Promise<void> {
+    try {
+      await this.executeOnce(i);
+    } catch (e) {
+      if (this.recomputed || i === 0 || !lostWeight(e)) throw e;
+      this.recomputed = true;
+      const stage = this.pipeline.stages[i]!;
+      this.emit({
+        kind: 'warning',
+        stage,
+        message: `a weight of the cached module before stage '${stage.name}' is gone or corrupt; re-running the stages before it`,
+      });
+      for (let j = 0; j < i; j++) this.states[j]!.module = undefined;
+      for (let j = 0; j < i; j++) await this.executeOnce(j);
+      await this.executeOnce(i);
+    }
+  }
+
+  /** Runs stage i on the module after stage i-1 and stores the result. */
+  private async executeOnce(i: number): Promise<void> {
     const stage = this.pipeline.stages[i]!;
     const input = i === 0 ? undefined : await this.moduleAfter(i - 1);
     const files: { path: string; bytes: Uint8Array }[] = [];
@@ -286,6 +311,11 @@ export class Build {
   private emit(e: BuildEvent): void {
     this.options.onEvent?.(e);
   }
+}
+
+/** A failure that comes from a weight blob the store no longer has (or had corrupt and evicted). */
+function lostWeight(e: unknown): boolean {
+  return isKilnError(e) && e.diagnostics.some((d) => d.code === M.blobUnavailable.code);
 }
 
 /** A file a stage reads is gone or is a directory: the pipeline's mistake, at the stage. */

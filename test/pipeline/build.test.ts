@@ -194,6 +194,36 @@ describe('the cache under stress', () => {
     expect(r.out).toBe(before);
   });
 
+  test('a corrupt weight under a cached stage is recomputed in the same build, and the artifact is right', async () => {
+    ws.write('model.onnx', readFileSync(join(REPO, 'examples/models/tiny-resnet.onnx')));
+    const onnx = `${PIPELINE.replace('path: model.kir', 'path: model.onnx')}  - codegen: { out: artifacts/a }\n`;
+    ws.write('pipeline.yaml', onnx);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).code).toBe(0);
+    const good = readFileSync(ws.path('artifacts/a/params/shard-0.bin'));
+    // Flip a byte of every weight the cached stages refer to.
+    const weights = new Set<string>();
+    for (const f of files(ws.path('cache/ac'))) {
+      const entry = JSON.parse(readFileSync(f, 'utf8')) as { payload: { blobs: string[] } };
+      for (const h of entry.payload.blobs) weights.add(h);
+    }
+    expect(weights.size).toBeGreaterThan(0);
+    for (const f of files(ws.path('cache/cas')).filter((f) => weights.has(f.split('/').pop()!))) {
+      const bytes = readFileSync(f);
+      bytes[0] = bytes[0]! ^ 0xff;
+      writeFileSync(f, bytes);
+    }
+    // Only codegen runs (its output moved): it reads the weights of the cached stage before it.
+    const r = await kiln('build', ws.path('pipeline.yaml'), '--set', 'stages.codegen.out=artifacts/b', ...cacheArgs());
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/warning K6201: cache: blob .* is corrupt/);
+    expect(r.err).toMatch(/re-running the stages before it/);
+    expect(readFileSync(ws.path('artifacts/b/params/shard-0.bin')).equals(good)).toBe(true);
+    // The cache is whole again: the next build of either output runs nothing.
+    const again = await kiln('build', ws.path('pipeline.yaml'), '--set', 'stages.codegen.out=artifacts/b', ...cacheArgs());
+    expect(again.err).toContain('0 ran, 3 cached');
+    expect(again.err).not.toContain('warning');
+  }, 60_000);
+
   test('a truncated stage entry is a miss: warned about and rebuilt', async () => {
     await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
     for (const f of files(ws.path('cache/ac'))) truncateSync(f, 5);
