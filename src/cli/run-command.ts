@@ -1,7 +1,7 @@
 /**
  * `kiln run <artifact-dir>`: runs an entry function of a built artifact on
  * inputs from .npy files or seeded random data, prints each output's shape,
- * dtype and a short summary and the median time over repeats, and writes the
+ * dtype and a short summary and the time of the runs after warm-up, and writes the
  * outputs as .npy.
  */
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -17,7 +17,8 @@ import { describe } from '../runtime/vm.ts';
 import { KilnError } from '../support/diagnostics.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
-import { formatBytes, formatMs } from './progress.ts';
+import { formatBytes } from './progress.ts';
+import { formatTiming, timeRuns, WARMUP_MS } from './timing.ts';
 
 interface RunOptions {
   readonly entry?: string;
@@ -26,6 +27,7 @@ interface RunOptions {
   readonly seed: string;
   readonly device: string;
   readonly repeat: string;
+  readonly warmup: string;
   readonly output?: string;
 }
 
@@ -46,7 +48,12 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '0')
     .option('--device <name>', 'where to run: cpu or webgpu (the artifact must be built for that target)', 'cpu')
-    .option('--repeat <n>', 'run this many times and report the median time', '1')
+    .option('--repeat <n>', 'timed runs: report their median, min and max time', '1')
+    .option(
+      '--warmup <n|auto>',
+      `untimed runs first (auto: at least one, more for up to ${WARMUP_MS} ms), so times leave out JIT compilation`,
+      'auto',
+    )
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
     .action(async (dir: string, opts: RunOptions) => {
       try {
@@ -81,6 +88,7 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
     throw inputError(`--device ${opts.device}: expected cpu or webgpu`);
   }
   const repeat = positiveInt(opts.repeat, '--repeat');
+  const warmup = opts.warmup === 'auto' ? 'auto' : positiveInt(opts.warmup, '--warmup', true);
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
   const mod = await load(resolve(dir), { device: opts.device });
@@ -88,19 +96,11 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);
 
-  const times: number[] = [];
-  let result: Value = null!;
-  for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    result = await mod.call(entry, ...args);
-    // Reading the outputs back waits for the device, so a GPU run's time includes its work.
-    result = await toCpuValue(result);
-    times.push(performance.now() - t0);
-  }
-  const outputs = flatten(result);
+  // Reading the outputs back waits for the device, so a GPU run's time includes its work.
+  const timing = await timeRuns(async () => toCpuValue(await mod.call(entry, ...args)), repeat, warmup);
+  const outputs = flatten(timing.result);
   for (const [i, o] of outputs.entries()) io.stdout(`${describeOutput(i, o)}\n`);
-  times.sort((a, b) => a - b);
-  io.stdout(`${entry}: median ${formatMs(times[Math.floor(times.length / 2)]!)} over ${repeat} run${repeat === 1 ? '' : 's'}\n`);
+  io.stdout(`${formatTiming(entry, timing)}\n`);
   if (opts.output) {
     const out = resolve(opts.output);
     mkdirSync(out, { recursive: true });
