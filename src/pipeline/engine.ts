@@ -9,7 +9,7 @@
  * where a stage must run after cached ones; a cached entry that turns out
  * corrupt or incomplete is rebuilt from the stage before it.
  */
-import { mkdirSync, statSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
 import { lazyBlob } from '../ir/blob.ts';
@@ -22,6 +22,7 @@ import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
 import { type StageContext, stageUsesTarget } from '../stages/index.ts';
 import { FileDigests } from './file-digests.ts';
+import { fileProblem } from './file-problem.ts';
 import { moduleStats, type ModuleStats } from './module-stats.ts';
 import { materialize } from './outputs.ts';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.ts';
@@ -321,8 +322,9 @@ function lostWeight(e: unknown): boolean {
 /** A file a stage reads is gone or is a directory: the pipeline's mistake, at the stage. */
 function unreadableInput(stage: ResolvedStage, path: string): KilnError {
   const what = `input of stage '${stage.name}'`;
-  const isDir = statSync(path, { throwIfNoEntry: false })?.isDirectory() ?? false;
-  return new KilnError(diagnostic(isDir ? M.notAFile : M.missingFile, { what, path }, stage.loc), { input: true });
+  return new KilnError(fileProblem(what, path, stage.loc) ?? diagnostic(M.missingFile, { what, path }, stage.loc), {
+    input: true,
+  });
 }
 
 /**
