@@ -17,16 +17,22 @@ export async function collectGarbage(root: string, maxBytes: number): Promise<Gc
   const entries = (await listEntries(root)).sort((a, b) => a.mtimeMs - b.mtimeMs);
   let total = entries.reduce((sum, e) => sum + e.bytes, 0);
   const removed: EvictedEntry[] = [];
+  const failures: string[] = [];
   for (const entry of entries) {
     if (total <= maxBytes) break;
     if (await usedSince(entry.path, entry.mtimeMs)) continue;
-    // A failed removal (permissions) leaves the entry counted: gc reports what it really freed.
-    if ((await removeFile(entry.path)) !== undefined) continue;
+    // A failed removal (permissions, a read-only disk) leaves the entry counted: gc reports
+    // what it really freed, and why the rest stayed.
+    const failure = await removeFile(entry.path);
+    if (failure !== undefined) {
+      failures.push(`${entry.path}: ${failure}`);
+      continue;
+    }
     total -= entry.bytes;
     removed.push({ kind: entry.kind, name: entry.name, bytes: entry.bytes, lastAccess: new Date(entry.mtimeMs) });
   }
   const freedBytes = removed.reduce((sum, e) => sum + e.bytes, 0);
-  return { removed, freedBytes, remainingBytes: total, staleTempFilesRemoved };
+  return { removed, freedBytes, remainingBytes: total, staleTempFilesRemoved, ...(failures.length > 0 ? { failures } : {}) };
 }
 
 async function usedSince(path: string, mtimeMs: number): Promise<boolean> {

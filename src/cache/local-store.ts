@@ -3,17 +3,21 @@
  * holding `cas/` (blobs by sha256), `ac/` (action entries by stage key) and
  * `tmp/` (writes in flight). Every read verifies what it returns; a damaged
  * entry is deleted, reported and treated as a miss, so the build recomputes it
- * instead of using a wrong result.
+ * instead of using a wrong result. A store that cannot be written (read-only,
+ * full, no permission) warns once and goes on without storing: builds still
+ * run, uncached.
  */
 import { readFileSync } from 'node:fs';
-import { readFile, rm, stat } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { fsReason, isErrnoError } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { decodeActionEntry, encodeActionEntry } from './action-entry.ts';
 import { type ChunkHook, writeFileAtomic } from './atomic-write.ts';
 import { describeError, errnoCode, removeFile, removeFileSync, touch, touchSync } from './fs-util.ts';
 import { collectGarbage, removeStaleTempFiles } from './gc.ts';
-import { ENTRY_DIRS, entryLabel, entryPath } from './layout.ts';
+import { ENTRY_DIRS, entryLabel, entryPath, TEMP_DIR } from './layout.ts';
 import { computeStats } from './stats.ts';
 import type { CacheStats, CacheStore, EntryKind, GcResult } from './store.ts';
 
@@ -33,6 +37,8 @@ export function openLocalStore(root: string, options: LocalStoreOptions = {}): C
 
 class LocalStore implements CacheStore {
   private readonly warn: (message: string) => void;
+  /** Set once a write failed for a reason of the file system's: later writes are skipped. */
+  private unwritable = false;
 
   constructor(
     readonly root: string,
@@ -47,7 +53,7 @@ class LocalStore implements CacheStore {
     try {
       text = await readFile(path, 'utf8');
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (isAbsent(error)) return undefined;
       return this.evict('action', key, path, `unreadable (${describeError(error)})`, await removeFile(path));
     }
     const decoded = decodeActionEntry(text);
@@ -58,7 +64,8 @@ class LocalStore implements CacheStore {
 
   async putAction(key: string, payload: unknown): Promise<void> {
     const path = entryPath(this.root, 'action', key);
-    await writeFileAtomic(this.root, path, Buffer.from(encodeActionEntry(payload), 'utf8'));
+    const text = encodeActionEntry(payload);
+    await this.write(() => writeFileAtomic(this.root, path, Buffer.from(text, 'utf8')));
   }
 
   async hasBlob(hash: string): Promise<boolean> {
@@ -76,7 +83,7 @@ class LocalStore implements CacheStore {
     try {
       bytes = plainBytes(await readFile(path));
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (isAbsent(error)) return undefined;
       return this.evict('blob', hash, path, `unreadable (${describeError(error)})`, await removeFile(path));
     }
     const problem = blobProblem(hash, bytes);
@@ -91,7 +98,7 @@ class LocalStore implements CacheStore {
     try {
       bytes = plainBytes(readFileSync(path));
     } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined;
+      if (isAbsent(error)) return undefined;
       return this.evict('blob', hash, path, `unreadable (${describeError(error)})`, removeFileSync(path));
     }
     const problem = blobProblem(hash, bytes);
@@ -112,8 +119,24 @@ class LocalStore implements CacheStore {
     }
     const progress = this.options.onWriteProgress;
     const afterChunk: ChunkHook | undefined = progress && ((written, total) => progress(hash, written, total));
-    await writeFileAtomic(this.root, path, bytes, afterChunk);
+    await this.write(() => writeFileAtomic(this.root, path, bytes, afterChunk));
     return hash;
+  }
+
+  /**
+   * Runs a write unless the store already proved unwritable. A file-system error (read-only,
+   * full, permissions, a file where a directory belongs) makes it so, with one warning: the
+   * build goes on without storing. A failed write leaves no entry, only a miss.
+   */
+  private async write(run: () => Promise<void>): Promise<void> {
+    if (this.unwritable) return;
+    try {
+      await run();
+    } catch (error) {
+      if (!isErrnoError(error)) throw error;
+      this.unwritable = true;
+      this.warn(`cache ${this.root} cannot be written: ${fsReason(error)}; building without storing results in it`);
+    }
   }
 
   stats(): Promise<CacheStats> {
@@ -125,8 +148,24 @@ class LocalStore implements CacheStore {
   }
 
   async clear(): Promise<void> {
-    // Writers in flight recreate the shard directory they rename into; their temporary files are left alone.
-    await Promise.all(Object.values(ENTRY_DIRS).map((dir) => rm(join(this.root, dir), { recursive: true, force: true })));
+    // Each entry directory is first renamed aside, in one step, then deleted: a build writing
+    // meanwhile renames its entries into a fresh directory (recreated on demand), never into
+    // the one being deleted, which would then not be empty when its turn comes.
+    await Promise.all(
+      Object.values(ENTRY_DIRS).map(async (dir) => {
+        const entries = join(this.root, dir);
+        if (!(await stat(entries).catch(() => undefined))) return;
+        const aside = join(this.root, TEMP_DIR, `clear-${process.pid}-${randomBytes(6).toString('hex')}`);
+        await mkdir(join(this.root, TEMP_DIR), { recursive: true });
+        try {
+          await rename(entries, aside);
+        } catch (error) {
+          if (errnoCode(error) === 'ENOENT') return; // another clear got there first
+          throw error;
+        }
+        await rm(aside, { recursive: true, force: true, maxRetries: 3 });
+      }),
+    );
     await removeStaleTempFiles(this.root);
   }
 
@@ -137,6 +176,12 @@ class LocalStore implements CacheStore {
     this.warn(`cache: ${what} ${entryLabel(kind, name)} is corrupt: ${reason}; ${outcome} and treated it as a miss`);
     return undefined;
   }
+}
+
+/** Not there: a miss, not damage (ENOTDIR: a file stands where the store's directory would be). */
+function isAbsent(error: unknown): boolean {
+  const code = errnoCode(error);
+  return code === 'ENOENT' || code === 'ENOTDIR';
 }
 
 function blobProblem(hash: string, bytes: Uint8Array): string | undefined {

@@ -59,4 +59,6 @@ export interface GcResult {
   /** Actions plus blobs left after collection. */
   readonly remainingBytes: number;
   readonly staleTempFilesRemoved: number;
+  /** Entries that should have gone but could not be removed, each `path: reason`. */
+  readonly failures?: readonly string[];
 }

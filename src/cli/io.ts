@@ -1,6 +1,7 @@
 /** Where the CLI writes, and how it reports errors: diagnostics with excerpts, never a stack trace for a user mistake. */
 import { readFileSync } from 'node:fs';
 import { formatDiagnostic, isKilnError, KilnError } from '../support/diagnostics.ts';
+import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
 import { diagnostic, M } from '../support/messages.ts';
 
 export interface CliIO {
@@ -25,8 +26,8 @@ export class Sources {
     try {
       text = readFileSync(path, 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      if (code === 'ENOENT' || code === 'EISDIR' || code === 'EACCES') throw new KilnError(diagnostic(M.fileNotFound, { path }));
+      if (isErrnoError(e) && e.code === 'ENOENT') throw new KilnError(diagnostic(M.fileNotFound, { path }), { input: true });
+      if (isErrnoError(e)) throw new KilnError(fsDiagnostic(e, { verb: 'read', path }), { input: isPathMistake(e) });
       throw e;
     }
     this.texts.set(path, text);
@@ -46,11 +47,20 @@ export class Sources {
   }
 }
 
-/** Prints an error and gives the exit code for it. */
+/**
+ * Prints an error and gives the exit code for it: `exitCode` for a KilnError, unless it is
+ * the user's input that is wrong (2, whichever command met it). A file-system error is
+ * said in words with its path (2 when the path is the mistake, else 1); anything else is a
+ * bug in Kiln.
+ */
 export function reportError(e: unknown, io: CliIO, sources: Sources, exitCode: number = EXIT.invalid): number {
   if (isKilnError(e)) {
     for (const d of e.diagnostics) io.stderr(`${formatDiagnostic(d, d.location ? sources.get(d.location.file) : undefined)}\n`);
-    return exitCode;
+    return e.input ? EXIT.invalid : exitCode;
+  }
+  if (isErrnoError(e)) {
+    io.stderr(`${formatDiagnostic(fsDiagnostic(e))}\n`);
+    return isPathMistake(e) ? EXIT.invalid : EXIT.failed;
   }
   const detail = e instanceof Error ? (e.stack ?? e.message) : String(e);
   io.stderr(`internal error: this is a bug in Kiln, please report it\n${detail}\n`);

@@ -2,7 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBuildCommands } from './build-commands.ts';
 import { registerCacheCommands } from './cache-commands.ts';
-import { type CliIO, EXIT, processIO } from './io.ts';
+import { type CliIO, EXIT, processIO, reportError, Sources } from './io.ts';
 import { registerIrCommands } from './ir-commands.ts';
 import { registerRunCommand } from './run-command.ts';
 import { registerWatchCommand } from './watch-command.ts';
@@ -46,7 +46,8 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
       // --help and --version end here with exit code 0; usage mistakes with 2.
       return e.exitCode === 0 ? EXIT.ok : EXIT.invalid;
     }
-    throw e;
+    // A command let an error escape: reported as Kiln's bug (or, for a KilnError, as the user's), never left to Node.
+    return reportError(e, io, new Sources());
   }
   return exit;
 }

@@ -1,21 +1,24 @@
 /**
  * `kiln run <artifact-dir>`: runs an entry function of a built artifact on
  * inputs from .npy files or seeded random data, prints each output's shape,
- * dtype and a short summary and the median time over repeats, and writes the
+ * dtype and a short summary and the time of the runs after warm-up, and writes the
  * outputs as .npy.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { type DType, isDType } from '../runtime/dtype.ts';
+import { bytesPerElement, type DType, isBigIntDType, isDType, storageOf } from '../runtime/dtype.ts';
 import type { EntryInfo, Manifest } from '../runtime/manifest.ts';
 import { NDArray, sizeOf, tensor } from '../runtime/ndarray.ts';
 import { readNpy, writeNpy } from '../runtime/npy.ts';
 import { evalShapeExpr } from '../runtime/shape-expr.ts';
 import { Shape, type Value } from '../runtime/values.ts';
 import { describe } from '../runtime/vm.ts';
+import { KilnError } from '../support/diagnostics.ts';
+import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
-import { formatMs } from './progress.ts';
+import { formatBytes } from './progress.ts';
+import { formatTiming, timeRuns, WARMUP_MS } from './timing.ts';
 
 interface RunOptions {
   readonly entry?: string;
@@ -24,6 +27,7 @@ interface RunOptions {
   readonly seed: string;
   readonly device: string;
   readonly repeat: string;
+  readonly warmup: string;
   readonly output?: string;
 }
 
@@ -44,7 +48,12 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '0')
     .option('--device <name>', 'where to run: cpu or webgpu (the artifact must be built for that target)', 'cpu')
-    .option('--repeat <n>', 'run this many times and report the median time', '1')
+    .option('--repeat <n>', 'timed runs: report their median, min and max time', '1')
+    .option(
+      '--warmup <n|auto>',
+      `untimed runs first (auto: at least one, more for up to ${WARMUP_MS} ms), so times leave out JIT compilation`,
+      'auto',
+    )
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
     .action(async (dir: string, opts: RunOptions) => {
       try {
@@ -56,24 +65,30 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     });
 }
 
-/** Mistakes in the command or the inputs are the user's (exit 2); anything else is a failure. */
+/**
+ * Mistakes in the command or the inputs are the user's (exit 2), and so are the runtime's
+ * refusals of an artifact or a call (it imports nothing from the compiler, so no catalog
+ * code); anything else is a failure.
+ */
 function reportRunError(e: unknown, io: CliIO): number {
-  if (e instanceof Error && (e.name === 'CallError' || e.name === 'LoadError' || e.name === 'InputError')) {
+  if (e instanceof Error && (e.name === 'CallError' || e.name === 'LoadError')) {
     io.stderr(`error: ${e.message}\n`);
     return EXIT.invalid;
   }
   return reportError(e, io, new Sources(), EXIT.invalid);
 }
 
-class InputError extends Error {
-  override readonly name = 'InputError';
+/** A mistake in `kiln run`'s arguments or inputs. */
+function inputError(problem: string): KilnError {
+  return new KilnError(diagnostic(M.runInput, { problem }), { input: true });
 }
 
 async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   if (opts.device !== 'cpu' && opts.device !== 'webgpu') {
-    throw new InputError(`--device ${opts.device}: expected cpu or webgpu`);
+    throw inputError(`--device ${opts.device}: expected cpu or webgpu`);
   }
   const repeat = positiveInt(opts.repeat, '--repeat');
+  const warmup = opts.warmup === 'auto' ? 'auto' : positiveInt(opts.warmup, '--warmup', true);
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
   const mod = await load(resolve(dir), { device: opts.device });
@@ -81,19 +96,11 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);
 
-  const times: number[] = [];
-  let result: Value = null!;
-  for (let i = 0; i < repeat; i++) {
-    const t0 = performance.now();
-    result = await mod.call(entry, ...args);
-    // Reading the outputs back waits for the device, so a GPU run's time includes its work.
-    result = await toCpuValue(result);
-    times.push(performance.now() - t0);
-  }
-  const outputs = flatten(result);
+  // Reading the outputs back waits for the device, so a GPU run's time includes its work.
+  const timing = await timeRuns(async () => toCpuValue(await mod.call(entry, ...args)), repeat, warmup);
+  const outputs = flatten(timing.result);
   for (const [i, o] of outputs.entries()) io.stdout(`${describeOutput(i, o)}\n`);
-  times.sort((a, b) => a - b);
-  io.stdout(`${entry}: median ${formatMs(times[Math.floor(times.length / 2)]!)} over ${repeat} run${repeat === 1 ? '' : 's'}\n`);
+  io.stdout(`${formatTiming(entry, timing)}\n`);
   if (opts.output) {
     const out = resolve(opts.output);
     mkdirSync(out, { recursive: true });
@@ -107,7 +114,7 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
 function positiveInt(text: string, flag: string, zeroOk = false): number {
   const n = Number(text);
   if (!Number.isSafeInteger(n) || n < (zeroOk ? 0 : 1))
-    throw new InputError(`${flag} ${text}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
+    throw inputError(`${flag} ${text}: expected a ${zeroOk ? 'non-negative' : 'positive'} integer`);
   return n;
 }
 
@@ -115,19 +122,19 @@ function pickEntry(m: Manifest, wanted: string | undefined): string {
   const entries = Object.keys(m.entries);
   if (wanted !== undefined) {
     if (!entries.includes(wanted))
-      throw new InputError(`--entry ${wanted}: the artifact's entry functions are ${entries.join(', ')}`);
+      throw inputError(`--entry ${wanted}: the artifact's entry functions are ${entries.join(', ')}`);
     return wanted;
   }
   if (entries.includes('main')) return 'main';
   if (entries.length === 1) return entries[0]!;
-  throw new InputError(`the artifact has several entry functions (${entries.join(', ')}); choose one with --entry`);
+  throw inputError(`the artifact has several entry functions (${entries.join(', ')}); choose one with --entry`);
 }
 
 function parsePairs(items: readonly string[], flag: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of items) {
     const eq = item.indexOf('=');
-    if (eq <= 0) throw new InputError(`${flag} ${item}: expected NAME=VALUE`);
+    if (eq <= 0) throw inputError(`${flag} ${item}: expected NAME=VALUE`);
     out.set(item.slice(0, eq), item.slice(eq + 1));
   }
   return out;
@@ -136,17 +143,23 @@ function parsePairs(items: readonly string[], flag: string): Map<string, string>
 function makeInputs(info: EntryInfo, inputs: Map<string, string>, shapes: Map<string, string>, seed: number, io: CliIO): Value[] {
   const names = info.params.map((p) => p.name);
   for (const n of [...inputs.keys(), ...shapes.keys()]) {
-    if (!names.includes(n)) throw new InputError(`there is no input '${n}'; the inputs are ${names.join(', ')}`);
+    if (!names.includes(n)) throw inputError(`there is no input '${n}'; the inputs are ${names.join(', ')}`);
   }
   const vars: (number | undefined)[] = new Array<number | undefined>(info.vars.length);
   const values: (Value | undefined)[] = info.params.map((p) => {
     const given = inputs.get(p.name);
     if (given === undefined || given === 'random' || !p.tensor) return undefined;
     let t: NDArray;
+    const file = statSync(given, { throwIfNoEntry: false });
+    if (!file?.isFile()) {
+      throw inputError(
+        `--input ${p.name}=${given}: ${file ? 'is a directory' : 'no such file'}; input '${p.name}' is a tensor (${p.type}): give a .npy file or 'random'`,
+      );
+    }
     try {
       t = readNpy(new Uint8Array(readFileSync(given)), given);
     } catch (e) {
-      throw new InputError(`--input ${p.name}=${given}: ${(e as Error).message}`);
+      throw inputError(`--input ${p.name}=${given}: ${(e as Error).message}`);
     }
     bindDims(p.tensor.dims, t.shape, vars);
     return t;
@@ -168,19 +181,33 @@ function makeInputs(info: EntryInfo, inputs: Map<string, string>, shapes: Map<st
     const given = inputs.get(p.name);
     if (!p.tensor) {
       if (given === undefined || given === 'random') {
-        throw new InputError(`input '${p.name}' (${p.type}) is not a tensor: give its value with --input ${p.name}=...`);
+        throw inputError(`input '${p.name}' (${p.type}) is not a tensor: give its value with --input ${p.name}=...`);
       }
       return literal(given, p.name, p.type);
     }
     const dims = shapes.has(p.name)
       ? parseDims(shapes.get(p.name)!, p.name)
       : p.tensor.dims?.map((d) => evalShapeExpr(d, vars, info.vars));
-    if (!dims)
-      throw new InputError(`input '${p.name}' (${p.type}) has no known shape: give one with --shape ${p.name}=d0,d1,...`);
+    if (!dims) throw inputError(`input '${p.name}' (${p.type}) has no known shape: give one with --shape ${p.name}=d0,d1,...`);
     if (!isDType(p.tensor.dtype))
-      throw new InputError(`input '${p.name}' has dtype ${p.tensor.dtype}, which the runtime does not know`);
+      throw inputError(`input '${p.name}' has dtype ${p.tensor.dtype}, which the runtime does not know`);
+    checkRandomSize(p.name, dims, p.tensor.dtype, shapes.has(p.name));
     return randomTensor(dims, p.tensor.dtype, seed * 1000 + i);
   });
+}
+
+/** The most data one generated input may take: far beyond a test input, well short of exhausting memory. */
+export const MAX_RANDOM_INPUT_BYTES = 256 * 1024 * 1024;
+
+/** A typo'd shape (an extra zero) would otherwise allocate gigabytes and run until killed. */
+function checkRandomSize(name: string, dims: readonly number[], dtype: DType, fromShape: boolean): void {
+  const count = dims.reduce((a, b) => a * b, 1);
+  const bytes = count * bytesPerElement(dtype);
+  if (bytes <= MAX_RANDOM_INPUT_BYTES) return;
+  const why = fromShape ? `--shape ${name}=${dims.join(',')}` : `input '${name}' of shape [${dims.join(', ')}]`;
+  throw inputError(
+    `${why}: a random input of ${formatBytes(bytes)} (${count.toLocaleString('en')} ${dtype} values) is more than kiln run generates (${formatBytes(MAX_RANDOM_INPUT_BYTES)}); give a smaller shape, or the data with --input ${name}=FILE.npy`,
+  );
 }
 
 function bindDims(pattern: readonly unknown[] | undefined, shape: readonly number[], vars: (number | undefined)[]): void {
@@ -193,14 +220,13 @@ function bindDims(pattern: readonly unknown[] | undefined, shape: readonly numbe
 function parseDims(text: string, name: string): number[] {
   const dims = text === '' ? [] : text.split(',').map((s) => Number(s.trim()));
   if (dims.some((d) => !Number.isSafeInteger(d) || d < 0))
-    throw new InputError(`--shape ${name}=${text}: expected non-negative integers separated by commas`);
+    throw inputError(`--shape ${name}=${text}: expected non-negative integers separated by commas`);
   return dims;
 }
 
 function literal(text: string, name: string, type: string): Value {
   const nums = text.split(',').map((s) => Number(s.trim()));
-  if (nums.some((n) => Number.isNaN(n)))
-    throw new InputError(`--input ${name}=${text}: expected a number or a comma-separated list`);
+  if (nums.some((n) => Number.isNaN(n))) throw inputError(`--input ${name}=${text}: expected a number or a comma-separated list`);
   return type.startsWith('Shape') ? new Shape(nums) : nums[0]!;
 }
 
@@ -215,7 +241,9 @@ function randomTensor(shape: readonly number[], dtype: DType, seed: number): NDA
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
   const n = sizeOf(shape);
-  const values = new Array<number>(n);
+  // Straight into the tensor's storage where a number fits it as is; else through float64s the tensor converts.
+  const direct = !isBigIntDType(dtype) && dtype !== 'float16' && dtype !== 'bfloat16';
+  const values = direct ? new (storageOf(dtype))(n) : new Float64Array(n);
   const float = dtype.startsWith('float') || dtype === 'bfloat16';
   for (let i = 0; i < n; i++)
     values[i] = dtype === 'bool' ? (next() < 0.5 ? 0 : 1) : float ? next() * 2 - 1 : Math.floor(next() * 10);

@@ -6,7 +6,7 @@
  * left in place; Ctrl-C ends it cleanly.
  */
 import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 import type { Command } from 'commander';
 import { Build } from '../pipeline/engine.ts';
@@ -49,6 +49,10 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
   const readAs = new Map<string, string>();
   const recheckTimers = new Set<NodeJS.Timeout>();
 
+  // Files are followed by path, not inode: chokidar watches the directories that hold them
+  // (only those files in them), so a file deleted and created again, as editors that save by
+  // replacing do, is still seen; a watch on the file itself ends with its first inode.
+  const dirs = new Set<string>();
   const track = (pipeline: string, watched: readonly string[]): void => {
     const add: string[] = [];
     for (const f of [pipeline, ...watched]) {
@@ -56,7 +60,10 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
       if (!set) {
         set = new Set();
         dependsOn.set(f, set);
-        add.push(f);
+        if (!dirs.has(dirname(f))) {
+          dirs.add(dirname(f));
+          add.push(dirname(f));
+        }
       }
       set.add(pipeline);
     }
@@ -122,7 +129,11 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
       running = running.then(async () => {
         const todo = [...pending];
         pending = new Set();
-        for (const p of todo) if (!closed) await rebuild(p);
+        for (const p of todo) {
+          if (closed) continue;
+          // Whatever one rebuild meets, watching goes on.
+          await rebuild(p).catch((e: unknown) => reportError(e, io, new Sources(), EXIT.failed));
+        }
       });
     }, opts.debounce ?? 20);
   };
@@ -131,7 +142,11 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
   const ready = (async () => {
     for (const p of pipelines) await rebuild(p);
     const { watch: chokidarWatch } = await import('chokidar');
-    watcher = chokidarWatch([...dependsOn.keys()], { ignoreInitial: true });
+    watcher = chokidarWatch([...dirs], {
+      ignoreInitial: true,
+      depth: 0,
+      ignored: (path: string) => !dirs.has(resolve(path)) && !dependsOn.has(resolve(path)),
+    });
     watcher.on('all', (_event, path) => schedule(resolve(path)));
     await new Promise<void>((res) => watcher!.once('ready', () => res()));
     io.stderr(`watching ${dependsOn.size} files; Ctrl-C to stop\n`);

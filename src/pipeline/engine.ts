@@ -17,10 +17,12 @@ import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
 import { isKilnError, KilnError } from '../support/diagnostics.ts';
+import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
 import { type StageContext, stageUsesTarget } from '../stages/index.ts';
 import { FileDigests } from './file-digests.ts';
+import { fileProblem } from './file-problem.ts';
 import { moduleStats, type ModuleStats } from './module-stats.ts';
 import { materialize } from './outputs.ts';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.ts';
@@ -94,6 +96,8 @@ interface StageState {
 export class Build {
   private readonly states: StageState[] = [];
   private readonly digests: FileDigests;
+  /** Set once stages were re-run for a weight the cache lost. */
+  private recomputed = false;
 
   constructor(
     readonly pipeline: ResolvedPipeline,
@@ -124,7 +128,7 @@ export class Build {
     const env = this.env(stage);
     const inputs = (stage.def.inputs?.(stage.options as never, env) ?? []).map((f) => {
       const h = this.digests.hash(f);
-      if (h === undefined) fail(M.missingFile, { what: `input of stage '${stage.name}'`, path: f }, stage.loc);
+      if (h === undefined) throw unreadableInput(stage, f);
       return h;
     });
     const material = [
@@ -226,8 +230,31 @@ export class Build {
     );
   }
 
-  /** Runs stage i on the module after stage i-1 and stores the result. */
+  /**
+   * Runs stage i, and when a weight of the cached module it reads turns out gone or corrupt
+   * (the store evicts it as it reads), runs the stages before it again, in memory, and then
+   * stage i: the build recomputes what the cache lost instead of failing. Once per build.
+   */
   private async execute(i: number): Promise<void> {
+    try {
+      await this.executeOnce(i);
+    } catch (e) {
+      if (this.recomputed || i === 0 || !lostWeight(e)) throw e;
+      this.recomputed = true;
+      const stage = this.pipeline.stages[i]!;
+      this.emit({
+        kind: 'warning',
+        stage,
+        message: `a weight of the cached module before stage '${stage.name}' is gone or corrupt; re-running the stages before it`,
+      });
+      for (let j = 0; j < i; j++) this.states[j]!.module = undefined;
+      for (let j = 0; j < i; j++) await this.executeOnce(j);
+      await this.executeOnce(i);
+    }
+  }
+
+  /** Runs stage i on the module after stage i-1 and stores the result. */
+  private async executeOnce(i: number): Promise<void> {
     const stage = this.pipeline.stages[i]!;
     const input = i === 0 ? undefined : await this.moduleAfter(i - 1);
     const files: { path: string; bytes: Uint8Array }[] = [];
@@ -241,15 +268,16 @@ export class Build {
       warn: (message) => this.emit({ kind: 'warning', stage, message }),
     };
     let module: IRModule;
+    let written: ActionPayload['files'];
     try {
       module = await stage.def.run(input, ctx);
       if (this.options.verify) assertWellFormed(module, (await import('../ops/index.ts')).opHooks);
+      written = await materialize(stage.dir, files, this.options.store);
     } catch (e) {
       throw stageFailure(stage, e);
     }
     const state = this.states[i]!;
     state.module = module;
-    const written = await materialize(stage.dir, files, this.options.store);
     if (this.options.store && stage.def.cacheable !== false) {
       state.payload = await this.store(module, written);
       await this.options.store.putAction(state.key, state.payload);
@@ -266,13 +294,17 @@ export class Build {
 
   /** Puts a cached stage's emitted files back where they belong; false when one is missing from the store. */
   private async restoreFiles(stage: ResolvedStage, payload: ActionPayload): Promise<boolean> {
-    for (const f of payload.files) {
-      const dest = resolve(stage.dir, f.path);
-      if (this.digests.hash(dest) === f.hash) continue;
-      const bytes = await this.options.store!.readBlob(f.hash);
-      if (!bytes) return false;
-      mkdirSync(dirname(dest), { recursive: true });
-      await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
+    try {
+      for (const f of payload.files) {
+        const dest = resolve(stage.dir, f.path);
+        if (this.digests.hash(dest) === f.hash) continue;
+        const bytes = await this.options.store!.readBlob(f.hash);
+        if (!bytes) return false;
+        mkdirSync(dirname(dest), { recursive: true });
+        await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
+      }
+    } catch (e) {
+      throw stageFailure(stage, e);
     }
     return true;
   }
@@ -282,7 +314,25 @@ export class Build {
   }
 }
 
-/** A stage's failure, named with the stage and where the pipeline declares it; the cause follows. */
+/** A failure that comes from a weight blob the store no longer has (or had corrupt and evicted). */
+function lostWeight(e: unknown): boolean {
+  return isKilnError(e) && e.diagnostics.some((d) => d.code === M.blobUnavailable.code);
+}
+
+/** A file a stage reads is gone or is a directory: the pipeline's mistake, at the stage. */
+function unreadableInput(stage: ResolvedStage, path: string): KilnError {
+  const what = `input of stage '${stage.name}'`;
+  return new KilnError(fileProblem(what, path, stage.loc) ?? diagnostic(M.missingFile, { what, path }, stage.loc), {
+    input: true,
+  });
+}
+
+/**
+ * A stage's failure, named with the stage and where the pipeline declares it; the cause
+ * follows. What the source stage rejects is the user's model: an input error. A file-system
+ * error is said with its path; a path that cannot work (under a file, a directory where a
+ * file goes) is the pipeline's mistake.
+ */
 function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
   const who = {
     stage: stage.name,
@@ -291,7 +341,13 @@ function stageFailure(stage: ResolvedStage, e: unknown): KilnError {
   };
   if (isKilnError(e)) {
     const cause = e.diagnostics[0]?.message ?? 'failed';
-    return new KilnError([diagnostic(M.stageFailed, { ...who, cause }, stage.loc), ...e.diagnostics]);
+    return new KilnError([diagnostic(M.stageFailed, { ...who, cause }, stage.loc), ...e.diagnostics], {
+      input: e.input || stage.def.source === true,
+    });
+  }
+  if (isErrnoError(e)) {
+    const cause = fsDiagnostic(e).message;
+    return new KilnError(diagnostic(M.stageFailed, { ...who, cause }, stage.loc), { input: isPathMistake(e) });
   }
   const err = e instanceof Error ? e : new Error(String(e));
   const stack =

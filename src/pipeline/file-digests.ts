@@ -31,7 +31,7 @@ export class FileDigests {
     }
   }
 
-  /** The sha256 of a file's content, or undefined when it cannot be read. */
+  /** The sha256 of a file's content, or undefined when it cannot be read (gone, a directory, no permission). */
   hash(path: string): string | undefined {
     let st;
     try {
@@ -39,11 +39,18 @@ export class FileDigests {
     } catch {
       return undefined;
     }
+    if (!st.isFile()) return undefined;
     const known = this.entries.get(path);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
       return known.hash;
     }
-    const hash = createHash('sha256').update(readFileSync(path)).digest('hex');
+    let bytes: Buffer;
+    try {
+      bytes = readFileSync(path);
+    } catch {
+      return undefined;
+    }
+    const hash = createHash('sha256').update(bytes).digest('hex');
     this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirty = true;
     return hash;

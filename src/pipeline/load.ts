@@ -9,6 +9,7 @@ import { dirname, resolve } from 'node:path';
 import { parse as parseYamlValue } from 'yaml';
 import { type Diagnostic, didYouMean, type SourceLocation } from '../support/diagnostics.ts';
 import { diagnostic, M } from '../support/messages.ts';
+import { fileProblem } from './file-problem.ts';
 import { fromJson, type Located, type LocatedEntry, type LocatedMap, parseYaml } from './yaml-tree.ts';
 
 export interface LoadedPipeline {
@@ -36,15 +37,20 @@ export function loadPipeline(file: string, overrides: Overrides = {}): LoadedPip
     let text: string;
     try {
       text = readFileSync(path, 'utf8');
-    } catch {
-      diagnostics.push(diagnostic(M.missingFile, { what: from ? 'extended pipeline' : 'pipeline file', path }, from));
+    } catch (e) {
+      const what = from ? 'extended pipeline' : 'pipeline file';
+      diagnostics.push(fileProblem(what, path, from, e) ?? diagnostic(M.missingFile, { what, path }, from));
       return undefined;
     }
     sources.set(path, text);
     files.push(path);
     const parsed = parseYaml(text, path);
     diagnostics.push(...parsed.diagnostics);
-    if (!parsed.tree) return undefined;
+    if (!parsed.tree) {
+      // Empty, or only comments: no document at all.
+      if (parsed.diagnostics.length === 0) diagnostics.push(diagnostic(M.emptyPipeline, {}, { file: path, line: 1, column: 1 }));
+      return undefined;
+    }
     if (parsed.tree.kind !== 'map') {
       diagnostics.push(
         diagnostic(

@@ -8,6 +8,8 @@
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
+import { KilnError } from '../support/diagnostics.ts';
+import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 
 export async function materialize(
@@ -22,11 +24,15 @@ export async function materialize(
       const dest = resolve(dir, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const tmp = join(dirname(dest), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
-      writeFileSync(tmp, f.bytes);
+      // Staged before writing: a write that fails midway (a full disk) leaves its file behind too.
       staged.push({ tmp, dest });
+      writeFileSync(tmp, f.bytes);
     }
   } catch (e) {
     for (const s of staged) rmSync(s.tmp, { force: true });
+    // A failed write names no path (it writes to a descriptor): say which file it was.
+    const dest = staged.length > 0 ? staged[staged.length - 1]!.dest : undefined;
+    if (isErrnoError(e) && e.syscall === 'write' && dest) throw new KilnError(fsDiagnostic(e, { verb: 'write', path: dest }));
     throw e;
   }
   for (const s of staged) renameSync(s.tmp, s.dest);

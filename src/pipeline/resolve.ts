@@ -4,12 +4,12 @@
  * the target, the model and user stages. Every problem is collected and
  * reported at once, before any work.
  */
-import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { allFormats, getImporter, importerForPath } from '../frontends/registry.ts';
 import { type Diagnostic, didYouMean, type SourceLocation } from '../support/diagnostics.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { allStages, getStage, type ModelSpec, type StageDefinition } from '../stages/index.ts';
+import { fileProblem } from './file-problem.ts';
 import { loadPipeline, type Overrides, stageEntryName, userStageName } from './load.ts';
 import { ajvDiagnostics, dotted, type Path, validateJson, zodDiagnostics } from './problems.ts';
 import { mergedPipelineJsonSchema, modelSchema, stageOptionsJsonSchema } from './schema.ts';
@@ -139,12 +139,12 @@ function resolveModel(
   const pathNode = mapGet(node, 'path');
   const path =
     pathNode?.kind === 'scalar' && typeof pathNode.value === 'string' ? resolve(dirOf(pathNode.loc), pathNode.value) : undefined;
-  if (path !== undefined && !existsSync(path))
-    diagnostics.push(diagnostic(M.missingFile, { what: 'model file', path }, pathNode!.loc));
+  const problem = path === undefined ? undefined : fileProblem('model file', path, pathNode!.loc);
+  if (problem) diagnostics.push(problem);
   const parsed = modelSchema.safeParse(toJson(node));
   if (!parsed.success || path === undefined || !pathNode) return undefined;
   const m = parsed.data;
-  let ok = existsSync(path);
+  let ok = problem === undefined;
   const importer = m.format !== undefined ? getImporter(m.format) : importerForPath(path);
   if (!importer) {
     const formatNode = mapGet(node, 'format');
@@ -218,8 +218,9 @@ async function resolveStage(
       return undefined;
     }
     const path = resolve(dirOf(useNode.loc), useNode.value);
-    if (!existsSync(path)) {
-      diagnostics.push(diagnostic(M.missingFile, { what: 'stage file', path }, useNode.loc));
+    const problem = fileProblem('stage file', path, useNode.loc);
+    if (problem) {
+      diagnostics.push(problem);
       return undefined;
     }
     try {

@@ -9,6 +9,7 @@ import { type TargetDescription, targetSchema } from '../ir/target.ts';
 import { type Diagnostic, didYouMean, type SourceLocation } from '../support/diagnostics.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, M } from '../support/messages.ts';
+import { fileProblem } from './file-problem.ts';
 import { keyJson } from './key-material.ts';
 import { ajvDiagnostics, dotted, validateJson, zodDiagnostics } from './problems.ts';
 import { targetJsonSchema } from './schema.ts';
@@ -56,19 +57,22 @@ export function loadTarget(
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
-  } catch {
+  } catch (e) {
     const named = !/[\\/]|\.ya?ml$/.test(value);
     const d = named
       ? diagnostic(M.unknownTarget, { name: value, dir: join(kilnRoot(), 'targets') }, at, [
           ...didYouMean(value, builtinTargets()),
           `targets: ${builtinTargets().join(', ')}`,
         ])
-      : diagnostic(M.missingFile, { what: 'target file', path: file }, at);
+      : (fileProblem('target file', file, at, e) ?? diagnostic(M.missingFile, { what: 'target file', path: file }, at));
     return { diagnostics: [d] };
   }
   sources.set(file, text);
   const parsed = parseYaml(text, file);
-  if (!parsed.tree) return { diagnostics: parsed.diagnostics };
+  if (!parsed.tree) {
+    const empty = diagnostic(M.pipelineValue, { where: 'target', problem: 'the target file is empty' }, at);
+    return { diagnostics: parsed.diagnostics.length > 0 ? parsed.diagnostics : [empty] };
+  }
   const json = toJson(parsed.tree);
   schema ??= targetJsonSchema();
   const describe = (p: readonly (string | number)[]): string => (p.length === 0 ? 'target' : `target ${dotted(p)}`);

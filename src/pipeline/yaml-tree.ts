@@ -38,24 +38,65 @@ export function parseYaml(text: string, file: string): ParsedYaml {
   );
   if (diagnostics.length > 0) return { tree: undefined, diagnostics };
 
-  const convert = (node: YamlNode | null | undefined, fallback: number): Located => {
-    if (isAlias(node)) return convert(node.resolve(doc), fallback);
-    const loc = node?.range ? at(node.range[0], node.range[1]) : at(fallback);
-    if (isMap(node)) {
-      const entries = new Map<string, LocatedEntry>();
-      for (const pair of node.items) {
-        const keyNode = pair.key as YamlNode | null;
-        const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
-        const keyLoc = keyNode?.range ? at(keyNode.range[0], keyNode.range[1]) : loc;
-        entries.set(key, { keyLoc, value: convert(pair.value as YamlNode | null, keyNode?.range?.[1] ?? 0) });
-      }
-      return { kind: 'map', entries, loc };
+  // Aliases are expanded into the tree, so a few hundred bytes of nested aliases ("billion
+  // laughs") would expand to billions of nodes, and an alias inside the node it names to an
+  // infinite tree: both stop at the alias, with its place.
+  let expanded = 0;
+  const open = new Set<YamlNode>();
+  // `alias`: where the outermost alias being expanded was written, the place to report.
+  const convert = (node: YamlNode | null | undefined, fallback: number, alias: SourceLocation | undefined): Located => {
+    if (isAlias(node)) {
+      const target = node.resolve(doc);
+      const where = node.range ? at(node.range[0], node.range[1]) : at(fallback);
+      if (target && open.has(target)) throw new AliasProblem(`alias *${node.source} refers to a node that contains it`, where);
+      return convert(target, fallback, alias ?? where);
     }
-    if (isSeq(node)) return { kind: 'seq', items: node.items.map((x) => convert(x as YamlNode, node.range?.[0] ?? 0)), loc };
+    if (alias && ++expanded > MAX_ALIAS_EXPANSION) {
+      throw new AliasProblem(
+        `aliases expand to more than ${MAX_ALIAS_EXPANSION} values (an alias bomb?); write the values out instead`,
+        alias,
+      );
+    }
+    const loc = node?.range ? at(node.range[0], node.range[1]) : at(fallback);
+    if (node) open.add(node);
+    try {
+      if (isMap(node)) {
+        const entries = new Map<string, LocatedEntry>();
+        for (const pair of node.items) {
+          const keyNode = pair.key as YamlNode | null;
+          const key = isScalar(keyNode) ? String(keyNode.value) : String(keyNode);
+          const keyLoc = keyNode?.range ? at(keyNode.range[0], keyNode.range[1]) : loc;
+          entries.set(key, { keyLoc, value: convert(pair.value as YamlNode | null, keyNode?.range?.[1] ?? 0, alias) });
+        }
+        return { kind: 'map', entries, loc };
+      }
+      if (isSeq(node))
+        return { kind: 'seq', items: node.items.map((x) => convert(x as YamlNode, node.range?.[0] ?? 0, alias)), loc };
+    } finally {
+      if (node) open.delete(node);
+    }
     const value = isScalar(node) ? node.value : null;
     return { kind: 'scalar', value: isPlainScalar(value) ? value : scalarText(value), loc };
   };
-  return { tree: doc.contents ? convert(doc.contents, 0) : undefined, diagnostics };
+  if (!doc.contents) return { tree: undefined, diagnostics };
+  try {
+    return { tree: convert(doc.contents, 0, undefined), diagnostics };
+  } catch (e) {
+    if (!(e instanceof AliasProblem)) throw e;
+    return { tree: undefined, diagnostics: [diagnostic(M.yamlAlias, { problem: e.message }, e.where)] };
+  }
+}
+
+/** Values that aliases may add to a document: far more than any pipeline needs. */
+export const MAX_ALIAS_EXPANSION = 10_000;
+
+class AliasProblem extends Error {
+  constructor(
+    message: string,
+    readonly where: SourceLocation,
+  ) {
+    super(message);
+  }
 }
 
 /** Tags YAML resolves to other values (dates, binary, bigints) are kept as their text. */

@@ -30,12 +30,19 @@ export interface Diagnostic {
  */
 export class KilnError extends Error {
   readonly diagnostics: readonly Diagnostic[];
+  /**
+   * The mistake is in what the user gave (a model, a path, a value), not a step that failed:
+   * the CLI exits 2 for it, whichever command meets it. Set where that is known (the import
+   * stage reads the user's model); false means a build step failed.
+   */
+  readonly input: boolean;
 
-  constructor(diagnostics: Diagnostic | readonly Diagnostic[]) {
+  constructor(diagnostics: Diagnostic | readonly Diagnostic[], options: { readonly input?: boolean } = {}) {
     const list: readonly Diagnostic[] = isDiagnosticList(diagnostics) ? diagnostics : [diagnostics];
     super(list.map((d) => plainDiagnostic(d)).join('\n'));
     this.name = 'KilnError';
     this.diagnostics = list;
+    this.input = options.input ?? false;
   }
 
   /** The code of the first diagnostic: what tests usually match on. */

@@ -6,7 +6,7 @@
  * K2xxx  IR verifier (well-formedness)
  * K3xxx  operators (struct-info inference, attributes)
  * K4xxx  IR construction and builders
- * K5xxx  command line
+ * K5xxx  command line, files and the file system
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
  * K7xxx  passes (K71xx legalization, K72xx schedules)
  * K8xxx  code generation and artifacts
@@ -90,11 +90,18 @@ export const M = {
   missingFile: message<{ what: string; path: string }>('K6008', (a) => `${a.what} '${a.path}' does not exist`),
   userStage: message<{ file: string; problem: string }>('K6009', (a) => `user stage ${a.file}: ${a.problem}`),
   badOverride: message<{ text: string; problem: string }>('K6010', (a) => `--set ${a.text}: ${a.problem}`),
+  emptyPipeline: message('K6011', () => 'the pipeline file is empty: a pipeline is a map of name, target, model and stages'),
+  yamlAlias: message<{ problem: string }>('K6012', (a) => a.problem),
+  notAFile: message<{ what: string; path: string }>('K6013', (a) => `${a.what} '${a.path}' is a directory, not a file`),
   stageFailed: message<{ stage: string; id: string; from?: string; cause: string }>(
     'K6101',
     (a) => `stage '${a.stage}'${a.stage === a.id ? '' : ` (${a.id})`}${a.from ? ` from ${a.from}` : ''} failed: ${a.cause}`,
   ),
   cacheWarning: message<{ problem: string }>('K6201', (a) => a.problem),
+  cacheUnchanged: message<{ dir: string; count: number }>(
+    'K6202',
+    (a) => `cache ${a.dir}: ${a.count} entr${a.count === 1 ? 'y' : 'ies'} could not be removed`,
+  ),
 
   // --- passes ----------------------------------------------------------------------
   unknownPass: message<{ name: string }>('K7001', (a) => `unknown pass '${a.name}'`),
@@ -147,6 +154,11 @@ export const M = {
   // --- command line ----------------------------------------------------------
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),
   fileNotFound: message<{ path: string }>('K5002', (a) => `cannot read '${a.path}': no such file`),
+  runInput: message<{ problem: string }>('K5004', (a) => a.problem),
+  fileAccess: message<{ verb: string; path: string; reason: string }>(
+    'K5003',
+    (a) => `cannot ${a.verb} '${a.path}': ${a.reason}`,
+  ),
 } as const;
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {

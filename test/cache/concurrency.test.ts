@@ -70,3 +70,20 @@ test('a clear while writers run never fails a write', async () => {
   const clearing = [store.clear(), store.clear()];
   await expect(Promise.all([...work, ...clearing])).resolves.toBeDefined();
 });
+
+test('a clear while another process keeps writing never fails for a directory that is not empty', async () => {
+  const { store } = tempStore();
+  // Another process (a build) writes entries all the time; each clear must succeed regardless.
+  const child = spawnFixture('writer', [store.root, '0', '150']);
+  lines(child, () => undefined);
+  child.stdin!.write('go\n');
+  const done = exited(child);
+  let finished = false;
+  void done.then(() => (finished = true));
+  let clears = 0;
+  while (!finished || clears < 5) {
+    await expect(store.clear()).resolves.toBeUndefined();
+    clears++;
+  }
+  expect(await done).toEqual({ code: 0, signal: null });
+}, 60_000);

@@ -37,7 +37,7 @@ describe('kiln run', () => {
     const r = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=7,128', '--repeat', '3', '--output', ws.path('out'));
     expect(r.code, r.err).toBe(0);
     expect(r.out).toMatch(/^output 0: float32\[7, 64\] {2}min 0 {2}max [0-9.]+/m);
-    expect(r.out).toMatch(/main: median [0-9.]+ ms over 3 runs/);
+    expect(r.out).toMatch(/main: median [0-9.]+ ms \(min [0-9.]+ ms, max [0-9.]+ ms\) over 3 runs after \d+ warm-up runs?/);
     const y = readNpy(new Uint8Array(readFileSync(ws.path('out/output_0.npy'))));
     expect(y.shape).toEqual([7, 64]);
   });
@@ -99,5 +99,32 @@ describe('kiln run', () => {
     expect(bad.code).toBe(2);
     expect(bad.err).toContain('not a .npy file');
     for (const r of [wrong, noInput, missing, bad]) expect(r.err).not.toMatch(/\n\s+at /);
+  });
+
+  test('--warmup: a count of untimed runs first, or none', async () => {
+    const two = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=2,128', '--warmup', '2', '--repeat', '2');
+    expect(two.out).toMatch(/main: median [0-9.]+ ms \(min [0-9.]+ ms, max [0-9.]+ ms\) over 2 runs after 2 warm-up runs\n/);
+    const none = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=2,128', '--warmup', '0');
+    expect(none.out).toMatch(/over 1 run without warm-up\n/);
+    expect((await kiln('run', ws.path('artifacts/mm-relu'), '--warmup', 'some')).code).toBe(2);
+  });
+
+  test('a number given for a tensor input says what a tensor input takes', async () => {
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--input', 'x=3.5');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain(
+      "--input x=3.5: no such file; input 'x' is a tensor (Tensor[(n, 128), f32]): give a .npy file or 'random'",
+    );
+    expect(r.err).not.toContain('ENOENT');
+  });
+
+  test('a random input too large to generate is refused at once, with its size', async () => {
+    const t0 = performance.now();
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=100000000,128');
+    expect(r.code).toBe(2);
+    expect(r.err).toContain('--shape x=100000000,128: a random input of 47.7 GiB (12,800,000,000 float32 values)');
+    expect(r.err).toContain('give a smaller shape, or the data with --input x=FILE.npy');
+    // It refuses before allocating anything: no time spent generating or running.
+    expect(performance.now() - t0).toBeLessThan(5000);
   });
 });

@@ -30,7 +30,7 @@ import {
 } from '../../src/ir/graph/expr.ts';
 import { primSI, type StructInfo, tensorSI, tupleSI } from '../../src/ir/graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../../src/ir/module.ts';
-import { add, call, cast, div, floatImm, intImm, load, lt, mul, primVar, sub } from '../../src/ir/prim/expr.ts';
+import { add, call, cast, div, floatImm, intImm, load, lt, mul, type PrimExpr, primVar, sub } from '../../src/ir/prim/expr.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { buffer } from '../../src/ir/tir/buffer.ts';
 import {
@@ -350,6 +350,58 @@ describe('graph functions', () => {
       "function 'main', binding 'b': call_tir of 'main', which is not a prim_func of the module",
       "function 'main', binding 'c': call_tir of 'kernel' passes 2 inputs, 1 outputs and 0 tir_vars, but it has 2 parameters",
     ]);
+  });
+
+  test('call_tir arguments that do not fit the buffers of the prim_func', () => {
+    const m = primVar('m');
+    const t32 = (shape: readonly (number | PrimExpr)[]) => tensorSI(shape, 'float32');
+    const kernel = primFunc([buffer('A', [n, 4]), buffer('B', [n, 8]), buffer('C', [n, 4])], seq([]));
+    const x8 = graphVar('x8', t32([n, 8]));
+    const y = graphVar('y', tensorSI([m, 4], 'int32'));
+    const z = graphVar('z', t32([n, 4, 1]));
+    const w = graphVar('w', t32([n, 3]));
+    const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((name) => graphVar(name, t32([n, 4])));
+    const e = graphVar('e', t32([add(n, 1), 4]));
+    const mod = bad({
+      kernel,
+      main: graphFunc(
+        [x, x8, y, z, w],
+        seqExpr(
+          [
+            bindingBlock([
+              varBinding(a!, callTIR('kernel', [x, x8], t32([n, 4]))), // fits
+              varBinding(b!, callTIR('kernel', [y, x8], t32([n, 4]))),
+              varBinding(c!, callTIR('kernel', [z, x8], t32([n, 4]))),
+              varBinding(d!, callTIR('kernel', [x, w], t32([n, 4]))),
+              varBinding(e, callTIR('kernel', [x, x8], t32([add(n, 1), 4]))),
+            ]),
+          ],
+          e,
+        ),
+        t32([add(n, 1), 4]),
+      ),
+    });
+    expect(problems(mod, {})).toEqual([
+      "function 'main', binding 'b': call_tir of 'kernel': argument 1 is Tensor[(m, 4), i32], but buffer 'A' (f32[n, 4]) has dtype f32",
+      "function 'main', binding 'c': call_tir of 'kernel': argument 1 is Tensor[(n, 4, 1), f32], but buffer 'A' (f32[n, 4]) has 2 dimensions",
+      "function 'main', binding 'd': call_tir of 'kernel': argument 2 is Tensor[(n, 3), f32], but buffer 'B' (f32[n, 8]) needs 8 for dimension 1, not 3",
+      "function 'main', binding 'e': call_tir of 'kernel': output 1 is Tensor[(n + 1, 4), f32], but buffer 'C' (f32[n, 4]) needs n for dimension 0, not n + 1",
+    ]);
+  });
+
+  test('dimensions that are not integers, are negative, or count more than 2^53 elements', () => {
+    const half = graphVar('p', tensorSI([floatImm(0.5, 'float32'), 4], 'float32'));
+    const negative = graphVar('q', tensorSI([intImm(-3, 'int64'), 4], 'float32'));
+    const huge = graphVar('r', tensorSI([1e8, 1e8, 1e8], 'float32'));
+    const mod = bad({ main: graphFunc([half, negative, huge], seqExpr([], half), half.sinfo) });
+    expect(problems(mod, {})).toEqual([
+      "function 'main': Tensor[(0.5, 4), f32]: dimension 0.5 is not an integer (it is float32)",
+      "function 'main': Tensor[(-3, 4), f32]: dimension -3 is negative",
+      "function 'main': Tensor[(100000000, 100000000, 100000000), f32]: 1.00e+24 elements, more than 2^53",
+      "function 'main': Tensor[(0.5, 4), f32]: dimension 0.5 is not an integer (it is float32)",
+    ]);
+    const kernel = primFunc([buffer('A', [intImm(-1, 'int64')])], seq([]));
+    expect(problems(bad({ kernel }), {})).toEqual(["prim_func 'kernel': buffer 'A': dimension -1 is negative"]);
   });
 
   test('call_global of a missing function, of a prim_func, and with the wrong arity', () => {

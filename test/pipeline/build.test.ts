@@ -102,16 +102,43 @@ describe('kiln build', () => {
     expect(bad.err).toContain("did you mean 'cleanup'?");
   });
 
-  test('a failing stage exits 1 naming the stage, its line in the pipeline, and the cause at its own line', async () => {
+  test('a model the import rejects exits 2 (an input error) naming the stage, its line in the pipeline, and the cause at its own line', async () => {
     ws.write('model.kir', MM_RELU.replace('range(n)', 'range(m)').replace('grid(n, 64, 128)', 'grid(q, 64, 128)'));
     const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2);
     expect(r.err).toContain(`${ws.path('pipeline.yaml')}:6:5 - error K6101: stage 'import' failed: unknown variable 'q'`);
     expect(r.err).toContain('  6 |   - import: {}\n');
     expect(r.err).toMatch(
       /model\.kir:6:23 - error K1004: unknown variable 'q'\n {2}6 \| {3}for i, j, k in grid\(q, 64, 128\) \{\n/,
     );
     expect(r.err).not.toMatch(/at .*\.ts:\d+:\d+/);
+  });
+
+  test('the imported module is verified without --verify: a call_tir that does not fit its kernel fails the build', async () => {
+    ws.write('model.kir', MM_RELU.replace('w: Tensor[(128, 64), f32]', 'w: Tensor[(64, 128), f32]'));
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code, r.err).toBe(2);
+    expect(r.err).toContain("error K6101: stage 'import' failed:");
+    expect(r.err).toMatch(
+      /model\.kir:\d+:\d+ - error K2001: function 'main', binding 'lv0': call_tir of 'mm': argument 2 is Tensor\[\(64, 128\), f32\], but buffer 'W' \(f32\[128, 64\]\) needs 128 for dimension 0, not 64/,
+    );
+  });
+
+  test('an ONNX model the importer rejects is an input error: exit 2, for build and inspect', async () => {
+    ws.write('model.onnx', new Uint8Array([0x0a, 0xff, 0xff, 0xff, 0x13, 0x42]));
+    ws.write('pipeline.yaml', PIPELINE.replace('path: model.kir', 'path: model.onnx'));
+    for (const cmd of ['build', 'inspect']) {
+      const r = await kiln(cmd, ws.path('pipeline.yaml'), ...cacheArgs());
+      expect(r.code, r.err).toBe(2);
+      expect(r.err).toMatch(/error K9001: .*model\.onnx: not a valid ONNX model/);
+    }
+  });
+
+  test('a stage that fails after the import is a build failure: exit 1', async () => {
+    stage(ws, 'fails', "throw new Error('the stage broke');");
+    ws.write('pipeline.yaml', `${PIPELINE}  - use: ./stages/fails.ts\n`);
+    const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(r.code).toBe(1);
   });
 
   test("a user stage that throws is reported with its file and the user's stack", async () => {
@@ -166,6 +193,36 @@ describe('the cache under stress', () => {
     expect(r.err).toMatch(/rebuilding it/);
     expect(r.out).toBe(before);
   });
+
+  test('a corrupt weight under a cached stage is recomputed in the same build, and the artifact is right', async () => {
+    ws.write('model.onnx', readFileSync(join(REPO, 'examples/models/tiny-resnet.onnx')));
+    const onnx = `${PIPELINE.replace('path: model.kir', 'path: model.onnx')}  - codegen: { out: artifacts/a }\n`;
+    ws.write('pipeline.yaml', onnx);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).code).toBe(0);
+    const good = readFileSync(ws.path('artifacts/a/params/shard-0.bin'));
+    // Flip a byte of every weight the cached stages refer to.
+    const weights = new Set<string>();
+    for (const f of files(ws.path('cache/ac'))) {
+      const entry = JSON.parse(readFileSync(f, 'utf8')) as { payload: { blobs: string[] } };
+      for (const h of entry.payload.blobs) weights.add(h);
+    }
+    expect(weights.size).toBeGreaterThan(0);
+    for (const f of files(ws.path('cache/cas')).filter((f) => weights.has(f.split('/').pop()!))) {
+      const bytes = readFileSync(f);
+      bytes[0] = bytes[0]! ^ 0xff;
+      writeFileSync(f, bytes);
+    }
+    // Only codegen runs (its output moved): it reads the weights of the cached stage before it.
+    const r = await kiln('build', ws.path('pipeline.yaml'), '--set', 'stages.codegen.out=artifacts/b', ...cacheArgs());
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toMatch(/warning K6201: cache: blob .* is corrupt/);
+    expect(r.err).toMatch(/re-running the stages before it/);
+    expect(readFileSync(ws.path('artifacts/b/params/shard-0.bin')).equals(good)).toBe(true);
+    // The cache is whole again: the next build of either output runs nothing.
+    const again = await kiln('build', ws.path('pipeline.yaml'), '--set', 'stages.codegen.out=artifacts/b', ...cacheArgs());
+    expect(again.err).toContain('0 ran, 3 cached');
+    expect(again.err).not.toContain('warning');
+  }, 60_000);
 
   test('a truncated stage entry is a miss: warned about and rebuilt', async () => {
     await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());

@@ -46,7 +46,22 @@ interface Case {
   readonly set?: readonly string[];
 }
 
+/** 325 bytes whose aliases expand to 9^9 strings ("billion laughs"). */
+const ALIAS_BOMB = [
+  'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+  ...'bcdefghi'.split('').map((x, i) => `${x}: &${x} [${Array(9).fill(`*${'abcdefghi'[i]}`).join(',')}]`),
+  '',
+].join('\n');
+
 const CASES: Case[] = [
+  { name: 'an empty file', yaml: '', expected: ['1:1 K6011 the pipeline file is empty'] },
+  { name: 'a file of comments only', yaml: '# nothing yet\n\n# still nothing\n', expected: ['1:1 K6011'] },
+  { name: 'a YAML alias bomb', yaml: ALIAS_BOMB, expected: ['5:8 K6012 aliases expand to more than 10000 values'] },
+  {
+    name: 'a YAML alias inside the node it names',
+    yaml: 'name: &n\n  x: *n\n',
+    expected: ['2:6 K6012 alias *n refers to a node that contains it'],
+  },
   { name: 'a YAML syntax error', yaml: 'name: x\nstages: [import\n', expected: ['3:1 K6001 Flow sequence'] },
   {
     name: 'a misspelled top-level key, and what it leaves missing',
@@ -175,6 +190,25 @@ describe('pipeline validation', () => {
       ['again', { passes: ['dce'] }],
     ]);
     expect(r.pipeline!.files).toEqual([ws.path('child.yaml'), ws.path('base.yaml')]);
+  });
+
+  test('aliases that expand within bounds are read as the values they name', async () => {
+    const yaml = `${OK.replace('[simplify, dce]', '&p [simplify, dce]')}  - name: again\n    passes: { passes: *p }\n`;
+    const r = await resolvePipeline(ws.write('case-alias-ok.yaml', yaml));
+    expect(r.diagnostics.map((d) => d.message)).toEqual([]);
+    expect(r.pipeline!.stages.map((s) => s.options)).toEqual([
+      {},
+      { passes: ['simplify', 'dce'] },
+      { passes: ['simplify', 'dce'] },
+    ]);
+  });
+
+  test('kiln validate of an empty file reports it and exits 2', async () => {
+    const file = ws.write('case-empty-cli.yaml', '# only a comment\n');
+    let err = '';
+    const code = await main(['validate', file], { stdout: () => undefined, stderr: (t) => (err += t) });
+    expect(code).toBe(2);
+    expect(err).toContain(`${file}:1:1 - error K6011: the pipeline file is empty`);
   });
 
   test('kiln validate prints every problem with its line and exits 2', async () => {

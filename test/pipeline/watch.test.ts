@@ -1,4 +1,5 @@
 /** kiln watch: an edit gives exactly one rebuild with the right stages; a broken edit keeps watching. */
+import { mkdirSync, rmSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { type RebuildEvent, startWatch, type WatchHandle } from '../../src/cli/watch-command.ts';
 import { MM_RELU, type Workspace, workspace } from '../helpers/workspace.ts';
@@ -93,6 +94,34 @@ describe('kiln watch', () => {
     await nextRebuild(3);
     expect(events[2]!.ok).toBe(false);
     expect(log).toContain("unknown stage 'imprt'");
+  });
+
+  test('a pipeline file deleted and created again (an editor saving by replacing) is still followed', async () => {
+    await start().ready;
+    for (const [i, passes] of ['[dce, simplify]', '[simplify, dce]', '[dce]'].entries()) {
+      rmSync(ws.path('pipeline.yaml'));
+      ws.write('pipeline.yaml', PIPELINE.replace('passes: [dce]', `passes: ${passes}`));
+      await nextRebuild(i + 2);
+      await new Promise((r) => setTimeout(r, 150));
+    }
+    // Each replacement was seen, and a plain edit after them still is.
+    ws.write('pipeline.yaml', PIPELINE.replace('- import: {}', '- imprt: {}'));
+    await nextRebuild(5);
+    expect(log).toContain("unknown stage 'imprt'");
+  });
+
+  test('a model file replaced by a directory is reported and watching goes on', async () => {
+    await start().ready;
+    rmSync(ws.path('model.kir'));
+    mkdirSync(ws.path('model.kir'));
+    await nextRebuild(2);
+    expect(events[1]!.ok).toBe(false);
+    expect(log).toContain(`error K6013: model file '${ws.path('model.kir')}' is a directory, not a file`);
+    expect(log).not.toContain('internal error');
+    rmSync(ws.path('model.kir'), { recursive: true });
+    ws.write('model.kir', MM_RELU);
+    await nextRebuild(3);
+    expect(events[events.length - 1]!.ok, log).toBe(true);
   });
 
   test('the model file is watched too', async () => {

@@ -224,6 +224,11 @@ export class GraphParser {
   }
 
   private binding(inDataflow: boolean, outputs: Set<string> | undefined): Binding {
+    // An IR factory that rejects what was written throws without a place: give it the binding's.
+    return this.c.located(this.c.peek(), () => this.bindingAt(inDataflow, outputs));
+  }
+
+  private bindingAt(inDataflow: boolean, outputs: Set<string> | undefined): Binding {
     const nameTok = this.c.expectName();
     const annotated = this.c.accept(':') ? this.sinfo(false) : undefined;
     this.c.expect('=');

@@ -2,7 +2,7 @@
 import { M } from '../../support/messages.ts';
 import { Analyzer } from '../arith/analyzer.ts';
 import { NO_ATTRS } from '../attrs.ts';
-import { type DataType, INDEX_DTYPE, parseDataType } from '../dtype.ts';
+import { type DataType, INDEX_DTYPE, isInt, parseDataType } from '../dtype.ts';
 import { boolImm, intImm, type PrimExpr, type PrimVar, primVar, sub } from '../prim/expr.ts';
 import { type Buffer, buffer, type StorageScope } from '../tir/buffer.ts';
 import { inferBlockRegions } from '../tir/regions.ts';
@@ -202,7 +202,11 @@ export class TirParser {
 
   private stmt(): Stmt {
     const t = this.c.peek();
-    return recordLocation(this.stmtAt(t), this.c.location(t));
+    // An IR factory that rejects what was written throws without a place: give it the statement's.
+    return recordLocation(
+      this.c.located(t, () => this.stmtAt(t)),
+      this.c.location(t),
+    );
   }
 
   private stmtAt(t: Token): Stmt {
@@ -309,7 +313,7 @@ export class TirParser {
       this.c.expect('(');
       const extents: PrimExpr[] = [];
       while (!this.c.at(')')) {
-        extents.push(this.prim().parse(dtype));
+        extents.push(this.bound(dtype));
         if (!this.c.accept(',')) break;
       }
       this.c.expect(')');
@@ -365,14 +369,23 @@ export class TirParser {
 
   /** `extent`, `start, stop` (loops only) or `min +: extent`. */
   private domain(dtype: DataType, allowStartStop: boolean): Range {
-    const first = this.prim().parse(dtype);
-    if (this.c.accept('+:')) return { min: first, extent: this.prim().parse(dtype) };
+    const first = this.bound(dtype);
+    if (this.c.accept('+:')) return { min: first, extent: this.bound(dtype) };
     if (allowStartStop && this.c.at(',') && !(this.c.peek(1).kind === 'string')) {
       this.c.next();
-      const stop = this.prim().parse(dtype);
-      return { min: first, extent: this.extentBetween(first, stop) };
+      const stopTok = this.c.peek();
+      const stop = this.bound(dtype);
+      return { min: first, extent: this.c.located(stopTok, () => this.extentBetween(first, stop)) };
     }
     return { min: intImm(0, dtype), extent: first };
+  }
+
+  /** One end or the extent of a range: an integer expression (a float literal there is a mistake). */
+  private bound(dtype: DataType): PrimExpr {
+    const t = this.c.peek();
+    const e = this.prim().parse(dtype);
+    if (!isInt(e.dtype)) this.c.fail(M.typeMismatch, { what: 'range', expected: 'an integer expression', found: e.dtype }, t);
+    return e;
   }
 
   private extentBetween(start: PrimExpr, stop: PrimExpr): PrimExpr {

@@ -37,10 +37,14 @@ export function parseModule(source: string, options: ParseOptions = {}): IRModul
     c.next();
     const nameTok = c.expectName();
     if (functions.has(nameTok.text)) c.fail(M.duplicateDefinition, { what: 'function', name: nameTok.text }, nameTok);
-    let f: ModuleFunction;
-    if (kw.text === 'prim_func') f = new TirParser(c).primFunc();
-    else if (kw.text === 'func') f = new GraphParser(c, options, refs).func();
-    else f = new GraphParser(c, options, refs).extern();
+    // The place of the definition for an error that has none closer (statements and bindings give theirs).
+    const f: ModuleFunction = c.located(nameTok, () =>
+      kw.text === 'prim_func'
+        ? new TirParser(c).primFunc()
+        : kw.text === 'func'
+          ? new GraphParser(c, options, refs).func()
+          : new GraphParser(c, options, refs).extern(),
+    );
     functions.set(nameTok.text, recordLocation(f, c.location(nameTok)));
   }
   for (const r of refs) {

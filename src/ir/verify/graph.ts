@@ -10,8 +10,11 @@ import { type Expr, type GraphFunc, type GraphVar, intrinsicSinfo, isLeaf, type 
 import { type StructInfo, visitStructInfoExprs } from '../graph/struct-info.ts';
 import { isBaseOf } from '../graph/subtype.ts';
 import type { IRModule } from '../module.ts';
-import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
-import { printStructInfo } from '../text/printer.ts';
+import { shortName } from '../dtype.ts';
+import { binary, type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
+import type { PrimFunc } from '../tir/stmt.ts';
+import { printPrimExpr, printStructInfo } from '../text/printer.ts';
+import { structInfoShapeProblems } from './dims.ts';
 import type { Report, Where } from './tir.ts';
 
 import type { InferOp } from '../graph/op-hooks.ts';
@@ -48,7 +51,13 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         report(where(), `symbolic variable '${x.name}' is not defined by a parameter or a match_cast`);
       if (x.kind === 'load') report(where(), 'a buffer load appears in a graph function');
     });
-  const checkSinfo = (s: StructInfo): void => visitStructInfoExprs(s, checkPrim);
+  const checkShapes = (s: StructInfo): void => {
+    for (const problem of structInfoShapeProblems(s, (x) => printStructInfo(x))) report(where(), problem);
+  };
+  const checkSinfo = (s: StructInfo): void => {
+    visitStructInfoExprs(s, checkPrim);
+    checkShapes(s);
+  };
 
   for (const p of f.params) {
     if (p.dataflow) report(where(), `parameter '${p.name}' is a dataflow variable`);
@@ -56,6 +65,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
     defined.add(p);
     bound.add(p);
     defineSymbolic(p.sinfo);
+    checkShapes(p.sinfo);
   }
   checkSinfo(f.ret);
 
@@ -135,6 +145,7 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         if (e.out.kind === 'tuple' && !e.out.fields.every((x) => x.kind === 'tensor')) {
           report(where(), 'the outputs of call_tir must be tensors');
         }
+        checkCallTirArgs(e.func, callee, e.args, e.out.kind === 'tuple' ? e.out.fields : [e.out], e.tirVars?.values ?? []);
         return;
       }
       case 'call_dps_packed':
@@ -174,8 +185,10 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
         expr(x.value);
         if (bound.has(x.var)) report(where(), `variable '${x.var.name}' is bound twice`);
         if (x.var.dataflow && !b.dataflow) report(where(), `dataflow variable '${x.var.name}' is bound outside a dataflow block`);
-        if (x.kind === 'match_cast') defineSymbolic(x.var.sinfo);
-        else {
+        if (x.kind === 'match_cast') {
+          defineSymbolic(x.var.sinfo);
+          checkShapes(x.var.sinfo);
+        } else {
           checkSinfo(x.var.sinfo);
           checkBindingSinfo(x.var, x.value);
         }
@@ -188,6 +201,51 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
     }
     if (!leafOrTuple(s.body)) report(where(), `the result of a sequence must be one of ${LEAVES}`);
     expr(s.body);
+  };
+
+  /**
+   * The tensors call_tir passes (inputs, then outputs) against the prim_func's buffer
+   * parameters: a tensor for each buffer, of its dtype and rank, its constant dimensions
+   * equal and each symbolic dimension of the buffers bound to one value; tir_vars for its
+   * scalars. Otherwise the kernel reads and writes out of bounds at run time.
+   */
+  const checkCallTirArgs = (
+    func: string,
+    callee: PrimFunc,
+    args: readonly Expr[],
+    outs: readonly StructInfo[],
+    tirVars: readonly PrimExpr[],
+  ): void => {
+    const tensors = [...args.map((a) => intrinsicSinfo(a)), ...outs];
+    const dimOf = new Map<PrimVar, PrimExpr>();
+    tensors.forEach((s, k) => {
+      const p = callee.params[k];
+      if (!p) return;
+      const what = `call_tir of '${func}': ${k < args.length ? `argument ${k + 1}` : `output ${k - args.length + 1}`}`;
+      if (p.kind !== 'buffer') return report(where(), `${what} is a tensor but parameter '${p.name}' is a scalar`);
+      // An argument that is not a leaf has no struct info of its own; that is reported already.
+      if (!s) return;
+      const buf = `buffer '${p.name}' (${shortName(p.dtype)}[${p.shape.map((d) => printPrimExpr(d)).join(', ')}])`;
+      if (s.kind !== 'tensor') return report(where(), `${what} is ${printStructInfo(s)}, but ${buf} takes a tensor`);
+      if (s.dtype !== p.dtype) report(where(), `${what} is ${printStructInfo(s)}, but ${buf} has dtype ${shortName(p.dtype)}`);
+      if (s.ndim >= 0 && s.ndim !== p.shape.length)
+        return report(where(), `${what} is ${printStructInfo(s)}, but ${buf} has ${p.shape.length} dimensions`);
+      s.shape?.forEach((d, i) => {
+        const b = p.shape[i]!;
+        const want = b.kind === 'var' ? dimOf.get(b) : b;
+        if (b.kind === 'var' && !want) dimOf.set(b, d);
+        else if (want && want.dtype === d.dtype && analyzer.canProve(binary('ne', want, d)))
+          report(
+            where(),
+            `${what} is ${printStructInfo(s)}, but ${buf} needs ${printPrimExpr(want)} for dimension ${i}, not ${printPrimExpr(d)}`,
+          );
+      });
+    });
+    tirVars.forEach((_, j) => {
+      const p = callee.params[tensors.length + j];
+      if (p?.kind === 'buffer')
+        report(where(), `call_tir of '${func}': tir_var ${j + 1} is a scalar but '${p.name}' is a buffer`);
+    });
   };
 
   const checkBindingSinfo = (v: GraphVar, value: Expr): void => {

@@ -7,6 +7,7 @@ import { shortName } from '../dtype.ts';
 import { type PrimExpr, type PrimVar, visitPrim } from '../prim/expr.ts';
 import type { Buffer } from '../tir/buffer.ts';
 import type { PrimFunc, Stmt } from '../tir/stmt.ts';
+import { shapeProblems } from './dims.ts';
 
 /** Where a problem is: in words, and the node whose place in the source (when parsed) a message can show. */
 export interface Where {
@@ -61,6 +62,7 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
   for (const p of f.params) {
     if (p.kind === 'buffer') {
       if (buffers.has(p)) report(where({}), `buffer '${p.name}' is a parameter twice`);
+      for (const problem of shapeProblems(p.shape, `buffer '${p.name}'`)) report(where({}), problem);
       buffers.add(p);
       defineShapeVars(p.shape);
       defineShapeVars(p.strides);
@@ -188,6 +190,7 @@ export function verifyPrimFunc(name: string, f: PrimFunc, report: Report): void 
       }
       case 'allocate': {
         for (const d of s.buffer.shape) checkExpr(d, ctx);
+        for (const problem of shapeProblems(s.buffer.shape, `buffer '${s.buffer.name}'`)) report(where(ctx), problem);
         if (buffers.has(s.buffer)) report(where(ctx), `buffer '${s.buffer.name}' is allocated twice`);
         buffers.add(s.buffer);
         walk(s.body, ctx);

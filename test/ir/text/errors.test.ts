@@ -194,6 +194,22 @@ const CASES: Case[] = [
     column: 11,
     message: /function 'mm' is defined twice/,
   },
+  {
+    name: 'a float bound of a loop range',
+    source: MM.replace('range(n)', 'range(0.0, 8)'),
+    code: 'K1006',
+    line: 2,
+    column: 18,
+    message: /range: expected an integer expression, found float32/,
+  },
+  {
+    name: 'a float extent of a grid',
+    source: MM.replace('range(n)', 'grid(2.5)'),
+    code: 'K1006',
+    line: 2,
+    column: 17,
+    message: /range: expected an integer expression, found float32/,
+  },
 ];
 
 describe('parse errors', () => {

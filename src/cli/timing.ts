@@ -1,0 +1,49 @@
+/**
+ * Timing `kiln run`: warm-up runs first, so the numbers measure the kernels
+ * and not V8 compiling them (a fresh process spends most of its first run
+ * there: 667 ms against 86 ms for the vision model at batch 1), then the
+ * timed runs, reported as median, min and max.
+ */
+import { formatMs } from './progress.ts';
+
+/** `auto`: at least one warm-up run, more until this long has passed (or WARMUP_MAX_RUNS). */
+export const WARMUP_MS = 500;
+export const WARMUP_MAX_RUNS = 50;
+
+export interface Timing<T> {
+  /** The result of the last timed run. */
+  readonly result: T;
+  /** Milliseconds per timed run, in the order they ran. */
+  readonly times: readonly number[];
+  readonly warmups: number;
+}
+
+/** Runs `once` for warm-up (a count, or 'auto') and then `repeat` times, timing each of the latter. */
+export async function timeRuns<T>(once: () => Promise<T>, repeat: number, warmup: number | 'auto'): Promise<Timing<T>> {
+  let warmups = 0;
+  const start = performance.now();
+  while (
+    warmup === 'auto' ? warmups === 0 || (performance.now() - start < WARMUP_MS && warmups < WARMUP_MAX_RUNS) : warmups < warmup
+  ) {
+    await once();
+    warmups++;
+  }
+  const times: number[] = [];
+  let result: T | undefined;
+  for (let i = 0; i < repeat; i++) {
+    const t0 = performance.now();
+    result = await once();
+    times.push(performance.now() - t0);
+  }
+  return { result: result!, times, warmups };
+}
+
+/** `main: median 86.1 ms (min 84.0 ms, max 90.2 ms) over 9 runs after 6 warm-up runs`. */
+export function formatTiming(entry: string, t: Timing<unknown>): string {
+  const sorted = [...t.times].sort((a, b) => a - b);
+  const median = sorted[Math.floor(sorted.length / 2)]!;
+  const spread = `(min ${formatMs(sorted[0]!)}, max ${formatMs(sorted[sorted.length - 1]!)})`;
+  const runs = `${sorted.length} run${sorted.length === 1 ? '' : 's'}`;
+  const warm = t.warmups === 0 ? 'without warm-up' : `after ${t.warmups} warm-up run${t.warmups === 1 ? '' : 's'}`;
+  return `${entry}: median ${formatMs(median)} ${spread} over ${runs} ${warm}`;
+}
