@@ -47,7 +47,9 @@ function kilnCommands(after: string): string[][] {
  */
 function samplePattern(line: string): RegExp {
   const escaped = line.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return new RegExp(`^${/^\w+: median /.test(line) ? escaped.replace(/\d+(\\\.\d+)?/g, '[0-9.]+') : escaped}$`);
+  // Timing lines vary in their numbers and so in their plurals ("1 warm-up run", "3 warm-up runs").
+  const timing = (): string => escaped.replace(/\d+(\\\.\d+)?/g, '[0-9.]+').replace(/\b(run|warm-up run)s\b/g, '$1s?');
+  return new RegExp(`^${/^\w+: median /.test(line) ? timing() : escaped}$`);
 }
 
 /** Runs the commands with the CLI in-process (from the repository, as the README's reader does); stdout of each. */

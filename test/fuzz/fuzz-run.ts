@@ -43,34 +43,38 @@ const announce = (): void => void process.stdout.write(`mutant ${++mutantNumber}
 
 const jsTarget = loadTarget('js', REPO, { file: 'fuzz', line: 1, column: 1 }, new Map()).target!.description;
 
-function kirCampaign(): fc.IProperty<[number, Mutation[]]> {
+function kirCampaign(): fc.IAsyncProperty<[number, Mutation[]]> {
   const dir = join(REPO, 'examples');
   const corpus = readdirSync(dir)
     .filter((f) => f.endsWith('.kir'))
     .sort()
     .map((f) => readFileSync(join(dir, f), 'utf8'));
-  return fc.property(fc.nat(corpus.length - 1), fc.array(mutationArb(corpus), { minLength: 1, maxLength: 4 }), (i, ms) => {
-    announce();
-    const text = mutate(corpus[i]!, ms);
-    let module;
-    try {
-      module = parseModule(text, { file: 'fuzz.kir', ...opHooks });
-    } catch (e) {
-      return expectKilnError(e, true);
-    }
-    try {
-      assertWellFormed(module, opHooks);
-    } catch (e) {
-      return expectKilnError(e, false);
-    }
-    printModule(module);
-    // A module that verifies builds to an artifact, or says why it cannot.
-    try {
-      buildArtifact(module, { name: 'fuzz', target: jsTarget });
-    } catch (e) {
-      expectKilnError(e, false);
-    }
-  });
+  return fc.asyncProperty(
+    fc.nat(corpus.length - 1),
+    fc.array(mutationArb(corpus), { minLength: 1, maxLength: 4 }),
+    async (i, ms) => {
+      announce();
+      const text = mutate(corpus[i]!, ms);
+      let module;
+      try {
+        module = parseModule(text, { file: 'fuzz.kir', ...opHooks });
+      } catch (e) {
+        return expectKilnError(e, true);
+      }
+      try {
+        assertWellFormed(module, opHooks);
+      } catch (e) {
+        return expectKilnError(e, false);
+      }
+      printModule(module);
+      // A module that verifies builds to an artifact, or says why it cannot.
+      try {
+        await buildArtifact(module, { name: 'fuzz', target: jsTarget });
+      } catch (e) {
+        expectKilnError(e, false);
+      }
+    },
+  );
 }
 
 function pipelineCampaign(): fc.IAsyncProperty<[number, Mutation[]]> {
@@ -120,7 +124,7 @@ function pipelineCampaign(): fc.IAsyncProperty<[number, Mutation[]]> {
 }
 
 try {
-  if (kind === 'kir') fc.assert(kirCampaign(), { seed, numRuns });
+  if (kind === 'kir') await fc.assert(kirCampaign(), { seed, numRuns });
   else await fc.assert(pipelineCampaign(), { seed, numRuns });
   process.stdout.write(`ok ${mutantNumber}\n`);
 } catch (e) {
