@@ -20,7 +20,7 @@ import { HELPER_NAMES, type HelperName, helperSources } from './helpers.ts';
 import { type LaunchPlan, lowerLaunch, planLaunch } from './launch.ts';
 import { Limits } from './limits.ts';
 import { Namer } from './names.ts';
-import { toShapeExpr } from './shape.ts';
+import { toShapeExpr } from '../shape-expr.ts';
 import { type Signature, signature } from './signature.ts';
 import { storageBytes } from './types.ts';
 

@@ -3,10 +3,10 @@
  * shape expressions (slot i is the kernel's vars[i]): buffer shapes, grid
  * extents and workspace sizes, which the runtime evaluates before it dispatches.
  */
-import { isFloat } from '../../ir/dtype.ts';
-import type { PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
-import type { ShapeExpr } from '../../runtime/program.ts';
-import { SHAPE_OPS } from '../shape-ops.ts';
+import { isFloat } from '../ir/dtype.ts';
+import type { PrimExpr, PrimVar } from '../ir/prim/expr.ts';
+import type { ShapeExpr } from '../runtime/program.ts';
+import { SHAPE_OPS } from './shape-ops.ts';
 
 /** `what` names the expression in errors, e.g. "the extent of blockIdx.x loop 'bx'". */
 export function toShapeExpr(
