@@ -68,8 +68,9 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
       );
     }
   } else {
-    files.push({ path: 'kernels.js', bytes: encoder.encode(emitJsKernels(kernels)) });
-    kernelsEntry = { format: 'js', file: 'kernels.js', names: [...vm.kernels] };
+    // .mjs: an ES module whatever package.json the artifact is copied under says ("type": "commonjs").
+    files.push({ path: 'kernels.mjs', bytes: encoder.encode(emitJsKernels(kernels)) });
+    kernelsEntry = { format: 'js', file: 'kernels.mjs', names: [...vm.kernels] };
   }
 
   const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
