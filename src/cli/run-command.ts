@@ -59,7 +59,9 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
 /** Mistakes in the command or the inputs are the user's (exit 2); anything else is a failure. */
 function reportRunError(e: unknown, io: CliIO): number {
   if (e instanceof Error && (e.name === 'CallError' || e.name === 'LoadError' || e.name === 'InputError')) {
-    io.stderr(`error: ${e.message}\n`);
+    // The runtime's errors carry their catalog code (src/runtime/errors.ts).
+    const code = (e as { code?: unknown }).code;
+    io.stderr(`error${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}\n`);
     return EXIT.invalid;
   }
   return reportError(e, io, new Sources(), EXIT.invalid);

@@ -6,9 +6,10 @@
  * NDArrays.
  */
 import { bytesPerElement, type DType, isDType, storageOf } from './dtype.ts';
-import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
+import { LOAD_CODES, LoadError } from './errors.ts';
+import type { Manifest, ParamEntry } from './manifest.ts';
+import { checkManifest, checkProgram } from './manifest-check.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
-import { PROGRAM_VERSION, type VMProgram } from './program.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { type Kernel, VirtualMachine } from './vm.ts';
@@ -36,10 +37,7 @@ export interface LoadOptions {
   readonly registry?: FunctionRegistry;
 }
 
-/** An error in the artifact or in how it is loaded. */
-export class LoadError extends Error {
-  override readonly name = 'LoadError';
-}
+export { LoadError };
 
 export class KilnModule {
   constructor(
@@ -64,13 +62,10 @@ export class KilnModule {
 
 export async function loadArtifact(source: ArtifactSource, options: LoadOptions = {}): Promise<KilnModule> {
   const where = source.location;
-  const manifest = parseJson<Manifest>(await read(source, 'manifest.json'), `${where}/manifest.json`);
-  if (manifest.format !== ARTIFACT_FORMAT) throw new LoadError(`${where}: manifest.json is not a Kiln artifact manifest`);
-  if (manifest.version !== ARTIFACT_VERSION) {
-    throw new LoadError(
-      `${where}: artifact format version ${manifest.version}, this runtime reads version ${ARTIFACT_VERSION}; rebuild it`,
-    );
-  }
+  const manifest = checkManifest(
+    parseJson(await read(source, 'manifest.json'), `${where}/manifest.json`),
+    `${where}/manifest.json`,
+  );
   if (options.device === 'webgpu') {
     throw new LoadError(
       `${where}: { device: 'webgpu' } needs an adapter to create the device: use load() of kiln/runtime/node or loadFromUrl() of kiln/runtime/browser, or pass a device from createWebGpuDevice()`,
@@ -85,9 +80,8 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
         `which ${missing.length > 1 ? 'are' : 'is'} not registered; register ${missing.length > 1 ? 'them' : 'it'} (registry.register(name, fn)) before loading`,
     );
   }
-  const program = parseJson<VMProgram>(await read(source, manifest.program), `${where}/${manifest.program}`);
-  if (program.version !== PROGRAM_VERSION)
-    throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
+  const programFile = `${where}/${manifest.program}`;
+  const program = checkProgram(parseJson(await read(source, manifest.program), programFile), manifest, programFile);
   const kernels = await loadKernels(source, manifest, device);
   const params = await loadParams(source, manifest.params, device);
   return new KilnModule(manifest, device, new VirtualMachine(program, { device, kernels, registry: reg, params }));
@@ -97,15 +91,27 @@ async function read(source: ArtifactSource, file: string): Promise<string> {
   try {
     return await source.readText(file);
   } catch (e) {
-    throw new LoadError(`${source.location}: cannot read ${file}: ${(e as Error).message}`);
+    throw cannotRead(source, file, e);
   }
 }
 
-function parseJson<T>(text: string, what: string): T {
+async function readBytes(source: ArtifactSource, file: string): Promise<Uint8Array> {
+  try {
+    return await source.readBytes(file);
+  } catch (e) {
+    throw cannotRead(source, file, e);
+  }
+}
+
+function cannotRead(source: ArtifactSource, file: string, e: unknown): LoadError {
+  return new LoadError(`${source.location}: cannot read ${file}: ${(e as Error).message}`, LOAD_CODES.missingFile);
+}
+
+function parseJson<T = unknown>(text: string, what: string): T {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new LoadError(`${what} is not valid JSON: ${(e as Error).message}`);
+    throw new LoadError(`${what} is not valid JSON: ${(e as Error).message}`, LOAD_CODES.malformed);
   }
 }
 
@@ -131,7 +137,8 @@ async function loadKernels(source: ArtifactSource, manifest: Manifest, device: D
   const table = mod.kernels as Record<string, unknown> | undefined;
   for (const name of k.names) {
     const fn = table?.[name];
-    if (typeof fn !== 'function') throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`);
+    if (typeof fn !== 'function')
+      throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`, LOAD_CODES.malformed);
     out.set(name, fn as Kernel);
   }
   return out;
@@ -151,13 +158,14 @@ async function loadWgslKernels(source: ArtifactSource, manifest: Manifest, devic
   try {
     checkKernelFile(file, what);
   } catch (e) {
-    throw new LoadError((e as Error).message);
+    throw new LoadError((e as Error).message, LOAD_CODES.malformed);
   }
   const have = new Set(file.kernels.map((x) => x.name));
   const missing = k.names.filter((n) => !have.has(n));
   if (missing.length > 0)
     throw new LoadError(
       `${where}: ${k.file} lacks kernel${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`,
+      LOAD_CODES.malformed,
     );
   try {
     return await device.prepareKernels(file, what);
@@ -169,9 +177,12 @@ async function loadWgslKernels(source: ArtifactSource, manifest: Manifest, devic
 async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {
   const shards = await Promise.all(
     params.shards.map(async (s) => {
-      const bytes = await source.readBytes(s.file);
+      const bytes = await readBytes(source, s.file);
       if (bytes.byteLength !== s.byteLength) {
-        throw new LoadError(`${source.location}: ${s.file} has ${bytes.byteLength} bytes, the manifest says ${s.byteLength}`);
+        throw new LoadError(
+          `${source.location}: ${s.file} has ${bytes.byteLength} bytes, the manifest says ${s.byteLength}`,
+          LOAD_CODES.malformed,
+        );
       }
       return bytes;
     }),
@@ -182,12 +193,12 @@ async function loadParams(source: ArtifactSource, params: Manifest['params'], de
 }
 
 function paramTensor(p: ParamEntry, shards: readonly Uint8Array[], what: string): NDArray {
-  if (!isDType(p.dtype)) throw new LoadError(`${what} has unknown dtype '${p.dtype}'`);
+  if (!isDType(p.dtype)) throw new LoadError(`${what} has unknown dtype '${p.dtype}'`, LOAD_CODES.malformed);
   const dtype: DType = p.dtype;
   const shard = shards[p.shard];
   const count = p.shape.reduce((a, b) => a * b, 1);
   if (!shard || p.offset + p.byteLength > shard.byteLength || count * bytesPerElement(dtype) !== p.byteLength) {
-    throw new LoadError(`${what} lies outside its shard or does not match its shape`);
+    throw new LoadError(`${what} lies outside its shard or does not match its shape`, LOAD_CODES.malformed);
   }
   const Storage = storageOf(dtype);
   const start = shard.byteOffset + p.offset;

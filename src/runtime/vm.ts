@@ -11,6 +11,7 @@ import type { FunctionRegistry } from './registry.ts';
 import { evalShapeExpr } from './shape-expr.ts';
 import { Shape, type Value } from './values.ts';
 import { isDType, type DType } from './dtype.ts';
+import { CallError } from './errors.ts';
 
 /** A compiled kernel: tensors and scalars in the order of its parameters. */
 export type Kernel = (args: readonly (NDArray | number)[]) => void | Promise<void>;
@@ -23,10 +24,7 @@ export interface VMOptions {
   readonly params: readonly NDArray[];
 }
 
-/** An error in how a function was called (a wrong input); its message says what and where. */
-export class CallError extends Error {
-  override readonly name = 'CallError';
-}
+export { CallError };
 
 const MAX_DEPTH = 1000;
 

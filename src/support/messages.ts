@@ -9,7 +9,8 @@
  * K5xxx  command line
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
  * K7xxx  passes (K71xx legalization, K72xx schedules)
- * K8xxx  code generation and artifacts
+ * K8xxx  code generation and artifacts; K81xx loading an artifact and K82xx calling it are the
+ *        runtime's (RUNTIME_CODES below)
  * K9xxx  model importers (ONNX)
  */
 import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
@@ -152,6 +153,18 @@ export const M = {
   cliUsage: message<{ problem: string }>('K5001', (a) => a.problem),
   fileNotFound: message<{ path: string }>('K5002', (a) => `cannot read '${a.path}': no such file`),
 } as const;
+
+/**
+ * The runtime's codes. Its LoadError and CallError carry them; the runtime imports nothing from
+ * the compiler, so the codes and messages are written in src/runtime/errors.ts and listed here so
+ * that this catalog names every code (a test keeps the two lists equal).
+ */
+export const RUNTIME_CODES: Readonly<Record<string, string>> = {
+  K8100: 'the artifact does not suit this runtime or device (format version, target, kernels, registry functions)',
+  K8101: 'a file the artifact names is missing or unreadable',
+  K8102: 'manifest.json or program.json is not what a Kiln artifact holds (the field that is wrong is named)',
+  K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
+};
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {
   return {

@@ -1,0 +1,47 @@
+/**
+ * The runtime's errors and their codes. The runtime imports nothing from the
+ * compiler, so its codes live here; the error catalog (src/support/messages.ts,
+ * RUNTIME_CODES) documents them, and a test keeps the two in step.
+ *
+ * K81xx loading an artifact (LoadError), K82xx calling an entry function (CallError).
+ */
+export const LOAD_CODES = {
+  /** The artifact does not suit this runtime or device (format version, target, kernels, registry functions). */
+  cannotLoad: 'K8100',
+  /** A file the artifact names is missing or unreadable. */
+  missingFile: 'K8101',
+  /** manifest.json or program.json is not what a Kiln artifact holds (a field missing or of the wrong kind). */
+  malformed: 'K8102',
+} as const;
+
+export const CALL_CODES = {
+  /** The arguments do not match the function's signature (count, kind, dtype, rank, dimension). */
+  badArgument: 'K8200',
+} as const;
+
+export type LoadCode = (typeof LOAD_CODES)[keyof typeof LOAD_CODES];
+export type CallCode = (typeof CALL_CODES)[keyof typeof CALL_CODES];
+
+/** An error in the artifact or in how it is loaded. */
+export class LoadError extends Error {
+  override readonly name = 'LoadError';
+
+  constructor(
+    message: string,
+    readonly code: LoadCode = LOAD_CODES.cannotLoad,
+  ) {
+    super(message);
+  }
+}
+
+/** An error in how a function was called (a wrong input); its message says what and where. */
+export class CallError extends Error {
+  override readonly name = 'CallError';
+
+  constructor(
+    message: string,
+    readonly code: CallCode = CALL_CODES.badArgument,
+  ) {
+    super(message);
+  }
+}
