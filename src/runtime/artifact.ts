@@ -104,6 +104,7 @@ async function readBytes(source: ArtifactSource, file: string): Promise<Uint8Arr
 }
 
 function cannotRead(source: ArtifactSource, file: string, e: unknown): LoadError {
+  if (e instanceof LoadError) return e; // the source's own verdict (a path outside the artifact)
   return new LoadError(`${source.location}: cannot read ${file}: ${(e as Error).message}`, LOAD_CODES.missingFile);
 }
 
@@ -132,6 +133,7 @@ async function loadKernels(source: ArtifactSource, manifest: Manifest, device: D
   try {
     mod = await source.importModule(k.file);
   } catch (e) {
+    if (e instanceof LoadError) throw e;
     throw new LoadError(`${source.location}: cannot load the kernels (${k.file}): ${(e as Error).message}`);
   }
   const table = mod.kernels as Record<string, unknown> | undefined;

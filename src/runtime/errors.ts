@@ -12,6 +12,8 @@ export const LOAD_CODES = {
   missingFile: 'K8101',
   /** manifest.json or program.json is not what a Kiln artifact holds (a field missing or of the wrong kind). */
   malformed: 'K8102',
+  /** A path in the manifest leaves the artifact's directory. */
+  pathEscape: 'K8104',
 } as const;
 
 export const CALL_CODES = {

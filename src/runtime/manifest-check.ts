@@ -3,6 +3,7 @@
  * the VM read, before anything reads them: a damaged or hand-edited file is a
  * LoadError naming the file and the field, never a TypeError deep in the load.
  */
+import { checkArtifactPath } from './artifact-paths.ts';
 import { LOAD_CODES, LoadError } from './errors.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest } from './manifest.ts';
 import { PROGRAM_VERSION, type VMProgram } from './program.ts';
@@ -98,15 +99,15 @@ export function checkManifest(value: unknown, file: string): Manifest {
     f.get(e, path, 'ret', 'string');
     f.get(e, path, 'vars', 'strings');
   }
-  f.get(value, '', 'program', 'string');
+  checkArtifactPath(f.get(value, '', 'program', 'string') as string, 'program', file);
   const kernels = f.object(value, '', 'kernels');
   f.get(kernels, 'kernels', 'format', 'string');
-  f.get(kernels, 'kernels', 'file', 'string');
+  checkArtifactPath(f.get(kernels, 'kernels', 'file', 'string') as string, 'kernels.file', file);
   f.get(kernels, 'kernels', 'names', 'strings');
   const params = f.object(value, '', 'params');
   const shards = f.objects(params, 'params', 'shards');
   shards.forEach((s, i) => {
-    f.get(s, `params.shards[${i}]`, 'file', 'string');
+    checkArtifactPath(f.get(s, `params.shards[${i}]`, 'file', 'string') as string, `params.shards[${i}].file`, file);
     f.get(s, `params.shards[${i}]`, 'byteLength', 'count');
   });
   f.objects(params, 'params', 'tensors').forEach((t, i) => {
