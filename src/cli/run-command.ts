@@ -25,6 +25,7 @@ interface RunOptions {
   readonly device: string;
   readonly repeat: string;
   readonly output?: string;
+  readonly verify: boolean;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -46,6 +47,7 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     .option('--device <name>', 'where to run: cpu or webgpu (the artifact must be built for that target)', 'cpu')
     .option('--repeat <n>', 'run this many times and report the median time', '1')
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
+    .option('--no-verify', "skip checking the parameters against the manifest's hashes (a trusted artifact)")
     .action(async (dir: string, opts: RunOptions) => {
       try {
         await run(dir, opts, io);
@@ -78,7 +80,7 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const repeat = positiveInt(opts.repeat, '--repeat');
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
-  const mod = await load(resolve(dir), { device: opts.device });
+  const mod = await load(resolve(dir), { device: opts.device, verify: opts.verify });
   const entry = pickEntry(mod.manifest, opts.entry);
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);

@@ -10,6 +10,7 @@ import { LOAD_CODES, LoadError } from './errors.ts';
 import type { Manifest, ParamEntry } from './manifest.ts';
 import { checkManifest, checkProgram } from './manifest-check.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
+import { defaultSha256, type Sha256, verifyShard } from './param-verify.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { type Kernel, VirtualMachine } from './vm.ts';
@@ -25,6 +26,8 @@ export interface ArtifactSource {
   readBytes(file: string): Promise<Uint8Array>;
   /** Imports an ES module of the artifact (the JavaScript kernels). */
   importModule(file: string): Promise<Record<string, unknown>>;
+  /** A SHA-256 faster than WebCrypto's where the platform has one (Node: node:crypto), for verifying parameters. */
+  readonly sha256?: Sha256;
 }
 
 export interface LoadOptions {
@@ -35,6 +38,11 @@ export interface LoadOptions {
   readonly device?: 'cpu' | 'webgpu' | Device;
   /** The registry that supplies call_dps_packed and extern functions; the global one by default. */
   readonly registry?: FunctionRegistry;
+  /**
+   * Check every parameter against the hash the manifest records (default true); false skips it
+   * for a trusted artifact (the load then costs the reading and the upload only).
+   */
+  readonly verify?: boolean;
 }
 
 export { LoadError };
@@ -83,7 +91,7 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
   const programFile = `${where}/${manifest.program}`;
   const program = checkProgram(parseJson(await read(source, manifest.program), programFile), manifest, programFile);
   const kernels = await loadKernels(source, manifest, device);
-  const params = await loadParams(source, manifest.params, device);
+  const params = await loadParams(source, manifest.params, device, options.verify ?? true);
   return new KilnModule(manifest, device, new VirtualMachine(program, { device, kernels, registry: reg, params }));
 }
 
@@ -176,9 +184,15 @@ async function loadWgslKernels(source: ArtifactSource, manifest: Manifest, devic
   }
 }
 
-async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {
+async function loadParams(
+  source: ArtifactSource,
+  params: Manifest['params'],
+  device: Device,
+  verify: boolean,
+): Promise<NDArray[]> {
+  const sha256 = source.sha256 ?? defaultSha256();
   const shards = await Promise.all(
-    params.shards.map(async (s) => {
+    params.shards.map(async (s, i) => {
       const bytes = await readBytes(source, s.file);
       if (bytes.byteLength !== s.byteLength) {
         throw new LoadError(
@@ -186,6 +200,7 @@ async function loadParams(source: ArtifactSource, params: Manifest['params'], de
           LOAD_CODES.malformed,
         );
       }
+      if (verify) await verifyShard(bytes, i, s.file, params.tensors, sha256, source.location);
       return bytes;
     }),
   );

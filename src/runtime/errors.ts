@@ -12,6 +12,8 @@ export const LOAD_CODES = {
   missingFile: 'K8101',
   /** manifest.json or program.json is not what a Kiln artifact holds (a field missing or of the wrong kind). */
   malformed: 'K8102',
+  /** A parameter's bytes differ from the hash the manifest records (a damaged or altered shard). */
+  paramHash: 'K8103',
   /** A path in the manifest leaves the artifact's directory. */
   pathEscape: 'K8104',
 } as const;

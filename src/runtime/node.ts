@@ -3,6 +3,7 @@
  * device from the `webgpu` package (Dawn). (The runtime's core has no Node
  * imports, so a browser bundle of it stays small.)
  */
+import { createHash } from 'node:crypto';
 import { readFile, realpath } from 'node:fs/promises';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +18,8 @@ export function directorySource(dir: string): ArtifactSource {
     readText: async (file) => readFile(await insideDir(root, file), 'utf8'),
     readBytes: async (file) => new Uint8Array(await readFile(await insideDir(root, file))),
     importModule: async (file) => import(pathToFileURL(await insideDir(root, file)).href) as Promise<Record<string, unknown>>,
+    // node:crypto hashes in place at ~1 GB/s; Node's WebCrypto copies each tensor first (~5x slower).
+    sha256: (bytes) => createHash('sha256').update(bytes).digest('hex'),
   };
 }
 

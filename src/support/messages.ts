@@ -163,6 +163,7 @@ export const RUNTIME_CODES: Readonly<Record<string, string>> = {
   K8100: 'the artifact does not suit this runtime or device (format version, target, kernels, registry functions)',
   K8101: 'a file the artifact names is missing or unreadable',
   K8102: 'manifest.json or program.json is not what a Kiln artifact holds (the field that is wrong is named)',
+  K8103: "a parameter's bytes differ from the hash the manifest records (a damaged or altered shard); the tensor is named",
   K8104: 'a path in the manifest leaves the artifact (.., absolute, a drive or URL, a link that points outside)',
   K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
 };
