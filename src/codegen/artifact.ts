@@ -79,7 +79,7 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
   const entries: Record<string, Manifest['entries'][string]> = {};
   for (const e of vm.entries) {
     const f = vm.program.functions[e]!;
-    entries[e] = { params: f.params, ret: f.ret, vars: f.vars };
+    entries[e] = { params: f.params, ret: f.ret, vars: f.vars, ...(f.upper ? { upper: f.upper } : {}) };
   }
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,

@@ -21,6 +21,8 @@ export const LOAD_CODES = {
 export const CALL_CODES = {
   /** The arguments do not match the function's signature (count, kind, dtype, rank, dimension). */
   badArgument: 'K8200',
+  /** A symbolic dimension is above the upper bound the pipeline declared for it. */
+  aboveBound: 'K8201',
 } as const;
 
 export type LoadCode = (typeof LOAD_CODES)[keyof typeof LOAD_CODES];

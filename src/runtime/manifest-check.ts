@@ -8,7 +8,7 @@ import { LOAD_CODES, LoadError } from './errors.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest } from './manifest.ts';
 import { PROGRAM_VERSION, type VMProgram } from './program.ts';
 
-type Kind = 'string' | 'object' | 'array' | 'count' | 'strings' | 'counts';
+type Kind = 'string' | 'object' | 'array' | 'count' | 'strings' | 'counts' | 'bounds';
 
 const EXPECTED: Record<Kind, string> = {
   string: 'a string',
@@ -17,6 +17,7 @@ const EXPECTED: Record<Kind, string> = {
   count: 'a non-negative integer',
   strings: 'an array of strings',
   counts: 'an array of non-negative integers',
+  bounds: 'an array of non-negative integers or nulls',
 };
 
 const isCount = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
@@ -36,6 +37,8 @@ function matches(v: unknown, kind: Kind): boolean {
       return Array.isArray(v) && v.every((x) => typeof x === 'string');
     case 'counts':
       return Array.isArray(v) && v.every(isCount);
+    case 'bounds':
+      return Array.isArray(v) && v.every((x) => x === null || isCount(x));
   }
 }
 
@@ -98,6 +101,7 @@ export function checkManifest(value: unknown, file: string): Manifest {
     });
     f.get(e, path, 'ret', 'string');
     f.get(e, path, 'vars', 'strings');
+    if (e.upper !== undefined) f.get(e, path, 'upper', 'bounds');
   }
   checkArtifactPath(f.get(value, '', 'program', 'string') as string, 'program', file);
   const kernels = f.object(value, '', 'kernels');
@@ -137,6 +141,7 @@ export function checkProgram(value: unknown, manifest: Manifest, file: string): 
     f.get(fn, path, 'params', 'array');
     f.get(fn, path, 'registers', 'count');
     f.get(fn, path, 'vars', 'strings');
+    if (fn.upper !== undefined) f.get(fn, path, 'upper', 'bounds');
     f.get(fn, path, 'code', 'array');
   }
   const missing = Object.keys(manifest.entries).filter((e) => !Object.hasOwn(functions, e));

@@ -25,6 +25,8 @@ export interface EntryInfo {
   readonly ret: string;
   /** The symbolic variables the parameters' dims refer to (slot i is vars[i]). */
   readonly vars: readonly string[];
+  /** Per variable, its declared upper bound (null: none); absent when none has one. */
+  readonly upper?: readonly (number | null)[];
 }
 
 export interface Manifest {

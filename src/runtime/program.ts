@@ -93,6 +93,8 @@ export interface VMFunction {
   readonly registers: number;
   /** The name of each symbolic variable slot, for messages. */
   readonly vars: readonly string[];
+  /** Per slot, the declared upper bound of its variable (null: none); checked whenever the slot is bound. */
+  readonly upper?: readonly (number | null)[];
   readonly code: readonly Instr[];
 }
 

@@ -166,6 +166,7 @@ export const RUNTIME_CODES: Readonly<Record<string, string>> = {
   K8103: "a parameter's bytes differ from the hash the manifest records (a damaged or altered shard); the tensor is named",
   K8104: 'a path in the manifest leaves the artifact (.., absolute, a drive or URL, a link that points outside)',
   K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
+  K8201: 'a symbolic dimension is above the upper bound declared for it (model.dynamic upper); both numbers are named',
 };
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {

@@ -8,6 +8,7 @@
  * variable on its own binds it (or checks it, if bound already), then the
  * dimensions written as expressions of variables bound later are checked.
  */
+import type { AttrMap } from '../../ir/attrs.ts';
 import type { Constant, Expr, GraphFunc, GraphVar, SeqExpr } from '../../ir/graph/expr.ts';
 import { SHAPE_OPS } from '../shape-ops.ts';
 import type { StructInfo, TensorStructInfo } from '../../ir/graph/struct-info.ts';
@@ -77,6 +78,7 @@ class FunctionLowerer {
   private readonly regs = new Map<GraphVar, number>();
   private readonly slots = new Map<PrimVar, number>();
   private readonly slotNames: string[] = [];
+  private readonly slotVars: PrimVar[] = [];
 
   constructor(
     private readonly name: string,
@@ -107,13 +109,30 @@ class FunctionLowerer {
     const params = this.f.params.map((p) => this.paramInfo(p));
     const result = this.seq(this.f.body);
     this.emit({ op: 'ret', src: result });
+    const upper = this.upperBounds();
     return {
       params,
       ret: printStructInfo(this.f.ret),
       registers: this.registers,
       vars: this.slotNames,
+      ...(upper.some((u) => u !== null) ? { upper } : {}),
       code: this.code,
     };
+  }
+
+  /** Per slot, the upper bound the function declares for its variable (`tir_var_upper_bound`), or null. */
+  private upperBounds(): (number | null)[] {
+    const declared = this.f.attrs.tir_var_upper_bound;
+    const bounds: AttrMap =
+      declared !== null && typeof declared === 'object' && !Array.isArray(declared) ? (declared as AttrMap) : {};
+    return this.slotVars.map((v) => {
+      const b = Object.hasOwn(bounds, v.name) ? bounds[v.name] : undefined;
+      if (b === undefined) return null;
+      if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) {
+        return this.fail(`tir_var_upper_bound of '${v.name}' must be a non-negative integer, found ${JSON.stringify(b)}`);
+      }
+      return b;
+    });
   }
 
   private paramInfo(p: GraphVar): ParamInfo {
@@ -185,6 +204,7 @@ class FunctionLowerer {
     const i = this.slotNames.length;
     this.slots.set(v, i);
     this.slotNames.push(v.name);
+    this.slotVars.push(v);
     return i;
   }
 
