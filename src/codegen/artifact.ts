@@ -15,7 +15,7 @@ import { fail, M } from '../support/messages.ts';
 import { emitJsKernels } from './js/module.ts';
 import { emitWgslKernelFile } from './wgsl/module.ts';
 import { isUnscheduled } from './unscheduled.ts';
-import { buildVMProgram } from './vm/lower.ts';
+import { buildVMProgram, entryInfo } from './vm/lower.ts';
 
 export interface ArtifactFile {
   readonly path: string;
@@ -77,10 +77,7 @@ export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifa
   shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));
 
   const entries: Record<string, Manifest['entries'][string]> = {};
-  for (const e of vm.entries) {
-    const f = vm.program.functions[e]!;
-    entries[e] = { params: f.params, ret: f.ret, vars: f.vars, ...(f.upper ? { upper: f.upper } : {}) };
-  }
+  for (const e of vm.entries) entries[e] = entryInfo(vm.program.functions[e]!);
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     version: ARTIFACT_VERSION,

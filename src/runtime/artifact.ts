@@ -7,8 +7,9 @@
  */
 import { bytesPerElement, type DType, isDType, storageOf } from './dtype.ts';
 import { LOAD_CODES, LoadError } from './errors.ts';
-import type { Manifest, ParamEntry } from './manifest.ts';
+import type { EntryInfo, Manifest, ParamEntry } from './manifest.ts';
 import { checkManifest, checkProgram } from './manifest-check.ts';
+import { argsByName, outputsByName } from './named-call.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
 import { defaultSha256, type Sha256, verifyShard } from './param-verify.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
@@ -61,10 +62,24 @@ export class KilnModule {
 
   /** Calls entry function `entry`. Tensors on another device are copied to the module's. */
   async call(entry: string, ...args: Value[]): Promise<Value> {
-    if (!Object.hasOwn(this.manifest.entries, entry)) {
-      throw new LoadError(`no entry function '${entry}'; the entries are ${this.entries.join(', ')}`);
-    }
+    this.entry(entry);
     return this.vm.call(entry, args);
+  }
+
+  /**
+   * Calls entry function `entry` with its inputs by name, the model's own names as the manifest
+   * lists them (`{ 'gpu_0/data_0': x }`), and returns its results by name.
+   */
+  async callNamed(entry: string, inputs: Readonly<Record<string, Value>>): Promise<Record<string, Value>> {
+    const info = this.entry(entry);
+    return outputsByName(info, await this.vm.call(entry, argsByName(entry, info, inputs)));
+  }
+
+  private entry(name: string): EntryInfo {
+    if (!Object.hasOwn(this.manifest.entries, name)) {
+      throw new LoadError(`no entry function '${name}'; the entries are ${this.entries.join(', ')}`);
+    }
+    return this.manifest.entries[name]!;
   }
 }
 

@@ -23,6 +23,8 @@ export const CALL_CODES = {
   badArgument: 'K8200',
   /** A symbolic dimension is above the upper bound the pipeline declared for it. */
   aboveBound: 'K8201',
+  /** An input name the entry function does not have, or an input not given (a call by names). */
+  unknownName: 'K8202',
 } as const;
 
 export type LoadCode = (typeof LOAD_CODES)[keyof typeof LOAD_CODES];

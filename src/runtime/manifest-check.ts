@@ -100,6 +100,7 @@ export function checkManifest(value: unknown, file: string): Manifest {
         f.get(f.object(p, `${path}.params[${i}]`, 'tensor'), `${path}.params[${i}].tensor`, 'dtype', 'string');
     });
     f.get(e, path, 'ret', 'string');
+    if (e.outputs !== undefined) f.get(e, path, 'outputs', 'strings');
     f.get(e, path, 'vars', 'strings');
     if (e.upper !== undefined) f.get(e, path, 'upper', 'bounds');
   }

@@ -167,6 +167,7 @@ export const RUNTIME_CODES: Readonly<Record<string, string>> = {
   K8104: 'a path in the manifest leaves the artifact (.., absolute, a drive or URL, a link that points outside)',
   K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
   K8201: 'a symbolic dimension is above the upper bound declared for it (model.dynamic upper); both numbers are named',
+  K8202: 'a call by names (callNamed) names an input the function does not have, or leaves one out',
 };
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {
