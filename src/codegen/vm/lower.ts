@@ -154,7 +154,7 @@ class FunctionLowerer {
     if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
       return this.fail(`attribute ${attr} must be a list of strings, found ${JSON.stringify(v)}`);
     }
-    return v as string[];
+    return v;
   }
 
   /** Per slot, the upper bound the function declares for its variable (`tir_var_upper_bound`), or null. */
