@@ -15,6 +15,7 @@ import { fail, M } from '../support/messages.ts';
 import { emitJsKernels } from './js/module.ts';
 import { emitWgslKernelFile } from './wgsl/module.ts';
 import { isUnscheduled } from './unscheduled.ts';
+import { splitLargeWeights } from './split-weights.ts';
 import { buildVMProgram, entryInfo } from './vm/lower.ts';
 
 export interface ArtifactFile {
@@ -45,7 +46,9 @@ const PARAM_ALIGN = 64;
 export function buildArtifact(input: IRModule, options: ArtifactOptions): Artifact {
   const target = options.target;
   if (target.kind !== 'js' && target.kind !== 'webgpu') fail(M.noCodegen, { target: target.name, kind: target.kind });
-  const module = legalizeModule(input);
+  // WebGPU binds at most maxStorageBufferBindingSize per buffer: larger weights are cut to fit.
+  const legal = legalizeModule(input);
+  const module = target.kind === 'webgpu' ? splitLargeWeights(legal, target) : legal;
   const vm = buildVMProgram(module);
   const kernels = new Map<string, PrimFunc>();
   for (const name of vm.kernels) kernels.set(name, module.functions.get(name) as PrimFunc);
