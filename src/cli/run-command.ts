@@ -29,6 +29,7 @@ interface RunOptions {
   readonly repeat: string;
   readonly warmup: string;
   readonly output?: string;
+  readonly verify: boolean;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -55,6 +56,7 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
       'auto',
     )
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
+    .option('--no-verify', "skip checking the parameters against the manifest's hashes (a trusted artifact)")
     .action(async (dir: string, opts: RunOptions) => {
       try {
         await run(dir, opts, io);
@@ -72,7 +74,9 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
  */
 function reportRunError(e: unknown, io: CliIO): number {
   if (e instanceof Error && (e.name === 'CallError' || e.name === 'LoadError')) {
-    io.stderr(`error: ${e.message}\n`);
+    // The runtime's errors carry their catalog code (src/runtime/errors.ts).
+    const code = (e as { code?: unknown }).code;
+    io.stderr(`error${typeof code === 'string' ? ` ${code}` : ''}: ${e.message}\n`);
     return EXIT.invalid;
   }
   return reportError(e, io, new Sources(), EXIT.invalid);
@@ -91,7 +95,7 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const warmup = opts.warmup === 'auto' ? 'auto' : positiveInt(opts.warmup, '--warmup', true);
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
-  const mod = await load(resolve(dir), { device: opts.device });
+  const mod = await load(resolve(dir), { device: opts.device, verify: opts.verify });
   const entry = pickEntry(mod.manifest, opts.entry);
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);

@@ -12,7 +12,7 @@ import type { PrimFunc } from '../ir/tir/stmt.ts';
 import { legalizeModule } from '../passes/legalize.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from '../runtime/manifest.ts';
 import { type ArtifactFile, codeGenerator } from './registry.ts';
-import { buildVMProgram } from './vm/lower.ts';
+import { buildVMProgram, entryInfo } from './vm/lower.ts';
 
 export interface Artifact {
   /** The module as built (legalized). */
@@ -37,7 +37,8 @@ const PARAM_ALIGN = 64;
 export async function buildArtifact(input: IRModule, options: ArtifactOptions): Promise<Artifact> {
   const target = options.target;
   const generator = await codeGenerator(target.kind);
-  const module = legalizeModule(input);
+  const legal = legalizeModule(input);
+  const module = generator.prepare ? generator.prepare(legal, target) : legal;
   const vm = buildVMProgram(module);
   const kernels = new Map<string, PrimFunc>();
   for (const name of vm.kernels) kernels.set(name, module.functions.get(name) as PrimFunc);
@@ -55,10 +56,7 @@ export async function buildArtifact(input: IRModule, options: ArtifactOptions): 
   shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));
 
   const entries: Record<string, Manifest['entries'][string]> = {};
-  for (const e of vm.entries) {
-    const f = vm.program.functions[e]!;
-    entries[e] = { params: f.params, ret: f.ret, vars: f.vars };
-  }
+  for (const e of vm.entries) entries[e] = entryInfo(vm.program.functions[e]!);
   const manifest: Manifest = {
     format: ARTIFACT_FORMAT,
     version: ARTIFACT_VERSION,

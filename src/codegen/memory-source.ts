@@ -4,6 +4,7 @@
  * The kernels module is imported from a data: URL.
  */
 import type { ArtifactSource } from '../runtime/artifact.ts';
+import { sha256Hex } from '../support/hash.ts';
 import type { Artifact } from './artifact.ts';
 
 export function memorySource(artifact: Artifact): ArtifactSource {
@@ -19,5 +20,6 @@ export function memorySource(artifact: Artifact): ArtifactSource {
     readBytes: (file) => Promise.resolve(get(file)),
     importModule: async (file) =>
       (await import(`data:text/javascript;base64,${Buffer.from(get(file)).toString('base64')}`)) as Record<string, unknown>,
+    sha256: sha256Hex,
   };
 }

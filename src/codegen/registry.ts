@@ -5,6 +5,7 @@
  * else switches on the kind. Generators load on use, so commands that do not
  * generate code (a cached build) do not pay for them.
  */
+import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription, TargetKind } from '../ir/target.ts';
 import type { PrimFunc } from '../ir/tir/stmt.ts';
 import type { Manifest } from '../runtime/manifest.ts';
@@ -28,6 +29,8 @@ export interface EmittedKernels {
 }
 
 export interface CodeGenerator {
+  /** Adapts the legalized module to what the target can hold (WebGPU: weights cut to its binding size). */
+  prepare?(module: IRModule, target: TargetDescription): IRModule;
   /** Kernels sorted by name; every one the VM program calls. */
   emit(kernels: readonly NamedKernel[], target: TargetDescription): EmittedKernels | Promise<EmittedKernels>;
 }

@@ -6,18 +6,21 @@
  * NDArrays.
  */
 import { bytesPerElement, type DType, isDType, storageOf } from './dtype.ts';
-import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
+import { LOAD_CODES, LoadError } from './errors.ts';
+import type { EntryInfo, Manifest, ParamEntry } from './manifest.ts';
+import { checkManifest, checkProgram } from './manifest-check.ts';
+import { argsByName, outputsByName } from './named-call.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
-import { PROGRAM_VERSION, type VMProgram } from './program.ts';
+import { defaultSha256, verifyShard } from './param-verify.ts';
 import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { VirtualMachine } from './vm.ts';
-import { type ArtifactSource, LoadError, parseArtifactJson, readArtifactText } from './artifact-source.ts';
+import { type ArtifactSource, cannotRead, parseJson, readArtifactText } from './artifact-source.ts';
 import { kernelFormats, kernelLoader, registerKernelLoader } from './kernel-loaders.ts';
 import { jsKernelLoader } from './js-kernels.ts';
 import { wgslKernelLoader } from './webgpu/loader.ts';
 
-export { type ArtifactSource, LoadError } from './artifact-source.ts';
+export type { ArtifactSource } from './artifact-source.ts';
 
 registerKernelLoader('js', jsKernelLoader);
 registerKernelLoader('wgsl', wgslKernelLoader);
@@ -32,7 +35,14 @@ export interface LoadOptions {
   readonly registry?: FunctionRegistry;
   /** Worker threads for kernels that have threads (WebAssembly); the artifact's default when left out. */
   readonly threads?: number;
+  /**
+   * Check every parameter against the hash the manifest records (default true); false skips it
+   * for a trusted artifact (the load then costs the reading and the upload only).
+   */
+  readonly verify?: boolean;
 }
+
+export { LoadError };
 
 export class KilnModule {
   constructor(
@@ -48,22 +58,33 @@ export class KilnModule {
 
   /** Calls entry function `entry`. Tensors on another device are copied to the module's. */
   async call(entry: string, ...args: Value[]): Promise<Value> {
-    if (!Object.hasOwn(this.manifest.entries, entry)) {
-      throw new LoadError(`no entry function '${entry}'; the entries are ${this.entries.join(', ')}`);
-    }
+    this.entry(entry);
     return this.vm.call(entry, args);
+  }
+
+  /**
+   * Calls entry function `entry` with its inputs by name, the model's own names as the manifest
+   * lists them (`{ 'gpu_0/data_0': x }`), and returns its results by name.
+   */
+  async callNamed(entry: string, inputs: Readonly<Record<string, Value>>): Promise<Record<string, Value>> {
+    const info = this.entry(entry);
+    return outputsByName(info, await this.vm.call(entry, argsByName(entry, info, inputs)));
+  }
+
+  private entry(name: string): EntryInfo {
+    if (!Object.hasOwn(this.manifest.entries, name)) {
+      throw new LoadError(`no entry function '${name}'; the entries are ${this.entries.join(', ')}`);
+    }
+    return this.manifest.entries[name]!;
   }
 }
 
 export async function loadArtifact(source: ArtifactSource, options: LoadOptions = {}): Promise<KilnModule> {
   const where = source.location;
-  const manifest = parseArtifactJson<Manifest>(await readArtifactText(source, 'manifest.json'), `${where}/manifest.json`);
-  if (manifest.format !== ARTIFACT_FORMAT) throw new LoadError(`${where}: manifest.json is not a Kiln artifact manifest`);
-  if (manifest.version !== ARTIFACT_VERSION) {
-    throw new LoadError(
-      `${where}: artifact format version ${manifest.version}, this runtime reads version ${ARTIFACT_VERSION}; rebuild it`,
-    );
-  }
+  const manifest = checkManifest(
+    parseJson(await readArtifactText(source, 'manifest.json'), `${where}/manifest.json`),
+    `${where}/manifest.json`,
+  );
   if (options.device === 'webgpu') {
     throw new LoadError(
       `${where}: { device: 'webgpu' } needs an adapter to create the device: use load() of kiln/runtime/node or loadFromUrl() of kiln/runtime/browser, or pass a device from createWebGpuDevice()`,
@@ -78,9 +99,8 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
         `which ${missing.length > 1 ? 'are' : 'is'} not registered; register ${missing.length > 1 ? 'them' : 'it'} (registry.register(name, fn)) before loading`,
     );
   }
-  const program = parseArtifactJson<VMProgram>(await readArtifactText(source, manifest.program), `${where}/${manifest.program}`);
-  if (program.version !== PROGRAM_VERSION)
-    throw new LoadError(`${where}: VM program version ${program.version} is not supported`);
+  const programFile = `${where}/${manifest.program}`;
+  const program = checkProgram(parseJson(await readArtifactText(source, manifest.program), programFile), manifest, programFile);
   const loader = kernelLoader(manifest.kernels.format);
   if (!loader) {
     throw new LoadError(
@@ -94,7 +114,7 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
   });
   const device = loaded.device ?? requested;
-  const params = await loadParams(source, manifest.params, device);
+  const params = await loadParams(source, manifest.params, device, options.verify ?? true);
   return new KilnModule(
     manifest,
     device,
@@ -102,13 +122,31 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
   );
 }
 
-async function loadParams(source: ArtifactSource, params: Manifest['params'], device: Device): Promise<NDArray[]> {
+async function readBytes(source: ArtifactSource, file: string): Promise<Uint8Array> {
+  try {
+    return await source.readBytes(file);
+  } catch (e) {
+    throw cannotRead(source, file, e);
+  }
+}
+
+async function loadParams(
+  source: ArtifactSource,
+  params: Manifest['params'],
+  device: Device,
+  verify: boolean,
+): Promise<NDArray[]> {
+  const sha256 = source.sha256 ?? defaultSha256();
   const shards = await Promise.all(
-    params.shards.map(async (s) => {
-      const bytes = await source.readBytes(s.file);
+    params.shards.map(async (s, i) => {
+      const bytes = await readBytes(source, s.file);
       if (bytes.byteLength !== s.byteLength) {
-        throw new LoadError(`${source.location}: ${s.file} has ${bytes.byteLength} bytes, the manifest says ${s.byteLength}`);
+        throw new LoadError(
+          `${source.location}: ${s.file} has ${bytes.byteLength} bytes, the manifest says ${s.byteLength}`,
+          LOAD_CODES.malformed,
+        );
       }
+      if (verify) await verifyShard(bytes, i, s.file, params.tensors, sha256, source.location);
       return bytes;
     }),
   );
@@ -118,12 +156,12 @@ async function loadParams(source: ArtifactSource, params: Manifest['params'], de
 }
 
 function paramTensor(p: ParamEntry, shards: readonly Uint8Array[], what: string): NDArray {
-  if (!isDType(p.dtype)) throw new LoadError(`${what} has unknown dtype '${p.dtype}'`);
+  if (!isDType(p.dtype)) throw new LoadError(`${what} has unknown dtype '${p.dtype}'`, LOAD_CODES.malformed);
   const dtype: DType = p.dtype;
   const shard = shards[p.shard];
   const count = p.shape.reduce((a, b) => a * b, 1);
   if (!shard || p.offset + p.byteLength > shard.byteLength || count * bytesPerElement(dtype) !== p.byteLength) {
-    throw new LoadError(`${what} lies outside its shard or does not match its shape`);
+    throw new LoadError(`${what} lies outside its shard or does not match its shape`, LOAD_CODES.malformed);
   }
   const Storage = storageOf(dtype);
   const start = shard.byteOffset + p.offset;

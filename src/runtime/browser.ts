@@ -1,12 +1,13 @@
 /** The browser adapter: loads an artifact from a base URL (a served artifact directory), on the cpu or navigator.gpu. */
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
+import { urlInside } from './artifact-paths.ts';
 import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
 
 export function urlSource(base: string | URL): ArtifactSource {
   const page = (globalThis as { location?: { href: string } }).location?.href;
   const root = new URL(String(base).endsWith('/') ? String(base) : `${String(base)}/`, page);
   const get = async (file: string): Promise<Response> => {
-    const r = await fetch(new URL(file, root));
+    const r = await fetch(urlInside(root, file));
     if (!r.ok) throw new Error(`${r.status} ${r.statusText}`);
     return r;
   };
@@ -14,7 +15,7 @@ export function urlSource(base: string | URL): ArtifactSource {
     location: root.href,
     readText: async (file) => (await get(file)).text(),
     readBytes: async (file) => new Uint8Array(await (await get(file)).arrayBuffer()),
-    importModule: (file) => import(/* @vite-ignore */ new URL(file, root).href) as Promise<Record<string, unknown>>,
+    importModule: async (file) => import(/* @vite-ignore */ urlInside(root, file).href) as Promise<Record<string, unknown>>,
   };
 }
 

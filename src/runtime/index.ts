@@ -9,6 +9,7 @@ export { cpu, type Device, NDArray, tensor, sizeOf } from './ndarray.ts';
 export { Shape, type Value } from './values.ts';
 export { FunctionRegistry, type PackedFunc, registry } from './registry.ts';
 export { CallError, type Kernel, VirtualMachine } from './vm.ts';
+export { CALL_CODES, type CallCode, LOAD_CODES, type LoadCode } from './errors.ts';
 export { type ArtifactSource, KilnModule, loadArtifact, LoadError, type LoadOptions } from './artifact.ts';
 export { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
 export type { Instr, Pattern, ShapeExpr, VMFunction, VMProgram } from './program.ts';

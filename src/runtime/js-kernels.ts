@@ -1,5 +1,5 @@
 /** The loader of JavaScript kernels (format `js`, kernels.js): an ES module with a `kernels` table, run on the cpu. */
-import { LoadError } from './artifact-source.ts';
+import { LOAD_CODES, LoadError } from './errors.ts';
 import type { KernelLoader } from './kernel-loaders.ts';
 import type { Kernel } from './vm.ts';
 
@@ -17,12 +17,14 @@ export const jsKernelLoader: KernelLoader = {
     try {
       mod = await source.importModule(k.file);
     } catch (e) {
+      if (e instanceof LoadError) throw e;
       throw new LoadError(`${source.location}: cannot load the kernels (${k.file}): ${(e as Error).message}`);
     }
     const table = mod.kernels as Record<string, unknown> | undefined;
     for (const name of k.names) {
       const fn = table?.[name];
-      if (typeof fn !== 'function') throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`);
+      if (typeof fn !== 'function')
+        throw new LoadError(`${source.location}: ${k.file} lacks kernel '${name}'`, LOAD_CODES.malformed);
       out.set(name, fn as Kernel);
     }
     return { kernels: out };

@@ -21,10 +21,15 @@ export interface ParamEntry {
 }
 
 export interface EntryInfo {
+  /** The parameters, by the model's own names (what `kiln run --input NAME=...` and callNamed take). */
   readonly params: readonly ParamInfo[];
   readonly ret: string;
+  /** The results' names (the model's output names); absent when the module records none. */
+  readonly outputs?: readonly string[];
   /** The symbolic variables the parameters' dims refer to (slot i is vars[i]). */
   readonly vars: readonly string[];
+  /** Per variable, its declared upper bound (null: none); absent when none has one. */
+  readonly upper?: readonly (number | null)[];
 }
 
 export interface Manifest {

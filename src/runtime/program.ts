@@ -90,9 +90,13 @@ export interface VMFunction {
   readonly params: readonly ParamInfo[];
   /** The return struct info in the text format. */
   readonly ret: string;
+  /** The names of the results (the model's output names), when the module records them. */
+  readonly outputs?: readonly string[];
   readonly registers: number;
   /** The name of each symbolic variable slot, for messages. */
   readonly vars: readonly string[];
+  /** Per slot, the declared upper bound of its variable (null: none); checked whenever the slot is bound. */
+  readonly upper?: readonly (number | null)[];
   readonly code: readonly Instr[];
 }
 

@@ -11,6 +11,7 @@ import type { FunctionRegistry } from './registry.ts';
 import { evalShapeExpr } from './shape-expr.ts';
 import { Shape, type Value } from './values.ts';
 import { isDType, type DType } from './dtype.ts';
+import { CALL_CODES, CallError } from './errors.ts';
 
 /** A compiled kernel: tensors and scalars in the order of its parameters. */
 export type Kernel = (args: readonly (NDArray | number)[]) => void | Promise<void>;
@@ -23,10 +24,7 @@ export interface VMOptions {
   readonly params: readonly NDArray[];
 }
 
-/** An error in how a function was called (a wrong input); its message says what and where. */
-export class CallError extends Error {
-  override readonly name = 'CallError';
-}
+export { CallError };
 
 const MAX_DEPTH = 1000;
 
@@ -223,6 +221,14 @@ class Frame {
     if (d === null) return;
     const of = whole ? ` (${whole})` : '';
     if ('bind' in d) {
+      const upper = this.f.upper?.[d.bind];
+      if (upper !== undefined && upper !== null && actual > upper) {
+        const name = this.f.vars[d.bind];
+        throw new CallError(
+          `${this.fname}: ${where} is ${actual}${of}, above the upper bound of ${name}: ${name} <= ${upper}`,
+          CALL_CODES.aboveBound,
+        );
+      }
       this.vars[d.bind] = actual;
       this.origins[d.bind] = where;
       return;

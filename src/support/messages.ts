@@ -9,7 +9,8 @@
  * K5xxx  command line, files and the file system
  * K6xxx  pipelines: loading and validation (K60xx), building (K61xx), cache (K62xx)
  * K7xxx  passes (K71xx legalization, K72xx schedules)
- * K8xxx  code generation and artifacts
+ * K8xxx  code generation and artifacts; K81xx loading an artifact and K82xx calling it are the
+ *        runtime's (RUNTIME_CODES below)
  * K9xxx  model importers (ONNX)
  */
 import { KilnError, type Diagnostic, type SourceLocation } from './diagnostics.ts';
@@ -160,6 +161,22 @@ export const M = {
     (a) => `cannot ${a.verb} '${a.path}': ${a.reason}`,
   ),
 } as const;
+
+/**
+ * The runtime's codes. Its LoadError and CallError carry them; the runtime imports nothing from
+ * the compiler, so the codes and messages are written in src/runtime/errors.ts and listed here so
+ * that this catalog names every code (a test keeps the two lists equal).
+ */
+export const RUNTIME_CODES: Readonly<Record<string, string>> = {
+  K8100: 'the artifact does not suit this runtime or device (format version, target, kernels, registry functions)',
+  K8101: 'a file the artifact names is missing or unreadable',
+  K8102: 'manifest.json or program.json is not what a Kiln artifact holds (the field that is wrong is named)',
+  K8103: "a parameter's bytes differ from the hash the manifest records (a damaged or altered shard); the tensor is named",
+  K8104: 'a path in the manifest leaves the artifact (.., absolute, a drive or URL, a link that points outside)',
+  K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
+  K8201: 'a symbolic dimension is above the upper bound declared for it (model.dynamic upper); both numbers are named',
+  K8202: 'a call by names (callNamed) names an input the function does not have, or leaves one out',
+};
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {
   return {

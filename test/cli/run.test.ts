@@ -87,7 +87,7 @@ describe('kiln run', () => {
   test('mistakes are errors with exit code 2, never stack traces', async () => {
     const wrong = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=7,100');
     expect(wrong.code).toBe(2);
-    expect(wrong.err).toContain("error: main: parameter 'x' dimension 1 is 100 (shape [7, 100]), expected 128");
+    expect(wrong.err).toContain("error K8200: main: parameter 'x' dimension 1 is 100 (shape [7, 100]), expected 128");
     const noInput = await kiln('run', ws.path('artifacts/mm-relu'), '--input', 'y=random');
     expect(noInput.code).toBe(2);
     expect(noInput.err).toContain("there is no input 'y'; the inputs are x, w");

@@ -4,7 +4,15 @@
  * module here, and after each test the queue is built for the webgpu target
  * (default schedules, WGSL) and run on the shared device, and each output is
  * compared with the CPU's. Where there is no adapter the check is skipped
- * (KILN_REQUIRE_WEBGPU=1 makes that an error); KILN_GPU_OPS=0 turns it off.
+ * (KILN_REQUIRE_WEBGPU=1 makes that an error).
+ *
+ * The re-check is bounded per test, so the suite passes on a busy machine with
+ * a software adapter (each distinct call is a WGSL compile on lavapipe, and a
+ * sort test queues well over a hundred): a test that queues more than the
+ * limit has an evenly spaced sample checked, its first and last call
+ * included, the same sample every run. KILN_GPU_OPS sets the limit per test:
+ * a number, `all` (every call: a quiet machine, a real GPU) or 0 (off);
+ * the default is GPU_CHECKS_PER_TEST.
  */
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
@@ -38,11 +46,37 @@ interface Pending {
   readonly expected: readonly RefLike[];
 }
 
-const ENABLED = process.env.KILN_GPU_OPS !== '0';
+/** Calls re-checked per test by default: a few seconds of compiling on lavapipe when the machine is busy. */
+export const GPU_CHECKS_PER_TEST = 24;
+
+/**
+ * Wall-clock time a test's re-check may take (well under vitest's hookTimeout): past it, on a
+ * machine so busy that even the sample is slow, the rest is skipped with a warning, not failed
+ * (the first call of a test is always checked).
+ */
+export const GPU_CHECK_BUDGET_MS = 45_000;
+
+function limitFromEnv(text: string | undefined): number {
+  if (text === undefined || text === '') return GPU_CHECKS_PER_TEST;
+  if (text === 'all') return Infinity;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`KILN_GPU_OPS=${text}: expected a number of calls per test, 'all' or 0`);
+  return n;
+}
+
+const LIMIT = limitFromEnv(process.env.KILN_GPU_OPS);
 const pending: Pending[] = [];
 
 export function queueGpuCheck(what: string, module: IRModule, args: readonly RefValue[], expected: readonly RefLike[]): void {
-  if (ENABLED) pending.push({ what, module, args, expected });
+  if (LIMIT > 0) pending.push({ what, module, args, expected });
+}
+
+/** At most `limit` of `batch`, evenly spaced with the first and the last, in order; all of it when it is no longer. */
+export function sampleChecks<T>(batch: readonly T[], limit: number): T[] {
+  if (batch.length <= limit) return [...batch];
+  if (limit < 1) return [];
+  if (limit === 1) return [batch[0]!];
+  return Array.from({ length: limit }, (_, i) => batch[Math.round((i * (batch.length - 1)) / (limit - 1))]!);
 }
 
 /** float64 has no WebGPU type: calls whose kernels use it must fail to build with the code generator's message, not run. */
@@ -74,13 +108,25 @@ function tolerance(dtype: DataType): { rtol: number; atol: number } {
   return { rtol: 0, atol: 0 };
 }
 
-/** Runs and checks everything queued; throws on the first mismatch. */
-export async function flushGpuChecks(device: () => Promise<Device | undefined>): Promise<void> {
-  const batch = pending.splice(0);
+/** Runs and checks what was queued (a sample of at most `limit` calls); throws on the first mismatch. */
+export async function flushGpuChecks(
+  device: () => Promise<Device | undefined>,
+  limit = LIMIT,
+  budgetMs = GPU_CHECK_BUDGET_MS,
+): Promise<void> {
+  const batch = sampleChecks(pending.splice(0), limit);
   if (batch.length === 0) return;
   const dev = await device();
   if (dev === undefined) return;
-  for (const p of batch) {
+  const start = performance.now();
+  for (const [done, p] of batch.entries()) {
+    if (done > 0 && performance.now() - start > budgetMs) {
+      process.stderr.write(
+        `warning: ${batch.length - done} of ${batch.length} WebGPU re-checks skipped (from ${p.what}): ` +
+          `this test's budget of ${budgetMs / 1000} s ran out, the machine is busy\n`,
+      );
+      return;
+    }
     if (usesFloat64(p)) {
       let error: unknown;
       try {

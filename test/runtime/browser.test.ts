@@ -6,11 +6,14 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { urlSource } from '../../src/runtime/browser.ts';
+import { LOAD_CODES } from '../../src/runtime/errors.ts';
 
 let server: Server;
 let base = '';
+const requested: string[] = [];
 beforeAll(async () => {
   server = createServer((req, res) => {
+    requested.push(req.url ?? '');
     if (req.url === '/art/manifest.json') res.end('{"format":"kiln-artifact"}');
     else if (req.url === '/art/params/shard-0.bin') res.end(Buffer.from([1, 2, 3]));
     else {
@@ -33,4 +36,23 @@ test('files are fetched relative to the artifact URL, with or without a trailing
 
 test('a missing file is an error with its status', async () => {
   await expect(urlSource(base).readText('program.json')).rejects.toThrow('404');
+});
+
+test('a path that leaves the artifact URL is refused before any request', async () => {
+  const s = urlSource(base);
+  const before = requested.length;
+  for (const file of [
+    '../secret',
+    '%2e%2e/secret',
+    '/secret',
+    'http://example.com/x',
+    '//example.com/x',
+    'params/../../secret',
+    'a?b',
+  ]) {
+    await expect(s.readText(file), file).rejects.toMatchObject({ code: LOAD_CODES.pathEscape });
+    await expect(s.readBytes(file), file).rejects.toMatchObject({ code: LOAD_CODES.pathEscape });
+    await expect(s.importModule(file), file).rejects.toMatchObject({ code: LOAD_CODES.pathEscape });
+  }
+  expect(requested.slice(before)).toEqual([]);
 });

@@ -14,6 +14,7 @@ import { tensor } from '../../src/runtime/ndarray.ts';
 import { directorySource, load } from '../../src/runtime/node.ts';
 import type { VMProgram } from '../../src/runtime/program.ts';
 import type { WgslKernelFile } from '../../src/runtime/webgpu/kernel-spec.ts';
+import { sha256Hex } from '../../src/support/hash.ts';
 import { describeWebGpu } from '../helpers/webgpu.ts';
 import { addKernel, file } from './wgsl-fixtures.ts';
 
@@ -65,6 +66,7 @@ const PROGRAM: VMProgram = {
 function artifact(name: string, kernels: unknown = file(addKernel()), names = ['add']): string {
   const dir = join(ROOT, name);
   mkdirSync(join(dir, 'params'), { recursive: true });
+  const shard = new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer);
   const entries: Manifest['entries'] = Object.fromEntries(
     Object.entries(PROGRAM.functions).map(([n, f]) => [n, { params: f.params, ret: f.ret, vars: f.vars }]),
   );
@@ -78,11 +80,11 @@ function artifact(name: string, kernels: unknown = file(addKernel()), names = ['
     kernels: { format: 'wgsl', file: 'kernels.wgsl.json', names },
     params: {
       shards: [{ file: 'params/shard-0.bin', byteLength: 16 }],
-      tensors: [{ dtype: 'float32', shape: [4], shard: 0, offset: 0, byteLength: 16, hash: 'hand-written' }],
+      tensors: [{ dtype: 'float32', shape: [4], shard: 0, offset: 0, byteLength: 16, hash: sha256Hex(shard) }],
     },
     externs: [],
   };
-  writeFileSync(join(dir, 'params/shard-0.bin'), new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer));
+  writeFileSync(join(dir, 'params/shard-0.bin'), shard);
   writeFileSync(join(dir, 'program.json'), JSON.stringify(PROGRAM));
   writeFileSync(join(dir, 'kernels.wgsl.json'), JSON.stringify(kernels));
   writeFileSync(join(dir, 'manifest.json'), JSON.stringify(manifest));

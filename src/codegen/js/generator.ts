@@ -5,9 +5,10 @@ import { emitJsKernels } from './module.ts';
 export const jsGenerator: CodeGenerator = {
   emit(kernels) {
     const source = emitJsKernels(new Map(kernels.map((k) => [k.name, k.func])));
+    // .mjs: an ES module whatever package.json the artifact is copied under says ("type": "commonjs").
     return {
-      files: [{ path: 'kernels.js', bytes: new TextEncoder().encode(source) }],
-      kernels: { format: 'js', file: 'kernels.js', names: kernels.map((k) => k.name) },
+      files: [{ path: 'kernels.mjs', bytes: new TextEncoder().encode(source) }],
+      kernels: { format: 'js', file: 'kernels.mjs', names: kernels.map((k) => k.name) },
       warnings: [],
     };
   },

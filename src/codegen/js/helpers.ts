@@ -2,7 +2,7 @@
  * Helper functions the generated JavaScript kernels call: number formats
  * (float16, bfloat16, int64 stores), math the JS standard library lacks
  * (erf, round half to even), and the shape errors of the kernel prologues.
- * Each helper is emitted into kernels.js only when a kernel uses it.
+ * Each helper is emitted into kernels.mjs only when a kernel uses it.
  */
 
 interface Helper {

@@ -1,5 +1,5 @@
 /**
- * The JavaScript kernels of an artifact: one ES module (kernels.js) with
+ * The JavaScript kernels of an artifact: one ES module (kernels.mjs) with
  * every PrimFunc as a function, the helpers they use, and a `kernels` table
  * by PrimFunc name, which the runtime's loader reads.
  */

@@ -8,6 +8,7 @@
  * variable on its own binds it (or checks it, if bound already), then the
  * dimensions written as expressions of variables bound later are checked.
  */
+import type { AttrMap } from '../../ir/attrs.ts';
 import type { Constant, Expr, GraphFunc, GraphVar, SeqExpr } from '../../ir/graph/expr.ts';
 import { SHAPE_OPS } from '../shape-ops.ts';
 import type { StructInfo, TensorStructInfo } from '../../ir/graph/struct-info.ts';
@@ -16,6 +17,7 @@ import { type PrimExpr, type PrimVar, primVars } from '../../ir/prim/expr.ts';
 import { printStructInfo } from '../../ir/text/printer.ts';
 import type { DimPattern, Instr, ParamInfo, Pattern, ShapeExpr, VMFunction, VMProgram } from '../../runtime/program.ts';
 import { PROGRAM_VERSION } from '../../runtime/program.ts';
+import type { EntryInfo } from '../../runtime/manifest.ts';
 import { fail, M } from '../../support/messages.ts';
 
 export interface VMBuild {
@@ -28,6 +30,17 @@ export interface VMBuild {
   readonly entries: readonly string[];
   /** PrimFuncs the program runs. */
   readonly kernels: readonly string[];
+}
+
+/** What the manifest says of an entry function: its signature, by the names the application uses. */
+export function entryInfo(f: VMFunction): EntryInfo {
+  return {
+    params: f.params,
+    ret: f.ret,
+    ...(f.outputs ? { outputs: f.outputs } : {}),
+    vars: f.vars,
+    ...(f.upper ? { upper: f.upper } : {}),
+  };
 }
 
 export function buildVMProgram(m: IRModule): VMBuild {
@@ -77,6 +90,7 @@ class FunctionLowerer {
   private readonly regs = new Map<GraphVar, number>();
   private readonly slots = new Map<PrimVar, number>();
   private readonly slotNames: string[] = [];
+  private readonly slotVars: PrimVar[] = [];
 
   constructor(
     private readonly name: string,
@@ -85,12 +99,13 @@ class FunctionLowerer {
   ) {}
 
   lower(): VMFunction {
+    const names = this.externalNames();
     this.f.params.forEach((p) => this.regs.set(p, this.registers++));
     const deferred: GraphVar[] = [];
     for (const p of this.f.params) {
       let missed = false;
       const pattern = this.pattern(p.sinfo, true, () => (missed = true));
-      this.emit({ op: 'match', src: this.regs.get(p)!, pattern, what: `parameter '${p.name}'` });
+      this.emit({ op: 'match', src: this.regs.get(p)!, pattern, what: `parameter '${names.get(p)!}'` });
       if (missed) deferred.push(p);
     }
     for (const p of deferred) {
@@ -101,24 +116,65 @@ class FunctionLowerer {
             'cannot be bound: a variable must stand alone as a dimension of some parameter',
         );
       });
-      this.emit({ op: 'match', src: this.regs.get(p)!, pattern, what: `parameter '${p.name}'` });
+      this.emit({ op: 'match', src: this.regs.get(p)!, pattern, what: `parameter '${names.get(p)!}'` });
     }
     // Described while only the parameters' variables have slots: every dim is an expression of them.
-    const params = this.f.params.map((p) => this.paramInfo(p));
+    const params = this.f.params.map((p) => this.paramInfo(p, names.get(p)!));
     const result = this.seq(this.f.body);
     this.emit({ op: 'ret', src: result });
+    const upper = this.upperBounds();
+    const outputs = this.stringList('output_names');
     return {
       params,
       ret: printStructInfo(this.f.ret),
+      ...(outputs ? { outputs } : {}),
       registers: this.registers,
       vars: this.slotNames,
+      ...(upper.some((u) => u !== null) ? { upper } : {}),
       code: this.code,
     };
   }
 
-  private paramInfo(p: GraphVar): ParamInfo {
+  /**
+   * Each parameter's name at the artifact's boundary: the model's own (`input_names`, which an
+   * importer records when IR identifiers cannot spell them, such as ONNX's `gpu_0/data_0`), else
+   * the parameter's.
+   */
+  private externalNames(): Map<GraphVar, string> {
+    const given = this.stringList('input_names');
+    if (given && given.length !== this.f.params.length) {
+      this.fail(`attribute input_names lists ${given.length} names for ${this.f.params.length} parameters`);
+    }
+    return new Map(this.f.params.map((p, i) => [p, given?.[i] ?? p.name]));
+  }
+
+  private stringList(attr: string): string[] | undefined {
+    const v = this.f.attrs[attr];
+    if (v === undefined) return undefined;
+    if (!Array.isArray(v) || !v.every((x) => typeof x === 'string')) {
+      return this.fail(`attribute ${attr} must be a list of strings, found ${JSON.stringify(v)}`);
+    }
+    return v;
+  }
+
+  /** Per slot, the upper bound the function declares for its variable (`tir_var_upper_bound`), or null. */
+  private upperBounds(): (number | null)[] {
+    const declared = this.f.attrs.tir_var_upper_bound;
+    const bounds: AttrMap =
+      declared !== null && typeof declared === 'object' && !Array.isArray(declared) ? (declared as AttrMap) : {};
+    return this.slotVars.map((v) => {
+      const b = Object.hasOwn(bounds, v.name) ? bounds[v.name] : undefined;
+      if (b === undefined) return null;
+      if (typeof b !== 'number' || !Number.isSafeInteger(b) || b < 0) {
+        return this.fail(`tir_var_upper_bound of '${v.name}' must be a non-negative integer, found ${JSON.stringify(b)}`);
+      }
+      return b;
+    });
+  }
+
+  private paramInfo(p: GraphVar, name: string): ParamInfo {
     const s = p.sinfo;
-    const info: ParamInfo = { name: p.name, type: printStructInfo(s) };
+    const info: ParamInfo = { name, type: printStructInfo(s) };
     if (s.kind !== 'tensor' || s.ndim < 0) return info;
     return { ...info, tensor: { dtype: s.dtype, ...(s.shape ? { dims: s.shape.map((d) => this.shapeExpr(d)) } : {}) } };
   }
@@ -185,6 +241,7 @@ class FunctionLowerer {
     const i = this.slotNames.length;
     this.slots.set(v, i);
     this.slotNames.push(v.name);
+    this.slotVars.push(v);
     return i;
   }
 

@@ -4,10 +4,13 @@
  * one GPU thread, and the build says so.
  */
 import type { CodeGenerator } from '../registry.ts';
+import { splitLargeWeights } from '../split-weights.ts';
 import { isUnscheduled } from '../unscheduled.ts';
 import { emitWgslKernelFile } from './module.ts';
 
 export const wgslGenerator: CodeGenerator = {
+  // WebGPU binds at most maxStorageBufferBindingSize per buffer: larger weights are cut to fit.
+  prepare: splitLargeWeights,
   emit(kernels, target) {
     const file = emitWgslKernelFile(kernels, target);
     const warnings: string[] = [];

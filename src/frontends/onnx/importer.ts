@@ -97,11 +97,14 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const overrides = new Map((options.inputs ?? []).map((i) => [i.name, i]));
   const params: GraphVar[] = [];
   const paramNames = new Set<string>();
+  /** The ONNX name of each parameter. */
+  const inputNames: string[] = [];
   for (const [name, t] of options.frozenInputs ?? []) values.set(name, protoValue(t, options.dir, failWith(name)));
   for (const input of graph.input) {
     if (values.has(input.name)) continue; // an initializer with a default value (or a frozen input): a constant here
     const p = graphVar(uniqueName(sanitize(input.name), paramNames), inputType(input, file, symbols, overrides.get(input.name)));
     params.push(p);
+    inputNames.push(input.name);
     values.set(input.name, { kind: 'tensor', expr: p, sinfo: p.sinfo as Extract<Value, { kind: 'tensor' }>['sinfo'] });
   }
   symbols.checkAllUsed(file);
@@ -126,7 +129,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
         const exprs: Expr[] = outs.map((v) => state.bb.emitOutput(ctx.materialize(v).expr, 'out'));
         return exprs.length === 1 ? exprs[0]! : state.bb.emitOutput(tuple(exprs), 'out');
       }),
-    { attrs: functionAttrs(options.dynamic ?? {}, symbols) },
+    { attrs: { ...functionAttrs(options.dynamic ?? {}, symbols), ...ioNames(inputNames, params, graph) } },
   );
   return state.bb.getModule();
 }
@@ -264,6 +267,18 @@ class Symbols {
     }
     return out;
   }
+}
+
+/**
+ * The model's own input and output names, which IR identifiers cannot always spell
+ * (`gpu_0/data_0` becomes the parameter gpu_0_data_0): the artifact and the runtime
+ * name inputs and outputs by these. Inputs are listed only when a name had to change.
+ */
+function ioNames(inputs: readonly string[], params: readonly GraphVar[], graph: GraphProto): Record<string, AttrValue> {
+  return {
+    ...(inputs.some((n, i) => n !== params[i]!.name) ? { input_names: inputs } : {}),
+    output_names: graph.output.map((o) => o.name),
+  };
 }
 
 function functionAttrs(dynamic: ModelSpec['dynamic'], symbols: Symbols): Record<string, AttrValue> {

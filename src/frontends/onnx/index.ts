@@ -10,7 +10,8 @@ registerImporter({
   format: 'onnx',
   extensions: ['.onnx'],
   // 2: shapes simplify with the analyzer, whose floordiv / floormod rules grew.
-  version: 2,
+  // 3: main records the model's input and output names (input_names, output_names).
+  version: 3,
   import: async (model) => (await import('./importer.ts')).importOnnxFile(model),
   inputs: (model) => externalDataFiles(model.path),
 });

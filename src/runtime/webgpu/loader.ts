@@ -1,5 +1,6 @@
 /** The loader of WGSL kernels (format `wgsl`, kernels.wgsl.json): compiled on a webgpu device; a compile error fails the load. */
-import { LoadError, parseArtifactJson, readArtifactText } from '../artifact-source.ts';
+import { parseJson, readArtifactText } from '../artifact-source.ts';
+import { LOAD_CODES, LoadError } from '../errors.ts';
 import type { KernelLoader } from '../kernel-loaders.ts';
 import { isWebGpuDevice } from './device.ts';
 import type { WgslKernelFile } from './kernel-spec.ts';
@@ -15,17 +16,18 @@ export const wgslKernelLoader: KernelLoader = {
       );
     }
     const what = `${where}/${k.file}`;
-    const file = parseArtifactJson<WgslKernelFile>(await readArtifactText(source, k.file), what);
+    const file = parseJson<WgslKernelFile>(await readArtifactText(source, k.file), what);
     try {
       checkKernelFile(file, what);
     } catch (e) {
-      throw new LoadError((e as Error).message);
+      throw new LoadError((e as Error).message, LOAD_CODES.malformed);
     }
     const have = new Set(file.kernels.map((x) => x.name));
     const missing = k.names.filter((n) => !have.has(n));
     if (missing.length > 0)
       throw new LoadError(
         `${where}: ${k.file} lacks kernel${missing.length > 1 ? 's' : ''} ${missing.map((m) => `'${m}'`).join(', ')}`,
+        LOAD_CODES.malformed,
       );
     try {
       return { kernels: await device.prepareKernels(file, what) };
