@@ -37,6 +37,7 @@ export interface CodeGenerator {
 
 const GENERATORS: Record<TargetKind, () => Promise<CodeGenerator>> = {
   js: async () => (await import('./js/generator.ts')).jsGenerator,
+  wasm: async () => (await import('./wasm/generator.ts')).wasmGenerator,
   webgpu: async () => (await import('./wgsl/generator.ts')).wgslGenerator,
 };
 

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 /** Each kind has a code generator (src/codegen/registry.ts) and schedule rules (src/schedule/rules/default-rules.ts). */
-export const TARGET_KINDS = ['js', 'webgpu'] as const;
+export const TARGET_KINDS = ['js', 'wasm', 'webgpu'] as const;
 export type TargetKind = (typeof TARGET_KINDS)[number];
 
 export const targetSchema = z

@@ -19,11 +19,13 @@ import { type ArtifactSource, cannotRead, parseJson, readArtifactText } from './
 import { kernelFormats, kernelLoader, registerKernelLoader } from './kernel-loaders.ts';
 import { jsKernelLoader } from './js-kernels.ts';
 import { wgslKernelLoader } from './webgpu/loader.ts';
+import { wasmKernelLoader } from './wasm/loader.ts';
 
 export type { ArtifactSource } from './artifact-source.ts';
 
 registerKernelLoader('js', jsKernelLoader);
 registerKernelLoader('wgsl', wgslKernelLoader);
+registerKernelLoader('wasm', wasmKernelLoader);
 
 export interface LoadOptions {
   /**

@@ -2,6 +2,30 @@
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
 import { urlInside } from './artifact-paths.ts';
 import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
+import { setWasmWorkerFactory } from './wasm/loader.ts';
+
+// Web Workers for the WebAssembly kernels' threads (used where the page is cross-origin isolated).
+interface BrowserWorker {
+  postMessage(m: unknown): void;
+  addEventListener(type: string, listener: (e: { data?: unknown; message?: string }) => void): void;
+  terminate(): void;
+}
+const WorkerClass = (globalThis as { Worker?: new (url: string) => BrowserWorker }).Worker;
+if (WorkerClass) {
+  setWasmWorkerFactory({
+    defaultThreads: (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1,
+    spawn(source) {
+      const url = URL.createObjectURL(new Blob([source], { type: 'text/javascript' }));
+      const w = new WorkerClass(url);
+      return {
+        postMessage: (m) => w.postMessage(m),
+        onMessage: (listener) => w.addEventListener('message', (e) => listener(e.data)),
+        onExit: (listener) => w.addEventListener('error', (e) => listener(e.message ?? 'a worker error')),
+        terminate: () => w.terminate(),
+      };
+    },
+  });
+}
 
 export function urlSource(base: string | URL): ArtifactSource {
   const page = (globalThis as { location?: { href: string } }).location?.href;

@@ -26,6 +26,10 @@ export interface Device {
   upload(t: NDArray): NDArray | Promise<NDArray>;
   /** A CPU copy of a tensor of this device. */
   download(t: NDArray): NDArray | Promise<NDArray>;
+  /** For a cpu device whose tensors are not plain typed arrays (WebAssembly memory): a view of a tensor's elements. */
+  hostData?(t: NDArray): TypedArray;
+  /** Frees a tensor's memory now, where the device manages memory itself (WebAssembly memory). */
+  free?(t: NDArray): void;
 }
 
 export class NDArray {
@@ -59,7 +63,12 @@ export class NDArray {
     if (this.device.kind !== 'cpu') {
       throw new Error(`this tensor is on ${this.device.name}; call toCpu() to read its elements`);
     }
-    return this.storage as TypedArray;
+    return this.device.hostData ? this.device.hostData(this) : (this.storage as TypedArray);
+  }
+
+  /** Frees the tensor's memory now where its device manages memory itself; it must not be used afterwards. */
+  dispose(): void {
+    this.device.free?.(this);
   }
 
   /** A CPU copy (the tensor itself when it is on the CPU). */

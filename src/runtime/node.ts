@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
 import { artifactPathProblem, escapes } from './artifact-paths.ts';
 import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
+import './wasm/node-workers.ts';
 
 export function directorySource(dir: string): ArtifactSource {
   const root = resolve(dir);

@@ -44,7 +44,22 @@ export class VirtualMachine {
       );
     }
     const placed = await Promise.all(args.map((a) => this.onDevice(a)));
-    return this.run(name, f, placed, 0);
+    const device = this.options.device;
+    if (!device.free) return this.run(name, f, placed, 0);
+    // A device that manages its memory itself (WebAssembly memory) gets back, when the call ends,
+    // what the call allocated (inputs it copied included) and does not return.
+    const owned: NDArray[] = [];
+    collectCopies(args, placed, owned);
+    try {
+      const result = await this.run(name, f, placed, 0, owned);
+      const kept = new Set<NDArray>();
+      collectTensors(result, kept);
+      for (const t of owned) if (!kept.has(t)) device.free(t);
+      return result;
+    } catch (e) {
+      for (const t of owned) device.free(t);
+      throw e;
+    }
   }
 
   /** Tensors given on another device are copied to the VM's. */
@@ -54,7 +69,7 @@ export class VirtualMachine {
     return v;
   }
 
-  private async run(name: string, f: VMFunction, args: readonly Value[], depth: number): Promise<Value> {
+  private async run(name: string, f: VMFunction, args: readonly Value[], depth: number, owned?: NDArray[]): Promise<Value> {
     if (depth > MAX_DEPTH) throw new Error(`${name}: calls nested more than ${MAX_DEPTH} deep`);
     const regs: Value[] = new Array<Value>(f.registers);
     args.forEach((a, i) => (regs[i] = a));
@@ -67,12 +82,15 @@ export class VirtualMachine {
         case 'match':
           frame.match(regs[ins.src]!, ins.pattern, ins.what);
           break;
-        case 'alloc':
-          regs[ins.dst] = this.options.device.empty(
+        case 'alloc': {
+          const t = this.options.device.empty(
             ins.shape.map((e) => frame.eval(e)),
             ins.dtype as DType,
           );
+          owned?.push(t);
+          regs[ins.dst] = t;
           break;
+        }
         case 'kernel': {
           const k = this.options.kernels.get(ins.kernel);
           if (!k) throw new Error(`${name}: kernel '${ins.kernel}' is missing from the artifact`);
@@ -104,6 +122,7 @@ export class VirtualMachine {
             callee,
             ins.args.map((r) => regs[r]!),
             depth + 1,
+            owned,
           );
           break;
         }
@@ -253,4 +272,18 @@ export function describe(v: Value): string {
   if (v === null || v === undefined) return String(v);
   if (typeof v === 'object') return `an object (${v.constructor?.name ?? 'Object'})`;
   return `${typeof v} ${String(v)}`;
+}
+
+/** The tensors `placed` holds that are copies of what `given` held (inputs uploaded to the device). */
+function collectCopies(given: readonly Value[], placed: readonly Value[], into: NDArray[]): void {
+  placed.forEach((p, i) => {
+    const g = given[i];
+    if (p instanceof NDArray && p !== g) into.push(p);
+    else if (Array.isArray(p) && Array.isArray(g)) collectCopies(g as readonly Value[], p as readonly Value[], into);
+  });
+}
+
+function collectTensors(v: Value, into: Set<NDArray>): void {
+  if (v instanceof NDArray) into.add(v);
+  else if (Array.isArray(v)) for (const x of v as readonly Value[]) collectTensors(x, into);
 }

@@ -31,7 +31,7 @@ export const WEBGPU_TARGET: TargetDescription = targetSchema.parse(
   parseYaml(readFileSync(new URL('../../targets/webgpu.yaml', import.meta.url), 'utf8')),
 );
 
-interface RefLike {
+export interface RefLike {
   readonly shape: readonly number[];
   readonly dtype: DataType;
   readonly data: Float64Array;
@@ -95,7 +95,7 @@ function needs64BitInts(p: Pending): boolean {
   return p.args.some(big) || p.expected.some(big);
 }
 
-function toValue(v: RefValue): Value {
+export function toValue(v: RefValue): Value {
   if (typeof v === 'number') return v;
   if (Array.isArray(v)) return (v as RefValue[]).map(toValue);
   const t = v as RefLike;
@@ -143,21 +143,26 @@ export async function flushGpuChecks(
     const artifact = await buildArtifact(scheduleModule(p.module, WEBGPU_TARGET), { name: 'op', target: WEBGPU_TARGET });
     const mod = await loadArtifact(memorySource(artifact), { device: dev });
     const result = await mod.call('main', ...p.args.map(toValue));
-    const outs = Array.isArray(result) ? (result as Value[]) : [result];
-    for (const [i, e] of p.expected.entries()) {
-      const o = outs[i];
-      if (!(o instanceof NDArray)) throw new Error(`${p.what}: output ${i} is not a tensor on WebGPU`);
-      const got = (await o.toCpu()).toNumbers();
-      const { rtol, atol } = tolerance(e.dtype);
-      for (let k = 0; k < got.length; k++) {
-        const a = got[k]!;
-        const x = e.data[k]!;
-        if (Object.is(a, x) || a === x || (Number.isNaN(a) && Number.isNaN(x))) continue;
-        if (Math.abs(a - x) <= atol + rtol * Math.abs(x)) continue;
-        throw new Error(
-          `${p.what} on WebGPU: output ${i} (${e.dtype}[${e.shape.join(', ')}]) element ${k} is ${a}, the CPU gives ${x}`,
-        );
-      }
+    await expectOutputs(p.what, 'WebGPU', p.expected, result);
+  }
+}
+
+/** Each output of `result` equals the CPU's within the dtype's tolerance; throws naming the first element that does not. */
+export async function expectOutputs(what: string, where: string, expected: readonly RefLike[], result: Value): Promise<void> {
+  const outs = Array.isArray(result) ? (result as Value[]) : [result];
+  for (const [i, e] of expected.entries()) {
+    const o = outs[i];
+    if (!(o instanceof NDArray)) throw new Error(`${what}: output ${i} is not a tensor on ${where}`);
+    const got = (await o.toCpu()).toNumbers();
+    const { rtol, atol } = tolerance(e.dtype);
+    for (let k = 0; k < got.length; k++) {
+      const a = got[k]!;
+      const x = e.data[k]!;
+      if (Object.is(a, x) || a === x || (Number.isNaN(a) && Number.isNaN(x))) continue;
+      if (Math.abs(a - x) <= atol + rtol * Math.abs(x)) continue;
+      throw new Error(
+        `${what} on ${where}: output ${i} (${e.dtype}[${e.shape.join(', ')}]) element ${k} is ${a}, the CPU gives ${x}`,
+      );
     }
   }
 }

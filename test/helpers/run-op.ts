@@ -18,6 +18,7 @@ import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { emitJsKernels } from '../../src/codegen/js/module.ts';
 import { queueGpuCheck } from './gpu-ops.ts';
+import { queueWasmCheck } from './wasm-ops.ts';
 import { evalPrim, randomArray } from './tir-interpreter.ts';
 import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
 import type { NDArray } from '../../src/runtime/ndarray.ts';
@@ -136,6 +137,7 @@ export function runOp(op: string, inputs: readonly OpInput[], attrs: AttrMap = {
   const result = evalSeq(main.body, module, env, values);
   const outputs = Array.isArray(result) ? (result as RefTensor[]) : [result as RefTensor];
   queueGpuCheck(op, module, paramValues, outputs);
+  queueWasmCheck(op, module, paramValues, outputs);
   return { outputs, module };
 }
 

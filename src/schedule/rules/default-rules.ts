@@ -35,6 +35,7 @@ export const GPU_RULES: readonly ScheduleRule[] = [
 /** The default rules of each target kind (none: its kernels run as written). */
 const DEFAULT_RULES: Record<TargetKind, readonly ScheduleRule[]> = {
   js: [],
+  wasm: [],
   webgpu: GPU_RULES,
 };
 

@@ -1,0 +1,87 @@
+/**
+ * Helper functions the kernels call, added to the module on first use: half
+ * float conversions (float16 and bfloat16 are stored as bits and computed in
+ * f32, rounded to nearest even as the JavaScript kernels round them), and
+ * the math the WebAssembly instruction set lacks, imported from the host's
+ * Math (in f64, as the JavaScript kernels compute them). The runtime supplies
+ * the imports (src/runtime/wasm/imports.ts) under the names MATH_IMPORTS lists.
+ */
+import { MATH_IMPORTS, type MathImport } from '../../runtime/wasm/kernel-spec.ts';
+import type { ModuleContext } from './context.ts';
+
+type Helper = (ctx: ModuleContext) => void;
+
+function mathImport(name: MathImport): Helper {
+  return ({ B, m }) => {
+    const arity = MATH_IMPORTS[name];
+    m.addFunctionImport(name, 'math', name, B.createType(new Array<number>(arity).fill(B.f64)), B.f64);
+  };
+}
+
+const imports = Object.fromEntries(Object.keys(MATH_IMPORTS).map((n) => [n, mathImport(n as MathImport)])) as Record<
+  MathImport,
+  Helper
+>;
+
+export const HELPERS = {
+  ...imports,
+  /** float16 bits (i32) -> f32: the bits shifted into place and scaled by 2^112 (subnormals too); infinities and NaN kept. */
+  f16_to_f32: ({ B, m }) => {
+    const h = (): number => m.local.get(0, B.i32);
+    const magnitude = m.i32.shl(m.i32.and(h(), m.i32.const(0x7fff)), m.i32.const(13));
+    const scaled = m.f32.mul(m.f32.reinterpret(magnitude), m.f32.const(2 ** 112));
+    const special = m.f32.reinterpret(m.i32.or(magnitude, m.i32.const(0x7f800000)));
+    const isSpecial = m.i32.eq(m.i32.and(h(), m.i32.const(0x7c00)), m.i32.const(0x7c00));
+    const value = m.select(isSpecial, special, scaled);
+    const signed = m.i32.or(m.i32.reinterpret(value), m.i32.shl(m.i32.and(h(), m.i32.const(0x8000)), m.i32.const(16)));
+    m.addFunction('f16_to_f32', B.i32, B.f32, [], m.f32.reinterpret(signed));
+  },
+  /** f32 -> float16 bits, round to nearest even, overflow to infinity (numpy's conversion, as the JavaScript kernels). */
+  f32_to_f16: ({ B, m }) => {
+    // Locals: 0 the value; 1 its bits, 2 sign, 3 exponent bits, 4 significand.
+    const get = (i: number): number => m.local.get(i, B.i32);
+    const set = (i: number, v: number): number => m.local.set(i, v);
+    const c = (x: number): number => m.i32.const(x);
+    const body = m.block(null, [
+      set(1, m.i32.reinterpret(m.local.get(0, B.f32))),
+      set(2, m.i32.and(m.i32.shr_u(get(1), c(16)), c(0x8000))),
+      set(3, m.i32.and(get(1), c(0x7f800000))),
+      set(4, m.i32.and(get(1), c(0x007fffff))),
+      // Overflow and infinities; NaN stays NaN.
+      m.if(
+        m.i32.ge_u(get(3), c(0x47800000)),
+        m.return(
+          m.select(m.i32.and(m.i32.eq(get(3), c(0x7f800000)), m.i32.ne(get(4), c(0))), c(0x7e00), m.i32.or(get(2), c(0x7c00))),
+        ),
+      ),
+      // Subnormal results (and zero).
+      m.if(
+        m.i32.le_u(get(3), c(0x38000000)),
+        m.block(null, [
+          m.if(m.i32.lt_u(get(3), c(0x33000000)), m.return(get(2))),
+          set(4, m.i32.shr_u(m.i32.add(c(0x00800000), get(4)), m.i32.sub(c(113), m.i32.shr_u(get(3), c(23))))),
+          m.if(
+            m.i32.or(m.i32.ne(m.i32.and(get(4), c(0x3fff)), c(0x1000)), m.i32.ne(m.i32.and(get(1), c(0x7ff)), c(0))),
+            set(4, m.i32.add(get(4), c(0x1000))),
+          ),
+          m.return(m.i32.add(get(2), m.i32.shr_u(get(4), c(13)))),
+        ]),
+      ),
+      m.if(m.i32.ne(m.i32.and(get(4), c(0x3fff)), c(0x1000)), set(4, m.i32.add(get(4), c(0x1000)))),
+      m.return(m.i32.add(get(2), m.i32.add(m.i32.shr_u(m.i32.sub(get(3), c(0x38000000)), c(13)), m.i32.shr_u(get(4), c(13))))),
+    ]);
+    m.addFunction('f32_to_f16', B.f32, B.i32, [B.i32, B.i32, B.i32, B.i32], body);
+  },
+  /** f32 -> bfloat16 bits, round to nearest even; NaN to the quiet NaN. */
+  f32_to_bf16: ({ B, m }) => {
+    const x = (): number => m.local.get(0, B.f32);
+    const b = (): number => m.i32.reinterpret(x());
+    const rounded = m.i32.shr_u(
+      m.i32.add(m.i32.add(b(), m.i32.const(0x7fff)), m.i32.and(m.i32.shr_u(b(), m.i32.const(16)), m.i32.const(1))),
+      m.i32.const(16),
+    );
+    m.addFunction('f32_to_bf16', B.f32, B.i32, [], m.select(m.f32.ne(x(), x()), m.i32.const(0x7fc0), rounded));
+  },
+} satisfies Record<string, Helper>;
+
+export type HelperName = keyof typeof HELPERS;

@@ -1,0 +1,158 @@
+/**
+ * Local buffers in wasm locals: a small buffer every access of which has a
+ * constant index (a thread's register tile once the loops over it are
+ * unrolled) lives in locals rather than memory, so the engine keeps it in
+ * registers. 32-bit elements that vectorized loops reach four at a time
+ * (`acc[c + v]` with c a multiple of 4) are kept as one v128 per four.
+ */
+import { isFloat } from '../../ir/dtype.ts';
+import type { PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
+import type { Buffer } from '../../ir/tir/buffer.ts';
+import { type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
+import type { Ref } from './context.ts';
+import type { FunctionEmitter, LocalSlot } from './function.ts';
+import type { ValType } from './types.ts';
+import { affineIn } from './affine.ts';
+
+/** Elements past this stay in memory: locals beyond a few hundred only spill. */
+const MAX_REGISTER_ELEMENTS = 256;
+
+export interface RegisterFile {
+  readonly valType: ValType;
+  /** The element at a constant index (a scalar local, or a lane of a v128 one). */
+  read(index: PrimExpr): Ref;
+  write(index: PrimExpr, value: Ref): Ref;
+  /** Whether elements are grouped four to a v128 local. */
+  readonly vector: boolean;
+  /** The v128 local holding elements [4g, 4g + 4). */
+  group(g: number): LocalSlot;
+}
+
+/** The registers for `b`, allocated in `body`, when every access there allows it; else undefined. */
+export function registerLayout(f: FunctionEmitter, b: Buffer, body: Stmt): RegisterFile | undefined {
+  if (b.scope === 'global') return undefined;
+  let size = 1;
+  for (const d of b.shape) {
+    if (d.kind !== 'int') return undefined;
+    size *= d.value;
+  }
+  if (size > MAX_REGISTER_ELEMENTS) return undefined;
+  const valType: ValType =
+    b.dtype === 'float64' ? 'f64' : isFloat(b.dtype) ? 'f32' : b.dtype === 'int64' || b.dtype === 'uint64' ? 'i64' : 'i32';
+  const lanes32 = valType === 'f32' || valType === 'i32';
+  let ok = true;
+  let vector = false;
+  const vectorLoops: PrimVar[] = [];
+  const check = (index: PrimExpr): void => {
+    if (index.kind === 'int') return;
+    const v = vectorLoops.find((lv) => affineIn(index, lv) !== undefined);
+    const a = v && affineIn(index, v);
+    if (a && a.coef === 1 && a.rest.kind === 'int' && a.rest.value % 4 === 0 && lanes32) vector = true;
+    else ok = false;
+  };
+  const walk = (s: Stmt): void =>
+    visitStmts(s, (x) => {
+      if (!ok) return;
+      if (x.kind === 'for' && x.forKind === 'vectorized' && x.extent.kind === 'int' && x.extent.value % 4 === 0) {
+        vectorLoops.push(x.loopVar);
+      }
+      if (x.kind === 'store' && x.buffer === b) check(x.indices[0]!);
+      forEachLoad(x, b, check);
+    });
+  walk(body);
+  if (!ok) return undefined;
+  return vector ? vectorFile(f, valType as 'f32' | 'i32', size) : scalarFile(f, valType, size);
+}
+
+function forEachLoad(s: Stmt, b: Buffer, f: (index: PrimExpr) => void): void {
+  const exprs: PrimExpr[] = [];
+  switch (s.kind) {
+    case 'store':
+      exprs.push(s.value, ...s.indices);
+      break;
+    case 'for':
+      exprs.push(s.min, s.extent);
+      break;
+    case 'if':
+      exprs.push(s.cond);
+      break;
+    case 'let':
+      exprs.push(s.value);
+      break;
+    case 'evaluate':
+      exprs.push(s.value);
+      break;
+    default:
+      break;
+  }
+  const visit = (e: PrimExpr): void => {
+    if (e.kind === 'load') {
+      if (e.buffer === b) f(e.indices[0]!);
+      e.indices.forEach(visit);
+      return;
+    }
+    switch (e.kind) {
+      case 'binary':
+        visit(e.a);
+        visit(e.b);
+        return;
+      case 'not':
+        visit(e.a);
+        return;
+      case 'select':
+        visit(e.cond);
+        visit(e.t);
+        visit(e.f);
+        return;
+      case 'cast':
+        visit(e.value);
+        return;
+      case 'call':
+        e.args.forEach(visit);
+        return;
+      default:
+        return;
+    }
+  };
+  exprs.forEach(visit);
+}
+
+function constIndex(f: FunctionEmitter, index: PrimExpr, size: number): number {
+  if (index.kind !== 'int' || index.value < 0 || index.value >= size) {
+    return f.unsupported(
+      `a register buffer indexed at ${index.kind === 'int' ? index.value : 'a non-constant index'} (size ${size})`,
+    );
+  }
+  return index.value;
+}
+
+function scalarFile(f: FunctionEmitter, valType: ValType, size: number): RegisterFile {
+  const locals = Array.from({ length: size }, () => f.newLocal(valType));
+  return {
+    valType,
+    vector: false,
+    read: (index) => f.get(locals[constIndex(f, index, size)]!),
+    write: (index, value) => f.set(locals[constIndex(f, index, size)]!, value),
+    group: () => f.unsupported('a vector access of a scalar register buffer'),
+  };
+}
+
+function vectorFile(f: FunctionEmitter, valType: 'f32' | 'i32', size: number): RegisterFile {
+  const groups = Array.from({ length: Math.ceil(size / 4) }, () => f.newLocal('v128'));
+  const m = f.m;
+  const lane = valType === 'f32' ? m.f32x4 : m.i32x4;
+  return {
+    valType,
+    vector: true,
+    read: (index) => {
+      const i = constIndex(f, index, size);
+      return lane.extract_lane(f.get(groups[i >> 2]!), i & 3);
+    },
+    write: (index, value) => {
+      const i = constIndex(f, index, size);
+      const g = groups[i >> 2]!;
+      return f.set(g, lane.replace_lane(f.get(g), i & 3, value));
+    },
+    group: (g) => groups[g] ?? f.unsupported(`register group ${g} of ${groups.length}`),
+  };
+}

@@ -1,0 +1,439 @@
+/**
+ * Vectorized loops as WebAssembly SIMD: `for v in vectorized(4k)` whose body
+ * is straight-line (stores, lets, ifs) runs as k groups of four lanes.
+ * Expressions that do not depend on v stay scalar (splat where a vector
+ * needs them); an access whose index moves by one element per step of v is
+ * one v128 load or store (or a v128 register of a register tile); f32 and
+ * i32 arithmetic, comparisons (masks) and selects are lane-wise
+ * instructions; anything else is computed lane by lane, correct if not fast.
+ * A loop that does not fit (another extent, 64-bit lanes, a loop or an
+ * allocation inside) is left to the scalar emitter, so every loop builds.
+ */
+import { type DataType, isInt } from '../../ir/dtype.ts';
+import { type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
+import type { Buffer } from '../../ir/tir/buffer.ts';
+import { type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
+import { affineIn } from './affine.ts';
+import type { Ref } from './context.ts';
+import type { FunctionEmitter, LocalSlot } from './function.ts';
+import { storageBytes } from './types.ts';
+
+type Lane = 'f32' | 'i32';
+type VVal = { readonly kind: 'u'; readonly ref: Ref } | { readonly kind: 'v'; readonly ref: Ref };
+
+export function emitVectorLoop(f: FunctionEmitter, s: For): Ref | undefined {
+  if (s.extent.kind !== 'int' || s.extent.value % 4 !== 0 || s.extent.value === 0) return undefined;
+  if (!vectorizable(f, s)) return undefined;
+  const m = f.m;
+  const groups = s.extent.value / 4;
+  const out: Ref[] = [];
+  const min = f.newLocal('i32');
+  out.push(f.set(min, f.index(s.min)));
+  for (let g = 0; g < groups; g++) out.push(new GroupEmitter(f, s, min, g).emit());
+  return m.block(null, out);
+}
+
+/** Whether the body is straight-line code over 32-bit lanes. */
+function vectorizable(f: FunctionEmitter, s: For): boolean {
+  let ok = true;
+  const dependent = new Set<PrimVar>([s.loopVar]);
+  const depends = (e: PrimExpr): boolean => [...dependent].some((v) => usesVar(e, v));
+  const laneOk = (e: PrimExpr): boolean => {
+    let good = true;
+    visitPrim(e, (x) => {
+      if (!depends(x)) return;
+      const t = f.widths.valType(x);
+      if (t !== 'f32' && t !== 'i32') good = false;
+    });
+    return good;
+  };
+  visitStmts(s.body, (x) => {
+    if (!ok) return;
+    switch (x.kind) {
+      case 'for':
+      case 'allocate':
+      case 'block_realize':
+        ok = false;
+        return;
+      case 'store':
+        ok = laneOk(x.value) && laneOk(x.indices[0]!);
+        return;
+      case 'let':
+        ok = laneOk(x.value);
+        if (depends(x.value)) dependent.add(x.var);
+        return;
+      case 'if':
+        ok = laneOk(x.cond);
+        return;
+      case 'evaluate':
+        ok = !depends(x.value);
+        return;
+      default:
+        return;
+    }
+  });
+  return ok;
+}
+
+class GroupEmitter {
+  private readonly m: FunctionEmitter['m'];
+  /** The value of the loop variable at lane 0 of this group. */
+  private readonly base: LocalSlot;
+  /** Variables whose value differs per lane (the loop variable, lets of per-lane values) → their v128 local. */
+  private readonly vectors = new Map<PrimVar, LocalSlot>();
+  /** Per lane, each per-lane variable → a scalar variable holding that lane's value. */
+  private readonly lanes: Map<PrimVar, PrimExpr>[] = [0, 1, 2, 3].map(() => new Map<PrimVar, PrimExpr>());
+  private readonly prologue: Ref[] = [];
+
+  constructor(
+    private readonly f: FunctionEmitter,
+    private readonly loop: For,
+    min: LocalSlot,
+    private readonly group: number,
+  ) {
+    this.m = f.m;
+    this.base = f.newLocal('i32');
+    this.prologue.push(f.set(this.base, this.m.i32.add(f.get(min), this.m.i32.const(group * 4))));
+    const v = loop.loopVar;
+    const vec = f.newLocal('v128');
+    this.prologue.push(
+      f.set(vec, this.m.i32x4.add(this.m.i32x4.splat(f.get(this.base)), this.m.v128.const(laneBytes([0, 1, 2, 3])))),
+    );
+    this.vectors.set(v, vec);
+    for (let l = 0; l < 4; l++) {
+      const lv = primVar(`${v.name}_${l}`, v.dtype);
+      const slot = f.define(lv);
+      this.prologue.push(f.set(slot, this.m.i32.add(f.get(this.base), this.m.i32.const(l))));
+      this.lanes[l]!.set(v, lv);
+    }
+  }
+
+  emit(): Ref {
+    return this.m.block(null, [...this.prologue, this.stmt(this.loop.body)]);
+  }
+
+  private depends(e: PrimExpr): boolean {
+    for (const v of this.vectors.keys()) if (usesVar(e, v)) return true;
+    return false;
+  }
+
+  private lane(e: PrimExpr): Lane {
+    return this.f.widths.valType(e) === 'f32' ? 'f32' : 'i32';
+  }
+
+  // --- statements --------------------------------------------------------------------------
+
+  private stmt(s: Stmt): Ref {
+    const m = this.m;
+    switch (s.kind) {
+      case 'seq':
+        return m.block(
+          null,
+          s.stmts.map((x) => this.stmt(x)),
+        );
+      case 'store':
+        return this.store(s.buffer, s.indices[0]!, s.value);
+      case 'let': {
+        if (!this.depends(s.value)) return this.scalarLet(s);
+        const value = this.vector(s.value);
+        const vec = this.f.newLocal('v128');
+        this.vectors.set(s.var, vec);
+        const sets: Ref[] = [this.f.set(vec, value)];
+        for (let l = 0; l < 4; l++) {
+          const lv = primVar(`${s.var.name}_${l}`, s.var.dtype);
+          const slot = this.f.define(lv);
+          sets.push(this.f.set(slot, this.extract(this.f.get(vec), this.lane(s.value), l, s.value.dtype)));
+          this.lanes[l]!.set(s.var, lv);
+        }
+        return m.block(null, [...sets, this.stmt(s.body)]);
+      }
+      case 'if':
+        if (!this.depends(s.cond)) {
+          return m.if(this.f.cond(s.cond), this.stmt(s.then), s.else ? this.stmt(s.else) : undefined);
+        }
+        return this.perLane(s);
+      case 'evaluate':
+        return this.f.stmt(s);
+      default:
+        return this.perLane(s);
+    }
+  }
+
+  private scalarLet(s: Stmt & { kind: 'let' }): Ref {
+    const value = this.f.expr(s.value);
+    const slot = this.f.define(s.var, s.value);
+    return this.m.block(null, [
+      this.f.set(slot, this.f.convert(value, this.f.widths.valType(s.value), slot.type, s.value.dtype)),
+      this.stmt(s.body),
+    ]);
+  }
+
+  /** A statement run once per lane, the lane's values substituted. */
+  private perLane(s: Stmt): Ref {
+    return this.m.block(
+      null,
+      [0, 1, 2, 3].map((l) => this.f.stmt(copyWithFreshDefs(s, this.lanes[l]))),
+    );
+  }
+
+  private store(b: Buffer, index: PrimExpr, value: PrimExpr): Ref {
+    const m = this.m;
+    const f = this.f;
+    const a = this.contiguous(index);
+    const home = f.homes.get(b);
+    if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
+      return f.set(home.file.group(a.group), this.vector(value));
+    }
+    if (a && home?.kind === 'memory' && storageBytes(b.dtype) === 4 && sameLane(b.dtype, this.lane(value))) {
+      const { ptr, offset } = this.address(home.base, a.rest);
+      return m.v128.store(offset, 4, ptr, this.vector(value));
+    }
+    // Scattered: one scalar store per lane.
+    const v = this.depends(value) ? this.vector(value) : undefined;
+    const out: Ref[] = [];
+    let tmp: LocalSlot | undefined;
+    if (v !== undefined) {
+      tmp = f.newLocal('v128');
+      out.push(f.set(tmp, v));
+    }
+    for (let l = 0; l < 4; l++) {
+      const lanedIndex = substitute(index, this.lanes[l]!);
+      const scalar = tmp !== undefined ? this.extract(f.get(tmp), this.lane(value), l, value.dtype) : f.expr(value);
+      out.push(f.storeElement(b, lanedIndex, scalar, value.dtype, f.widths.wide(value)));
+    }
+    return m.block(null, out);
+  }
+
+  /**
+   * Where an index moves one element per lane: a constant group of a
+   * register tile, or `rest + base` in memory.
+   */
+  private contiguous(
+    index: PrimExpr,
+  ): { kind: 'const'; group: number; rest: PrimExpr } | { kind: 'mem'; rest: PrimExpr } | undefined {
+    const v = this.loop.loopVar;
+    // Per-lane lets are not affine in v as far as this can see.
+    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
+    const a = affineIn(index, v);
+    if (!a || a.coef !== 1) return undefined;
+    if (a.rest.kind === 'int' && this.loop.min.kind === 'int') {
+      const first = a.rest.value + this.loop.min.value + this.group * 4;
+      if (first % 4 === 0) return { kind: 'const', group: first / 4, rest: a.rest };
+    }
+    return { kind: 'mem', rest: a.rest };
+  }
+
+  /** The address of element `rest + base` (base: the loop variable at lane 0). */
+  private address(baseLocal: LocalSlot, rest: PrimExpr): { ptr: Ref; offset: number } {
+    const m = this.m;
+    const f = this.f;
+    let constant = 0;
+    let r: PrimExpr | undefined = rest;
+    if (rest.kind === 'int') {
+      constant = rest.value;
+      r = undefined;
+    } else if (rest.kind === 'binary' && rest.op === 'add' && rest.b.kind === 'int') {
+      constant = rest.b.value;
+      r = rest.a;
+    }
+    const at = r ? m.i32.add(f.index(r), f.get(this.base)) : f.get(this.base);
+    const scaled = m.i32.shl(at, m.i32.const(2));
+    if (constant < 0) return { ptr: m.i32.add(f.get(baseLocal), m.i32.add(scaled, m.i32.const(constant * 4))), offset: 0 };
+    return { ptr: m.i32.add(f.get(baseLocal), scaled), offset: constant * 4 };
+  }
+
+  // --- expressions -------------------------------------------------------------------------
+
+  /** `e` as a v128 of four lanes (splatted when it is the same in every lane); bools are masks (0 or -1). */
+  private vector(e: PrimExpr): Ref {
+    const v = this.value(e);
+    return v.kind === 'v' ? v.ref : this.splat(v.ref, this.lane(e), e.dtype);
+  }
+
+  private splat(scalar: Ref, lane: Lane, dtype: DataType): Ref {
+    const m = this.m;
+    if (dtype === 'bool') return m.i32x4.neg(m.i32x4.splat(scalar));
+    return lane === 'f32' ? m.f32x4.splat(scalar) : m.i32x4.splat(scalar);
+  }
+
+  private extract(vec: Ref, lane: Lane, l: number, dtype: DataType): Ref {
+    const m = this.m;
+    if (dtype === 'bool') return m.i32.and(m.i32x4.extract_lane(vec, l), m.i32.const(1));
+    return lane === 'f32' ? m.f32x4.extract_lane(vec, l) : m.i32x4.extract_lane(vec, l);
+  }
+
+  private value(e: PrimExpr): VVal {
+    const f = this.f;
+    const m = this.m;
+    if (!this.depends(e)) return { kind: 'u', ref: f.expr(e) };
+    const lane = this.lane(e);
+    switch (e.kind) {
+      case 'var': {
+        const slot = this.vectors.get(e)!;
+        return { kind: 'v', ref: f.get(slot) };
+      }
+      case 'load': {
+        const a = this.contiguous(e.indices[0]!);
+        const home = f.homes.get(e.buffer);
+        if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
+          return { kind: 'v', ref: f.get(home.file.group(a.group)) };
+        }
+        if (a && home?.kind === 'memory' && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
+          const { ptr, offset } = this.address(home.base, a.rest);
+          return { kind: 'v', ref: m.v128.load(offset, 4, ptr) };
+        }
+        return this.lanewise(e);
+      }
+      case 'binary':
+        return this.binary(e, lane) ?? this.lanewise(e);
+      case 'not':
+        return { kind: 'v', ref: m.v128.not(this.vector(e.a)) };
+      case 'select': {
+        const t = this.vector(e.t);
+        const fv = this.vector(e.f);
+        if (!this.depends(e.cond)) return { kind: 'v', ref: m.select(f.cond(e.cond), t, fv) };
+        return { kind: 'v', ref: m.v128.bitselect(t, fv, this.vector(e.cond)) };
+      }
+      case 'cast':
+        return this.cast(e.value, e.dtype, lane) ?? this.lanewise(e);
+      case 'call': {
+        if (lane !== 'f32') return this.lanewise(e);
+        const x = (): Ref => this.vector(e.args[0]!);
+        switch (e.op) {
+          case 'sqrt':
+          case 'floor':
+          case 'ceil':
+          case 'trunc':
+          case 'abs':
+            return { kind: 'v', ref: m.f32x4[e.op](x()) };
+          case 'round':
+            return { kind: 'v', ref: m.f32x4.nearest(x()) };
+          default:
+            return this.lanewise(e);
+        }
+      }
+      default:
+        return this.lanewise(e);
+    }
+  }
+
+  private binary(e: PrimExpr & { kind: 'binary' }, lane: Lane): VVal | undefined {
+    const m = this.m;
+    const a = (): Ref => this.vector(e.a);
+    const b = (): Ref => this.vector(e.b);
+    const operandLane = this.lane(e.a);
+    const dt = e.a.dtype;
+    const int32 = dt === 'int32' || dt === 'int64' || dt === 'uint32' || dt === 'uint64';
+    switch (e.op) {
+      case 'and':
+        return { kind: 'v', ref: m.v128.and(a(), b()) };
+      case 'or':
+        return { kind: 'v', ref: m.v128.or(a(), b()) };
+      case 'eq':
+      case 'ne':
+      case 'lt':
+      case 'le':
+      case 'gt':
+      case 'ge': {
+        if (operandLane === 'f32') return { kind: 'v', ref: m.f32x4[e.op](a(), b()) };
+        if (!int32 && dt !== 'bool') return undefined;
+        if (e.op === 'eq' || e.op === 'ne') return { kind: 'v', ref: m.i32x4[e.op](a(), b()) };
+        const u = dt === 'uint32' ? '_u' : '_s';
+        return { kind: 'v', ref: m.i32x4[`${e.op}${u}`](a(), b()) };
+      }
+      default:
+        break;
+    }
+    if (lane === 'f32') {
+      switch (e.op) {
+        case 'add':
+        case 'sub':
+        case 'mul':
+        case 'div':
+        case 'min':
+        case 'max':
+          return { kind: 'v', ref: m.f32x4[e.op](a(), b()) };
+        default:
+          return undefined;
+      }
+    }
+    // i32 lanes: only types that wrap at 32 bits (narrower ones wrap after each operation).
+    if (!int32 || !isInt(e.dtype)) return undefined;
+    switch (e.op) {
+      case 'add':
+      case 'sub':
+      case 'mul':
+        return { kind: 'v', ref: m.i32x4[e.op](a(), b()) };
+      case 'bitand':
+        return { kind: 'v', ref: m.v128.and(a(), b()) };
+      case 'bitor':
+        return { kind: 'v', ref: m.v128.or(a(), b()) };
+      case 'bitxor':
+        return { kind: 'v', ref: m.v128.xor(a(), b()) };
+      case 'min':
+      case 'max': {
+        const u = e.dtype === 'uint32' ? '_u' : '_s';
+        return { kind: 'v', ref: m.i32x4[`${e.op}${u}`](a(), b()) };
+      }
+      case 'shl':
+      case 'shr':
+        if (this.depends(e.b)) return undefined;
+        return {
+          kind: 'v',
+          ref:
+            e.op === 'shl'
+              ? m.i32x4.shl(a(), this.f.index(e.b))
+              : e.dtype === 'uint32'
+                ? m.i32x4.shr_u(a(), this.f.index(e.b))
+                : m.i32x4.shr_s(a(), this.f.index(e.b)),
+        };
+      default:
+        return undefined;
+    }
+  }
+
+  private cast(value: PrimExpr, to: DataType, lane: Lane): VVal | undefined {
+    const m = this.m;
+    const from = value.dtype;
+    const fromLane = this.lane(value);
+    if (to === 'float32' && fromLane === 'i32' && (from === 'int32' || from === 'int64')) {
+      return { kind: 'v', ref: m.f32x4.convert_i32x4_s(this.vector(value)) };
+    }
+    if (to === 'float32' && from === 'bool') {
+      return { kind: 'v', ref: m.f32x4.convert_i32x4_s(m.i32x4.neg(this.vector(value))) };
+    }
+    if ((to === 'int32' || to === 'int64') && from === 'float32') {
+      return { kind: 'v', ref: m.i32x4.trunc_sat_f32x4_s(this.vector(value)) };
+    }
+    if ((to === 'int32' || to === 'int64') && (from === 'int32' || from === 'int64') && lane === fromLane) {
+      return { kind: 'v', ref: this.vector(value) };
+    }
+    return undefined;
+  }
+
+  /** `e` computed lane by lane with each lane's values, assembled into a v128. */
+  private lanewise(e: PrimExpr): VVal {
+    const m = this.m;
+    const lane = this.lane(e);
+    const scalars = [0, 1, 2, 3].map((l) => this.f.expr(substitute(e, this.lanes[l]!)));
+    let vec = this.splat(scalars[0]!, lane, 'int32');
+    for (let l = 1; l < 4; l++) {
+      vec = lane === 'f32' ? m.f32x4.replace_lane(vec, l, scalars[l]!) : m.i32x4.replace_lane(vec, l, scalars[l]!);
+    }
+    // Bools come lane by lane as 0/1: as a mask they are 0/-1.
+    return { kind: 'v', ref: e.dtype === 'bool' ? m.i32x4.neg(vec) : vec };
+  }
+}
+
+/** Whether elements of a 4-byte buffer type are what a lane of `lane` holds, bit for bit. */
+function sameLane(dtype: DataType, lane: Lane): boolean {
+  return lane === 'f32' ? dtype === 'float32' : dtype === 'int32' || dtype === 'uint32';
+}
+
+/** Four i32 lanes as the 16 bytes of a v128 constant. */
+function laneBytes(values: readonly number[]): number[] {
+  const out: number[] = [];
+  for (const v of values) out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255);
+  return out;
+}

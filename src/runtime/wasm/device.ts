@@ -1,0 +1,76 @@
+/**
+ * The CPU device of WebAssembly kernels: tensors live in the module's memory
+ * (a kernel takes their addresses, nothing is copied), allocated from a heap
+ * over it. It is a cpu device: `t.data` is a typed-array view of the
+ * tensor's bytes, made anew on each access since growing a memory that is
+ * not shared replaces its buffer. Tensors a call allocated and did not return
+ * are freed by the VM; the rest when they are collected (or disposed).
+ */
+import { type DType, bytesPerElement, storageOf, type TypedArray } from '../dtype.ts';
+import { type Device, NDArray, sizeOf } from '../ndarray.ts';
+import type { WasmMemory } from './api.ts';
+import type { Heap } from './heap.ts';
+
+export interface WasmStorage {
+  /** Byte address in the memory. */
+  readonly ptr: number;
+  readonly bytes: number;
+}
+
+export class WasmDevice implements Device {
+  readonly kind = 'cpu';
+  readonly name: string;
+  private readonly live = new Set<number>();
+  private readonly finalizer = new FinalizationRegistry<number>((ptr) => this.releasePtr(ptr));
+
+  constructor(
+    readonly memory: WasmMemory,
+    readonly heap: Heap,
+    readonly threads: number,
+  ) {
+    this.name = `cpu (WebAssembly, ${threads} thread${threads === 1 ? '' : 's'})`;
+  }
+
+  empty(shape: readonly number[], dtype: DType): NDArray {
+    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    const ptr = this.heap.alloc(bytes);
+    new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
+    this.live.add(ptr);
+    const storage: WasmStorage = { ptr, bytes };
+    const t = new NDArray(shape, dtype, this, storage);
+    this.finalizer.register(t, ptr, storage);
+    return t;
+  }
+
+  upload(t: NDArray): NDArray | Promise<NDArray> {
+    if (t.device === this) return t;
+    if (t.device.kind !== 'cpu') return Promise.resolve(t.device.download(t)).then((c) => this.upload(c));
+    const out = this.empty(t.shape, t.dtype);
+    this.hostData(out).set(t.data as never);
+    return out;
+  }
+
+  download(t: NDArray): NDArray {
+    return t;
+  }
+
+  hostData(t: NDArray): TypedArray {
+    const s = t.storage as WasmStorage;
+    return new (storageOf(t.dtype))(this.memory.buffer, s.ptr, t.size);
+  }
+
+  /** Frees a tensor's bytes now; using the tensor afterwards is an error of the caller's. */
+  free(t: NDArray): void {
+    const s = t.storage as WasmStorage;
+    this.finalizer.unregister(s);
+    this.releasePtr(s.ptr);
+  }
+
+  private releasePtr(ptr: number): void {
+    if (this.live.delete(ptr)) this.heap.release(ptr);
+  }
+}
+
+export function isWasmDevice(d: Device): d is WasmDevice {
+  return d instanceof WasmDevice;
+}

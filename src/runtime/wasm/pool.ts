@@ -1,0 +1,297 @@
+/**
+ * The thread pool of the WebAssembly kernels: workers that instantiate the
+ * module over the same shared memory and take parts of a parallel launch's
+ * range. A launch is handed out through a small shared control block (a
+ * generation counter the workers wait on, the function, its arguments, a
+ * range per thread); this thread runs the first part itself, then waits for
+ * the others — spinning briefly, then without blocking, so a worker that
+ * dies fails the call with an error and the pool starts anew for the next.
+ *
+ * Workers are started by the adapter's factory (worker_threads in Node, Web
+ * Workers in browsers) from a script made of `workerMain` below, which must
+ * stay self-contained: it runs as source text on the worker.
+ */
+import type { WasmCompiledModule, WasmInstance, WasmMemory } from './api.ts';
+import type { Heap } from './heap.ts';
+import { erf } from './imports.ts';
+import type { LaunchRunner } from './kernel.ts';
+import { MATH_IMPORTS } from './kernel-spec.ts';
+
+export interface WorkerLike {
+  postMessage(message: unknown): void;
+  /** Called with each message the worker posts. */
+  onMessage(listener: (message: unknown) => void): void;
+  /** Called once if the worker stops (an error, or it was ended). */
+  onExit(listener: (why: string) => void): void;
+  terminate(): void;
+}
+
+export interface WorkerFactory {
+  /** Starts a worker running `source` (a classic script). */
+  spawn(source: string): WorkerLike;
+  /** Threads to use when the caller does not say (the machine's cores). */
+  readonly defaultThreads: number;
+}
+
+/** Parallel launches with fewer scalar iterations than this run on one thread: handing out costs more. */
+const MIN_PARALLEL_WORK = 1 << 15;
+/** Spins on the done counter before waiting without blocking. */
+const SPINS = 20000;
+
+// The control block, in 32-bit words.
+const GEN = 0;
+const DONE = 1;
+const FN = 2;
+const NARGS = 3;
+const ERROR = 4;
+const ERROR_LENGTH = 5;
+const RANGES = 8;
+const MAX_THREADS = 60;
+const ARGS_BYTE = 512;
+const MAX_ARGS = 128;
+const ERROR_BYTE = ARGS_BYTE + MAX_ARGS * 8;
+const MAX_ERROR = 1024;
+const CONTROL_BYTES = ERROR_BYTE + MAX_ERROR * 2;
+
+export interface PoolOptions {
+  readonly factory: WorkerFactory;
+  readonly threads: number;
+  readonly module: WasmCompiledModule;
+  readonly memory: WasmMemory;
+  readonly heap: Heap;
+  readonly stackBytes: number;
+  /** The instance on this thread. */
+  readonly main: WasmInstance;
+  /** Scalar iterations per iteration of each launch's parallel loop, by export name. */
+  readonly work: ReadonlyMap<string, number>;
+}
+
+export async function createPool(options: PoolOptions): Promise<LaunchRunner> {
+  const pool = new Pool(options);
+  await pool.start();
+  return pool;
+}
+
+class Pool implements LaunchRunner {
+  private readonly control = new SharedArrayBuffer(CONTROL_BYTES);
+  private readonly ctl = new Int32Array(this.control);
+  private readonly args = new Float64Array(this.control, ARGS_BYTE, MAX_ARGS);
+  private readonly names: string[];
+  private readonly threads: number;
+  private workers: WorkerLike[] = [];
+  private stacks: number[] = [];
+  private starting: Promise<void> | undefined;
+  /** Why the current call's workers died, once one has. */
+  private died: string | undefined;
+  private readonly waiters = new Set<(why: string) => void>();
+
+  constructor(private readonly o: PoolOptions) {
+    this.threads = Math.min(o.threads, MAX_THREADS);
+    this.names = Object.keys(o.main.exports).filter((n) => typeof o.main.exports[n] === 'function');
+  }
+
+  start(): Promise<void> {
+    this.starting ??= this.spawnAll().catch((e: unknown) => {
+      this.starting = undefined;
+      throw e;
+    });
+    return this.starting;
+  }
+
+  private async spawnAll(): Promise<void> {
+    this.died = undefined;
+    const source = workerSource();
+    const ready: Promise<void>[] = [];
+    for (let i = 1; i < this.threads; i++) {
+      const w = this.o.factory.spawn(source);
+      const stack = this.o.heap.alloc(this.o.stackBytes);
+      this.stacks.push(stack);
+      ready.push(
+        new Promise<void>((resolve, reject) => {
+          w.onMessage((m) => {
+            if (m === 'ready') resolve();
+          });
+          w.onExit((why) => {
+            reject(new Error(`a worker thread of the WebAssembly kernels could not start: ${why}`));
+            this.lose(why);
+          });
+        }),
+      );
+      w.postMessage({
+        module: this.o.module,
+        memory: this.o.memory,
+        control: this.control,
+        index: i,
+        stack: [stack, stack + this.o.stackBytes],
+        names: this.names,
+        imports: Object.keys(MATH_IMPORTS),
+      });
+      this.workers.push(w);
+    }
+    await Promise.all(ready);
+  }
+
+  /** A worker died: the call waiting on it fails, and the next call starts a new pool. */
+  private lose(why: string): void {
+    if (this.died !== undefined) return;
+    this.died = why;
+    for (const w of this.workers) w.terminate();
+    for (const s of this.stacks) this.o.heap.release(s);
+    this.workers = [];
+    this.stacks = [];
+    this.starting = undefined;
+    for (const reject of this.waiters) reject(why);
+    this.waiters.clear();
+  }
+
+  run(name: string, argv: readonly number[], extent: number | undefined): void | Promise<void> {
+    const fn = this.o.main.exports[name] as (...a: number[]) => void;
+    if (extent === undefined) return fn(...argv);
+    const work = extent * (this.o.work.get(name) ?? 1);
+    if (work < MIN_PARALLEL_WORK || extent < 2) return fn(...argv, 0, extent);
+    if (this.starting === undefined || this.died !== undefined)
+      return this.start().then(() => this.dispatch(fn, name, argv, extent));
+    return this.dispatch(fn, name, argv, extent);
+  }
+
+  private dispatch(fn: (...a: number[]) => void, name: string, argv: readonly number[], extent: number): void | Promise<void> {
+    if (argv.length > MAX_ARGS) return fn(...argv, 0, extent);
+    const ctl = this.ctl;
+    const parts = Math.min(this.threads, extent);
+    for (let t = 0; t < this.threads; t++) {
+      const start = t < parts ? Math.floor((extent * t) / parts) : 0;
+      const end = t < parts ? Math.floor((extent * (t + 1)) / parts) : 0;
+      ctl[RANGES + 2 * t] = start;
+      ctl[RANGES + 2 * t + 1] = end;
+    }
+    ctl[FN] = this.names.indexOf(name);
+    ctl[NARGS] = argv.length;
+    this.args.set(argv);
+    Atomics.store(ctl, ERROR, 0);
+    Atomics.store(ctl, DONE, 0);
+    Atomics.add(ctl, GEN, 1);
+    Atomics.notify(ctl, GEN);
+    fn(...argv, ctl[RANGES]!, ctl[RANGES + 1]!);
+    const others = this.threads - 1;
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(ctl, DONE) === others) return this.check(name);
+    return this.waitDone(others).then(() => this.check(name));
+  }
+
+  private async waitDone(others: number): Promise<void> {
+    const ctl = this.ctl;
+    const waitAsync = (Atomics as unknown as { waitAsync?: AtomicsWaitAsync }).waitAsync;
+    for (;;) {
+      const done = Atomics.load(ctl, DONE);
+      if (done === others) return;
+      if (this.died !== undefined) throw new Error(`a worker thread of the WebAssembly kernels died: ${this.died}`);
+      const died = new Promise<never>((_, reject) => {
+        this.waiters.add((why) => reject(new Error(`a worker thread of the WebAssembly kernels died: ${why}`)));
+      });
+      const progress = waitAsync
+        ? waitAsync(ctl, DONE, done, 1000).value
+        : new Promise<unknown>((resolve) => setTimeout(resolve, 0));
+      try {
+        await Promise.race([progress, died]);
+      } finally {
+        this.waiters.clear();
+      }
+    }
+  }
+
+  private check(name: string): void {
+    const who = Atomics.load(this.ctl, ERROR);
+    if (who === 0) return;
+    const length = Math.min(this.ctl[ERROR_LENGTH]!, MAX_ERROR);
+    const text = String.fromCharCode(...new Uint16Array(this.control, ERROR_BYTE, length));
+    throw new Error(`${name} on worker thread ${who - 1}: ${text}`);
+  }
+}
+
+type AtomicsWaitAsync = (
+  array: Int32Array,
+  index: number,
+  value: number,
+  timeout: number,
+) => { async: boolean; value: Promise<unknown> | string };
+
+/** The worker's script: `workerMain` and what it needs, as source text. */
+function workerSource(): string {
+  return `${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
+    GEN,
+    DONE,
+    FN,
+    NARGS,
+    ERROR,
+    ERROR_LENGTH,
+    RANGES,
+    ARGS_BYTE,
+    MAX_ARGS,
+    ERROR_BYTE,
+    MAX_ERROR,
+  })}, ${erf.name});`;
+}
+
+interface WorkerInit {
+  readonly module: object;
+  readonly memory: object;
+  readonly control: SharedArrayBuffer;
+  readonly index: number;
+  readonly stack: readonly [number, number];
+  readonly names: readonly string[];
+  readonly imports: readonly string[];
+}
+
+/**
+ * Runs on a worker: instantiates the module, then forever waits for the next
+ * generation, runs its part of the launch, and counts itself done. Refers to
+ * nothing outside itself but its arguments and the platform.
+ */
+function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): void {
+  type Port = { postMessage(m: unknown): void; on?(e: string, f: (m: unknown) => void): void; onmessage?: unknown };
+  const g = globalThis as unknown as { require?: (m: string) => { parentPort: Port }; self?: Port; WebAssembly: never };
+  const port: Port = typeof g.require === 'function' ? g.require('node:worker_threads').parentPort : g.self!;
+  const start = (init: WorkerInit): void => {
+    const special: Record<string, (...x: number[]) => number> = {
+      erf: erfImpl,
+      exp2: (x) => 2 ** x,
+      fmod: (a, b) => a % b,
+    };
+    const math: Record<string, unknown> = {};
+    for (const n of init.imports) math[n] = special[n] ?? (Math as unknown as Record<string, unknown>)[n];
+    const W = (
+      globalThis as unknown as {
+        WebAssembly: { Instance: new (m: object, i: object) => { exports: Record<string, (...a: number[]) => void> } };
+      }
+    ).WebAssembly;
+    const instance = new W.Instance(init.module, { env: { memory: init.memory }, math });
+    instance.exports.kiln_set_stack!(init.stack[0], init.stack[1]);
+    const fns = init.names.map((n) => instance.exports[n]!);
+    const ctl = new Int32Array(init.control);
+    const args = new Float64Array(init.control, c.ARGS_BYTE, c.MAX_ARGS);
+    const errorText = new Uint16Array(init.control, c.ERROR_BYTE, c.MAX_ERROR);
+    port.postMessage('ready');
+    let seen = Atomics.load(ctl, c.GEN!);
+    for (;;) {
+      Atomics.wait(ctl, c.GEN!, seen);
+      seen = Atomics.load(ctl, c.GEN!);
+      const lo = ctl[c.RANGES! + 2 * init.index]!;
+      const hi = ctl[c.RANGES! + 2 * init.index + 1]!;
+      if (hi > lo) {
+        try {
+          const a = Array.from(args.subarray(0, ctl[c.NARGS!]));
+          fns[ctl[c.FN!]!]!(...a, lo, hi);
+        } catch (e) {
+          const text = String(e instanceof Error ? e.message : e).slice(0, c.MAX_ERROR);
+          for (let i = 0; i < text.length; i++) errorText[i] = text.charCodeAt(i);
+          ctl[c.ERROR_LENGTH!] = text.length;
+          Atomics.store(ctl, c.ERROR!, init.index + 1);
+        }
+      }
+      Atomics.add(ctl, c.DONE!, 1);
+      Atomics.notify(ctl, c.DONE!);
+    }
+  };
+  const onMessage = (m: unknown): void => start(((m as { data?: unknown }).data ?? m) as WorkerInit);
+  if (port.on) port.on('message', onMessage);
+  else port.onmessage = onMessage;
+}
