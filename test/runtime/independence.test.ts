@@ -9,7 +9,7 @@ import { expect, test } from 'vitest';
 import { REPO } from '../helpers/workspace.ts';
 
 const DIR = join(REPO, 'src/runtime');
-const NODE_ADAPTERS = new Set(['node.ts']);
+const NODE_ADAPTERS = new Set(['node.ts', 'wasm/node-workers.ts']);
 const NODE_ONLY_PACKAGES = new Set(['webgpu']);
 
 test('src/runtime imports only itself, and only its Node adapter imports node: or webgpu', () => {
