@@ -30,6 +30,7 @@ interface RunOptions {
   readonly warmup: string;
   readonly output?: string;
   readonly verify: boolean;
+  readonly threads?: string;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -49,6 +50,7 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
     .option('--shape <name=d0,d1,...>', 'the shape of a random input (repeatable)', collect, [])
     .option('--seed <n>', 'seed of the random inputs', '0')
     .option('--device <name>', 'where to run: cpu or webgpu (the artifact must be built for that target)', 'cpu')
+    .option('--threads <n>', "worker threads for WebAssembly kernels (default: the machine's cores)")
     .option('--repeat <n>', 'timed runs: report their median, min and max time', '1')
     .option(
       '--warmup <n|auto>',
@@ -95,7 +97,12 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const warmup = opts.warmup === 'auto' ? 'auto' : positiveInt(opts.warmup, '--warmup', true);
   const seed = positiveInt(opts.seed, '--seed', true);
   const { load } = await import('../runtime/node.ts');
-  const mod = await load(resolve(dir), { device: opts.device, verify: opts.verify });
+  const threads = opts.threads === undefined ? undefined : positiveInt(opts.threads, '--threads');
+  const mod = await load(resolve(dir), {
+    device: opts.device,
+    verify: opts.verify,
+    ...(threads !== undefined ? { threads } : {}),
+  });
   const entry = pickEntry(mod.manifest, opts.entry);
   const info = mod.manifest.entries[entry]!;
   const args = makeInputs(info, parsePairs(opts.input, '--input'), parsePairs(opts.shape, '--shape'), seed, io);

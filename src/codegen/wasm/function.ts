@@ -174,13 +174,16 @@ export class FunctionEmitter {
     }
     // On the thread's stack: move the stack pointer down by the size (16-byte aligned), trap past the limit.
     const m = this.m;
-    const bytes = b.shape.reduce<Ref>((acc, d) => {
-      const x = this.index(d);
-      return typeof acc === 'number' ? m.i32.mul(x, m.i32.const(acc)) : m.i32.mul(acc, x);
-    }, storageBytes(b.dtype));
+    // Constant dimensions fold into one number; symbolic ones multiply at run time.
+    let constBytes = storageBytes(b.dtype);
+    let runtimeBytes: Ref | undefined;
+    for (const d of b.shape) {
+      if (d.kind === 'int') constBytes *= d.value;
+      else runtimeBytes = runtimeBytes === undefined ? this.index(d) : m.i32.mul(runtimeBytes, this.index(d));
+    }
     const size = this.newLocal('i32');
     const base = this.newLocal('i32');
-    const sizeRef = typeof bytes === 'number' ? m.i32.const(bytes) : bytes;
+    const sizeRef = runtimeBytes === undefined ? m.i32.const(constBytes) : m.i32.mul(runtimeBytes, m.i32.const(constBytes));
     const sp = (): Ref => m.global.get(STACK_POINTER, this.B.i32);
     this.homes.set(b, { kind: 'memory', base });
     const body = this.stmt(s.body);

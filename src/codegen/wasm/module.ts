@@ -8,6 +8,7 @@
  */
 import type { TargetDescription } from '../../ir/target.ts';
 import type { PrimFunc, Stmt } from '../../ir/tir/stmt.ts';
+import { hoistInvariants } from '../../passes/tir/hoist-invariants.ts';
 import { lowerPrimFunc } from '../../passes/tir/lower.ts';
 import {
   WASM_FORMAT,
@@ -62,6 +63,8 @@ export async function emitWasmModule(kernels: readonly NamedKernel[], target: Ta
     if (!m.validate()) throw new Error('internal error: the generated WebAssembly module does not validate');
     B.setOptimizeLevel(2);
     B.setShrinkLevel(0);
+    // Before the standard pipeline: an unrolled register tile loads each broadcast operand once per step, not per use.
+    m.runPasses(['local-cse']);
     m.optimize();
     const bytes = m.emitBinary();
     return {
@@ -82,7 +85,7 @@ export async function emitWasmModule(kernels: readonly NamedKernel[], target: Ta
 
 function emitKernel(ctx: ModuleContext, name: string, f: PrimFunc, ordinal: number): WasmKernel {
   const unsupported = (what: string): never => ctx.unsupported(name, what);
-  const lowered = lowerPrimFunc(f);
+  const lowered = hoistInvariants(lowerPrimFunc(f));
   const iface = kernelInterface(lowered, unsupported);
   const vars = iface.vars.map(({ v, from }): WasmVar => {
     const t = valTypeOf(v.dtype, false);

@@ -6,7 +6,7 @@
  * (`acc[c + v]` with c a multiple of 4) are kept as one v128 per four.
  */
 import { isFloat } from '../../ir/dtype.ts';
-import type { PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
+import { type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import type { Ref } from './context.ts';
@@ -45,7 +45,8 @@ export function registerLayout(f: FunctionEmitter, b: Buffer, body: Stmt): Regis
   const vectorLoops: PrimVar[] = [];
   const check = (index: PrimExpr): void => {
     if (index.kind === 'int') return;
-    const v = vectorLoops.find((lv) => affineIn(index, lv) !== undefined);
+    // The vectorized loop this index moves with (several copies of an unrolled tile have one each).
+    const v = vectorLoops.find((lv) => usesVar(index, lv));
     const a = v && affineIn(index, v);
     if (a && a.coef === 1 && a.rest.kind === 'int' && a.rest.value % 4 === 0 && lanes32) vector = true;
     else ok = false;

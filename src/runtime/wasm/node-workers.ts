@@ -10,12 +10,17 @@ import { setWasmWorkerFactory } from './loader.ts';
 setWasmWorkerFactory({
   defaultThreads: availableParallelism(),
   spawn(source) {
-    const w = new Worker(source, { eval: true });
-    w.unref();
+    // An eval'd worker has `require` in its scope but no global port: hand the script one.
+    const w = new Worker(`globalThis.kilnWorkerPort = require('node:worker_threads').parentPort;\n${source}`, { eval: true });
     let exited = false;
     return {
       postMessage: (m) => w.postMessage(m),
-      onMessage: (listener) => w.on('message', listener),
+      // Held until the worker is ready (the load awaits it); an idle pool then lets the process exit.
+      onMessage: (listener) =>
+        w.on('message', (m) => {
+          if (m === 'ready') w.unref();
+          listener(m);
+        }),
       onExit: (listener) => {
         const once = (why: string): void => {
           if (exited) return;

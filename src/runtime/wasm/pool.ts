@@ -248,8 +248,9 @@ interface WorkerInit {
  */
 function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): void {
   type Port = { postMessage(m: unknown): void; on?(e: string, f: (m: unknown) => void): void; onmessage?: unknown };
-  const g = globalThis as unknown as { require?: (m: string) => { parentPort: Port }; self?: Port; WebAssembly: never };
-  const port: Port = typeof g.require === 'function' ? g.require('node:worker_threads').parentPort : g.self!;
+  // Node's factory puts the parent port in `kilnWorkerPort`; a Web Worker talks through `self`.
+  const g = globalThis as unknown as { kilnWorkerPort?: Port; self?: Port };
+  const port: Port = g.kilnWorkerPort ?? g.self!;
   const start = (init: WorkerInit): void => {
     const special: Record<string, (...x: number[]) => number> = {
       erf: erfImpl,

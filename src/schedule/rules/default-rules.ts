@@ -14,6 +14,7 @@ import { KilnError } from '../../support/diagnostics.ts';
 import { Schedule } from '../schedule.ts';
 import type { Trace } from '../trace.ts';
 import { convRule } from './conv.ts';
+import { CPU_RULES } from './cpu.ts';
 import { fallbackRule } from './fallback.ts';
 import { injectiveRule } from './injective.ts';
 import { matmulRule } from './matmul.ts';
@@ -35,7 +36,7 @@ export const GPU_RULES: readonly ScheduleRule[] = [
 /** The default rules of each target kind (none: its kernels run as written). */
 const DEFAULT_RULES: Record<TargetKind, readonly ScheduleRule[]> = {
   js: [],
-  wasm: [],
+  wasm: CPU_RULES,
   webgpu: GPU_RULES,
 };
 
