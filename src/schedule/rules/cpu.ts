@@ -12,7 +12,7 @@ import { type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/e
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type BlockRealize, type Stmt } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
-import { constExtent, type Nest, productOperands, spatialThenReduce } from './nest.ts';
+import { constExtent, productOperands, spatialThenReduce } from './nest.ts';
 import type { ScheduleRule } from './rule.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import { getBlockRealize } from '../tree.ts';
@@ -99,7 +99,7 @@ export const cpuMatmulRule: ScheduleRule = {
     const [i0, i1] = mr > 1 ? sch.split(i, [null, mr]) : [i, undefined];
     const [j0, j1] = sch.split(j, [null, nr]);
     // j0 outside i0: the threads' consecutive tiles share one panel of B, which stays in cache.
-    sch.reorder(...[j0!, i0!, k, ...(i1 ? [i1, j1!] : [j1!])]);
+    sch.reorder(...[j0!, i0, k, ...(i1 ? [i1, j1!] : [j1!])]);
     const kExtent = constExtent(sr.reduce);
     // The B panel of one column tile (K×NR) copied contiguous once per tile and reused by every row tile:
     // without it each step of k reads a different row of B, strided N apart (L1 conflict misses when N is
@@ -117,11 +117,11 @@ export const cpuMatmulRule: ScheduleRule = {
       }
     }
     const writeBack = sch.cacheWrite(b, 0, 'local');
-    sch.reverseComputeAt(writeBack, i0!);
+    sch.reverseComputeAt(writeBack, i0);
     const init = sch.decomposeReduction(b, k);
-    for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0!);
-    tileInside(sch, sch.getLoops(b), i0!);
-    sch.parallel(pack ? (spatialOuter.length ? sch.fuse(...spatialOuter, j0!) : j0!) : sch.fuse(...spatialOuter, j0!, i0!));
+    for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0);
+    tileInside(sch, sch.getLoops(b), i0);
+    sch.parallel(pack ? (spatialOuter.length ? sch.fuse(...spatialOuter, j0!) : j0!) : sch.fuse(...spatialOuter, j0!, i0));
     return true;
   },
 };
