@@ -219,7 +219,8 @@ type AtomicsWaitAsync = (
 
 /** The worker's script: `workerMain` and what it needs, as source text. */
 function workerSource(): string {
-  return `${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
+  // `__name`: what esbuild's keepNames (tsx, some bundlers) wraps functions in; the worker has no such helper.
+  return `var __name = (f) => f;\n${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
     GEN,
     DONE,
     FN,

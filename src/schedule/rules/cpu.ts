@@ -106,7 +106,9 @@ export const cpuMatmulRule: ScheduleRule = {
     // a power of two). The panel lives on the thread's stack, so it must fit a part of L2; and the column
     // tiles alone must give the threads enough parallel work.
     const columnTiles = ((n ?? 0) / nr) * (constExtent(sr.spatial.slice(0, -2)) ?? 8);
-    const pack = kExtent !== undefined && kExtent * nr * 4 <= facts.l2Bytes / 4 && columnTiles >= 8;
+    // The copy pays off only when several row tiles reuse the panel (not for a few rows, as in decoding).
+    const rowTiles = m === undefined ? 0 : Math.ceil(m / mr);
+    const pack = kExtent !== undefined && kExtent * nr * 4 <= facts.l2Bytes / 4 && columnTiles >= 8 && rowTiles >= 4;
     if (pack) {
       const panel = broadcastPanel(sch, blk.name, jLoop.loopVar, nest.block);
       if (panel >= 0) {
