@@ -265,7 +265,10 @@ class GroupEmitter {
       }
     }
     const v = this.value(e);
-    return v.kind === 'v' ? v.ref : this.splat(v.ref, this.lane(e), e.dtype);
+    if (v.kind === 'v') return v.ref;
+    // An int64 that does not vary by lane may be held in an i64 (it carries data); its lanes are 32 bits wide.
+    const scalar = this.f.widths.valType(e) === 'i64' ? this.m.i32.wrap(v.ref) : v.ref;
+    return this.splat(scalar, this.lane(e), e.dtype);
   }
 
   private splat(scalar: Ref, lane: Lane, dtype: DataType): Ref {
