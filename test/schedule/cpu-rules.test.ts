@@ -1,7 +1,8 @@
 /**
  * The default CPU rules (the wasm target): each kernel records the rule that
  * scheduled it, the trace replays, the matmul rule's register tile and packed
- * panel keep the numbers (interpreter), and WebAssembly kernels built from
+ * panel keep the numbers (interpreter), so does the convolution's tile
+ * (padding and a tail that the tile does not divide), and WebAssembly kernels built from
  * the schedules agree with the JavaScript reference target on odd shapes —
  * prime sizes, size 1, a symbolic dimension, tails of the vector width — on
  * one thread and on two.
@@ -57,6 +58,8 @@ describe('default CPU rules', () => {
     expect(rulesOf('matmul')).toEqual(['cpu-matmul']);
     expect(rulesOf('relu')).toEqual(['cpu-injective']);
     expect(rulesOf('add')).toEqual(['cpu-injective']);
+    // A padded 3x3 convolution at stride 1: output channels × output columns in registers.
+    expect(rulesOf('conv2d')).toEqual(['cpu-conv']);
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
@@ -122,6 +125,40 @@ func main(x: Tensor[(${m}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]) -> Tensor[
     expect(text).not.toMatch(/x2_local/);
     expect(text).toMatch(/in parallel\(5\)/);
     expectSameResults(before, s.func, {}, 1e-4);
+  });
+});
+
+describe('the cpu-conv rule', () => {
+  const kernelOf = (x: string, w: string, attrs: string, out: string) =>
+    getPrimFunc(
+      legalizeModule(
+        parseModule(
+          `
+func main(x: Tensor[${x}, f32], w: Tensor[${w}, f32]) -> Tensor[${out}, f32] {
+  dataflow {
+    y: Tensor[${out}, f32] = conv2d(x, w${attrs})
+    output y
+  }
+  return y
+}`,
+          { ...opHooks, file: 'conv.kir' },
+        ),
+      ),
+      'conv2d',
+    )!;
+
+  it('tiles output channels × output columns, the rows under one padding guard, the window written out', () => {
+    // 11 columns: one full tile of 8 and a predicated tail; 5 output channels: one row tile of 5.
+    const before = kernelOf('(1, 3, 7, 11)', '(5, 3, 3, 3)', ', padding=[1, 1, 1, 1]', '(1, 5, 7, 11)');
+    const s = scheduleKernel('conv2d', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-conv']);
+    expect(printFunc(s.func)).toMatch(/alloc conv2d_local: f32\[1, 5, 1, 8\] local/);
+    expectSameResults(before, s.func, {}, 1e-4);
+  });
+
+  it('leaves a strided convolution (its input not contiguous along the output columns) to another rule', () => {
+    const before = kernelOf('(1, 3, 8, 8)', '(4, 3, 3, 3)', ', strides=[2, 2], padding=[1, 1, 1, 1]', '(1, 4, 4, 4)');
+    expect(scheduleKernel('conv2d', before, WASM_TARGET).rules).not.toEqual(['cpu-conv']);
   });
 });
 

@@ -12,7 +12,8 @@ import { type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import type { Ref } from './context.ts';
 import type { FunctionEmitter, LocalSlot } from './function.ts';
 import type { ValType } from './types.ts';
-import { affineIn } from './affine.ts';
+import { affineIn } from '../../ir/arith/affine.ts';
+import { Analyzer } from '../../ir/arith/analyzer.ts';
 
 /** Elements past this stay in memory: locals beyond a few hundred only spill. */
 const MAX_REGISTER_ELEMENTS = 256;
@@ -118,7 +119,11 @@ function forEachLoad(s: Stmt, b: Buffer, f: (index: PrimExpr) => void): void {
   exprs.forEach(visit);
 }
 
-function constIndex(f: FunctionEmitter, index: PrimExpr, size: number): number {
+const folder = new Analyzer();
+
+function constIndex(f: FunctionEmitter, raw: PrimExpr, size: number): number {
+  // A lane of a vector statement run lane by lane indexes with a sum of constants.
+  const index = raw.kind === 'int' ? raw : folder.simplify(raw);
   if (index.kind !== 'int' || index.value < 0 || index.value >= size) {
     return f.unsupported(
       `a register buffer indexed at ${index.kind === 'int' ? index.value : 'a non-constant index'} (size ${size})`,

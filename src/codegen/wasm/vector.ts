@@ -10,11 +10,11 @@
  * allocation inside) is left to the scalar emitter, so every loop builds.
  */
 import { type DataType, isInt } from '../../ir/dtype.ts';
-import { type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import { intImm, type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
-import { affineIn } from './affine.ts';
+import { affineIn } from '../../ir/arith/affine.ts';
 import type { Ref } from './context.ts';
 import type { FunctionEmitter, LocalSlot } from './function.ts';
 import { storageBytes } from './types.ts';
@@ -102,6 +102,11 @@ class GroupEmitter {
     );
     this.vectors.set(v, vec);
     for (let l = 0; l < 4; l++) {
+      // A constant start gives each lane a constant value: a register tile's lanes stay addressable one by one.
+      if (loop.min.kind === 'int') {
+        this.lanes[l]!.set(v, intImm(loop.min.value + group * 4 + l, v.dtype));
+        continue;
+      }
       const lv = primVar(`${v.name}_${l}`, v.dtype);
       const slot = f.define(lv);
       this.prologue.push(f.set(slot, this.m.i32.add(f.get(this.base), this.m.i32.const(l))));
@@ -152,7 +157,7 @@ class GroupEmitter {
         if (!this.depends(s.cond)) {
           return m.if(this.f.cond(s.cond), this.stmt(s.then), s.else ? this.stmt(s.else) : undefined);
         }
-        return this.perLane(s);
+        return this.laneIf(s);
       case 'evaluate':
         return this.f.stmt(s);
       default:
@@ -166,6 +171,24 @@ class GroupEmitter {
     return this.m.block(null, [
       this.f.set(slot, this.f.convert(value, this.f.widths.valType(s.value), slot.type, s.value.dtype)),
       this.stmt(s.body),
+    ]);
+  }
+
+  /**
+   * An `if` whose condition differs by lane (a convolution's padding, the
+   * tail of a tile that does not divide the extent): when every lane agrees —
+   * all but the groups at an edge — the branch runs as vectors; otherwise
+   * lane by lane. Nothing runs speculatively, so no lane reads what its
+   * condition guards against.
+   */
+  private laneIf(s: Stmt & { kind: 'if' }): Ref {
+    const m = this.m;
+    const mask = this.f.newLocal('v128');
+    const mixed = this.perLane(s);
+    const none = s.else ? this.stmt(s.else) : undefined;
+    return m.block(null, [
+      this.f.set(mask, this.vector(s.cond)),
+      m.if(m.i32x4.all_true(this.f.get(mask)), this.stmt(s.then), m.if(m.v128.any_true(this.f.get(mask)), mixed, none)),
     ]);
   }
 

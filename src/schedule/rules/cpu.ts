@@ -10,10 +10,11 @@
  */
 import { type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type BlockRealize, type Stmt } from '../../ir/tir/stmt.ts';
+import { type BlockRealize, type For, type Stmt } from '../../ir/tir/stmt.ts';
+import { affineIn } from '../../ir/arith/affine.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
-import { constExtent, productOperands, spatialThenReduce } from './nest.ts';
-import type { ScheduleRule } from './rule.ts';
+import { constExtent, type Nest, productOperands, spatialThenReduce } from './nest.ts';
+import type { RuleContext, ScheduleRule } from './rule.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import { getBlockRealize } from '../tree.ts';
 
@@ -51,7 +52,8 @@ export const cpuInjectiveRule: ScheduleRule = {
     const inner = loops[loops.length - 1]!;
     const outer = loops.slice(0, -1);
     const extent = constExtent([nest.loops[nest.loops.length - 1]!]);
-    if (extent !== undefined && extent % LANES === 0 && contiguousAlong(nest.block, nest.loops.at(-1)!.loopVar)) {
+    const store = guardedStore(blk.body);
+    if (extent !== undefined && extent % LANES === 0 && store && contiguousAlong(nest.block, store, nest.loops.at(-1)!.loopVar)) {
       const width = extent <= 16 ? extent : extent % 16 === 0 ? 16 : extent % 8 === 0 ? 8 : LANES;
       if (width < extent) {
         const [io, iv] = sch.split(inner, [null, width]);
@@ -68,22 +70,48 @@ export const cpuInjectiveRule: ScheduleRule = {
   },
 };
 
-/** Matrix products whose output and one operand are contiguous along the last spatial axis. */
+/**
+ * Sums of products whose output and one operand are contiguous along the last
+ * spatial axis (j) while the other operand is the same for every j (it is
+ * broadcast): matmul and batch matmul (i: the output row), and direct
+ * convolution at stride 1 (j: the output column, i: the output channel, the
+ * padding guard and the tile tails handled lane-wise by the code generator).
+ */
 export const cpuMatmulRule: ScheduleRule = {
   name: 'cpu-matmul',
-  apply(sch, nest, ctx) {
+  apply: (sch, nest, ctx) => registerTiled(sch, nest, ctx, 'matmul'),
+};
+
+/** The same register tiling for a direct convolution (several reduce loops: channels, then window taps). */
+export const cpuConvRule: ScheduleRule = {
+  name: 'cpu-conv',
+  apply: (sch, nest, ctx) => registerTiled(sch, nest, ctx, 'conv'),
+};
+
+function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmul' | 'conv'): boolean {
+  {
     const blk = nest.block.block;
     const sr = spatialThenReduce(nest);
-    if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1) return false;
-    if (blk.body.kind !== 'store' || !productOperands(blk.body)) return false;
+    if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length < 1) return false;
+    if ((kind === 'matmul') !== (sr.reduce.length === 1 && blk.body.kind === 'store')) return false;
+    const update = guardedStore(blk.body);
+    if (!update || !productOperands(blk.body, true)) return false;
     const jLoop = sr.spatial[sr.spatial.length - 1]!;
-    const iLoop = sr.spatial[sr.spatial.length - 2]!;
-    if (!contiguousAlong(nest.block, jLoop.loopVar) || !broadcastOperand(nest.block, jLoop.loopVar)) return false;
+    if (!contiguousAlong(nest.block, update, jLoop.loopVar)) return false;
+    const broadcast = broadcastLoad(nest.block, update, jLoop.loopVar);
+    if (!broadcast) return false;
+    // i: the innermost other spatial loop the broadcast operand moves with (matmul's row, a convolution's
+    // output channel): one broadcast value per row of the register tile.
+    const iLoop = [...sr.spatial.slice(0, -1)].reverse().find((l) => {
+      const it = iterDrivenBy(nest.block, l.loopVar);
+      return it !== undefined && broadcast.indices.some((x) => usesVar(x, it));
+    });
+    if (!iLoop) return false;
     const facts = cpuFacts(ctx.target);
     const n = constExtent([jLoop]);
-    // NR: two vectors of outputs per row when N allows it, else one.
-    const nr = n === undefined ? 0 : n % (2 * facts.lanes) === 0 ? 2 * facts.lanes : n % facts.lanes === 0 ? facts.lanes : 0;
-    if (nr === 0) return false;
+    // NR: two vectors of outputs per row, one for a short j; a j that NR does not divide gets a predicated tail.
+    const nr = n !== undefined && n <= facts.lanes ? facts.lanes : 2 * facts.lanes;
+    if (n !== undefined && n < facts.lanes) return false;
     // MR: as many rows as the vector registers hold (MR×NR accumulators, NR/lanes operand vectors, one
     // broadcast), preferring a row count that divides M; otherwise the last tile is predicated.
     const vectorsPerRow = nr / facts.lanes;
@@ -94,23 +122,35 @@ export const cpuMatmulRule: ScheduleRule = {
 
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);
-    const spatialOuter = loops.slice(0, sr.spatial.length - 2);
-    const [i, j, k] = loops.slice(-3) as [LoopRV, LoopRV, LoopRV];
-    const [i0, i1] = mr > 1 ? sch.split(i, [null, mr]) : [i, undefined];
-    const [j0, j1] = sch.split(j, [null, nr]);
+    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+    const others = sr.spatial.filter((l) => l !== iLoop && l !== jLoop).map(at);
+    const reduce = sr.reduce.map(at);
+    const [i0, i1] = mr > 1 ? sch.split(at(iLoop), [null, mr]) : [at(iLoop), undefined];
+    const [j0, j1] = sch.split(at(jLoop), [null, nr]);
     // j0 outside i0: the threads' consecutive tiles share one panel of B, which stays in cache.
-    sch.reorder(...[j0!, i0, k, ...(i1 ? [i1, j1!] : [j1!])]);
+    // A guarded update (padding, or the tail of a tile) keeps the rows inside the vector loop: once
+    // unrolled, their guards are one and the input vector they share is loaded once (merge-guards).
+    const rowsInside = blk.body.kind === 'if' || (n !== undefined && n % nr !== 0);
+    sch.reorder(...others, j0!, i0, ...reduce, ...(i1 ? (rowsInside ? [j1!, i1] : [i1, j1!]) : [j1!]));
     const kExtent = constExtent(sr.reduce);
     // The B panel of one column tile (K×NR) copied contiguous once per tile and reused by every row tile:
     // without it each step of k reads a different row of B, strided N apart (L1 conflict misses when N is
     // a power of two). The panel lives on the thread's stack, so it must fit a part of L2; and the column
-    // tiles alone must give the threads enough parallel work.
-    const columnTiles = ((n ?? 0) / nr) * (constExtent(sr.spatial.slice(0, -2)) ?? 8);
+    // tiles alone must give the threads enough parallel work. Only for a plain matrix product.
+    const columnTiles = Math.floor((n ?? 0) / nr) * (constExtent(sr.spatial.slice(0, -2)) ?? 8);
     // The copy pays off only when several row tiles reuse the panel (not for a few rows, as in decoding).
     const rowTiles = m === undefined ? 0 : Math.ceil(m / mr);
-    const pack = kExtent !== undefined && kExtent * nr * 4 <= facts.l2Bytes / 4 && columnTiles >= 8 && rowTiles >= 4;
+    const pack =
+      sr.reduce.length === 1 &&
+      iLoop === sr.spatial[sr.spatial.length - 2] &&
+      n !== undefined &&
+      n % nr === 0 &&
+      kExtent !== undefined &&
+      kExtent * nr * 4 <= facts.l2Bytes / 4 &&
+      columnTiles >= 8 &&
+      rowTiles >= 4;
     if (pack) {
-      const panel = broadcastPanel(sch, blk.name, jLoop.loopVar, nest.block);
+      const panel = broadcastPanel(sch, blk.name, update, jLoop.loopVar, nest.block);
       if (panel >= 0) {
         const copy = sch.cacheRead(b, panel, 'local');
         sch.computeAt(copy, j0!);
@@ -120,13 +160,21 @@ export const cpuMatmulRule: ScheduleRule = {
     }
     const writeBack = sch.cacheWrite(b, 0, 'local');
     sch.reverseComputeAt(writeBack, i0);
-    const init = sch.decomposeReduction(b, k);
+    const init = sch.decomposeReduction(b, reduce[0]!);
     for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0);
-    tileInside(sch, sch.getLoops(b), i0);
-    sch.parallel(pack ? (spatialOuter.length ? sch.fuse(...spatialOuter, j0!) : j0!) : sch.fuse(...spatialOuter, j0!, i0));
+    // A convolution's window taps (all reduce loops but the first, a few each) are written out: no loop
+    // overhead per tap, and the taps' addresses become constant offsets.
+    const taps = sr.reduce.slice(1);
+    if (taps.length > 0 && (constExtent(taps) ?? Infinity) <= 16) for (const l of reduce.slice(1)) sch.unroll(l);
+    if (rowsInside && i1) {
+      sch.vectorize(j1!);
+      sch.unroll(i1);
+    } else tileInside(sch, sch.getLoops(b), i0);
+    const outer = pack ? [...others, j0!] : [...others, j0!, i0];
+    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
     return true;
-  },
-};
+  }
+}
 
 /** Everything else: the leading spatial loops in parallel; the rest runs as written in each part. */
 export const cpuFallbackRule: ScheduleRule = {
@@ -141,7 +189,7 @@ export const cpuFallbackRule: ScheduleRule = {
   },
 };
 
-export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuMatmulRule, cpuFallbackRule];
+export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuMatmulRule, cpuConvRule, cpuFallbackRule];
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
@@ -183,25 +231,38 @@ function isVar(e: PrimExpr | undefined, v: PrimVar): boolean {
   return e === v;
 }
 
-/** Whether the block's store, and every load that moves with loop `v`, has v's iterator as its last index. */
-function contiguousAlong(realize: BlockRealize, v: PrimVar): boolean {
+/** The store a block body makes, bare or under a guard (a convolution's padding). */
+function guardedStore(body: Stmt): (Stmt & { kind: 'store' }) | undefined {
+  if (body.kind === 'store') return body;
+  if (body.kind === 'if' && !body.else && body.then.kind === 'store') return body.then;
+  return undefined;
+}
+
+/** Whether `e` moves one element per step of `it` (coefficient 1) and `rest` does not use it. */
+function unitStride(e: PrimExpr, it: PrimVar): boolean {
+  return affineIn(e, it)?.coef === 1;
+}
+
+/** Whether the store, and every load that moves with loop `v`, moves one element per step of v along its last axis. */
+function contiguousAlong(realize: BlockRealize, store: Stmt & { kind: 'store' }, v: PrimVar): boolean {
   const it = iterDrivenBy(realize, v);
-  const body = realize.block.body;
-  if (!it || body.kind !== 'store' || !isVar(body.indices[body.indices.length - 1], it)) return false;
-  // Every load either does not move with v, or moves one element per step of it.
-  return loadsOf(body.value).every(
+  if (!it || !isVar(store.indices[store.indices.length - 1], it)) return false;
+  if (store.indices.slice(0, -1).some((x) => usesVar(x, it))) return false;
+  return loadsOf(store.value).every(
     ({ indices }) =>
       !indices.some((x) => usesVar(x, it)) ||
-      (isVar(indices[indices.length - 1], it) && !indices.slice(0, -1).some((x) => usesVar(x, it))),
+      (unitStride(indices[indices.length - 1]!, it) && !indices.slice(0, -1).some((x) => usesVar(x, it))),
   );
 }
 
-/** Whether one operand of the product does not move with loop `v` (it is broadcast across the vector). */
-function broadcastOperand(realize: BlockRealize, v: PrimVar): boolean {
+/** The product operand that does not move with loop `v` (broadcast across the vector), if one does not. */
+function broadcastLoad(
+  realize: BlockRealize,
+  store: Stmt & { kind: 'store' },
+  v: PrimVar,
+): { buffer: Buffer; indices: readonly PrimExpr[] } | undefined {
   const it = iterDrivenBy(realize, v)!;
-  const body = realize.block.body;
-  if (body.kind !== 'store') return false;
-  return loadsOf(body.value).some((l) => l.buffer !== body.buffer && !l.indices.some((x) => usesVar(x, it)));
+  return loadsOf(store.value).find((l) => l.buffer !== store.buffer && !l.indices.some((x) => usesVar(x, it)));
 }
 
 function loadsOf(e: PrimExpr): { buffer: Buffer; indices: readonly PrimExpr[] }[] {
@@ -213,11 +274,9 @@ function loadsOf(e: PrimExpr): { buffer: Buffer; indices: readonly PrimExpr[] }[
 }
 
 /** The read index of the product operand that moves with loop `v` (the B panel), or -1. */
-function broadcastPanel(sch: Schedule, name: string, v: PrimVar, realize: BlockRealize): number {
+function broadcastPanel(sch: Schedule, name: string, store: Stmt & { kind: 'store' }, v: PrimVar, realize: BlockRealize): number {
   const it = iterDrivenBy(realize, v)!;
-  const body = realize.block.body;
-  if (body.kind !== 'store') return -1;
-  const moving = loadsOf(body.value).find((l) => l.buffer !== body.buffer && l.indices.some((x) => usesVar(x, it)));
+  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, it)));
   if (!moving) return -1;
   return getBlockRealize(sch.func, name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
     (r) => r.buffer === moving.buffer,

@@ -1,5 +1,5 @@
 /** Index expressions as `coef * v + rest`: how a vectorized loop's variable moves an access. */
-import { add, intImm, mul, type PrimExpr, type PrimVar, sub, usesVar } from '../../ir/prim/expr.ts';
+import { add, intImm, mul, type PrimExpr, type PrimVar, sub, usesVar } from '../prim/expr.ts';
 
 export interface Affine {
   /** How far one step of `v` moves the expression. */
