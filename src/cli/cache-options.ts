@@ -32,24 +32,26 @@ export interface CacheOptions {
 }
 
 export function addCacheOptions(cmd: Command): Command {
-  return cmd
-    .option('--no-cache', 'run every stage; read and write no cache')
-    .addOption(new Option('--cache-dir <dir>', 'the cache directory (default .kiln/cache)').env('KILN_CACHE_DIR'))
-    .addOption(
-      new Option('--remote-cache <url>', 'a shared remote cache (Bazel HTTP protocol: <url>/ac/, <url>/cas/)').env(
-        'KILN_REMOTE_CACHE',
-      ),
-    )
-    .addOption(
-      new Option('--remote-cache-read-only', 'read the remote cache, never write it (untrusted builds)').env(
-        'KILN_REMOTE_CACHE_READ_ONLY',
-      ),
-    )
-    .addOption(
-      new Option('--remote-cache-timeout <seconds>', 'give the remote cache up after this long without progress').env(
-        'KILN_REMOTE_CACHE_TIMEOUT',
-      ),
-    );
+  return (
+    cmd
+      .option('--no-cache', 'run every stage; read and write no cache')
+      .addOption(new Option('--cache-dir <dir>', 'the cache directory (default .kiln/cache)').env('KILN_CACHE_DIR'))
+      .addOption(
+        new Option('--remote-cache <url>', 'a shared remote cache (Bazel HTTP protocol: <url>/ac/, <url>/cas/)').env(
+          'KILN_REMOTE_CACHE',
+        ),
+      )
+      // Not commander's env(): it would turn KILN_REMOTE_CACHE_READ_ONLY=false on (see `readOnly`).
+      .option(
+        '--remote-cache-read-only',
+        'read the remote cache, never write it (untrusted builds; env KILN_REMOTE_CACHE_READ_ONLY=1)',
+      )
+      .addOption(
+        new Option('--remote-cache-timeout <seconds>', 'give the remote cache up after this long without progress').env(
+          'KILN_REMOTE_CACHE_TIMEOUT',
+        ),
+      )
+  );
 }
 
 /** The store a command builds with, or undefined with `--no-cache`. Mistakes in the settings are usage errors. */
@@ -66,7 +68,8 @@ export function openStore(opts: CacheOptions, io: CliIO): CacheStore | undefined
     throw usage(`--remote-cache: ${e instanceof Error ? e.message : String(e)}`);
   }
   const timeoutMs = timeout(opts.remoteCacheTimeout, config.timeout);
-  const readOnly = opts.remoteCacheReadOnly === undefined ? Boolean(config.readOnly) : flag(opts.remoteCacheReadOnly);
+  const env = process.env.KILN_REMOTE_CACHE_READ_ONLY;
+  const readOnly = opts.remoteCacheReadOnly === true || (env !== undefined ? flag(env) : Boolean(config.readOnly));
   return withRemoteCache(local, { url, readOnly, timeoutMs, onWarning });
 }
 
@@ -83,9 +86,9 @@ function timeout(flagValue: string | undefined, configured: number | undefined):
   return s * 1000;
 }
 
-/** A boolean flag that may come from the environment as a string. */
-function flag(v: boolean | string): boolean {
-  return typeof v === 'boolean' ? v : !['', '0', 'false', 'no'].includes(v.toLowerCase());
+/** A yes/no environment variable: `1`, `true`, `yes` are yes; unset, empty, `0`, `false`, `no` are no. */
+function flag(v: string): boolean {
+  return !['', '0', 'false', 'no', 'off'].includes(v.trim().toLowerCase());
 }
 
 function usage(problem: string): KilnError {

@@ -158,6 +158,10 @@ describe.skipIf(!HAVE_NGINX)('the remote cache (nginx WebDAV)', () => {
       expect(r.code, r.err).toBe(0);
       expect(proxy.requests.length).toBeGreaterThan(0);
       expect(proxy.requests.filter((q) => q.startsWith('PUT'))).toEqual([]);
+      // `false` means false (a CI job sets it from a condition).
+      process.env.KILN_REMOTE_CACHE_READ_ONLY = 'false';
+      expect((await build(machine())).code).toBe(0);
+      expect(proxy.requests.filter((q) => q.startsWith('PUT')).length).toBeGreaterThan(0);
     } finally {
       process.env = saved;
     }
