@@ -46,6 +46,13 @@ export interface LoadOptions {
 
 export { LoadError };
 
+/** One kernel's share of a profiled call. */
+export interface KernelTime {
+  readonly kernel: string;
+  readonly launches: number;
+  readonly ms: number;
+}
+
 export class KilnModule {
   constructor(
     readonly manifest: Manifest,
@@ -62,6 +69,21 @@ export class KilnModule {
   async call(entry: string, ...args: Value[]): Promise<Value> {
     this.entry(entry);
     return this.vm.call(entry, args);
+  }
+
+  /**
+   * Calls entry function `entry` once with each kernel launch timed: the result, and per
+   * kernel its launches and total milliseconds, slowest first. On WebGPU each kernel is
+   * waited for, so the call itself is slower than `call`.
+   */
+  async profile(entry: string, ...args: Value[]): Promise<{ result: Value; kernels: KernelTime[] }> {
+    this.entry(entry);
+    const byName = new Map<string, KernelTime>();
+    const result = await this.vm.profile(entry, args, (kernel, ms) => {
+      const t = byName.get(kernel) ?? { kernel, launches: 0, ms: 0 };
+      byName.set(kernel, { kernel, launches: t.launches + 1, ms: t.ms + ms });
+    });
+    return { result, kernels: [...byName.values()].sort((a, b) => b.ms - a.ms) };
   }
 
   /**
