@@ -74,7 +74,11 @@ async function runOnce() {
   const device = query.get('device') ?? (a.device === 'webgpu' ? 'webgpu' : 'cpu');
   status('', 'loading ' + a.name + ' (version ' + state.version + ') on ' + device + '…');
   const t0 = performance.now();
-  const module = await kiln.loadFromUrl(a.url, { device, ...(device === 'webgpu' ? { webgpu: webgpuOptions() } : {}) });
+  const module = await kiln.loadFromUrl(a.url, {
+    device,
+    ...(device === 'webgpu' ? { webgpu: webgpuOptions() } : {}),
+    onProgress: (done, total) => status('', 'loading ' + a.name + ' on ' + device + ': ' + done + ' of ' + total + ' kernels compiled'),
+  });
   const loadMs = performance.now() - t0;
   const inputs = await Promise.all(
     a.inputs.map(async (url) => kiln.readNpy(new Uint8Array(await (await fetch(url)).arrayBuffer()), url)),

@@ -42,6 +42,8 @@ export interface LoadOptions {
    * for a trusted artifact (the load then costs the reading and the upload only).
    */
   readonly verify?: boolean;
+  /** Hears how many kernels are ready, of how many, while they compile (WebGPU pipelines, in parallel). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export { LoadError };
@@ -136,6 +138,7 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
     manifest,
     device: requested,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const device = loaded.device ?? requested;
   const params = await loadParams(source, manifest.params, device, options.verify ?? true);

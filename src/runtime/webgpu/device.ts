@@ -24,6 +24,11 @@ export interface WebGpuDeviceOptions {
    * Left out: a core adapter, else a compatibility one when the browser has no core adapter.
    */
   readonly featureLevel?: 'core' | 'compatibility';
+  /**
+   * A device the application already has: Kiln uses it (and its limits) instead of
+   * requesting an adapter; the other options but `requiredFeatures` / `requiredLimits` are ignored.
+   */
+  readonly device?: GPUDevice;
   /** Use shader-f16 when the adapter has it (default true); false keeps float16 tensors in f32. */
   readonly f16?: boolean;
   /** Features the device must have (creation fails naming the first the adapter lacks). */
@@ -34,6 +39,7 @@ export interface WebGpuDeviceOptions {
 
 /** Requests an adapter and a device with the adapter's limits (and shader-f16 when it has it). */
 export async function createWebGpuDevice(gpu: GPU, options: WebGpuDeviceOptions = {}): Promise<WebGpuDevice> {
+  if (options.device) return fromApplicationDevice(gpu, options.device, options);
   const request = (featureLevel?: string): Promise<GPUAdapter | null> =>
     gpu.requestAdapter({
       ...(options.powerPreference ? { powerPreference: options.powerPreference } : {}),
@@ -70,6 +76,30 @@ export async function createWebGpuDevice(gpu: GPU, options: WebGpuDeviceOptions 
   return new WebGpuDevice(gpu, adapter, device, adapterName, options.requiredLimits ?? {}, report);
 }
 
+/** Kiln on a device the application made (and shares with its own rendering or compute). */
+function fromApplicationDevice(gpu: GPU, device: GPUDevice, options: WebGpuDeviceOptions): WebGpuDevice {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const report: AdapterReport = {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    fallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    featureLevel: device.features.has('core-features-and-limits') || !info ? 'core' : 'compatibility',
+  };
+  for (const f of options.requiredFeatures ?? []) {
+    if (!device.features.has(f)) throw new Error(`the application's WebGPU device lacks the required feature '${f}'`);
+  }
+  return new WebGpuDevice(
+    gpu,
+    undefined,
+    device,
+    `${describeAdapter(report)}, the application's device`,
+    options.requiredLimits ?? {},
+    report,
+  );
+}
+
 export class WebGpuDevice implements Device, KernelHost {
   readonly kind = 'webgpu';
   readonly name: string;
@@ -88,7 +118,8 @@ export class WebGpuDevice implements Device, KernelHost {
      * the `webgpu` package's create() returns is destroyed when collected, even under a live device.
      */
     readonly gpu: GPU,
-    readonly adapter: GPUAdapter,
+    /** Undefined for a device the application made. */
+    readonly adapter: GPUAdapter | undefined,
     readonly gpuDevice: GPUDevice,
     adapterName: string,
     required: Readonly<Partial<Record<WebGpuLimit, number>>>,
@@ -170,10 +201,26 @@ export class WebGpuDevice implements Device, KernelHost {
     return new Map([...this.compile(file, where)].map(([name, k]) => [name, k.run]));
   }
 
-  /** compileKernels, then waits until every kernel compiled, so a WGSL error surfaces here. */
-  async prepareKernels(file: WgslKernelFile, where: string): Promise<Map<string, Kernel>> {
+  /**
+   * compileKernels, then waits until every kernel compiled (in parallel), so a WGSL error
+   * surfaces here; `onProgress` hears of each kernel that is ready.
+   */
+  async prepareKernels(
+    file: WgslKernelFile,
+    where: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Map<string, Kernel>> {
     const compiled = this.compile(file, where);
-    const errors = await Promise.all([...compiled.values()].map((k) => k.ready));
+    let done = 0;
+    const total = compiled.size;
+    const errors = await Promise.all(
+      [...compiled.values()].map((k) =>
+        k.ready.then((e) => {
+          onProgress?.(++done, total);
+          return e;
+        }),
+      ),
+    );
     const error = errors.find((e) => e !== undefined);
     if (error) throw error;
     return new Map([...compiled].map(([name, k]) => [name, k.run]));
