@@ -10,8 +10,9 @@
  *   is on the server (checked with HEAD, uploaded when missing), so a reader never
  *   finds an entry pointing at missing data. A failed blob upload drops the entry.
  * - Failure degrades to local: the first time the server is unreachable, silent past
- *   the timeout or answers with a server error, the store warns once and stops using
- *   it; the build goes on locally. A refused upload (4xx) stops uploads only.
+ *   the timeout or answers with a server error, the store warns and leaves it alone for
+ *   a minute (a build goes on locally; a long watch session tries again later). A
+ *   refused upload (4xx) stops uploads only.
  * - Read-only (untrusted builds, pull requests): nothing is ever written remotely.
  */
 import { sha256Hex } from '../support/hash.ts';
@@ -30,6 +31,8 @@ export interface RemoteCacheOptions {
   readonly timeoutMs?: number;
   /** Receives each warning; defaults to `process.emitWarning`. */
   readonly onWarning?: (message: string) => void;
+  /** After a failure, how long the server is left alone (default a minute). */
+  readonly retryAfterMs?: number;
 }
 
 /** What the remote store did, for `kiln cache stats` and reports. */
@@ -49,6 +52,8 @@ export interface RemoteActivity {
 }
 
 export const DEFAULT_REMOTE_TIMEOUT_MS = 10_000;
+/** After a failure the server is left alone this long: the rest of a build, and a while of a watch session. */
+const RETRY_AFTER_MS = 60_000;
 
 /** Wraps `local` with a remote cache; the result is a CacheStore the engine uses as any other. */
 export function withRemoteCache(local: CacheStore, options: RemoteCacheOptions): RemoteBackedStore {
@@ -59,9 +64,10 @@ export class RemoteBackedStore implements CacheStore {
   readonly activity: RemoteActivity;
   private readonly http: BazelHttpCache;
   private readonly warn: (message: string) => void;
-  /** Set once the server failed: no more requests to it. */
-  private off = false;
+  /** When the server failed: no requests to it until then plus RETRY_AFTER_MS (a long `kiln watch` tries again). */
+  private failedAt: number | undefined;
   private uploadsOff: boolean;
+  private readonly retryAfterMs: number;
   /** Blobs known to be on the server (downloaded, found with HEAD, or uploaded). */
   private readonly remoteBlobs = new Set<string>();
   /** Action keys whose entry came from the server. */
@@ -89,6 +95,7 @@ export class RemoteBackedStore implements CacheStore {
       sink(message);
     };
     this.uploadsOff = Boolean(options.readOnly);
+    this.retryAfterMs = options.retryAfterMs ?? RETRY_AFTER_MS;
   }
 
   get root(): string {
@@ -232,9 +239,17 @@ export class RemoteBackedStore implements CacheStore {
     }
   }
 
+  /** Whether the server failed lately: it is left alone for a while. */
+  private get off(): boolean {
+    if (this.failedAt === undefined) return false;
+    if (performance.now() - this.failedAt < this.retryAfterMs) return true;
+    this.failedAt = undefined;
+    return false;
+  }
+
   private disable(e: unknown): void {
     if (this.off) return;
-    this.off = true;
+    this.failedAt = performance.now();
     const reason = e instanceof RemoteFailure ? e.message : describeError(e);
     this.activity.disabled = reason;
     this.warn(`remote cache ${this.http.label} failed: ${reason}; building with the local cache only`);

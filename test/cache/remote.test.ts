@@ -11,6 +11,7 @@ import { join, relative } from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.ts';
 import { loadProjectConfig } from '../../src/cli/project-config.ts';
+import { openLocalStore, withRemoteCache } from '../../src/cache/index.ts';
 import { isKilnError } from '../../src/support/diagnostics.ts';
 import {
   type DavServer,
@@ -23,6 +24,7 @@ import {
 import { REPO, type Workspace, workspace } from '../helpers/workspace.ts';
 
 const HAVE_NGINX = nginxWorks();
+const KEY = 'c0'.repeat(32);
 if (!HAVE_NGINX && process.env.CI) throw new Error('CI must run the remote cache tests: nginx-light is not installed');
 
 const PIPELINE = readFileSync(join(REPO, 'pipelines/vision.yaml'), 'utf8')
@@ -176,6 +178,29 @@ describe.skipIf(!HAVE_NGINX)('the remote cache (nginx WebDAV)', () => {
     expect(r.sources).toEqual(['built', 'built', 'built']);
     expect(r.artifacts).toEqual(reference);
     expect(proxy.requests).toHaveLength(1);
+  });
+
+  test('after a failure the server is left alone for a while, then asked again', async () => {
+    const warnings: string[] = [];
+    const store = withRemoteCache(openLocalStore(machine().path('cache')), {
+      url: proxy.url,
+      retryAfterMs: 300,
+      onWarning: (m) => warnings.push(m),
+    });
+    try {
+      proxy.fault = { kind: 'status', status: 500 };
+      expect(await store.getAction(KEY)).toBeUndefined();
+      expect(await store.getAction(KEY)).toBeUndefined();
+      expect(proxy.requests).toEqual([`GET /kiln/ac/${KEY}`]);
+      expect(warnings).toHaveLength(1);
+      proxy.fault = { kind: 'none' };
+      await new Promise((r) => setTimeout(r, 350));
+      expect(await store.getAction(KEY)).toBeUndefined();
+      expect(proxy.requests).toHaveLength(2);
+      expect(store.activity.misses).toBe(1);
+    } finally {
+      store.close();
+    }
   });
 
   test('a server that hangs past the timeout: a warning and a local build', async () => {
