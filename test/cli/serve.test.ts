@@ -198,6 +198,13 @@ describe.skipIf(!CHROMIUM)('kiln serve in Chromium', () => {
     expect(b).toHaveLength(a.length);
     expect(b.some((x) => x < 0)).toBe(true);
     b.forEach((x, i) => (a[i]! > 0 ? expect(x).toBe(2 * a[i]!) : expect(x).toBeLessThanOrEqual(0)));
+
+    // A broken edit: the page says what is wrong and keeps showing the last good artifact.
+    ws.write('p.yaml', pipeline('b.kir').replace('legalize: {}', 'legalise: {}'));
+    const third = await resultOf(page, second.version + 1);
+    expect(third.error).toMatch(/legalise/);
+    expect(third.outputs[0]!.data).toEqual(b);
+    expect(await page.textContent('#status')).toContain('the last rebuild failed');
     await page.close();
   }, 120_000);
 });
