@@ -184,7 +184,7 @@ describe.skipIf(!HAVE_NGINX)('the remote cache (nginx WebDAV)', () => {
     const warnings: string[] = [];
     const store = withRemoteCache(openLocalStore(machine().path('cache')), {
       url: proxy.url,
-      retryAfterMs: 300,
+      retryAfterMs: 1500,
       onWarning: (m) => warnings.push(m),
     });
     try {
@@ -194,7 +194,7 @@ describe.skipIf(!HAVE_NGINX)('the remote cache (nginx WebDAV)', () => {
       expect(proxy.requests).toEqual([`GET /kiln/ac/${KEY}`]);
       expect(warnings).toHaveLength(1);
       proxy.fault = { kind: 'none' };
-      await new Promise((r) => setTimeout(r, 350));
+      await new Promise((r) => setTimeout(r, 1600));
       expect(await store.getAction(KEY)).toBeUndefined();
       expect(proxy.requests).toHaveLength(2);
       expect(store.activity.misses).toBe(1);
