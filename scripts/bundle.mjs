@@ -1,12 +1,17 @@
-// Bundles the kiln command into one file (dist/kiln.mjs). Loading ~60 modules one by
+// Bundles the kiln command (dist/kiln.mjs, with what it imports on use in dist/chunks/). Loading ~60 modules one by
 // one cost ~70 ms at every start; one file keeps a no-op rebuild well under 250 ms.
 // jiti, listr2, chokidar, protobufjs, webgpu and binaryen stay external: they load only when a command needs them
 // (and webgpu finds its dawn.node next to its own files).
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/bin.ts'],
-  outfile: 'dist/kiln.mjs',
+  entryPoints: { kiln: 'src/cli/bin.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // What the CLI imports on use (code generators, the ONNX importer, kiln serve) goes to chunks
+  // of its own: a cached build parses only what it runs.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
