@@ -35,7 +35,7 @@ function visionNoop(bin: string): { kiln: number; node: number } {
   const ws = workspace({
     'vision.yaml': readFileSync(join(repo, 'pipelines/vision.yaml'), 'utf8')
       .replace('../examples/models/tiny-resnet.onnx', join(repo, 'examples/models/tiny-resnet.onnx'))
-      .replace('../artifacts/vision', 'artifact'),
+      .replace(/out: \S+ \}/, 'out: artifact }'),
   });
   const run = (args: string[]): number => {
     const t0 = performance.now();

@@ -6,7 +6,7 @@
  * compatibility-mode adapter: see WEBGPU_FLAGS). Editing the pipeline makes the page
  * show the new artifact's result.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -50,13 +50,18 @@ interface PageResult {
 
 const silent = { stdout: () => undefined, stderr: () => undefined };
 
-const pipelineFor = (name: string, target: string, out = 'artifact'): string =>
-  readFileSync(join(REPO, 'pipelines/vision.yaml'), 'utf8')
-    .replace('name: vision', `name: ${name}`)
-    .replace('target: js', `target: ${target}`)
-    .replace('../examples/models/tiny-resnet.onnx', join(REPO, 'examples/models/tiny-resnet.onnx'))
-    .replace('../artifacts/vision', out)
-    .replace('  - codegen:', target === 'webgpu' ? '  - schedule: {}\n  - codegen:' : '  - codegen:');
+/** The vision vertical's model for the js target (CPU) or the webgpu target (scheduled for GPUs). */
+const pipelineFor = (name: string, target: 'js' | 'webgpu', out = 'artifact'): string => `name: ${name}
+target: ${target}
+model:
+  path: ${join(REPO, 'examples/models/tiny-resnet.onnx')}
+  dynamic:
+    N: { name: batch, upper: 64 }
+stages:
+  - import: {}
+  - legalize: {}
+${target === 'webgpu' ? '  - schedule: {}\n' : ''}  - codegen: { out: ${out} }
+`;
 
 async function serve(ws: Workspace, file: string): Promise<ServeHandle> {
   const h = startServe(ws.path(file), { set: [], cache: true, cacheDir: ws.path('cache'), port: '0', debounce: 20 }, silent);
