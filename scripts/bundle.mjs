@@ -1,17 +1,22 @@
-// Bundles the kiln command into one file (dist/kiln.mjs). Loading ~60 modules one by
+// Bundles the kiln command (dist/kiln.mjs, with what it imports on use in dist/chunks/). Loading ~60 modules one by
 // one cost ~70 ms at every start; one file keeps a no-op rebuild well under 250 ms.
 // jiti, listr2, chokidar, protobufjs, webgpu and binaryen stay external: they load only when a command needs them
 // (and webgpu finds its dawn.node next to its own files).
 import { build } from 'esbuild';
 
 await build({
-  entryPoints: ['src/cli/bin.ts'],
-  outfile: 'dist/kiln.mjs',
+  entryPoints: { kiln: 'src/cli/bin.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  // What the CLI imports on use (code generators, the ONNX importer, kiln serve) goes to chunks
+  // of its own: a cached build parses only what it runs.
+  splitting: true,
+  chunkNames: 'chunks/[name]-[hash]',
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['jiti', 'listr2', 'chokidar', 'protobufjs', 'webgpu', 'binaryen'],
+  external: ['jiti', 'listr2', 'chokidar', 'protobufjs', 'webgpu', 'binaryen', 'esbuild'],
   // CommonJS dependencies (ajv) call require: give the ES module one.
   banner: { js: "import { createRequire as __kilnRequire } from 'node:module'; const require = __kilnRequire(import.meta.url);" },
   sourcemap: true,
@@ -20,3 +25,25 @@ await build({
   minifySyntax: true,
   logLevel: 'warning',
 });
+
+// The browser runtime as one ES module (kiln/runtime/browser, nothing of the compiler): what
+// `kiln serve` gives its page, and a file a page can import without a bundler. Its size is printed.
+const browser = await build({
+  entryPoints: ['src/runtime/browser.ts'],
+  outfile: 'dist/runtime/browser.bundle.mjs',
+  bundle: true,
+  platform: 'browser',
+  format: 'esm',
+  target: 'es2022',
+  minify: true,
+  legalComments: 'none',
+  metafile: true,
+  logLevel: 'warning',
+});
+const out = Object.entries(browser.metafile.outputs).find(([file]) => file.endsWith('.mjs'));
+const { gzipSync } = await import('node:zlib');
+const { readFileSync } = await import('node:fs');
+const bytes = readFileSync(out[0]);
+console.log(
+  `browser runtime: ${out[0]} ${(bytes.length / 1024).toFixed(1)} KiB (${(gzipSync(bytes).length / 1024).toFixed(1)} KiB gzipped)`,
+);

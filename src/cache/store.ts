@@ -1,16 +1,25 @@
 /**
- * The build cache's storage interface. The local directory store implements it
- * today; a remote HTTP store (Bazel's `/ac/<key>`, `/cas/<sha256>`) will
- * implement the same one, which is why everything but lazy weight reads is async.
+ * The build cache's storage interface. The local directory store implements it,
+ * and so does the local store backed by a remote HTTP one (Bazel's `/ac/<key>`,
+ * `/cas/<sha256>`), which is why everything but lazy weight reads is async.
  */
+
+/** Where a hit came from. */
+export type ActionOrigin = 'local' | 'remote';
 
 export interface CacheStore {
   /** Absolute path of the store's directory (or, for a remote store, its local fallback). */
   readonly root: string;
   /** The payload stored under a stage key, or undefined on a miss (including a corrupt entry). */
   getAction(key: string): Promise<unknown>;
-  /** Stores a JSON payload under a stage key, atomically; a concurrent writer of the same key may win. */
-  putAction(key: string, payload: unknown): Promise<void>;
+  /**
+   * Stores a JSON payload under a stage key, atomically; a concurrent writer of the same key may win.
+   * `refs`: the blobs the entry needs; a shared (remote) store publishes the entry only once they
+   * are all there, and not at all without them.
+   */
+  putAction(key: string, payload: unknown, refs?: readonly string[]): Promise<void>;
+  /** Where the last `getAction` of this key found it; stores with one place need not say. */
+  actionOrigin?(key: string): ActionOrigin | undefined;
   hasBlob(hash: string): Promise<boolean>;
   /** The bytes, verified against their hash, or undefined on a miss (including a corrupt blob). */
   readBlob(hash: string): Promise<Uint8Array | undefined>;

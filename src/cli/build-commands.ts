@@ -1,26 +1,25 @@
 /** `kiln build`, `kiln validate` and `kiln inspect`: pipelines from the command line. */
 import { writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
-import { type Command, Option } from 'commander';
-import { type CacheStore, openLocalStore } from '../cache/index.ts';
+import type { Command } from 'commander';
 import { printModule } from '../ir/text/printer.ts';
 import { Build, type BuildResult } from '../pipeline/engine.ts';
 import { type Resolution, resolvePipeline } from '../pipeline/resolve.ts';
 import { didYouMean, formatDiagnostic, KilnError } from '../support/diagnostics.ts';
-import { diagnostic, M, warning } from '../support/messages.ts';
+import { diagnostic, M } from '../support/messages.ts';
+import { addCacheOptions, type CacheOptions, closeStore, openStore, recordBuild } from './cache-options.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { plainEvents, runWithListr, summary, useTty } from './progress.ts';
 
-export interface PipelineOptions {
+export { openStore } from './cache-options.ts';
+
+export interface PipelineOptions extends CacheOptions {
   readonly target?: string;
   readonly set: string[];
-  readonly cache: boolean;
-  readonly cacheDir?: string;
   readonly verify?: boolean;
 }
 
 export function addPipelineOptions(cmd: Command): Command {
-  return cmd
+  return addCacheOptions(cmd)
     .option('--target <name>', 'build for another target (a name in targets/ or a path)')
     .option(
       '--set <path=value>',
@@ -28,16 +27,7 @@ export function addPipelineOptions(cmd: Command): Command {
       (v: string, all: string[]) => [...all, v],
       [],
     )
-    .option('--no-cache', 'run every stage; read and write no cache')
-    .addOption(new Option('--cache-dir <dir>', 'the cache directory').env('KILN_CACHE_DIR').default('.kiln/cache'))
     .option('--verify', 'check every module a stage produces for well-formedness');
-}
-
-export function openStore(opts: PipelineOptions, io: CliIO): CacheStore | undefined {
-  if (!opts.cache) return undefined;
-  return openLocalStore(resolve(opts.cacheDir ?? '.kiln/cache'), {
-    onWarning: (message) => io.stderr(`${formatDiagnostic(warning(M.cacheWarning, { problem: message }))}\n`),
-  });
 }
 
 /** Prints a resolution's problems; true when there were none. */
@@ -100,20 +90,23 @@ async function build(files: readonly string[], opts: PipelineOptions & { report?
   if (!all) return EXIT.invalid;
   const store = openStore(opts, io);
   const reports: BuildResult[] = [];
-  for (const r of all) {
-    const p = r.pipeline!;
-    const b = new Build(p, {
-      ...(store ? { store } : {}),
-      verify: Boolean(opts.verify),
-      ...(useTty() ? {} : { onEvent: plainEvents(io, p.name) }),
-    });
-    try {
+  try {
+    for (const r of all) {
+      const p = r.pipeline!;
+      const b = new Build(p, {
+        ...(store ? { store } : {}),
+        verify: Boolean(opts.verify),
+        ...(useTty() ? {} : { onEvent: plainEvents(io, p.name) }),
+      });
       const result = await runBuild(b, p.stages.length - 1);
       reports.push(result);
       io.stderr(`${summary(result)}\n`);
-    } catch (e) {
-      return reportError(e, io, new Sources(), EXIT.failed);
     }
+  } catch (e) {
+    return reportError(e, io, new Sources(), EXIT.failed);
+  } finally {
+    await recordBuild(store, reports);
+    closeStore(store);
   }
   if (opts.report) writeFileSync(opts.report, `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
   return EXIT.ok;
@@ -156,5 +149,7 @@ async function inspect(file: string, opts: PipelineOptions & { after?: string; j
     return EXIT.ok;
   } catch (e) {
     return reportError(e, io, new Sources(), EXIT.failed);
+  } finally {
+    closeStore(store);
   }
 }

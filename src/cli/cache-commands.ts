@@ -6,21 +6,27 @@ import { KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
+import { type BuildRecord, readBuildRecord } from './cache-options.ts';
 import { formatBytes } from './progress.ts';
+import { loadProjectConfig } from './project-config.ts';
 
 export function registerCacheCommands(program: Command, io: CliIO, setExit: (code: number) => void): void {
   const cache = program.command('cache').description('the local build cache');
   const dirOption = (): Option =>
-    new Option('--cache-dir <dir>', 'the cache directory').env('KILN_CACHE_DIR').default('.kiln/cache');
+    new Option('--cache-dir <dir>', "the cache directory (default: the project config's cache.dir, else .kiln/cache)").env(
+      'KILN_CACHE_DIR',
+    );
   const open = (dir: string) => openLocalStore(resolve(dir), { onWarning: (m) => io.stderr(`warning: ${m}\n`) });
   /** Runs a command's work; a file-system failure is reported with the cache directory and what was being done. */
   const guarded =
     <O extends { cacheDir: string }>(verb: string, work: (opts: O) => Promise<number>) =>
-    async (opts: O): Promise<void> => {
+    async (given: Omit<O, 'cacheDir'> & { cacheDir?: string }): Promise<void> => {
+      let opts = given as O;
       try {
+        opts = { ...given, cacheDir: given.cacheDir ?? loadProjectConfig().cache?.dir ?? '.kiln/cache' } as O;
         setExit(await work(opts));
       } catch (e) {
-        const error = isErrnoError(e) ? new KilnError(fsDiagnostic(e, { verb, path: resolve(opts.cacheDir) })) : e;
+        const error = isErrnoError(e) ? new KilnError(fsDiagnostic(e, { verb, path: resolve(opts.cacheDir ?? '.') })) : e;
         setExit(reportError(error, io, new Sources(), EXIT.failed));
       }
     };
@@ -40,6 +46,7 @@ export function registerCacheCommands(program: Command, io: CliIO, setExit: (cod
             `  total          ${formatBytes(s.totalBytes)}`,
             ...(s.tempFiles.count > 0 ? [`  temp files     ${s.tempFiles.count} (${formatBytes(s.tempFiles.bytes)})`] : []),
             ...(s.oldestAccess ? [`  last used      ${s.oldestAccess.toISOString()} .. ${s.newestAccess!.toISOString()}`] : []),
+            ...lastBuildLines(readBuildRecord(resolve(opts.cacheDir))),
           ].join('\n') + '\n',
         );
         return EXIT.ok;
@@ -83,4 +90,29 @@ export function registerCacheCommands(program: Command, io: CliIO, setExit: (cod
         return EXIT.ok;
       }),
     );
+}
+
+/** The last build's hits and misses, local and remote, and where each stage came from. */
+function lastBuildLines(r: BuildRecord | undefined): string[] {
+  if (!r) return [];
+  const stages = r.pipelines.flatMap((p) => p.stages);
+  const built = stages.filter((s) => s.source === 'built').length;
+  const lines = [
+    `last build (${r.at})`,
+    `  local          ${r.local.hits} hit${r.local.hits === 1 ? '' : 's'}, ${r.local.misses} miss${r.local.misses === 1 ? '' : 'es'}`,
+  ];
+  if (r.remote) {
+    const m = r.remote;
+    lines.push(
+      `  remote         ${m.hits} hit${m.hits === 1 ? '' : 's'}, ${m.misses} miss${m.misses === 1 ? '' : 'es'} (${m.url}${m.readOnly ? ', read-only' : ''})`,
+      `  downloaded     ${m.downloads.count} blobs (${formatBytes(m.downloads.bytes)})`,
+      `  uploaded       ${m.uploads.count} entries and blobs (${formatBytes(m.uploads.bytes)})`,
+      ...(m.corrupt > 0 ? [`  corrupt        ${m.corrupt} remote entries ignored`] : []),
+      ...(m.disabled ? [`  remote off     ${m.disabled}`] : []),
+      ...(m.warnings > 0 ? [`  warnings       ${m.warnings}`] : []),
+    );
+  }
+  lines.push(`  ran            ${built} of ${stages.length} stages`);
+  for (const p of r.pipelines) lines.push(`  ${p.pipeline}: ${p.stages.map((s) => `${s.name} ${s.source}`).join(', ')}`);
+  return lines;
 }

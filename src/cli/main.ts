@@ -5,6 +5,7 @@ import { registerCacheCommands } from './cache-commands.ts';
 import { type CliIO, EXIT, processIO, reportError, Sources } from './io.ts';
 import { registerIrCommands } from './ir-commands.ts';
 import { registerRunCommand } from './run-command.ts';
+import { registerServeCommand } from './serve-command.ts';
 import { registerWatchCommand } from './watch-command.ts';
 
 const EXAMPLES = `
@@ -14,6 +15,7 @@ Examples:
   $ kiln run artifacts/mm-relu --input x=x.npy --output out/   inputs and outputs as .npy
   $ kiln build pipelines/mm-relu.yaml --set stages.cleanup.passes=[dce] --report build.json
   $ kiln watch pipelines/mm-relu.yaml                  rebuild on every change
+  $ kiln serve pipelines/vision.yaml --port 5173       run it in the browser, reloaded on every rebuild
   $ kiln inspect pipelines/mm-relu.yaml --after import the module after a stage
   $ kiln validate pipelines/*.yaml                     check pipelines without building
   $ kiln cache stats                                   what the cache holds
@@ -36,6 +38,7 @@ export async function main(argv: readonly string[], io: CliIO = processIO): Prom
     .addHelpText('after', EXAMPLES);
   registerBuildCommands(program, io, setExit);
   registerWatchCommand(program, io, setExit);
+  registerServeCommand(program, io, setExit);
   registerRunCommand(program, io, setExit);
   registerCacheCommands(program, io, setExit);
   registerIrCommands(program, io, setExit);

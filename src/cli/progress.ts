@@ -26,7 +26,11 @@ export function formatBytes(n: number): string {
 }
 
 function stageLine(r: StageResult): string {
-  return r.cached ? 'cached' : formatMs(r.ms);
+  return r.cached ? cachedWord(r) : formatMs(r.ms);
+}
+
+function cachedWord(r: StageResult): string {
+  return r.source === 'remote' ? 'cached (remote)' : 'cached';
 }
 
 /** Plain, line-per-event output: what CI logs show. */
@@ -51,7 +55,7 @@ export async function runWithListr(build: Build, last: number): Promise<BuildRes
       task: async (_ctx: unknown, task: { title: string }) => {
         const r = await build.runStage(i);
         results.push(r);
-        task.title = `${s.name} ${r.cached ? '(cached)' : formatMs(r.ms)}`;
+        task.title = `${s.name} ${r.cached ? `(${cachedWord(r)})` : formatMs(r.ms)}`;
       },
     })),
     {
@@ -74,5 +78,7 @@ export async function runWithListr(build: Build, last: number): Promise<BuildRes
 /** `built vision (webgpu) in 120 ms: 2 ran, 6 cached` */
 export function summary(r: BuildResult, verb = 'built'): string {
   const ran = r.stages.filter((s) => !s.cached).length;
-  return `${verb} ${r.pipeline} (${r.target}) in ${formatMs(r.totalMs)}: ${ran} ran, ${r.stages.length - ran} cached`;
+  const remote = r.stages.filter((s) => s.source === 'remote').length;
+  const cached = `${r.stages.length - ran} cached${remote > 0 ? ` (${remote} remote)` : ''}`;
+  return `${verb} ${r.pipeline} (${r.target}) in ${formatMs(r.totalMs)}: ${ran} ran, ${cached}`;
 }

@@ -129,7 +129,7 @@ function positiveInt(text: string, flag: string, zeroOk = false): number {
   return n;
 }
 
-function pickEntry(m: Manifest, wanted: string | undefined): string {
+export function pickEntry(m: Manifest, wanted: string | undefined): string {
   const entries = Object.keys(m.entries);
   if (wanted !== undefined) {
     if (!entries.includes(wanted))
@@ -141,7 +141,7 @@ function pickEntry(m: Manifest, wanted: string | undefined): string {
   throw inputError(`the artifact has several entry functions (${entries.join(', ')}); choose one with --entry`);
 }
 
-function parsePairs(items: readonly string[], flag: string): Map<string, string> {
+export function parsePairs(items: readonly string[], flag: string): Map<string, string> {
   const out = new Map<string, string>();
   for (const item of items) {
     const eq = item.indexOf('=');
@@ -151,7 +151,13 @@ function parsePairs(items: readonly string[], flag: string): Map<string, string>
   return out;
 }
 
-function makeInputs(info: EntryInfo, inputs: Map<string, string>, shapes: Map<string, string>, seed: number, io: CliIO): Value[] {
+export function makeInputs(
+  info: EntryInfo,
+  inputs: Map<string, string>,
+  shapes: Map<string, string>,
+  seed: number,
+  io: CliIO,
+): Value[] {
   const names = info.params.map((p) => p.name);
   for (const n of [...inputs.keys(), ...shapes.keys()]) {
     if (!names.includes(n)) throw inputError(`there is no input '${n}'; the inputs are ${names.join(', ')}`);

@@ -13,6 +13,7 @@ import { Build } from '../pipeline/engine.ts';
 import { FileDigests } from '../pipeline/file-digests.ts';
 import { resolvePipeline } from '../pipeline/resolve.ts';
 import { addPipelineOptions, openStore, type PipelineOptions, reportResolution } from './build-commands.ts';
+import { closeStore } from './cache-options.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { formatMs } from './progress.ts';
 
@@ -161,6 +162,7 @@ export function startWatch(files: readonly string[], opts: WatchOptions, io: Cli
       await ready.catch(() => undefined);
       await watcher?.close();
       await running;
+      closeStore(store);
     },
   };
 }

@@ -37,6 +37,8 @@ export interface StageResult extends ModuleStats {
   readonly name: string;
   readonly key: string;
   readonly cached: boolean;
+  /** Where the result came from: the local cache, the remote one, or running the stage. */
+  readonly source: 'local' | 'remote' | 'built';
   readonly ms: number;
 }
 
@@ -163,11 +165,15 @@ export class Build {
     const state = this.states[i]!;
     const store = this.options.store;
     let cached = false;
+    let source: StageResult['source'] = 'built';
     if (store && stage.def.cacheable !== false) {
       const payload = await this.lookup(key);
       if (payload && (await this.restoreFiles(stage, payload))) {
         state.payload = payload;
         cached = true;
+        source = store.actionOrigin?.(key) ?? 'local';
+        // A remote hit, now complete locally, is stored locally too: the next build does not ask again.
+        if (source === 'remote') await store.putAction(key, payload, payloadRefs(payload));
       }
     }
     if (!cached) await this.execute(i);
@@ -176,6 +182,7 @@ export class Build {
       name: stage.name,
       key,
       cached,
+      source,
       ms: performance.now() - t0,
       ...(state.payload?.stats ?? moduleStats(state.module!)),
     };
@@ -280,7 +287,7 @@ export class Build {
     state.module = module;
     if (this.options.store && stage.def.cacheable !== false) {
       state.payload = await this.store(module, written);
-      await this.options.store.putAction(state.key, state.payload);
+      await this.options.store.putAction(state.key, state.payload, payloadRefs(state.payload));
     }
   }
 
@@ -312,6 +319,11 @@ export class Build {
   private emit(e: BuildEvent): void {
     this.options.onEvent?.(e);
   }
+}
+
+/** Every blob a cache entry needs: its module, the module's weights, the files the stage emitted. */
+function payloadRefs(p: ActionPayload): string[] {
+  return [...new Set([p.module, ...p.blobs, ...p.files.map((f) => f.hash)])];
 }
 
 /** A failure that comes from a weight blob the store no longer has (or had corrupt and evicted). */

@@ -42,9 +42,18 @@ export interface LoadOptions {
    * for a trusted artifact (the load then costs the reading and the upload only).
    */
   readonly verify?: boolean;
+  /** Hears how many kernels are ready, of how many, while they compile (WebGPU pipelines, in parallel). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export { LoadError };
+
+/** One kernel's share of a profiled call. */
+export interface KernelTime {
+  readonly kernel: string;
+  readonly launches: number;
+  readonly ms: number;
+}
 
 export class KilnModule {
   constructor(
@@ -62,6 +71,21 @@ export class KilnModule {
   async call(entry: string, ...args: Value[]): Promise<Value> {
     this.entry(entry);
     return this.vm.call(entry, args);
+  }
+
+  /**
+   * Calls entry function `entry` once with each kernel launch timed: the result, and per
+   * kernel its launches and total milliseconds, slowest first. On WebGPU each kernel is
+   * waited for, so the call itself is slower than `call`.
+   */
+  async profile(entry: string, ...args: Value[]): Promise<{ result: Value; kernels: KernelTime[] }> {
+    this.entry(entry);
+    const byName = new Map<string, KernelTime>();
+    const result = await this.vm.profile(entry, args, (kernel, ms) => {
+      const t = byName.get(kernel) ?? { kernel, launches: 0, ms: 0 };
+      byName.set(kernel, { kernel, launches: t.launches + 1, ms: t.ms + ms });
+    });
+    return { result, kernels: [...byName.values()].sort((a, b) => b.ms - a.ms) };
   }
 
   /**
@@ -114,6 +138,7 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
     manifest,
     device: requested,
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
   });
   const device = loaded.device ?? requested;
   const params = await loadParams(source, manifest.params, device, options.verify ?? true);

@@ -1,7 +1,7 @@
 /** The browser adapter: loads an artifact from a base URL (a served artifact directory), on the cpu or navigator.gpu. */
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
 import { urlInside } from './artifact-paths.ts';
-import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
+import { createWebGpuDevice, type WebGpuDevice, type WebGpuDeviceOptions } from './webgpu/device.ts';
 import { setWasmWorkerFactory } from './wasm/loader.ts';
 
 // Web Workers for the WebAssembly kernels' threads (used where the page is cross-origin isolated).
@@ -43,21 +43,27 @@ export function urlSource(base: string | URL): ArtifactSource {
   };
 }
 
-/** Loads the artifact served at `base`; `device: 'webgpu'` runs it on browserWebGpuDevice(). */
-export async function loadFromUrl(base: string | URL, options: LoadOptions = {}): Promise<KilnModule> {
-  const device = options.device === 'webgpu' ? await browserWebGpuDevice() : options.device;
-  return loadArtifact(urlSource(base), { ...options, device });
+export interface BrowserLoadOptions extends LoadOptions {
+  /** For `device: 'webgpu'`: how to choose the adapter and create the device (the first load's options create the shared device). */
+  readonly webgpu?: WebGpuDeviceOptions;
+}
+
+/** Loads the artifact served at `base`; `device: 'webgpu'` runs it on browserWebGpuDevice(options.webgpu). */
+export async function loadFromUrl(base: string | URL, options: BrowserLoadOptions = {}): Promise<KilnModule> {
+  const { webgpu, ...rest } = options;
+  const device = options.device === 'webgpu' ? await browserWebGpuDevice(webgpu) : options.device;
+  return loadArtifact(urlSource(base), { ...rest, device });
 }
 
 let shared: Promise<WebGpuDevice> | undefined;
 
 /** The page's webgpu device over navigator.gpu, created on first use and shared (a new one after it is lost). */
-export async function browserWebGpuDevice(): Promise<WebGpuDevice> {
+export async function browserWebGpuDevice(options: WebGpuDeviceOptions = {}): Promise<WebGpuDevice> {
   const current = shared;
   if (current) {
     const d = await current.catch(() => undefined);
     if (d && d.lost === undefined) return d;
-    if (shared !== current) return browserWebGpuDevice();
+    if (shared !== current) return browserWebGpuDevice(options);
   }
   const gpu = (globalThis as { navigator?: { gpu?: GPU } }).navigator?.gpu;
   if (!gpu) {
@@ -65,7 +71,7 @@ export async function browserWebGpuDevice(): Promise<WebGpuDevice> {
       'WebGPU is not available here (navigator.gpu is missing): use a browser with WebGPU enabled, or the cpu device',
     );
   }
-  const next = createWebGpuDevice(gpu);
+  const next = createWebGpuDevice(gpu, options);
   shared = next;
   next.catch(() => {
     if (shared === next) shared = undefined;

@@ -8,13 +8,19 @@ export { type DType, DTYPES, isDType, bytesPerElement } from './dtype.ts';
 export { cpu, type Device, NDArray, tensor, sizeOf } from './ndarray.ts';
 export { Shape, type Value } from './values.ts';
 export { FunctionRegistry, type PackedFunc, registry } from './registry.ts';
-export { CallError, type Kernel, VirtualMachine } from './vm.ts';
+export { CallError, type Kernel, type KernelTimer, VirtualMachine } from './vm.ts';
 export { CALL_CODES, type CallCode, LOAD_CODES, type LoadCode } from './errors.ts';
-export { type ArtifactSource, KilnModule, loadArtifact, LoadError, type LoadOptions } from './artifact.ts';
+export { type ArtifactSource, type KernelTime, KilnModule, loadArtifact, LoadError, type LoadOptions } from './artifact.ts';
 export { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from './manifest.ts';
 export type { Instr, Pattern, ShapeExpr, VMFunction, VMProgram } from './program.ts';
 export { readNpy, writeNpy } from './npy.ts';
-export { createWebGpuDevice, isWebGpuDevice, WebGpuDevice, type WebGpuDeviceOptions } from './webgpu/device.ts';
+export {
+  type AdapterReport,
+  createWebGpuDevice,
+  isWebGpuDevice,
+  WebGpuDevice,
+  type WebGpuDeviceOptions,
+} from './webgpu/device.ts';
 export { gpuStorageOf, type WebGpuStorage } from './webgpu/storage.ts';
 export { WEBGPU_LIMITS, type WebGpuLimit, type WebGpuLimits } from './webgpu/constants.ts';
 export * from './webgpu/kernel-spec.ts';

@@ -17,6 +17,8 @@ export interface KernelLoadRequest {
   readonly device: Device;
   /** Worker threads the kernels may use, where the format has threads. */
   readonly threads?: number;
+  /** Hears how many kernels are ready, of how many, where loading them takes time (GPU pipelines). */
+  readonly onProgress?: (done: number, total: number) => void;
 }
 
 export interface LoadedKernels {

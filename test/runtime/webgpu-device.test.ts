@@ -49,6 +49,9 @@ describeWebGpu('the webgpu device', (device) => {
   test('names its adapter and has the limits kernels need', () => {
     expect(device.kind).toBe('webgpu');
     expect(device.name).toMatch(/^webgpu \(.+\)$/);
+    // The load-time report of the chosen adapter (Dawn in Node offers core adapters).
+    expect(device.adapterReport).toMatchObject({ featureLevel: 'core' });
+    expect(typeof device.adapterReport!.fallback).toBe('boolean');
     expect(device.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThanOrEqual(65535);
     expect(noF16.hasF16).toBe(false);
   });

@@ -128,6 +128,43 @@ describeWebGpu('WGSL kernels', (device) => {
     expect(device.stats).toEqual({ shaderModules: before.shaderModules + 1, pipelines: before.pipelines + 1 });
   });
 
+  test('pipelines compile in parallel with progress reported per kernel', async () => {
+    const seen: [number, number][] = [];
+    const source = addKernel().source.replace('fn main', 'fn   main');
+    const ks = await device.prepareKernels(
+      file(addKernel('q1', 'float32', 'f32', source), addKernel('q2', 'float32', 'f32', source.replace('fn', 'fn ')), AXPB),
+      'progress',
+      (done, total) => seen.push([done, total]),
+    );
+    expect(seen).toEqual([
+      [1, 3],
+      [2, 3],
+      [3, 3],
+    ]);
+    const a = await up([1, 2]);
+    const c = device.empty([2], 'float32');
+    await ks.get('q2')!([a, a, c]);
+    expect(await numbers(c)).toEqual([2, 4]);
+  });
+
+  test('a device the application made: Kiln runs its kernels on it and says so', async () => {
+    const gpu = await nodeGpu();
+    const adapter = (await gpu.requestAdapter())!;
+    const own = await adapter.requestDevice();
+    const d = await createWebGpuDevice(gpu, { device: own });
+    try {
+      expect(d.gpuDevice).toBe(own);
+      expect(d.name).toMatch(/the application's device\)$/);
+      const ks = await d.prepareKernels(file(addKernel()), 'app');
+      const a = await d.upload(tensor([1, 2, 3], [3]));
+      const c = d.empty([3], 'float32');
+      await ks.get('add')!([a, a, c]);
+      expect((await c.toCpu()).toNumbers()).toEqual([2, 4, 6]);
+    } finally {
+      d.destroy();
+    }
+  });
+
   describe('f16', () => {
     let noF16: WebGpuDevice;
     beforeAll(async () => {

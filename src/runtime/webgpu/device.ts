@@ -18,6 +18,17 @@ import { bufferBytes, fromGpuBytes, gpuStorageOf, toGpuElements, type WebGpuStor
 
 export interface WebGpuDeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
+  /**
+   * The adapter's feature level: 'core' (full WebGPU) or 'compatibility' (a device on
+   * OpenGL ES / older drivers, with lower limits; Chromium offers Mesa's lavapipe only so).
+   * Left out: a core adapter, else a compatibility one when the browser has no core adapter.
+   */
+  readonly featureLevel?: 'core' | 'compatibility';
+  /**
+   * A device the application already has: Kiln uses it (and its limits) instead of
+   * requesting an adapter; the other options but `requiredFeatures` / `requiredLimits` are ignored.
+   */
+  readonly device?: GPUDevice;
   /** Use shader-f16 when the adapter has it (default true); false keeps float16 tensors in f32. */
   readonly f16?: boolean;
   /** Features the device must have (creation fails naming the first the adapter lacks). */
@@ -28,13 +39,24 @@ export interface WebGpuDeviceOptions {
 
 /** Requests an adapter and a device with the adapter's limits (and shader-f16 when it has it). */
 export async function createWebGpuDevice(gpu: GPU, options: WebGpuDeviceOptions = {}): Promise<WebGpuDevice> {
-  const adapter = await gpu.requestAdapter(options.powerPreference ? { powerPreference: options.powerPreference } : undefined);
+  if (options.device) return fromApplicationDevice(gpu, options.device, options);
+  const request = (featureLevel?: string): Promise<GPUAdapter | null> =>
+    gpu.requestAdapter({
+      ...(options.powerPreference ? { powerPreference: options.powerPreference } : {}),
+      ...(featureLevel ? { featureLevel } : {}),
+    });
+  const chosen =
+    options.featureLevel !== undefined
+      ? { adapter: await request(options.featureLevel), compat: options.featureLevel === 'compatibility' }
+      : await chooseAdapter(request);
+  const adapter = chosen.adapter;
   if (!adapter) {
     throw new Error(
       'no WebGPU adapter: the system offers no GPU that WebGPU can use (check the drivers, or run on the cpu device)',
     );
   }
-  const adapterName = describeAdapter(adapter);
+  const report = adapterReport(adapter, chosen.compat);
+  const adapterName = describeAdapter(report);
   const features = [...(options.requiredFeatures ?? [])];
   for (const f of features) {
     if (!adapter.features.has(f)) throw new Error(`the WebGPU adapter (${adapterName}) lacks the required feature '${f}'`);
@@ -51,7 +73,31 @@ export async function createWebGpuDevice(gpu: GPU, options: WebGpuDeviceOptions 
     if (typeof have === 'number') requiredLimits[name] = have;
   }
   const device = await adapter.requestDevice({ requiredFeatures: features as GPUFeatureName[], requiredLimits });
-  return new WebGpuDevice(gpu, adapter, device, adapterName, options.requiredLimits ?? {});
+  return new WebGpuDevice(gpu, adapter, device, adapterName, options.requiredLimits ?? {}, report);
+}
+
+/** Kiln on a device the application made (and shares with its own rendering or compute). */
+function fromApplicationDevice(gpu: GPU, device: GPUDevice, options: WebGpuDeviceOptions): WebGpuDevice {
+  const info = (device as { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+  const report: AdapterReport = {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    fallback: Boolean((info as { isFallbackAdapter?: boolean } | undefined)?.isFallbackAdapter),
+    featureLevel: device.features.has('core-features-and-limits') || !info ? 'core' : 'compatibility',
+  };
+  for (const f of options.requiredFeatures ?? []) {
+    if (!device.features.has(f)) throw new Error(`the application's WebGPU device lacks the required feature '${f}'`);
+  }
+  return new WebGpuDevice(
+    gpu,
+    undefined,
+    device,
+    `${describeAdapter(report)}, the application's device`,
+    options.requiredLimits ?? {},
+    report,
+  );
 }
 
 export class WebGpuDevice implements Device, KernelHost {
@@ -72,10 +118,13 @@ export class WebGpuDevice implements Device, KernelHost {
      * the `webgpu` package's create() returns is destroyed when collected, even under a live device.
      */
     readonly gpu: GPU,
-    readonly adapter: GPUAdapter,
+    /** Undefined for a device the application made. */
+    readonly adapter: GPUAdapter | undefined,
     readonly gpuDevice: GPUDevice,
     adapterName: string,
     required: Readonly<Partial<Record<WebGpuLimit, number>>>,
+    /** The adapter that was chosen, for load-time reports. */
+    readonly adapterReport?: AdapterReport,
   ) {
     this.name = `webgpu (${adapterName})`;
     this.features = new Set(gpuDevice.features);
@@ -152,10 +201,26 @@ export class WebGpuDevice implements Device, KernelHost {
     return new Map([...this.compile(file, where)].map(([name, k]) => [name, k.run]));
   }
 
-  /** compileKernels, then waits until every kernel compiled, so a WGSL error surfaces here. */
-  async prepareKernels(file: WgslKernelFile, where: string): Promise<Map<string, Kernel>> {
+  /**
+   * compileKernels, then waits until every kernel compiled (in parallel), so a WGSL error
+   * surfaces here; `onProgress` hears of each kernel that is ready.
+   */
+  async prepareKernels(
+    file: WgslKernelFile,
+    where: string,
+    onProgress?: (done: number, total: number) => void,
+  ): Promise<Map<string, Kernel>> {
     const compiled = this.compile(file, where);
-    const errors = await Promise.all([...compiled.values()].map((k) => k.ready));
+    let done = 0;
+    const total = compiled.size;
+    const errors = await Promise.all(
+      [...compiled.values()].map((k) =>
+        k.ready.then((e) => {
+          onProgress?.(++done, total);
+          return e;
+        }),
+      ),
+    );
     const error = errors.find((e) => e !== undefined);
     if (error) throw error;
     return new Map([...compiled].map(([name, k]) => [name, k.run]));
@@ -217,8 +282,57 @@ export function isWebGpuDevice(d: Device): d is WebGpuDevice {
   return d.kind === 'webgpu' && typeof (d as Partial<WebGpuDevice>).prepareKernels === 'function';
 }
 
-function describeAdapter(adapter: GPUAdapter): string {
+/**
+ * The default choice: a core adapter that is a real device; else a compatibility-mode one
+ * (Chromium offers Mesa's lavapipe only so, behind `--use-webgpu-adapter=opengles`, and a
+ * software fallback, SwiftShader, as core: its pipelines take minutes to create); else
+ * whatever there is.
+ */
+async function chooseAdapter(
+  request: (featureLevel?: string) => Promise<GPUAdapter | null>,
+): Promise<{ adapter: GPUAdapter | null; compat: boolean }> {
+  const core = await request();
+  if (core && !isFallback(core)) return { adapter: core, compat: false };
+  const compat = await request('compatibility').catch(() => null);
+  if (compat && !isFallback(compat) && isCompatibility(compat)) return { adapter: compat, compat: true };
+  return core ? { adapter: core, compat: false } : { adapter: compat, compat: true };
+}
+
+function isFallback(adapter: GPUAdapter): boolean {
+  const a = adapter as { info?: { isFallbackAdapter?: boolean }; isFallbackAdapter?: boolean };
+  return Boolean(a.info?.isFallbackAdapter ?? a.isFallbackAdapter);
+}
+
+/** A compatibility-mode adapter lacks 'core-features-and-limits' (where the browser knows that feature at all). */
+function isCompatibility(adapter: GPUAdapter): boolean {
+  const level = (adapter as { featureLevel?: string }).featureLevel;
+  if (level !== undefined) return level === 'compatibility';
+  return !adapter.features.has('core-features-and-limits');
+}
+
+/** What was chosen, as the load-time report shows it. */
+export interface AdapterReport {
+  readonly vendor: string;
+  readonly architecture: string;
+  readonly device: string;
+  readonly description: string;
+  readonly fallback: boolean;
+  readonly featureLevel: 'core' | 'compatibility';
+}
+
+export function adapterReport(adapter: GPUAdapter, requestedCompat: boolean): AdapterReport {
   const info = (adapter as { info?: GPUAdapterInfo }).info;
-  if (!info) return 'unknown adapter';
-  return info.description || [info.vendor, info.architecture, info.device].filter(Boolean).join(' ') || 'unknown adapter';
+  return {
+    vendor: info?.vendor ?? '',
+    architecture: info?.architecture ?? '',
+    device: info?.device ?? '',
+    description: info?.description ?? '',
+    fallback: isFallback(adapter),
+    featureLevel: requestedCompat && isCompatibility(adapter) ? 'compatibility' : 'core',
+  };
+}
+
+function describeAdapter(r: AdapterReport): string {
+  const name = r.description || [r.vendor, r.architecture, r.device].filter(Boolean).join(' ') || 'unknown adapter';
+  return `${name}${r.featureLevel === 'compatibility' ? ', compatibility mode' : ''}${r.fallback ? ', software fallback' : ''}`;
 }

@@ -106,6 +106,8 @@ function launch(host: KernelHost, k: WgslKernel, pipelines: readonly PipelineEnt
     const g = grids[i];
     if (!g) return;
     const { pipeline, layout } = pipelines[i]!;
+    // A kernel runs only once its verdict is in and valid, and then its pipelines exist.
+    if (!pipeline) throw new Error(`kernel ${k.name}: the pipeline of '${d.entryPoint}' is not created yet`);
     const entries = d.bindings.map(({ binding, resource: r }) => ({
       binding,
       resource: { buffer: r === 'uniforms' ? uniforms! : 'param' in r ? buffers[r.param]! : workspaces[r.workspace]! },

@@ -7,7 +7,7 @@ import type { WgslKernelFile } from './kernel-spec.ts';
 import { checkKernelFile } from './validate.ts';
 
 export const wgslKernelLoader: KernelLoader = {
-  async load({ source, manifest, device }) {
+  async load({ source, manifest, device, onProgress }) {
     const where = source.location;
     const k = manifest.kernels;
     if (!isWebGpuDevice(device)) {
@@ -30,7 +30,7 @@ export const wgslKernelLoader: KernelLoader = {
         LOAD_CODES.malformed,
       );
     try {
-      return { kernels: await device.prepareKernels(file, what) };
+      return { kernels: await device.prepareKernels(file, what, onProgress) };
     } catch (e) {
       throw new LoadError((e as Error).message);
     }

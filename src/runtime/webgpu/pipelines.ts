@@ -1,12 +1,16 @@
 /**
  * Shader modules and compute pipelines, each created once per device: kernels
  * with the same source share a module, and an entry point with the same bind
- * group layout shares a pipeline. Creation is synchronous (so compiling kernels
- * needs no await); each entry carries the compiler's verdict, which arrives later.
+ * group layout shares a pipeline. Pipelines are created with
+ * createComputePipelineAsync, all requested at once, so the browser compiles them
+ * in parallel and off its main thread (created synchronously, the vision model's
+ * took a minute on a software adapter, blocking the page). Each entry carries the
+ * compiler's verdict; its pipeline is there once the verdict is in and says valid.
  */
 
 export interface PipelineEntry {
-  readonly pipeline: GPUComputePipeline;
+  /** Set when the pipeline was created (before `verdict` resolves to undefined). */
+  readonly pipeline: GPUComputePipeline | undefined;
   readonly layout: GPUBindGroupLayout;
   /** Resolves to undefined when the pipeline is valid, else to what is wrong (never rejects). */
   readonly verdict: Promise<string | undefined>;
@@ -37,19 +41,24 @@ export class PipelineCache {
     if (hit) return hit;
     const mod = this.module(source);
     const device = this.device;
+    const failed = (why: string): string => `creating the pipeline of entry point '${entryPoint}' failed: ${why}`;
     device.pushErrorScope('validation');
     const layout = device.createBindGroupLayout({ entries });
-    const pipeline = device.createComputePipeline({
-      layout: device.createPipelineLayout({ bindGroupLayouts: [layout] }),
-      compute: { module: mod.module, entryPoint },
-    });
+    const pipelineLayout = device.createPipelineLayout({ bindGroupLayouts: [layout] });
     const scope = device.popErrorScope();
-    const verdict = Promise.all([mod.verdict, scope]).then(
-      ([compile, err]) =>
-        compile ?? (err ? `creating the pipeline of entry point '${entryPoint}' failed: ${err.message.trim()}` : undefined),
-      (e: unknown) => `creating the pipeline of entry point '${entryPoint}' failed: ${String(e)}`,
+    const entry: { pipeline: GPUComputePipeline | undefined; layout: GPUBindGroupLayout; verdict: Promise<string | undefined> } =
+      { pipeline: undefined, layout, verdict: Promise.resolve(undefined) };
+    const made = device.createComputePipelineAsync({ layout: pipelineLayout, compute: { module: mod.module, entryPoint } }).then(
+      (pipeline) => {
+        entry.pipeline = pipeline;
+        return undefined;
+      },
+      (e: unknown) => failed(e instanceof Error ? e.message.trim() : String(e)),
     );
-    const entry: PipelineEntry = { pipeline, layout, verdict };
+    entry.verdict = Promise.all([mod.verdict, scope, made]).then(
+      ([compile, err, creation]) => compile ?? (err ? failed(err.message.trim()) : creation),
+      (e: unknown) => failed(String(e)),
+    );
     this.pipelines.set(key, entry);
     return entry;
   }
