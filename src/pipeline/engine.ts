@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
-import { lazyBlob } from '../ir/blob.ts';
+import { blobChunks, lazyBlob } from '../ir/blob.ts';
 import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
@@ -20,6 +20,7 @@ import { isKilnError, KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 import { type StageContext, stageUsesTarget } from '../stages/index.ts';
 import { FileDigests } from './file-digests.ts';
 import { fileProblem } from './file-problem.ts';
@@ -257,7 +258,7 @@ export class Build {
   private async executeOnce(i: number): Promise<void> {
     const stage = this.pipeline.stages[i]!;
     const input = i === 0 ? undefined : await this.moduleAfter(i - 1);
-    const files: { path: string; bytes: Uint8Array }[] = [];
+    const files: { path: string; bytes: Uint8Array | StreamedBytes }[] = [];
     const ctx: StageContext<never> = {
       ...this.env(stage),
       options: stage.options as never,
@@ -288,7 +289,11 @@ export class Build {
     const store = this.options.store!;
     const { text, blobs } = serializeModule(module);
     const moduleHash = await store.writeBlob(new TextEncoder().encode(text));
-    for (const b of blobs) if (!(await store.hasBlob(b.hash))) await store.writeBlob(b.bytes());
+    // Each weight is read (from the model file, for a fresh import) and written one at a time; its hash is known.
+    for (const b of blobs) {
+      if (await store.hasBlob(b.hash)) continue;
+      await store.writeBlob({ byteLength: b.byteLength, chunks: () => blobChunks(b) }, b.hash);
+    }
     return { format: 1, module: moduleHash, blobs: blobs.map((b) => b.hash), files, stats: moduleStats(module) };
   }
 

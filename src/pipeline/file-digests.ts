@@ -4,7 +4,7 @@
  * file rewritten with the same bytes gets a new mtime, is hashed again, and
  * keeps its hash: the stages that read it stay cached.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 
@@ -44,13 +44,12 @@ export class FileDigests {
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
       return known.hash;
     }
-    let bytes: Buffer;
+    let hash: string;
     try {
-      bytes = readFileSync(path);
+      hash = hashFile(path);
     } catch {
       return undefined;
     }
-    const hash = createHash('sha256').update(bytes).digest('hex');
     this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirty = true;
     return hash;
@@ -69,4 +68,19 @@ export class FileDigests {
       // Only a speed-up: a table that cannot be written costs hashing next time.
     }
   }
+}
+
+/** Read in chunks: a multi-GB model is hashed without being held. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+function hashFile(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (let n; (n = readSync(fd, chunk, 0, CHUNK_BYTES, null)) > 0;) h.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
 }

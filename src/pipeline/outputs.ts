@@ -5,28 +5,33 @@
  * then, so an interrupted build leaves the old set or the new one (a stage
  * emits its index file, such as an artifact's manifest, last).
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
 import { KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { isStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 
 export async function materialize(
   dir: string,
-  files: readonly { readonly path: string; readonly bytes: Uint8Array }[],
+  files: readonly { readonly path: string; readonly bytes: Uint8Array | StreamedBytes }[],
   store: CacheStore | undefined,
 ): Promise<{ path: string; hash: string }[]> {
   const out: { path: string; hash: string }[] = [];
   const staged: { tmp: string; dest: string }[] = [];
+  /** Hashes of the streamed files, computed as they were written. */
+  const streamedHashes = new Map<number, string>();
   try {
-    for (const f of files) {
+    for (const [i, f] of files.entries()) {
       const dest = resolve(dir, f.path);
       mkdirSync(dirname(dest), { recursive: true });
       const tmp = join(dirname(dest), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
       // Staged before writing: a write that fails midway (a full disk) leaves its file behind too.
       staged.push({ tmp, dest });
-      writeFileSync(tmp, f.bytes);
+      if (isStreamed(f.bytes)) streamedHashes.set(i, writeStreamed(tmp, f.bytes));
+      else writeFileSync(tmp, f.bytes);
     }
   } catch (e) {
     for (const s of staged) rmSync(s.tmp, { force: true });
@@ -36,9 +41,34 @@ export async function materialize(
     throw e;
   }
   for (const s of staged) renameSync(s.tmp, s.dest);
-  for (const f of files) {
-    const hash = store ? await store.writeBlob(f.bytes) : sha256Hex(f.bytes);
+  for (const [i, f] of files.entries()) {
+    const streamed = streamedHashes.get(i);
+    let hash: string;
+    if (streamed !== undefined) {
+      hash = streamed;
+      await store?.writeBlobFromFile(staged[i]!.dest, hash);
+    } else {
+      hash = store ? await store.writeBlob(f.bytes as Uint8Array) : sha256Hex(f.bytes as Uint8Array);
+    }
     out.push({ path: f.path, hash });
   }
   return out;
+}
+
+/** Writes the pieces one after the other, hashing them on the way; returns the sha256. */
+function writeStreamed(path: string, content: StreamedBytes): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'w');
+  let total = 0;
+  try {
+    for (const chunk of content.chunks()) {
+      for (let at = 0; at < chunk.byteLength;) at += writeSync(fd, chunk, at, chunk.byteLength - at);
+      h.update(chunk);
+      total += chunk.byteLength;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  if (total !== content.byteLength) throw new Error(`${path}: wrote ${total} bytes, expected ${content.byteLength}`);
+  return h.digest('hex');
 }

@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription } from '../ir/target.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** The model a pipeline builds, as its `model:` section says, with the path made absolute. */
 export interface ModelSpec {
@@ -32,8 +33,11 @@ export interface StageContext<O> extends StageEnvironment {
   readonly name: string;
   /** Resolves a path from the stage's options against the declaring pipeline file's directory. */
   resolvePath(p: string): string;
-  /** Writes an output file (absolute, or relative to `dir`); cached with the stage and restored on a hit. */
-  emitFile(path: string, bytes: Uint8Array): void;
+  /**
+   * Writes an output file (absolute, or relative to `dir`); cached with the stage and restored on
+   * a hit. Large content can come as pieces, written as they come (never held whole).
+   */
+  emitFile(path: string, bytes: Uint8Array | StreamedBytes): void;
   log(message: string): void;
   warn(message: string): void;
 }
