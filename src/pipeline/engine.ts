@@ -128,7 +128,7 @@ export class Build {
     const stage = this.pipeline.stages[i]!;
     const env = this.env(stage);
     const inputs = (stage.def.inputs?.(stage.options as never, env) ?? []).map((f) => {
-      const h = this.digests.hash(f);
+      const h = this.digests.hash(f, stage.def.inputDigest?.(f, env));
       if (h === undefined) throw unreadableInput(stage, f);
       return h;
     });

@@ -7,6 +7,7 @@
 import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { InputDigest } from '../stages/registry.ts';
 
 interface Entry {
   readonly size: number;
@@ -31,8 +32,11 @@ export class FileDigests {
     }
   }
 
-  /** The sha256 of a file's content, or undefined when it cannot be read (gone, a directory, no permission). */
-  hash(path: string): string | undefined {
+  /**
+   * The sha256 of a file's content (or the digest `how` makes of it), or undefined when it
+   * cannot be read (gone, a directory, no permission) or `how` rejects it.
+   */
+  hash(path: string, how?: InputDigest): string | undefined {
     let st;
     try {
       st = statSync(path);
@@ -40,17 +44,18 @@ export class FileDigests {
       return undefined;
     }
     if (!st.isFile()) return undefined;
-    const known = this.entries.get(path);
+    const entry = how ? `${how.kind}\u0000${path}` : path;
+    const known = this.entries.get(entry);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
       return known.hash;
     }
     let hash: string;
     try {
-      hash = hashFile(path);
+      hash = how ? digestOr(how, path) : hashFile(path);
     } catch {
       return undefined;
     }
-    this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
+    this.entries.set(entry, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirty = true;
     return hash;
   }
@@ -83,4 +88,13 @@ function hashFile(path: string): string {
     closeSync(fd);
   }
   return h.digest('hex');
+}
+
+/** The stage's digest of the file; where it cannot make one (a malformed model), the bytes' hash: the stage reports the problem. */
+function digestOr(how: InputDigest, path: string): string {
+  try {
+    return `${how.kind}:${how.digest(path)}`;
+  } catch {
+    return `sha256:${hashFile(path)}`;
+  }
 }

@@ -19,6 +19,12 @@ export interface ModelSpec {
   readonly inputs?: readonly { readonly name: string; readonly shape: readonly (number | string)[]; readonly dtype: string }[];
 }
 
+/** A content digest of an input file, other than SHA-256 of its bytes; `kind` names how it is made. */
+export interface InputDigest {
+  readonly kind: string;
+  digest(path: string): string;
+}
+
 /** What a stage knows besides its options: where it was declared, the target, the model. */
 export interface StageEnvironment {
   /** Directory of the pipeline file that declared the stage: relative paths in its options are relative to it. */
@@ -50,6 +56,12 @@ export interface StageDefinition<S extends z.ZodObject = z.ZodObject> {
   readonly options: S;
   /** Absolute paths of the files the stage reads besides its input module; their content is part of the key. */
   inputs?(options: z.output<S>, env: StageEnvironment): readonly string[];
+  /**
+   * How the key takes one of those files, when not by the SHA-256 of its bytes: a named digest
+   * of its content that the stage computes anyway (an ONNX model's is made of its weights'
+   * hashes, which the import needs). Remembered per file version like any file's hash.
+   */
+  inputDigest?(path: string, env: StageEnvironment): InputDigest | undefined;
   /** Whether the result depends on the target description (default: yes). */
   usesTarget?: boolean | ((options: z.output<S>) => boolean);
   /** More key material: the versions of what the stage composes, the model settings it reads. */

@@ -8,7 +8,9 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type Blob, lazyBlob } from '../../ir/blob.ts';
 import { fail, M } from '../../support/messages.ts';
-import { type FileStamp, hashFileRange } from './scan.ts';
+import { type FileStamp, hashFileRange, sameStamp } from './scan.ts';
+
+export { stampOf } from './scan.ts';
 
 export interface FileRange {
   readonly path: string;
@@ -16,10 +18,6 @@ export interface FileRange {
   readonly length: number;
   /** The version of the file the range was found in. */
   readonly stamp: FileStamp;
-}
-
-export function stampOf(st: { size: number; mtimeMs: number; ino: number }): FileStamp {
-  return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
 }
 
 /** `file`: how the model is named in messages. */
@@ -83,7 +81,7 @@ function openChecked(range: FileRange, file: string): number {
     return fail(M.onnxModel, { file, problem: `weights file '${range.path}' cannot be read any more (${(e as Error).message})` });
   }
   const st = fstatSync(fd);
-  if (st.size !== range.stamp.size || st.mtimeMs !== range.stamp.mtimeMs || st.ino !== range.stamp.ino) {
+  if (!sameStamp(range.stamp, st)) {
     closeSync(fd);
     fail(M.onnxModel, { file, problem: `'${range.path}' changed while the build read it; build again` });
   }

@@ -26,7 +26,7 @@ import { type ImportState, NodeContext, protoValue, sanitize } from './context.t
 import { getConverter } from './converters/registry.ts';
 import './converters/index.ts';
 import { decodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.ts';
-import { type ScannedModel, ScanError, scanOnnxFile } from './scan.ts';
+import { type ScannedModel, ScanError, scanOnnxFileHashed } from './scan.ts';
 import { dtypeOfElemType, elemTypeName, externalFiles } from './tensor.ts';
 import type { Value } from './values.ts';
 
@@ -56,7 +56,7 @@ export function importOnnxFile(model: ModelSpec): IRModule {
   const file = relative(process.cwd(), model.path) || model.path;
   let scanned: ScannedModel;
   try {
-    scanned = scanOnnxFile(model.path, { hash: true });
+    scanned = scanOnnxFileHashed(model.path);
   } catch (e) {
     if (e instanceof ScanError) return fail(M.onnxMalformed, { file, problem: e.message });
     throw e;

@@ -11,7 +11,7 @@
  * small parts: milliseconds for a multi-GB model (the external data files of
  * a model are found this way, for a build's cache key).
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 
 /** A `raw_data` payload this large or larger stays in the file (smaller ones are in the skeleton). */
@@ -26,6 +26,7 @@ const WINDOW_BYTES = 64 * 1024;
 export interface FileStamp {
   readonly size: number;
   readonly mtimeMs: number;
+  readonly ctimeMs: number;
   readonly ino: number;
 }
 
@@ -49,16 +50,52 @@ export interface ScannedModel {
 /** Why the file is not a protobuf message as ONNX lays it out; thrown for the caller to place. */
 export class ScanError extends Error {}
 
+/** The last hashed scan of each file, while the file is that version: a build's key and its import share one. */
+const hashedScans = new Map<string, ScannedModel>();
+
+/** A hashed scan, made once per version of the file in a process. */
+export function scanOnnxFileHashed(path: string): ScannedModel {
+  const known = hashedScans.get(path);
+  if (known) {
+    const st = statSync(path);
+    if (sameStamp(known.stamp, st)) return known;
+  }
+  const scanned = scanOnnxFile(path, { hash: true });
+  hashedScans.set(path, scanned);
+  return scanned;
+}
+
+/**
+ * A digest of a model file's content made from its scan: the skeleton's SHA-256 and each
+ * payload's place and SHA-256. Equal content gives an equal digest, any change a different
+ * one; the weights are hashed once for both the build's key and the import.
+ */
+export function onnxFileDigest(path: string): string {
+  const scanned = scanOnnxFileHashed(path);
+  const h = createHash('sha256').update(scanned.skeleton);
+  for (const p of scanned.payloads) h.update(`\u0000${p.initializer} ${p.offset} ${p.length} ${p.hash}`);
+  return h.digest('hex');
+}
+
 export function scanOnnxFile(path: string, options: { hash: boolean }): ScannedModel {
   const fd = openSync(path, 'r');
   try {
     const st = fstatSync(fd);
     const walker = new Walker(new Reader(fd, st.size), options.hash);
     const skeleton = join(walker.model(0, st.size));
-    return { path, stamp: { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }, skeleton, payloads: walker.payloads };
+    return { path, stamp: stampOf(st), skeleton, payloads: walker.payloads };
   } finally {
     closeSync(fd);
   }
+}
+
+export function stampOf(st: FileStamp): FileStamp {
+  return { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino };
+}
+
+/** The file is still the version `stamp` was taken of (a rewrite changes mtime or ctime, a replacement the inode). */
+export function sameStamp(stamp: FileStamp, st: FileStamp): boolean {
+  return st.size === stamp.size && st.mtimeMs === stamp.mtimeMs && st.ctimeMs === stamp.ctimeMs && st.ino === stamp.ino;
 }
 
 /** SHA-256 of a byte range of a file, read in chunks. */

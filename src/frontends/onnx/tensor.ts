@@ -8,7 +8,8 @@ import { statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import { byteSize, type DataType } from '../../ir/dtype.ts';
 import { encodeValues } from '../../ir/tensor-data.ts';
-import { type FileRange, readRange, stampOf } from './file-blob.ts';
+import { type FileRange, readRange } from './file-blob.ts';
+import { stampOf } from './scan.ts';
 import type { TensorProto } from './proto.ts';
 
 /** ONNX TensorProto.DataType → Kiln dtype (undefined: not supported, e.g. strings, complex, float8). */

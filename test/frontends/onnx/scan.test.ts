@@ -14,7 +14,7 @@ import { buildArtifact } from '../../../src/codegen/artifact.ts';
 import { externalDataFiles } from '../../../src/frontends/onnx/external-files.ts';
 import { importOnnx, importOnnxFile } from '../../../src/frontends/onnx/importer.ts';
 import { decodeModel } from '../../../src/frontends/onnx/proto.ts';
-import { PAYLOAD_MIN_BYTES, scanOnnxFile } from '../../../src/frontends/onnx/scan.ts';
+import { onnxFileDigest, PAYLOAD_MIN_BYTES, scanOnnxFile } from '../../../src/frontends/onnx/scan.ts';
 import { collectBlobs } from '../../../src/ir/serialize.ts';
 import { findMismatch } from '../../../src/ir/structural.ts';
 import { encodeModel, type TensorSpec } from '../../../scripts/onnx-writer.ts';
@@ -110,6 +110,24 @@ describe('scan', () => {
     }
   });
 
+  test("the model's digest for the cache key follows its content: weights and structure, not its name or time", () => {
+    const { bytes, tensors } = mlp();
+    const w1 = raw(tensors[0]!);
+    const at = Buffer.from(bytes).indexOf(Buffer.from(w1.subarray(0, 64)));
+    const weightChanged = Uint8Array.from(bytes);
+    weightChanged[at + 1000] = weightChanged[at + 1000]! ^ 1;
+    const renamed = Buffer.from(Buffer.from(bytes).toString('latin1').replace('mlp', 'mlq'), 'latin1');
+    const d = write({ 'a.onnx': bytes, 'b.onnx': bytes, 'w.onnx': weightChanged, 'g.onnx': renamed });
+    const digest = (n: string) => onnxFileDigest(join(d, n));
+    expect(digest('a.onnx')).toBe(digest('b.onnx'));
+    expect(digest('w.onnx')).not.toBe(digest('a.onnx'));
+    expect(digest('g.onnx')).not.toBe(digest('a.onnx'));
+    // Rewritten in place with other weights: the new version is scanned, not the remembered one.
+    writeFileSync(join(d, 'a.onnx'), weightChanged);
+    utimesSync(join(d, 'a.onnx'), new Date(), new Date(Date.now() + 5000));
+    expect(digest('a.onnx')).toBe(digest('w.onnx'));
+  });
+
   test('external data files are found without reading the weights', () => {
     const { bytes } = mlp('w1.bin');
     const d = write({ 'm.onnx': bytes, 'w1.bin': raw(mlp().tensors[0]!) });
@@ -153,7 +171,7 @@ describe('import from a file', () => {
     const m = importOnnxFile({ path, format: 'onnx', dynamic: {} });
     const big = collectBlobs(m).find((b) => b.byteLength === 64 * 300 * 4)!;
     // Same size, other bytes: what an editor or an export writing over the model does.
-    const changed = bytes.slice();
+    const changed = Uint8Array.from(bytes);
     changed.fill(7, bytes.byteLength - 2000);
     writeFileSync(path, changed);
     utimesSync(path, new Date(), new Date(Date.now() + 5000));
