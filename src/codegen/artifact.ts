@@ -119,6 +119,8 @@ function layoutParams(
   }
   const shards = groups.map((g): StreamedBytes => ({
     byteLength: g.size,
+    // The shard is its constants' blobs at their offsets: a cache keeps that, not a copy.
+    parts: g.items.map((it) => ({ offset: it.offset, byteLength: it.blob.byteLength, hash: it.blob.hash })),
     *chunks() {
       let at = 0;
       for (const it of g.items) {

@@ -25,7 +25,7 @@ import { type StageContext, stageUsesTarget } from '../stages/index.ts';
 import { FileDigests } from './file-digests.ts';
 import { fileProblem } from './file-problem.ts';
 import { moduleStats, type ModuleStats } from './module-stats.ts';
-import { materialize } from './outputs.ts';
+import { materialize, MissingPart, PARTS_DIGEST_KIND, partsContent, partsDigestOfFile, type WrittenFile } from './outputs.ts';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.ts';
 import { keyJson } from './key-material.ts';
 
@@ -69,8 +69,8 @@ interface ActionPayload {
   /** sha256 of the serialized module in the store. */
   readonly module: string;
   readonly blobs: readonly string[];
-  /** Files the stage emitted, relative to its directory. */
-  readonly files: readonly { readonly path: string; readonly hash: string }[];
+  /** Files the stage emitted, relative to its directory (a file of parts: by its recipe, no copy). */
+  readonly files: readonly WrittenFile[];
   readonly stats: ModuleStats;
 }
 
@@ -277,6 +277,8 @@ export class Build {
     } catch (e) {
       throw stageFailure(stage, e);
     }
+    // A file of parts was written from its recipe: its digest is known without reading it back.
+    for (const f of written) if (f.parts) this.digests.remember(resolve(stage.dir, f.path), PARTS_DIGEST_KIND, f.hash);
     const state = this.states[i]!;
     state.module = module;
     if (this.options.store && stage.def.cacheable !== false) {
@@ -294,7 +296,10 @@ export class Build {
       if (await store.hasBlob(b.hash)) continue;
       await store.writeBlob({ byteLength: b.byteLength, chunks: () => blobChunks(b) }, b.hash);
     }
-    return { format: 1, module: moduleHash, blobs: blobs.map((b) => b.hash), files, stats: moduleStats(module) };
+    // The blobs files of parts are made of are the entry's too: a hit needs them, and uses them.
+    const partHashes = files.flatMap((f) => (f.parts ?? []).map((p) => p.hash));
+    const all = [...new Set([...blobs.map((b) => b.hash), ...partHashes])];
+    return { format: 1, module: moduleHash, blobs: all, files, stats: moduleStats(module) };
   }
 
   /** Puts a cached stage's emitted files back where they belong; false when one is missing from the store. */
@@ -302,6 +307,20 @@ export class Build {
     try {
       for (const f of payload.files) {
         const dest = resolve(stage.dir, f.path);
+        if (f.parts) {
+          const { parts, byteLength = 0 } = f;
+          const how = { kind: PARTS_DIGEST_KIND, digest: (p: string) => partsDigestOfFile(p, byteLength, parts) };
+          if (this.digests.hash(dest, how) === `${PARTS_DIGEST_KIND}:${f.hash}`) continue;
+          const store = this.options.store!;
+          mkdirSync(dirname(dest), { recursive: true });
+          await materialize(
+            stage.dir,
+            [{ path: f.path, bytes: partsContent(byteLength, parts, (h) => store.readBlobSync(h)) }],
+            undefined,
+          );
+          this.digests.remember(dest, PARTS_DIGEST_KIND, f.hash);
+          continue;
+        }
         if (this.digests.hash(dest) === f.hash) continue;
         const bytes = await this.options.store!.readBlob(f.hash);
         if (!bytes) return false;
@@ -309,6 +328,8 @@ export class Build {
         await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
       }
     } catch (e) {
+      // A blob of a file's parts gone from the store: a miss, the stage runs again.
+      if (e instanceof MissingPart) return false;
       throw stageFailure(stage, e);
     }
     return true;

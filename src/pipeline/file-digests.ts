@@ -60,6 +60,24 @@ export class FileDigests {
     return hash;
   }
 
+  /** Records the digest of a file this process just wrote (known from what it wrote), for its current version. */
+  remember(path: string, kind: string, hash: string): void {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return;
+    }
+    this.entries.set(`${kind}\u0000${path}`, {
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+      ino: st.ino,
+      hash: `${kind}:${hash}`,
+    });
+    this.dirty = true;
+  }
+
   /** Writes the table back (atomically) when it changed. */
   save(): void {
     if (!this.dir || !this.dirty) return;

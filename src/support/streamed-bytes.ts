@@ -7,6 +7,19 @@ export interface StreamedBytes {
   readonly byteLength: number;
   /** The pieces in order; each may be dropped once written. Can be iterated more than once. */
   chunks(): Iterable<Uint8Array>;
+  /**
+   * When the content is blobs (by their SHA-256) at these offsets and zeros between them: a
+   * cache can keep the recipe instead of a second copy of the bytes (an artifact's parameter
+   * shards are its weights, which the cache holds already).
+   */
+  readonly parts?: readonly FilePart[];
+}
+
+export interface FilePart {
+  readonly offset: number;
+  readonly byteLength: number;
+  /** SHA-256 of the part's bytes: a blob. */
+  readonly hash: string;
 }
 
 export function isStreamed(x: Uint8Array | StreamedBytes): x is StreamedBytes {

@@ -65,8 +65,7 @@ function invariant(e: PrimExpr, defined: ReadonlySet<PrimVar>): boolean {
     if (!ok) return;
     if (x.kind === 'var') ok = !defined.has(x);
     else if (x.kind === 'load' || x.kind === 'call') ok = false;
-    else if (x.kind === 'binary' && DIVISIONS.has(x.op))
-      ok = x.b.kind === 'int' && x.b.value !== 0;
+    else if (x.kind === 'binary' && DIVISIONS.has(x.op)) ok = x.b.kind === 'int' && x.b.value !== 0;
   });
   return ok;
 }
