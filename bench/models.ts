@@ -1,10 +1,14 @@
 /**
  * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a decode-style
- * GEMV, a ResNet-stage 3x3 convolution and a 3-layer MLP, run by Kiln (CPU, JavaScript kernels), onnxruntime-node, and
- * onnxruntime-web's wasm backend with 1 and 2 threads — measured side by
- * side in one run; each reports the median latency and Kiln's ratio to it.
+ * GEMV, a ResNet-stage 3x3 convolution, a 3-layer MLP, a BERT-base encoder
+ * layer and ResNet-50 — run by Kiln's CPU target (`wasm`: default CPU
+ * schedules, WebAssembly SIMD) on 1 and 2 threads, by onnxruntime-web's wasm
+ * backend on the same threads and by onnxruntime-node, measured side by side
+ * in one run; each row reports median latencies and Kiln's ratio to each
+ * reference (lower is better), and GFLOPS where the work is known.
  * onnxruntime-web runs in a child process per thread count, since its wasm
- * thread pool is fixed when it first loads.
+ * thread pool is fixed when it first loads. Then the same models on WebGPU
+ * when there is an adapter.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -22,6 +26,8 @@ import { legalizeModule } from '../src/passes/legalize.ts';
 import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
 import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
+import { encoderLayerOnnx } from '../scripts/models/encoder-layer.ts';
+import { RESNET50_INPUT, resnet50Onnx } from '../scripts/models/resnet50.ts';
 import { median } from './util.ts';
 
 interface Case {
@@ -29,6 +35,8 @@ interface Case {
   readonly bytes: Uint8Array;
   readonly inputs: readonly { name: string; shape: number[] }[];
   readonly repeats: number;
+  /** Floating-point operations of one run (multiply and add counted apart), where simple to state. */
+  readonly flops?: number;
 }
 
 function seeded(n: number, seed: number, scale = 1): Float32Array {
@@ -117,6 +125,7 @@ function cases(): Case[] {
         { name: 'b', shape: [1024, 1024] },
       ],
       repeats: 3,
+      flops: 2 * 1024 ** 3,
     },
     {
       name: 'gemv 1x4096 . 4096x4096',
@@ -126,18 +135,35 @@ function cases(): Case[] {
         { name: 'b', shape: [4096, 4096] },
       ],
       repeats: 5,
+      flops: 2 * 4096 * 4096,
     },
     {
       name: 'conv 3x3 64->64 over 56x56',
       bytes: convModel(64, 56),
       inputs: [{ name: 'x', shape: [1, 64, 56, 56] }],
       repeats: 3,
+      flops: 2 * 64 * 64 * 9 * 56 * 56,
     },
     {
       name: 'mlp 512-1024-1024-10, batch 8',
       bytes: mlpModel([512, 1024, 1024, 10]),
       inputs: [{ name: 'x', shape: [8, 512] }],
       repeats: 5,
+      flops: 2 * 8 * (512 * 1024 + 1024 * 1024 + 1024 * 10),
+    },
+    {
+      name: 'bert-base encoder layer, seq 128',
+      bytes: encoderLayerOnnx({ seq: 128 }),
+      inputs: [{ name: 'x', shape: [1, 128, 768] }],
+      repeats: 3,
+      flops: 2 * 128 * (4 * 768 * 768 + 2 * 768 * 3072) + 2 * 2 * 128 * 128 * 768,
+    },
+    {
+      name: 'resnet-50 (light_resnet50), batch 1',
+      bytes: resnet50Onnx({ batch: 1 }),
+      inputs: [{ name: RESNET50_INPUT, shape: [1, 3, 224, 224] }],
+      repeats: 2,
+      flops: 2 * 4.1e9,
     },
   ];
 }
@@ -153,13 +179,23 @@ async function gpuDevice(): Promise<Device | string> {
   }
 }
 
-async function timeKiln(c: Case, device?: Device): Promise<number> {
-  const module = importOnnx(c.bytes, { file: c.name });
-  const js = { name: 'js', kind: 'js' as const, device: 'cpu' as const, features: [], limits: {} };
-  const built = await (device
-    ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'bench', target: WEBGPU_TARGET })
-    : buildArtifact(module, { name: 'bench', target: js }));
-  const mod = await loadArtifact(memorySource(built), device ? { device } : {});
+const SOFTWARE_ADAPTER = /llvmpipe|lavapipe|swiftshader/i;
+
+const WASM_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../targets/wasm.yaml', import.meta.url), 'utf8')));
+
+/** Kiln's build of a case for the CPU (wasm target, default CPU schedules) or for WebGPU. */
+async function buildKiln(c: Case, gpu: boolean): Promise<Awaited<ReturnType<typeof buildArtifact>>> {
+  const target = gpu ? WEBGPU_TARGET : WASM_TARGET;
+  return buildArtifact(scheduleModule(legalizeModule(importOnnx(c.bytes, { file: c.name })), target), { name: 'bench', target });
+}
+
+async function timeKiln(
+  c: Case,
+  built: Awaited<ReturnType<typeof buildArtifact>>,
+  options: { device?: Device; threads?: number },
+): Promise<number> {
+  const mod = await loadArtifact(memorySource(built), options);
+  const device = options.device;
   const args = c.inputs.map((x, i) =>
     tensor(
       seeded(
@@ -169,11 +205,11 @@ async function timeKiln(c: Case, device?: Device): Promise<number> {
       x.shape,
     ),
   );
-  const gpuArgs: NDArray[] = [];
-  for (const a of args) gpuArgs.push(device ? await device.upload(a) : a);
+  const deviceArgs: NDArray[] = [];
+  for (const a of args) deviceArgs.push(device ? await device.upload(a) : a);
   // Reading the output back waits for the GPU: the time covers the work, not just its submission.
   const run = async (): Promise<void> => {
-    const out = await mod.call('main', ...gpuArgs);
+    const out = await mod.call('main', ...deviceArgs);
     if (out instanceof NDArray) await out.toCpu();
   };
   await run();
@@ -227,28 +263,36 @@ function timeOrtWeb(c: Case, file: string, threads: number): number {
 export async function benchModels(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'kiln-bench-'));
   const fmt = (ms: number): string => (ms < 10 ? ms.toFixed(2) : ms.toFixed(1)).padStart(9);
-  const ratio = (kiln: number, ref: number): string => `${(kiln / ref).toFixed(1)}x`.padStart(8);
-  console.log('\nModels (median latency in ms; ratio = Kiln / reference, lower is better)');
+  const ratio = (kiln: number, ref: number): string => `${(kiln / ref).toFixed(2)}x`.padStart(7);
+  const gflops = (c: Case, ms: number): string => (c.flops ? (c.flops / ms / 1e6).toFixed(1) : '-').padStart(7);
   console.log(
-    `  ${'model'.padEnd(32)} ${'kiln'.padStart(9)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(8)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(8)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(8)}`,
+    '\nModels on the CPU (median latency in ms; Kiln = target wasm; ratio = Kiln / reference at the same threads, lower is better)',
+  );
+  console.log(
+    `  ${'model'.padEnd(38)} ${'kiln 1t'.padStart(9)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'kiln 2t'.padStart(9)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'ort-node'.padStart(9)} ${'2t ratio'.padStart(8)}`,
   );
   const gpu = await gpuDevice();
   const gpuRows: string[] = [];
+  const only = process.env.KILN_BENCH_ONLY;
   try {
     for (const [i, c] of cases().entries()) {
+      if (only && !c.name.includes(only)) continue;
       const file = join(dir, `model${i}.onnx`);
       writeFileSync(file, c.bytes);
-      const kiln = await timeKiln(c);
-      const node = await timeOrtNode(c);
+      const built = await buildKiln(c, false);
+      const kiln1 = await timeKiln(c, built, { threads: 1 });
+      const kiln2 = await timeKiln(c, built, { threads: 2 });
       const web1 = timeOrtWeb(c, file, 1);
       const web2 = timeOrtWeb(c, file, 2);
+      const node = await timeOrtNode(c);
       console.log(
-        `  ${c.name.padEnd(32)} ${fmt(kiln)} ${fmt(node)} ${ratio(kiln, node)} ${fmt(web1)} ${ratio(kiln, web1)} ${fmt(web2)} ${ratio(kiln, web2)}`,
+        `  ${c.name.padEnd(38)} ${fmt(kiln1)} ${fmt(web1)} ${ratio(kiln1, web1)} ${gflops(c, kiln1)} ${fmt(kiln2)} ${fmt(web2)} ${ratio(kiln2, web2)} ${gflops(c, kiln2)} ${fmt(node)} ${ratio(kiln2, node).padStart(8)}`,
       );
-      if (typeof gpu !== 'string') {
-        const onGpu = await timeKiln(c, gpu);
+      // A software adapter (lavapipe, SwiftShader) would take minutes on the big models: it gets the small ones.
+      if (typeof gpu !== 'string' && !(SOFTWARE_ADAPTER.test(gpu.name) && (c.flops ?? 0) > 3e9)) {
+        const onGpu = await timeKiln(c, await buildKiln(c, true), { device: gpu });
         gpuRows.push(
-          `  ${c.name.padEnd(32)} ${fmt(onGpu)} ${fmt(kiln)} ${ratio(onGpu, kiln)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
+          `  ${c.name.padEnd(38)} ${fmt(onGpu)} ${fmt(kiln2)} ${ratio(onGpu, kiln2)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
         );
       }
     }
@@ -256,7 +300,7 @@ export async function benchModels(): Promise<void> {
     if (typeof gpu === 'string') console.log(`  skipped: ${gpu}`);
     else {
       console.log(
-        `  ${'model'.padEnd(32)} ${'webgpu'.padStart(9)} ${'kiln cpu'.padStart(9)} ${'ratio'.padStart(8)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(8)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(8)}`,
+        `  ${'model'.padEnd(38)} ${'webgpu'.padStart(9)} ${'kiln 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(7)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)}`,
       );
       for (const r of gpuRows) console.log(r);
     }

@@ -47,7 +47,8 @@ export const ATOL = 1e-7;
 
 const JS_TARGET: TargetDescription = { name: 'js', kind: 'js', device: 'cpu', features: [], limits: {} };
 
-export type Device = 'cpu' | 'webgpu';
+/** Where a case runs: the js target on the CPU, the wasm target on the CPU, or WebGPU. */
+export type Device = 'cpu' | 'wasm' | 'webgpu';
 
 /** What WGSL cannot represent: a build or upload refusing it is a limit of the target, not a failure. */
 const WGSL_LIMITS = /WebGPU has no 64-bit (floats|integers)/;
@@ -191,7 +192,9 @@ export async function runCase(dir: string, category: string, name: string, devic
     mod =
       device === 'webgpu'
         ? await loadOnWebGpu(module, name)
-        : await loadArtifact(memorySource(await buildArtifact(module, { name, target: JS_TARGET })));
+        : device === 'wasm'
+          ? await loadOnWasm(module, name)
+          : await loadArtifact(memorySource(await buildArtifact(module, { name, target: JS_TARGET })));
   } catch (e) {
     const msg = firstLine((e as Error).message);
     return done(device === 'webgpu' && WGSL_LIMITS.test(msg) ? 'unsupported' : 'error', {
@@ -262,6 +265,16 @@ async function loadOnWebGpu(module: IRModule, name: string): Promise<Awaited<Ret
   const target = webgpuTarget;
   const artifact = await buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
   return loadArtifact(memorySource(artifact), { device: await webgpuDevice() });
+}
+
+let wasmTarget: TargetDescription | undefined;
+
+/** The module as `target: wasm` builds it: legalized, default CPU schedules, WebAssembly SIMD; one thread (a worker per case runs in parallel already). */
+async function loadOnWasm(module: IRModule, name: string): Promise<Awaited<ReturnType<typeof loadArtifact>>> {
+  wasmTarget ??= targetSchema.parse(parseYaml(readFileSync(join(kilnRoot(), 'targets', 'wasm.yaml'), 'utf8')));
+  const target = wasmTarget;
+  const artifact = await buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
+  return loadArtifact(memorySource(artifact), { threads: 1 });
 }
 
 function firstLine(s: string): string {

@@ -9,6 +9,8 @@
  *   npm run conformance -- --no-report      print, do not write the report
  *   npm run conformance -- --device webgpu  build for WebGPU (default GPU schedules, WGSL) and run on
  *                                           the adapter; the report goes to conformance/REPORT-webgpu.md
+ *   npm run conformance -- --target wasm    build for the wasm target (default CPU schedules, WebAssembly
+ *                                           SIMD) and run on the CPU; the report goes to REPORT-wasm.md
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -83,8 +85,14 @@ async function runAll(
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   const filter = args.includes('--filter') ? args[args.indexOf('--filter') + 1] : undefined;
-  const device = (args.includes('--device') ? args[args.indexOf('--device') + 1] : 'cpu') as Device;
+  let device = (args.includes('--device') ? args[args.indexOf('--device') + 1] : 'cpu') as Device;
   if (device !== 'cpu' && device !== 'webgpu') throw new Error(`--device ${String(device)}: expected cpu or webgpu`);
+  if (args.includes('--target')) {
+    const target = args[args.indexOf('--target') + 1];
+    if (target !== 'js' && target !== 'wasm' && target !== 'webgpu')
+      throw new Error(`--target ${String(target)}: expected js, wasm or webgpu`);
+    device = target === 'js' ? 'cpu' : target;
+  }
   const root = findTestData();
   const list = jobs(root, filter);
   // WebGPU: one worker, one device (a GPU runs one queue anyway); Dawn devices in several threads of one

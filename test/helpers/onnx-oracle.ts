@@ -14,6 +14,7 @@ import type { Device, NDArray } from '../../src/runtime/ndarray.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { scheduleModule } from '../../src/schedule/rules/default-rules.ts';
 import { WEBGPU_TARGET } from './gpu-ops.ts';
+import { WASM_TARGET } from './wasm-ops.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
 import type { Value } from '../../src/runtime/values.ts';
 import { JS_TARGET } from './build-run.ts';
@@ -37,13 +38,18 @@ export interface OutputError {
 export async function compareWithOrt(
   bytes: Uint8Array,
   inputs: readonly OracleInput[],
-  options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device } = {},
+  options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device; wasmThreads?: number } = {},
 ): Promise<OutputError[]> {
   const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
-  const artifact = await (options.device
-    ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'oracle', target: WEBGPU_TARGET })
+  // A device: WebGPU; wasmThreads: the wasm target (default CPU schedules) on that many threads; else js.
+  const scheduledFor = options.device ? WEBGPU_TARGET : options.wasmThreads ? WASM_TARGET : undefined;
+  const artifact = await (scheduledFor
+    ? buildArtifact(scheduleModule(legalizeModule(module), scheduledFor), { name: 'oracle', target: scheduledFor })
     : buildArtifact(module, { name: 'oracle', target: JS_TARGET }));
-  const kiln = await loadArtifact(memorySource(artifact), options.device ? { device: options.device } : {});
+  const kiln = await loadArtifact(
+    memorySource(artifact),
+    options.device ? { device: options.device } : options.wasmThreads ? { threads: options.wasmThreads } : {},
+  );
   const session = await ort.InferenceSession.create(bytes);
   const data = inputs.map((x, i) =>
     randomArray(

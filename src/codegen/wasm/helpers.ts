@@ -28,9 +28,10 @@ export const HELPERS = {
   /** float16 bits (i32) -> f32: the bits shifted into place and scaled by 2^112 (subnormals too); infinities and NaN kept. */
   f16_to_f32: ({ B, m }) => {
     const h = (): number => m.local.get(0, B.i32);
-    const magnitude = m.i32.shl(m.i32.and(h(), m.i32.const(0x7fff)), m.i32.const(13));
-    const scaled = m.f32.mul(m.f32.reinterpret(magnitude), m.f32.const(2 ** 112));
-    const special = m.f32.reinterpret(m.i32.or(magnitude, m.i32.const(0x7f800000)));
+    // A function, not a shared node: binaryen's IR is a tree (a node used twice breaks its passes).
+    const magnitude = (): number => m.i32.shl(m.i32.and(h(), m.i32.const(0x7fff)), m.i32.const(13));
+    const scaled = m.f32.mul(m.f32.reinterpret(magnitude()), m.f32.const(2 ** 112));
+    const special = m.f32.reinterpret(m.i32.or(magnitude(), m.i32.const(0x7f800000)));
     const isSpecial = m.i32.eq(m.i32.and(h(), m.i32.const(0x7c00)), m.i32.const(0x7c00));
     const value = m.select(isSpecial, special, scaled);
     const signed = m.i32.or(m.i32.reinterpret(value), m.i32.shl(m.i32.and(h(), m.i32.const(0x8000)), m.i32.const(16)));

@@ -237,6 +237,15 @@ class GroupEmitter {
       constant = rest.b.value;
       r = rest.a;
     }
+    // A constant loop start folds into the offset: the groups (and the rows of a register tile) then share one
+    // address expression, which binaryen's local-cse turns into one load of each operand vector.
+    if (this.loop.min.kind === 'int') {
+      const first = constant + this.loop.min.value + this.group * 4;
+      if (first >= 0 && first * 4 < 2 ** 31) {
+        const ptr = r ? m.i32.add(f.get(baseLocal), m.i32.shl(f.index(r), m.i32.const(2))) : f.get(baseLocal);
+        return { ptr, offset: first * 4 };
+      }
+    }
     const at = r ? m.i32.add(f.index(r), f.get(this.base)) : f.get(this.base);
     const scaled = m.i32.shl(at, m.i32.const(2));
     if (constant < 0) return { ptr: m.i32.add(f.get(baseLocal), m.i32.add(scaled, m.i32.const(constant * 4))), offset: 0 };
@@ -247,8 +256,19 @@ class GroupEmitter {
 
   /** `e` as a v128 of four lanes (splatted when it is the same in every lane); bools are masks (0 or -1). */
   private vector(e: PrimExpr): Ref {
+    // A lane-invariant element of memory: one load32_splat (a broadcast from memory, no shuffle on the FP ports).
+    if (e.kind === 'load' && !this.depends(e) && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, this.lane(e))) {
+      const home = this.f.homes.get(e.buffer);
+      if (home?.kind === 'memory') {
+        const { ptr, offset } = this.f.address(e.buffer, e.indices[0]!);
+        return this.m.v128.load32_splat(offset, 4, ptr);
+      }
+    }
     const v = this.value(e);
-    return v.kind === 'v' ? v.ref : this.splat(v.ref, this.lane(e), e.dtype);
+    if (v.kind === 'v') return v.ref;
+    // An int64 that does not vary by lane may be held in an i64 (it carries data); its lanes are 32 bits wide.
+    const scalar = this.f.widths.valType(e) === 'i64' ? this.m.i32.wrap(v.ref) : v.ref;
+    return this.splat(scalar, this.lane(e), e.dtype);
   }
 
   private splat(scalar: Ref, lane: Lane, dtype: DataType): Ref {

@@ -187,12 +187,15 @@ class Pool implements LaunchRunner {
       const died = new Promise<never>((_, reject) => {
         this.waiters.add((why) => reject(new Error(`a worker thread of the WebAssembly kernels died: ${why}`)));
       });
-      const progress = waitAsync
-        ? waitAsync(ctl, DONE, done, 1000).value
-        : new Promise<unknown>((resolve) => setTimeout(resolve, 0));
+      // The timer also keeps the event loop alive: idle workers are unref'd and a pending waitAsync is not
+      // a reason for Node to stay (it would exit mid-call with "unfinished top-level await").
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const tick = new Promise<unknown>((resolve) => (timer = setTimeout(resolve, waitAsync ? 100 : 0)));
+      const progress = waitAsync ? waitAsync(ctl, DONE, done, 100).value : tick;
       try {
-        await Promise.race([progress, died]);
+        await Promise.race([progress, tick, died]);
       } finally {
+        clearTimeout(timer);
         this.waiters.clear();
       }
     }
@@ -216,7 +219,8 @@ type AtomicsWaitAsync = (
 
 /** The worker's script: `workerMain` and what it needs, as source text. */
 function workerSource(): string {
-  return `${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
+  // `__name`: what esbuild's keepNames (tsx, some bundlers) wraps functions in; the worker has no such helper.
+  return `var __name = (f) => f;\n${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
     GEN,
     DONE,
     FN,
@@ -270,8 +274,9 @@ function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): 
     const ctl = new Int32Array(init.control);
     const args = new Float64Array(init.control, c.ARGS_BYTE, c.MAX_ARGS);
     const errorText = new Uint16Array(init.control, c.ERROR_BYTE, c.MAX_ERROR);
-    port.postMessage('ready');
+    // The generation is read before saying ready: a launch handed out right after would otherwise be missed.
     let seen = Atomics.load(ctl, c.GEN!);
+    port.postMessage('ready');
     for (;;) {
       Atomics.wait(ctl, c.GEN!, seen);
       seen = Atomics.load(ctl, c.GEN!);

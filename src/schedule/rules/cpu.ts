@@ -12,11 +12,33 @@ import { type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/e
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type BlockRealize, type Stmt } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
-import { constExtent, type Nest, productOperands, spatialThenReduce } from './nest.ts';
+import { constExtent, productOperands, spatialThenReduce } from './nest.ts';
 import type { ScheduleRule } from './rule.ts';
+import type { TargetDescription } from '../../ir/target.ts';
+import { getBlockRealize } from '../tree.ts';
 
 /** Lanes of one SIMD register for 32-bit elements. */
 const LANES = 4;
+
+/** The CPU facts the rules read from the target file, with defaults for a common x86-64 core. */
+interface CpuFacts {
+  /** 32-bit lanes per vector register. */
+  readonly lanes: number;
+  /** Vector registers the engine can allocate (x86-64: 16 XMM, one kept as scratch by V8). */
+  readonly vectorRegisters: number;
+  readonly l1Bytes: number;
+  readonly l2Bytes: number;
+}
+
+function cpuFacts(target: TargetDescription): CpuFacts {
+  const limit = (k: string, d: number): number => target.limits[k] ?? d;
+  return {
+    lanes: Math.max(1, Math.floor(limit('vectorBytes', 16) / 4)),
+    vectorRegisters: limit('vectorRegisters', 15),
+    l1Bytes: limit('l1Bytes', 32 * 1024),
+    l2Bytes: limit('l2Bytes', 512 * 1024),
+  };
+}
 
 /** Parallel + vectorized, for every nest without reduce loops. */
 export const cpuInjectiveRule: ScheduleRule = {
@@ -49,7 +71,7 @@ export const cpuInjectiveRule: ScheduleRule = {
 /** Matrix products whose output and one operand are contiguous along the last spatial axis. */
 export const cpuMatmulRule: ScheduleRule = {
   name: 'cpu-matmul',
-  apply(sch, nest) {
+  apply(sch, nest, ctx) {
     const blk = nest.block.block;
     const sr = spatialThenReduce(nest);
     if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1) return false;
@@ -57,11 +79,18 @@ export const cpuMatmulRule: ScheduleRule = {
     const jLoop = sr.spatial[sr.spatial.length - 1]!;
     const iLoop = sr.spatial[sr.spatial.length - 2]!;
     if (!contiguousAlong(nest.block, jLoop.loopVar) || !broadcastOperand(nest.block, jLoop.loopVar)) return false;
+    const facts = cpuFacts(ctx.target);
     const n = constExtent([jLoop]);
-    const nr = n === undefined ? 0 : n % 16 === 0 ? 16 : n % 8 === 0 ? 8 : n % LANES === 0 ? LANES : 0;
+    // NR: two vectors of outputs per row when N allows it, else one.
+    const nr = n === undefined ? 0 : n % (2 * facts.lanes) === 0 ? 2 * facts.lanes : n % facts.lanes === 0 ? facts.lanes : 0;
     if (nr === 0) return false;
+    // MR: as many rows as the vector registers hold (MR×NR accumulators, NR/lanes operand vectors, one
+    // broadcast), preferring a row count that divides M; otherwise the last tile is predicated.
+    const vectorsPerRow = nr / facts.lanes;
+    const mrMax = Math.max(1, Math.min(8, Math.floor((facts.vectorRegisters - 1 - vectorsPerRow) / vectorsPerRow)));
     const m = constExtent([iLoop]);
-    const mr = m === undefined ? 1 : ([6, 4, 3, 2].find((r) => m % r === 0 && r * nr <= 64) ?? 1);
+    const candidates = Array.from({ length: mrMax }, (_, x) => mrMax - x);
+    const mr = m === undefined ? mrMax : m <= mrMax ? m : (candidates.find((r) => r >= mrMax - 2 && m % r === 0) ?? mrMax);
 
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);
@@ -70,13 +99,31 @@ export const cpuMatmulRule: ScheduleRule = {
     const [i0, i1] = mr > 1 ? sch.split(i, [null, mr]) : [i, undefined];
     const [j0, j1] = sch.split(j, [null, nr]);
     // j0 outside i0: the threads' consecutive tiles share one panel of B, which stays in cache.
-    sch.reorder(...[j0!, i0!, k, ...(i1 ? [i1, j1!] : [j1!])]);
+    sch.reorder(...[j0!, i0, k, ...(i1 ? [i1, j1!] : [j1!])]);
+    const kExtent = constExtent(sr.reduce);
+    // The B panel of one column tile (K×NR) copied contiguous once per tile and reused by every row tile:
+    // without it each step of k reads a different row of B, strided N apart (L1 conflict misses when N is
+    // a power of two). The panel lives on the thread's stack, so it must fit a part of L2; and the column
+    // tiles alone must give the threads enough parallel work.
+    const columnTiles = ((n ?? 0) / nr) * (constExtent(sr.spatial.slice(0, -2)) ?? 8);
+    // The copy pays off only when several row tiles reuse the panel (not for a few rows, as in decoding).
+    const rowTiles = m === undefined ? 0 : Math.ceil(m / mr);
+    const pack = kExtent !== undefined && kExtent * nr * 4 <= facts.l2Bytes / 4 && columnTiles >= 8 && rowTiles >= 4;
+    if (pack) {
+      const panel = broadcastPanel(sch, blk.name, jLoop.loopVar, nest.block);
+      if (panel >= 0) {
+        const copy = sch.cacheRead(b, panel, 'local');
+        sch.computeAt(copy, j0!);
+        const copyLoops = sch.getLoops(copy);
+        sch.vectorize(copyLoops[copyLoops.length - 1]!);
+      }
+    }
     const writeBack = sch.cacheWrite(b, 0, 'local');
-    sch.reverseComputeAt(writeBack, i0!);
+    sch.reverseComputeAt(writeBack, i0);
     const init = sch.decomposeReduction(b, k);
-    for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0!);
-    tileInside(sch, sch.getLoops(b), i0!);
-    sch.parallel(sch.fuse(...spatialOuter, j0!, i0!));
+    for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0);
+    tileInside(sch, sch.getLoops(b), i0);
+    sch.parallel(pack ? (spatialOuter.length ? sch.fuse(...spatialOuter, j0!) : j0!) : sch.fuse(...spatialOuter, j0!, i0));
     return true;
   },
 };
@@ -163,4 +210,16 @@ function loadsOf(e: PrimExpr): { buffer: Buffer; indices: readonly PrimExpr[] }[
     if (x.kind === 'load') out.push({ buffer: x.buffer, indices: x.indices });
   });
   return out;
+}
+
+/** The read index of the product operand that moves with loop `v` (the B panel), or -1. */
+function broadcastPanel(sch: Schedule, name: string, v: PrimVar, realize: BlockRealize): number {
+  const it = iterDrivenBy(realize, v)!;
+  const body = realize.block.body;
+  if (body.kind !== 'store') return -1;
+  const moving = loadsOf(body.value).find((l) => l.buffer !== body.buffer && l.indices.some((x) => usesVar(x, it)));
+  if (!moving) return -1;
+  return getBlockRealize(sch.func, name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
+    (r) => r.buffer === moving.buffer,
+  );
 }

@@ -24,6 +24,21 @@ describe('the vision model', () => {
     }
   });
 
+  test('built for the wasm target (default CPU schedules), matches onnxruntime within 1e-4 at batch 1 and 5, on 1 and 2 threads', async () => {
+    const bytes = new Uint8Array(readFileSync(MODEL));
+    for (const [batch, threads] of [
+      [1, 1],
+      [5, 2],
+    ] as const) {
+      const [probs] = await compareWithOrt(bytes, [{ name: 'input', shape: [batch, 3, 32, 32] }], {
+        seed: batch,
+        wasmThreads: threads,
+      });
+      expect(probs!.shape).toEqual([batch, 10]);
+      expect(probs!.maxRel, `batch ${batch}: max abs ${probs!.maxAbs}, max rel ${probs!.maxRel}`).toBeLessThan(1e-4);
+    }
+  });
+
   test('pipelines/vision.yaml builds it and kiln run runs it', async () => {
     const ws = workspace();
     try {
@@ -41,6 +56,7 @@ describe('the vision model', () => {
         entries: { main: { params: { type: string }[] } };
       };
       expect(manifest.entries.main.params[0]!.type).toBe('Tensor[(batch, 3, 32, 32), f32]');
+      expect((manifest as unknown as { kernels: { format: string } }).kernels.format).toBe('wasm');
     } finally {
       ws.remove();
     }
