@@ -1,6 +1,7 @@
 /** Timing helpers for the benchmarks. */
 export interface BenchRow {
   readonly name: string;
+  /** NaN for a row that is not a time (its note says what it measures). */
   readonly ms: number;
   /** A target from an issue, when there is one. */
   readonly goalMs?: number | undefined;
@@ -24,6 +25,7 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
     const goal = r.goalMs === undefined ? '' : `  goal < ${r.goalMs} ms  ${r.ms < r.goalMs ? 'met' : 'MISSED'}`;
-    console.log(`  ${r.name.padEnd(width)}  ${r.ms.toFixed(1).padStart(8)} ms${goal}${r.note ? `  (${r.note})` : ''}`);
+    const ms = Number.isNaN(r.ms) ? ' '.repeat(11) : `${r.ms.toFixed(1).padStart(8)} ms`;
+    console.log(`  ${r.name.padEnd(width)}  ${ms}${goal}${r.note ? `  (${r.note})` : ''}`);
   }
 }

@@ -5,17 +5,24 @@
  * a temporary file, which `gc`/`clear` remove once it is stale.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { copyFile, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, removeFile } from './fs-util.ts';
 import { TEMP_DIR } from './layout.ts';
+import { isStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** Large enough that a multi-GB weight is a few hundred writes, small enough for steady progress reports. */
 export const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
 
 export type ChunkHook = (written: number, total: number) => void | Promise<void>;
 
-export async function writeFileAtomic(root: string, dest: string, data: Uint8Array, afterChunk?: ChunkHook): Promise<void> {
+export async function writeFileAtomic(
+  root: string,
+  dest: string,
+  data: Uint8Array | StreamedBytes,
+  afterChunk?: ChunkHook,
+): Promise<void> {
   const temp = join(root, TEMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
   try {
     await writeTemp(temp, data, afterChunk);
@@ -26,15 +33,34 @@ export async function writeFileAtomic(root: string, dest: string, data: Uint8Arr
   }
 }
 
-async function writeTemp(temp: string, data: Uint8Array, afterChunk: ChunkHook | undefined): Promise<void> {
+/** As `writeFileAtomic`, with the content of the file `source` (copied by the kernel, cloned where possible). */
+export async function copyFileAtomic(root: string, source: string, dest: string): Promise<void> {
+  const temp = join(root, TEMP_DIR, `${process.pid}-${randomBytes(8).toString('hex')}.tmp`);
+  try {
+    await (await openExclusive(temp)).close();
+    await copyFile(source, temp, constants.COPYFILE_FICLONE);
+    await renameIntoPlace(temp, dest);
+  } catch (error) {
+    await removeFile(temp);
+    throw error;
+  }
+}
+
+async function writeTemp(temp: string, data: Uint8Array | StreamedBytes, afterChunk: ChunkHook | undefined): Promise<void> {
   const file = await openExclusive(temp);
   try {
     let written = 0;
-    while (written < data.byteLength) {
-      const end = Math.min(written + WRITE_CHUNK_BYTES, data.byteLength);
-      written += (await file.write(data, written, end - written)).bytesWritten;
-      await afterChunk?.(written, data.byteLength);
+    for (const piece of isStreamed(data) ? data.chunks() : [data]) {
+      // Each piece is written before the next is asked for (a piece may reuse the last one's memory).
+      for (let at = 0; at < piece.byteLength;) {
+        const n = Math.min(WRITE_CHUNK_BYTES, piece.byteLength - at);
+        const w = (await file.write(piece, at, n)).bytesWritten;
+        at += w;
+        written += w;
+        await afterChunk?.(written, data.byteLength);
+      }
     }
+    if (written !== data.byteLength) throw new Error(`${temp}: wrote ${written} bytes, expected ${data.byteLength}`);
   } finally {
     await file.close();
   }

@@ -13,8 +13,9 @@ import { mkdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fsReason, isErrnoError } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { isStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 import { decodeActionEntry, encodeActionEntry } from './action-entry.ts';
-import { type ChunkHook, writeFileAtomic } from './atomic-write.ts';
+import { type ChunkHook, copyFileAtomic, writeFileAtomic } from './atomic-write.ts';
 import { describeError, errnoCode, removeFile, removeFileSync, touch, touchSync } from './fs-util.ts';
 import { collectGarbage, removeStaleTempFiles } from './gc.ts';
 import { ENTRY_DIRS, entryLabel, entryPath, TEMP_DIR } from './layout.ts';
@@ -107,8 +108,9 @@ class LocalStore implements CacheStore {
     return bytes;
   }
 
-  async writeBlob(bytes: Uint8Array): Promise<string> {
-    const hash = sha256Hex(bytes);
+  async writeBlob(bytes: Uint8Array | StreamedBytes, knownHash?: string): Promise<string> {
+    if (knownHash === undefined && isStreamed(bytes)) throw new Error('writeBlob: content in pieces needs its hash');
+    const hash = knownHash ?? sha256Hex(bytes as Uint8Array);
     const path = entryPath(this.root, 'blob', hash);
     // Trusting a present file of the right size keeps re-writing multi-GB weights cheap;
     // the size check still replaces a truncated one, and reads verify the rest.
@@ -121,6 +123,18 @@ class LocalStore implements CacheStore {
     const afterChunk: ChunkHook | undefined = progress && ((written, total) => progress(hash, written, total));
     await this.write(() => writeFileAtomic(this.root, path, bytes, afterChunk));
     return hash;
+  }
+
+  async writeBlobFromFile(source: string, hash: string): Promise<void> {
+    const path = entryPath(this.root, 'blob', hash);
+    const size = (await stat(source)).size;
+    const present = await stat(path).catch(() => undefined);
+    if (present?.isFile() && present.size === size) {
+      await touch(path);
+      return;
+    }
+    // The kernel copies (or clones, where the file system can): the content never passes through memory.
+    await this.write(() => copyFileAtomic(this.root, source, path));
   }
 
   /**

@@ -3,6 +3,7 @@
  * and so does the local store backed by a remote HTTP one (Bazel's `/ac/<key>`,
  * `/cas/<sha256>`), which is why everything but lazy weight reads is async.
  */
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** Where a hit came from. */
 export type ActionOrigin = 'local' | 'remote';
@@ -25,8 +26,15 @@ export interface CacheStore {
   readBlob(hash: string): Promise<Uint8Array | undefined>;
   /** As `readBlob`, for lazy weight loading, which cannot await. */
   readBlobSync(hash: string): Uint8Array | undefined;
-  /** Stores the bytes and returns their sha256; cheap when they are already present. */
-  writeBlob(bytes: Uint8Array): Promise<string>;
+  /**
+   * Stores the bytes and returns their sha256; cheap when they are already present. `hash`: their
+   * sha256 when the caller computed it as it read them, so they are not hashed twice (reads verify);
+   * required for content that comes in pieces (written as it comes, never held whole).
+   */
+  writeBlob(bytes: Uint8Array, hash?: string): Promise<string>;
+  writeBlob(bytes: StreamedBytes, hash: string): Promise<string>;
+  /** Stores a file's content under its sha256, which the caller computed as it wrote the file. */
+  writeBlobFromFile(path: string, hash: string): Promise<void>;
   stats(): Promise<CacheStats>;
   /** Evicts least recently used entries until actions plus blobs take at most `maxBytes`. */
   gc(maxBytes: number): Promise<GcResult>;

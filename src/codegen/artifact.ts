@@ -5,6 +5,7 @@
  * out in parameter shards. The result is a list of files; the codegen stage
  * writes them to its output directory.
  */
+import { type Blob, blobChunks } from '../ir/blob.ts';
 import { byteSize } from '../ir/dtype.ts';
 import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription } from '../ir/target.ts';
@@ -12,6 +13,7 @@ import type { PrimFunc } from '../ir/tir/stmt.ts';
 import { legalizeModule } from '../passes/legalize.ts';
 import { ARTIFACT_FORMAT, ARTIFACT_VERSION, type Manifest, type ParamEntry } from '../runtime/manifest.ts';
 import { type ArtifactFile, codeGenerator } from './registry.ts';
+import { collectStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 import { buildVMProgram, entryInfo } from './vm/lower.ts';
 
 export interface Artifact {
@@ -53,7 +55,7 @@ export async function buildArtifact(input: IRModule, options: ArtifactOptions): 
   const kernelsEntry = emitted.kernels;
 
   const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
-  shards.forEach((bytes, i) => files.push({ path: shardName(i), bytes }));
+  shards.forEach((stream, i) => files.push(streamedFile(shardName(i), stream)));
 
   const entries: Record<string, Manifest['entries'][string]> = {};
   for (const e of vm.entries) entries[e] = entryInfo(vm.program.functions[e]!);
@@ -73,44 +75,66 @@ export async function buildArtifact(input: IRModule, options: ArtifactOptions): 
   return { module, manifest, files, warnings };
 }
 
+/** A file written from a stream; its `bytes`, for those who want it whole, are assembled on request. */
+function streamedFile(path: string, stream: StreamedBytes): ArtifactFile {
+  let whole: Uint8Array | undefined;
+  return {
+    path,
+    stream,
+    get bytes() {
+      return (whole ??= collectStreamed(stream));
+    },
+  };
+}
+
 function shardName(i: number): string {
   return `params/shard-${i}.bin`;
 }
 
+/**
+ * Places the constants in shards. A shard is a stream of its constants' bytes (with the
+ * alignment padding between them): written as it is read, one weight at a time, so an
+ * artifact of a multi-GB model never holds its parameters in memory.
+ */
 function layoutParams(
   constants: ReturnType<typeof buildVMProgram>['constants'],
   shardBytes: number,
-): { shards: Uint8Array[]; tensors: ParamEntry[] } {
+): { shards: StreamedBytes[]; tensors: ParamEntry[] } {
   const tensors: ParamEntry[] = [];
-  const groups: { items: { bytes: Uint8Array; offset: number }[]; size: number }[] = [];
+  const groups: { items: { blob: Blob; offset: number }[]; size: number }[] = [];
   for (const c of constants) {
-    const bytes = c.blob.bytes();
+    const length = c.blob.byteLength;
     const expected = c.shape.reduce((a, b) => a * b, 1) * byteSize(c.dtype);
-    if (bytes.byteLength !== expected)
-      throw new Error(`constant ${c.blob.hash}: ${bytes.byteLength} bytes, expected ${expected}`);
+    if (length !== expected) throw new Error(`constant ${c.blob.hash}: ${length} bytes, expected ${expected}`);
     let g = groups[groups.length - 1];
     const offset = g ? align(g.size) : 0;
-    if (!g || (offset + bytes.byteLength > shardBytes && g.items.length > 0)) {
+    if (!g || (offset + length > shardBytes && g.items.length > 0)) {
       g = { items: [], size: 0 };
       groups.push(g);
     }
     const at = align(g.size);
-    g.items.push({ bytes, offset: at });
-    g.size = at + bytes.byteLength;
-    tensors.push({
-      dtype: c.dtype,
-      shape: c.shape,
-      shard: groups.length - 1,
-      offset: at,
-      byteLength: bytes.byteLength,
-      hash: c.blob.hash,
-    });
+    g.items.push({ blob: c.blob, offset: at });
+    g.size = at + length;
+    tensors.push({ dtype: c.dtype, shape: c.shape, shard: groups.length - 1, offset: at, byteLength: length, hash: c.blob.hash });
   }
-  const shards = groups.map((g) => {
-    const out = new Uint8Array(g.size);
-    for (const it of g.items) out.set(it.bytes, it.offset);
-    return out;
-  });
+  const shards = groups.map((g): StreamedBytes => ({
+    byteLength: g.size,
+    // The shard is its constants' blobs at their offsets: a cache keeps that, not a copy.
+    parts: g.items.map((it) => ({ offset: it.offset, byteLength: it.blob.byteLength, hash: it.blob.hash })),
+    *chunks() {
+      let at = 0;
+      for (const it of g.items) {
+        if (it.offset > at) yield new Uint8Array(it.offset - at);
+        let n = 0;
+        for (const piece of blobChunks(it.blob)) {
+          n += piece.byteLength;
+          yield piece;
+        }
+        if (n !== it.blob.byteLength) throw new Error(`constant ${it.blob.hash}: ${n} bytes, expected ${it.blob.byteLength}`);
+        at = it.offset + n;
+      }
+    },
+  }));
   return { shards, tensors };
 }
 

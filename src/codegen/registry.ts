@@ -9,10 +9,14 @@ import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription, TargetKind } from '../ir/target.ts';
 import type { PrimFunc } from '../ir/tir/stmt.ts';
 import type { Manifest } from '../runtime/manifest.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 
 export interface ArtifactFile {
   readonly path: string;
+  /** The whole content (for a streamed file, assembled when asked for). */
   readonly bytes: Uint8Array;
+  /** The content as pieces, for writers that need not hold it whole (parameter shards). */
+  readonly stream?: StreamedBytes;
 }
 
 export interface NamedKernel {

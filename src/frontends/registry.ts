@@ -15,6 +15,11 @@ export interface Importer {
   import(model: ModelSpec): IRModule | Promise<IRModule>;
   /** Files besides the model that the import reads (external weights): part of the cache key, watched. */
   inputs?(model: ModelSpec): readonly string[];
+  /**
+   * A digest of the model file's content that the import makes anyway as it reads it, used for
+   * the cache key instead of hashing the file's bytes once more; `kind` names how it is made.
+   */
+  readonly digest?: { readonly kind: string; digest(path: string): string };
 }
 
 const importers = new Map<string, Importer>();

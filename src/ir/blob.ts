@@ -13,6 +13,16 @@ export interface Blob {
   readonly byteLength: number;
   /** The bytes, little-endian, row-major. Throws when they are not available. */
   bytes(): Uint8Array;
+  /**
+   * The bytes in pieces, for a writer that need not hold them whole (a weight read from a
+   * file). A piece may be reused for the next: use it before asking for the next.
+   */
+  chunks?(): Iterable<Uint8Array>;
+}
+
+/** A blob's bytes in pieces: its own when it has them, else the whole in one. */
+export function blobChunks(blob: Blob): Iterable<Uint8Array> {
+  return blob.chunks ? blob.chunks() : [blob.bytes()];
 }
 
 export function blobFromBytes(bytes: Uint8Array): Blob {
@@ -20,13 +30,24 @@ export function blobFromBytes(bytes: Uint8Array): Blob {
   return { hash, byteLength: bytes.byteLength, bytes: () => bytes };
 }
 
-/** A blob whose bytes are read on first use (from a cache directory, a file, ...). */
+/** Blobs up to this size keep their bytes once read; larger ones are read again at each use. */
+export const KEEP_BLOB_BYTES = 1024 * 1024;
+
+/**
+ * A blob whose bytes are read when used (from a cache directory, a file, ...). A large one is
+ * not kept: a build holds one weight at a time, never all of a model's.
+ */
 export function lazyBlob(hash: string, byteLength: number, read: () => Uint8Array): Blob {
-  let cached: Uint8Array | undefined;
+  let kept: Uint8Array | undefined;
   return {
     hash,
     byteLength,
-    bytes: () => (cached ??= read()),
+    bytes: () => {
+      if (kept) return kept;
+      const bytes = read();
+      if (byteLength <= KEEP_BLOB_BYTES) kept = bytes;
+      return bytes;
+    },
   };
 }
 

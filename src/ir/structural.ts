@@ -9,7 +9,7 @@
  * Functions are hashed once per object, so a module that shares unchanged
  * functions with its predecessor rehashes only what changed.
  */
-import { sha256Hex } from '../support/hash.ts';
+import { sha256, sha256Hex } from '../support/hash.ts';
 import { type AttrMap, type AttrValue, sortedKeys } from './attrs.ts';
 import type { BindingBlock, Expr, SeqExpr } from './graph/expr.ts';
 import type { StructInfo } from './graph/struct-info.ts';
@@ -20,7 +20,60 @@ import type { Block, BufferRegion, Range, Stmt } from './tir/stmt.ts';
 
 type Node = IRModule | ModuleFunction;
 
+/**
+ * The canonical stream hashed as it is made: the tokens' UTF-8, separated by NUL, exactly the
+ * bytes of `tokens.join('\u0000')`, written into a buffer that is hashed whenever it fills.
+ * Nothing is kept per token, so hashing a large module allocates no more than it must.
+ */
+class HashSink {
+  private readonly buf = new Uint8Array(64 * 1024);
+  private pos = 0;
+  private first = true;
+  private readonly hash = sha256();
+  private readonly encoder = new TextEncoder();
+
+  push(token: string): void {
+    if (this.first) this.first = false;
+    else this.byte(0);
+    const n = token.length;
+    if (this.pos + n + 1 > this.buf.length) this.flush();
+    if (n + 1 > this.buf.length) {
+      this.hash.update(this.encoder.encode(token));
+      return;
+    }
+    const start = this.pos;
+    for (let i = 0; i < n; i++) {
+      const c = token.charCodeAt(i);
+      if (c >= 0x80) {
+        // Not ASCII: the encoder writes it (a code point takes up to 3 bytes per UTF-16 unit).
+        this.pos = start;
+        if (this.pos + 3 * n > this.buf.length) this.flush();
+        if (3 * n > this.buf.length) this.hash.update(this.encoder.encode(token));
+        else this.pos += this.encoder.encodeInto(token, this.buf.subarray(this.pos)).written;
+        return;
+      }
+      this.buf[this.pos++] = c;
+    }
+  }
+
+  digest(): string {
+    this.flush();
+    return this.hash.digestHex();
+  }
+
+  private byte(b: number): void {
+    if (this.pos === this.buf.length) this.flush();
+    this.buf[this.pos++] = b;
+  }
+
+  private flush(): void {
+    if (this.pos > 0) this.hash.update(this.buf.subarray(0, this.pos));
+    this.pos = 0;
+  }
+}
+
 class Canon {
+  /** The tokens, unless they go straight into a hash. */
   readonly tokens: string[] = [];
   /** The path of each token, when tracking (for mismatch reports). */
   readonly paths: string[] | undefined;
@@ -28,11 +81,18 @@ class Canon {
   private ids = new Map<object, number>();
   private readonly path: string[] = [];
 
-  constructor(trackPaths: boolean) {
+  constructor(
+    trackPaths: boolean,
+    private readonly sink?: HashSink,
+  ) {
     this.paths = trackPaths ? [] : undefined;
   }
 
   private t(token: string): void {
+    if (this.sink) {
+      this.sink.push(token);
+      return;
+    }
     this.tokens.push(token);
     this.paths?.push(this.path.join(' > '));
   }
@@ -414,10 +474,18 @@ const functionHashes = new WeakMap<ModuleFunction, string>();
 function functionHash(f: ModuleFunction): string {
   let h = functionHashes.get(f);
   if (h === undefined) {
-    h = sha256Hex(canonicalTokens(f).tokens.join('\u0000'));
+    // The SHA-256 of the function's canonical tokens joined by NUL, made without keeping them.
+    const sink = new HashSink();
+    new Canon(false, sink).func(f);
+    h = sink.digest();
     functionHashes.set(f, h);
   }
   return h;
+}
+
+/** A function's canonical tokens joined by NUL: what its hash is the SHA-256 of (for tests and debugging). */
+export function canonicalText(f: ModuleFunction): string {
+  return canonicalTokens(f).tokens.join('\u0000');
 }
 
 /** SHA-256 (hex) of a module or function, invariant under renaming of variables. */

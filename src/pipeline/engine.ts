@@ -12,7 +12,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
-import { lazyBlob } from '../ir/blob.ts';
+import { blobChunks, lazyBlob } from '../ir/blob.ts';
 import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
@@ -20,11 +20,12 @@ import { isKilnError, KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 import { type StageContext, stageUsesTarget } from '../stages/index.ts';
 import { FileDigests } from './file-digests.ts';
 import { fileProblem } from './file-problem.ts';
 import { moduleStats, type ModuleStats } from './module-stats.ts';
-import { materialize } from './outputs.ts';
+import { materialize, MissingPart, PARTS_DIGEST_KIND, partsContent, partsDigestOfFile, type WrittenFile } from './outputs.ts';
 import type { ResolvedPipeline, ResolvedStage } from './resolve.ts';
 import { keyJson } from './key-material.ts';
 
@@ -70,8 +71,8 @@ interface ActionPayload {
   /** sha256 of the serialized module in the store. */
   readonly module: string;
   readonly blobs: readonly string[];
-  /** Files the stage emitted, relative to its directory. */
-  readonly files: readonly { readonly path: string; readonly hash: string }[];
+  /** Files the stage emitted, relative to its directory (a file of parts: by its recipe, no copy). */
+  readonly files: readonly WrittenFile[];
   readonly stats: ModuleStats;
 }
 
@@ -129,7 +130,7 @@ export class Build {
     const stage = this.pipeline.stages[i]!;
     const env = this.env(stage);
     const inputs = (stage.def.inputs?.(stage.options as never, env) ?? []).map((f) => {
-      const h = this.digests.hash(f);
+      const h = this.digests.hash(f, stage.def.inputDigest?.(f, env));
       if (h === undefined) throw unreadableInput(stage, f);
       return h;
     });
@@ -264,7 +265,7 @@ export class Build {
   private async executeOnce(i: number): Promise<void> {
     const stage = this.pipeline.stages[i]!;
     const input = i === 0 ? undefined : await this.moduleAfter(i - 1);
-    const files: { path: string; bytes: Uint8Array }[] = [];
+    const files: { path: string; bytes: Uint8Array | StreamedBytes }[] = [];
     const ctx: StageContext<never> = {
       ...this.env(stage),
       options: stage.options as never,
@@ -283,6 +284,8 @@ export class Build {
     } catch (e) {
       throw stageFailure(stage, e);
     }
+    // A file of parts was written from its recipe: its digest is known without reading it back.
+    for (const f of written) if (f.parts) this.digests.remember(resolve(stage.dir, f.path), PARTS_DIGEST_KIND, f.hash);
     const state = this.states[i]!;
     state.module = module;
     if (this.options.store && stage.def.cacheable !== false) {
@@ -295,8 +298,15 @@ export class Build {
     const store = this.options.store!;
     const { text, blobs } = serializeModule(module);
     const moduleHash = await store.writeBlob(new TextEncoder().encode(text));
-    for (const b of blobs) if (!(await store.hasBlob(b.hash))) await store.writeBlob(b.bytes());
-    return { format: 1, module: moduleHash, blobs: blobs.map((b) => b.hash), files, stats: moduleStats(module) };
+    // Each weight is read (from the model file, for a fresh import) and written one at a time; its hash is known.
+    for (const b of blobs) {
+      if (await store.hasBlob(b.hash)) continue;
+      await store.writeBlob({ byteLength: b.byteLength, chunks: () => blobChunks(b) }, b.hash);
+    }
+    // The blobs files of parts are made of are the entry's too: a hit needs them, and uses them.
+    const partHashes = files.flatMap((f) => (f.parts ?? []).map((p) => p.hash));
+    const all = [...new Set([...blobs.map((b) => b.hash), ...partHashes])];
+    return { format: 1, module: moduleHash, blobs: all, files, stats: moduleStats(module) };
   }
 
   /** Puts a cached stage's emitted files back where they belong; false when one is missing from the store. */
@@ -304,6 +314,20 @@ export class Build {
     try {
       for (const f of payload.files) {
         const dest = resolve(stage.dir, f.path);
+        if (f.parts) {
+          const { parts, byteLength = 0 } = f;
+          const how = { kind: PARTS_DIGEST_KIND, digest: (p: string) => partsDigestOfFile(p, byteLength, parts) };
+          if (this.digests.hash(dest, how) === `${PARTS_DIGEST_KIND}:${f.hash}`) continue;
+          const store = this.options.store!;
+          mkdirSync(dirname(dest), { recursive: true });
+          await materialize(
+            stage.dir,
+            [{ path: f.path, bytes: partsContent(byteLength, parts, (h) => store.readBlobSync(h)) }],
+            undefined,
+          );
+          this.digests.remember(dest, PARTS_DIGEST_KIND, f.hash);
+          continue;
+        }
         if (this.digests.hash(dest) === f.hash) continue;
         const bytes = await this.options.store!.readBlob(f.hash);
         if (!bytes) return false;
@@ -311,6 +335,8 @@ export class Build {
         await materialize(stage.dir, [{ path: f.path, bytes }], undefined);
       }
     } catch (e) {
+      // A blob of a file's parts gone from the store: a miss, the stage runs again.
+      if (e instanceof MissingPart) return false;
       throw stageFailure(stage, e);
     }
     return true;

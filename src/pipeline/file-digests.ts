@@ -4,9 +4,10 @@
  * file rewritten with the same bytes gets a new mtime, is hashed again, and
  * keeps its hash: the stages that read it stay cached.
  */
-import { mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
+import type { InputDigest } from '../stages/registry.ts';
 
 interface Entry {
   readonly size: number;
@@ -31,8 +32,11 @@ export class FileDigests {
     }
   }
 
-  /** The sha256 of a file's content, or undefined when it cannot be read (gone, a directory, no permission). */
-  hash(path: string): string | undefined {
+  /**
+   * The sha256 of a file's content (or the digest `how` makes of it), or undefined when it
+   * cannot be read (gone, a directory, no permission) or `how` rejects it.
+   */
+  hash(path: string, how?: InputDigest): string | undefined {
     let st;
     try {
       st = statSync(path);
@@ -40,20 +44,38 @@ export class FileDigests {
       return undefined;
     }
     if (!st.isFile()) return undefined;
-    const known = this.entries.get(path);
+    const entry = how ? `${how.kind}\u0000${path}` : path;
+    const known = this.entries.get(entry);
     if (known && known.size === st.size && known.mtimeMs === st.mtimeMs && known.ctimeMs === st.ctimeMs && known.ino === st.ino) {
       return known.hash;
     }
-    let bytes: Buffer;
+    let hash: string;
     try {
-      bytes = readFileSync(path);
+      hash = how ? digestOr(how, path) : hashFile(path);
     } catch {
       return undefined;
     }
-    const hash = createHash('sha256').update(bytes).digest('hex');
-    this.entries.set(path, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
+    this.entries.set(entry, { size: st.size, mtimeMs: st.mtimeMs, ctimeMs: st.ctimeMs, ino: st.ino, hash });
     this.dirty = true;
     return hash;
+  }
+
+  /** Records the digest of a file this process just wrote (known from what it wrote), for its current version. */
+  remember(path: string, kind: string, hash: string): void {
+    let st;
+    try {
+      st = statSync(path);
+    } catch {
+      return;
+    }
+    this.entries.set(`${kind}\u0000${path}`, {
+      size: st.size,
+      mtimeMs: st.mtimeMs,
+      ctimeMs: st.ctimeMs,
+      ino: st.ino,
+      hash: `${kind}:${hash}`,
+    });
+    this.dirty = true;
   }
 
   /** Writes the table back (atomically) when it changed. */
@@ -68,5 +90,29 @@ export class FileDigests {
     } catch {
       // Only a speed-up: a table that cannot be written costs hashing next time.
     }
+  }
+}
+
+/** Read in chunks: a multi-GB model is hashed without being held. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+function hashFile(path: string): string {
+  const h = createHash('sha256');
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+    for (let n; (n = readSync(fd, chunk, 0, CHUNK_BYTES, null)) > 0;) h.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return h.digest('hex');
+}
+
+/** The stage's digest of the file; where it cannot make one (a malformed model), the bytes' hash: the stage reports the problem. */
+function digestOr(how: InputDigest, path: string): string {
+  try {
+    return `${how.kind}:${how.digest(path)}`;
+  } catch {
+    return `sha256:${hashFile(path)}`;
   }
 }

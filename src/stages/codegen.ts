@@ -30,7 +30,7 @@ export const codegenStage = defineStage({
     // Named after its directory: the key of this stage does not include the pipeline's name.
     const artifact = await buildArtifact(module, { name: basename(resolve(ctx.dir, ctx.options.out)), target: ctx.target });
     for (const w of artifact.warnings) ctx.warn(w);
-    for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.bytes);
+    for (const f of artifact.files) ctx.emitFile(join(ctx.options.out, f.path), f.stream ?? f.bytes);
     return artifact.module;
   },
 });

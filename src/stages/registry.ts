@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription } from '../ir/target.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** The model a pipeline builds, as its `model:` section says, with the path made absolute. */
 export interface ModelSpec {
@@ -16,6 +17,12 @@ export interface ModelSpec {
   /** Symbolic dimensions by their name in the model: a new name and/or an upper bound. */
   readonly dynamic: Readonly<Record<string, { readonly name?: string; readonly upper?: number }>>;
   readonly inputs?: readonly { readonly name: string; readonly shape: readonly (number | string)[]; readonly dtype: string }[];
+}
+
+/** A content digest of an input file, other than SHA-256 of its bytes; `kind` names how it is made. */
+export interface InputDigest {
+  readonly kind: string;
+  digest(path: string): string;
 }
 
 /** What a stage knows besides its options: where it was declared, the target, the model. */
@@ -32,8 +39,11 @@ export interface StageContext<O> extends StageEnvironment {
   readonly name: string;
   /** Resolves a path from the stage's options against the declaring pipeline file's directory. */
   resolvePath(p: string): string;
-  /** Writes an output file (absolute, or relative to `dir`); cached with the stage and restored on a hit. */
-  emitFile(path: string, bytes: Uint8Array): void;
+  /**
+   * Writes an output file (absolute, or relative to `dir`); cached with the stage and restored on
+   * a hit. Large content can come as pieces, written as they come (never held whole).
+   */
+  emitFile(path: string, bytes: Uint8Array | StreamedBytes): void;
   log(message: string): void;
   warn(message: string): void;
 }
@@ -46,6 +56,12 @@ export interface StageDefinition<S extends z.ZodObject = z.ZodObject> {
   readonly options: S;
   /** Absolute paths of the files the stage reads besides its input module; their content is part of the key. */
   inputs?(options: z.output<S>, env: StageEnvironment): readonly string[];
+  /**
+   * How the key takes one of those files, when not by the SHA-256 of its bytes: a named digest
+   * of its content that the stage computes anyway (an ONNX model's is made of its weights'
+   * hashes, which the import needs). Remembered per file version like any file's hash.
+   */
+  inputDigest?(path: string, env: StageEnvironment): InputDigest | undefined;
   /** Whether the result depends on the target description (default: yes). */
   usesTarget?: boolean | ((options: z.output<S>) => boolean);
   /** More key material: the versions of what the stage composes, the model settings it reads. */

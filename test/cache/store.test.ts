@@ -1,5 +1,5 @@
 /** The local store's basic contract: what goes in comes out, identical blobs are stored once, names are checked. */
-import { existsSync, readdirSync, readFileSync, statSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { openLocalStore } from '../../src/cache/index.ts';
@@ -72,6 +72,42 @@ describe('blobs', () => {
     const back = await store.readBlob(await withProgress.writeBlob(big));
     expect(back && sha256Hex(back)).toBe(sha256Hex(big));
     expect(progress).toEqual([4 * 1024 * 1024, 8 * 1024 * 1024, big.byteLength]);
+  });
+
+  test('content in pieces is written as it comes, under the hash its writer computed', async () => {
+    const { store } = tempStore();
+    const whole = bytesOf(4, 5 * 1024 * 1024 + 7);
+    const hash = sha256Hex(whole);
+    // One reused buffer, as a weight streamed from a file comes: each piece must be written before the next.
+    const piece = new Uint8Array(1024 * 1024);
+    const chunks = function* (): Generator<Uint8Array> {
+      for (let at = 0; at < whole.byteLength; at += piece.byteLength) {
+        const part = whole.subarray(at, at + piece.byteLength);
+        piece.set(part);
+        yield piece.subarray(0, part.byteLength);
+      }
+    };
+    expect(await store.writeBlob({ byteLength: whole.byteLength, chunks }, hash)).toBe(hash);
+    const back = store.readBlobSync(hash);
+    expect(back && sha256Hex(back)).toBe(hash);
+    await expect(store.writeBlob({ byteLength: 3, chunks: () => [new Uint8Array(2)] }, sha256Hex('x'))).rejects.toThrow(
+      /wrote 2 bytes, expected 3/,
+    );
+    expect(await store.hasBlob(sha256Hex('x'))).toBe(false);
+  });
+
+  test('a file is stored by copy under the hash given, verified when read', async () => {
+    const { store } = tempStore();
+    const dir = tempDir();
+    const bytes = bytesOf(5, 100_000);
+    const file = join(dir, 'shard.bin');
+    writeFileSync(file, bytes);
+    await store.writeBlobFromFile(file, sha256Hex(bytes));
+    expect(await store.readBlob(sha256Hex(bytes))).toEqual(bytes);
+    // A wrong hash given is caught at the first read: a miss, never wrong bytes.
+    const wrong = sha256Hex('not these bytes');
+    await store.writeBlobFromFile(file, wrong);
+    expect(await store.readBlob(wrong)).toBeUndefined();
   });
 
   test('identical blobs are stored once', async () => {

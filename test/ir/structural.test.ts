@@ -6,7 +6,8 @@ import { blobFromBytes } from '../../src/ir/blob.ts';
 import { constant, graphFunc, graphVar, seqExpr } from '../../src/ir/graph/expr.ts';
 import { tensorSI } from '../../src/ir/graph/struct-info.ts';
 import { irModule } from '../../src/ir/module.ts';
-import { findMismatch, structuralEqual, structuralHash } from '../../src/ir/structural.ts';
+import { canonicalText, findMismatch, structuralEqual, structuralHash } from '../../src/ir/structural.ts';
+import { sha256Hex } from '../../src/support/hash.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { inferOpCall, normalizeAttrs } from '../../src/ops/index.ts';
 
@@ -127,5 +128,27 @@ describe('structural equality and hash', () => {
       encoding: 'utf8',
     });
     expect(out.trim()).toBe(golden);
+  });
+});
+
+describe('the hash is made as the stream is written', () => {
+  test('it is the SHA-256 of the canonical tokens joined by NUL, for non-ASCII text and tokens longer than its buffer', () => {
+    const long = 'w'.repeat(70_000);
+    const m = parse(`
+func main(x: Tensor[(n, 4), f32]) -> Tensor[(n, 4), f32] attrs(note="größe ∑ 🙂", ${long}="${'é'.repeat(30_000)}") {
+  dataflow {
+    y = softmax(x, axis=1)
+    output y
+  }
+  return y
+}
+`);
+    const main = m.functions.get('main')!;
+    const text = canonicalText(main);
+    expect(text.length).toBeGreaterThan(100_000);
+    expect(structuralHash(main)).toBe(sha256Hex(text));
+    // And a plain ASCII module over several buffers' worth of tokens.
+    const big = parse(example.repeat(1));
+    for (const f of big.functions.values()) expect(structuralHash(f)).toBe(sha256Hex(canonicalText(f)));
   });
 });

@@ -7,6 +7,7 @@ import { existsSync, readdirSync, readFileSync, statSync, truncateSync, unlinkSy
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { main } from '../../src/cli/main.ts';
+import { sha256Hex } from '../../src/support/hash.ts';
 import { REPO, MM_RELU, type Workspace, workspace } from '../helpers/workspace.ts';
 
 const PIPELINE = `name: demo
@@ -30,6 +31,10 @@ async function kiln(...argv: string[]): Promise<{ code: number; out: string; err
   let err = '';
   const code = await main(argv, { stdout: (t) => (out += t), stderr: (t) => (err += t) });
   return { code, out, err };
+}
+
+interface Payload {
+  readonly files: readonly { readonly path: string; readonly parts?: readonly { readonly hash: string }[] }[];
 }
 
 const cacheArgs = (): string[] => ['--cache-dir', ws.path('cache')];
@@ -163,6 +168,37 @@ describe('kiln build', () => {
     await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
     expect(ws.read('out/result.txt')).toBe('artifact');
   });
+
+  test('parameter shards are cached as the weights they are made of (no second copy), and put back when deleted or changed', async () => {
+    ws.write('model.onnx', readFileSync(join(REPO, 'examples/models/tiny-resnet.onnx')));
+    ws.write('pipeline.yaml', `${PIPELINE.replace('path: model.kir', 'path: model.onnx')}  - codegen: { out: art }\n`);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).code).toBe(0);
+    const shard = ws.path('art/params/shard-0.bin');
+    const good = readFileSync(shard);
+    const stored = new Set(files(ws.path('cache/cas')).map((f) => f.split('/').pop()));
+    expect(stored.has(sha256Hex(good))).toBe(false);
+    expect(stored.has(sha256Hex(readFileSync(ws.path('art/manifest.json'))))).toBe(true);
+
+    const damaged = Buffer.from(good);
+    damaged[damaged.length - 1] = damaged[damaged.length - 1]! ^ 1;
+    writeFileSync(shard, damaged);
+    const fixed = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(fixed.err).toContain('0 ran, 3 cached');
+    expect(readFileSync(shard).equals(good)).toBe(true);
+    unlinkSync(shard);
+    expect((await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs())).err).toContain('0 ran, 3 cached');
+    expect(readFileSync(shard).equals(good)).toBe(true);
+
+    // A weight the shard is made of gone from the store: codegen is a miss and runs again.
+    const entries = files(ws.path('cache/ac')).map((f) => JSON.parse(readFileSync(f, 'utf8')) as { payload: Payload });
+    const parts = entries.flatMap((e) => e.payload.files.flatMap((f) => f.parts ?? []));
+    expect(parts.length).toBeGreaterThan(0);
+    for (const f of files(ws.path('cache/cas')).filter((f) => f.endsWith(parts[0]!.hash))) unlinkSync(f);
+    unlinkSync(shard);
+    const rerun = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());
+    expect(rerun.code, rerun.err).toBe(0);
+    expect(readFileSync(shard).equals(good)).toBe(true);
+  }, 60_000);
 
   test('kiln cache stats, gc and clear', async () => {
     await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());

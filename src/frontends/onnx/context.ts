@@ -18,7 +18,8 @@ import { encodeValues } from '../../ir/tensor-data.ts';
 import { fail, M } from '../../support/messages.ts';
 import { isKilnError } from '../../support/diagnostics.ts';
 import type { AttributeProto, GraphProto, NodeProto, TensorProto } from './proto.ts';
-import { tensorBytes, TensorError } from './tensor.ts';
+import { fileRangeBlob, hashRange, readRange } from './file-blob.ts';
+import { tensorData, TensorError } from './tensor.ts';
 import { type KnownValue, KNOWN_LIMIT, knownSize, type TensorValue, type Value } from './values.ts';
 import { decodeValues } from '../../ir/tensor-data.ts';
 
@@ -298,7 +299,7 @@ export class NodeContext {
 
   /** Reads a TensorProto (an attribute's value) as a known value when small, else a constant. */
   tensorProto(t: TensorProto): Value {
-    return protoValue(t, this.state.dir, (p) => this.fail(p));
+    return protoValue(t, this.state.dir, (p) => this.fail(p), this.state.file);
   }
 }
 
@@ -348,14 +349,26 @@ export function constantValue(dtype: DataType, shape: readonly number[], bytes: 
 }
 
 /** An initializer or attribute tensor: known when small, a constant otherwise. */
-export function protoValue(t: TensorProto, dir: string | undefined, failWith: (problem: string) => never): Value {
-  let tb;
+export function protoValue(
+  t: TensorProto,
+  dir: string | undefined,
+  failWith: (problem: string) => never,
+  file = '<model>',
+): Value {
+  let td;
   try {
-    tb = tensorBytes(t, dir);
+    td = tensorData(t, dir);
   } catch (e) {
     if (e instanceof TensorError) return failWith(e.message);
     throw e;
   }
+  if ('range' in td && knownSize(td.shape) > KNOWN_LIMIT) {
+    // Weights in a file stay there: hashed as they stream past (once), read again when used.
+    const blob = fileRangeBlob(td.range, td.hash ?? hashRange(td.range, file), file);
+    const c = constant(blob, td.dtype, td.shape);
+    return { kind: 'tensor', expr: c, sinfo: tensorSI(td.shape, td.dtype) as TensorValue['sinfo'] };
+  }
+  const tb = 'bytes' in td ? td : { ...td, bytes: readRange(td.range, file) };
   if (knownSize(tb.shape) <= KNOWN_LIMIT) {
     const values = decodeValues(tb.bytes, tb.dtype).map((v) =>
       literal(typeof v === 'boolean' ? (v ? 1 : 0) : Number(v), tb.dtype),

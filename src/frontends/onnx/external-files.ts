@@ -1,18 +1,27 @@
 /**
  * The external data files an ONNX model names, found without decoding the
  * model: every `location` entry of a tensor's external_data is the bytes
- * `0a 08 "location" 12 <length> <path>` (a StringStringEntryProto). A cheap
- * scan, so that a no-op rebuild can key on those files without parsing a
- * large model; a stray match only adds a file that does not exist, which is
- * skipped.
+ * `0a 08 "location" 12 <length> <path>` (a StringStringEntryProto), searched
+ * for in the model's skeleton (the file without its large weights, read by
+ * skipping them). A cheap scan, so that a no-op rebuild can key on those
+ * files without reading a large model; a stray match only adds a file that
+ * does not exist, which is skipped.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { dirname, isAbsolute, join, normalize, relative } from 'node:path';
+import { scanOnnxFile } from './scan.ts';
 
 const MARKER = Buffer.from([0x0a, 0x08, ...Buffer.from('location'), 0x12]);
 
 export function externalDataFiles(modelPath: string): string[] {
-  const bytes = readFileSync(modelPath);
+  let bytes: Buffer;
+  try {
+    const skeleton = scanOnnxFile(modelPath, { hash: false }).skeleton;
+    bytes = Buffer.from(skeleton.buffer, skeleton.byteOffset, skeleton.byteLength);
+  } catch {
+    // Not readable as a model: the import says what is wrong with it, located.
+    return [];
+  }
   const dir = dirname(modelPath);
   const out = new Set<string>();
   for (let at = bytes.indexOf(MARKER); at >= 0; at = bytes.indexOf(MARKER, at + 1)) {

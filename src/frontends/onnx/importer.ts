@@ -26,6 +26,7 @@ import { type ImportState, NodeContext, protoValue, sanitize } from './context.t
 import { getConverter } from './converters/registry.ts';
 import './converters/index.ts';
 import { decodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.ts';
+import { type ScannedModel, ScanError, scanOnnxFileHashed } from './scan.ts';
 import { dtypeOfElemType, elemTypeName, externalFiles } from './tensor.ts';
 import type { Value } from './values.ts';
 
@@ -46,9 +47,31 @@ export interface OnnxImportOptions {
   readonly frozenInputs?: ReadonlyMap<string, TensorProto>;
 }
 
+/**
+ * Imports a model file without holding its weights: one streaming pass over the file hashes
+ * each large initializer as it goes by and decodes the rest; the weights stay in the file,
+ * read again when a pass or codegen needs their bytes.
+ */
 export function importOnnxFile(model: ModelSpec): IRModule {
   const file = relative(process.cwd(), model.path) || model.path;
-  return importOnnx(readFileSync(model.path), {
+  let scanned: ScannedModel;
+  try {
+    scanned = scanOnnxFileHashed(model.path);
+  } catch (e) {
+    if (e instanceof ScanError) return fail(M.onnxMalformed, { file, problem: e.message });
+    throw e;
+  }
+  const proto = parseOnnx(scanned.skeleton, file);
+  const initializers = proto.graph!.initializer;
+  for (const p of scanned.payloads) {
+    const t = initializers[p.initializer];
+    if (!t) continue;
+    t.raw_range = {
+      range: { path: model.path, offset: p.offset, length: p.length, stamp: scanned.stamp },
+      ...(p.hash ? { hash: p.hash } : {}),
+    };
+  }
+  return importOnnx(proto, {
     file,
     dir: dirname(model.path),
     dynamic: model.dynamic,
@@ -73,9 +96,10 @@ export function onnxExternalFiles(path: string): string[] {
   return externalFiles(model.graph!.initializer, dirname(path));
 }
 
-export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): IRModule {
+/** Imports a model from its bytes (or one decoded already). */
+export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOptions = {}): IRModule {
   const file = options.file ?? '<model>';
-  const model = parseOnnx(bytes, file);
+  const model = bytes instanceof Uint8Array ? parseOnnx(bytes, file) : bytes;
   const graph = model.graph!;
   const opset = defaultOpset(model);
   checkSupported(graph, file, opset);
@@ -91,7 +115,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const values = new Map<string, Value>();
   const failWith = (name: string) => (problem: string) =>
     fail(M.onnxModel, { file, problem: `initializer '${name}': ${problem}` });
-  for (const t of graph.initializer) values.set(t.name, protoValue(t, options.dir, failWith(t.name)));
+  for (const t of graph.initializer) values.set(t.name, protoValue(t, options.dir, failWith(t.name), file));
 
   const symbols = new Symbols(options.dynamic ?? {}, state.symbols);
   const overrides = new Map((options.inputs ?? []).map((i) => [i.name, i]));
@@ -99,7 +123,7 @@ export function importOnnx(bytes: Uint8Array, options: OnnxImportOptions = {}): 
   const paramNames = new Set<string>();
   /** The ONNX name of each parameter. */
   const inputNames: string[] = [];
-  for (const [name, t] of options.frozenInputs ?? []) values.set(name, protoValue(t, options.dir, failWith(name)));
+  for (const [name, t] of options.frozenInputs ?? []) values.set(name, protoValue(t, options.dir, failWith(name), file));
   for (const input of graph.input) {
     if (values.has(input.name)) continue; // an initializer with a default value (or a frozen input): a constant here
     const p = graphVar(uniqueName(sanitize(input.name), paramNames), inputType(input, file, symbols, overrides.get(input.name)));

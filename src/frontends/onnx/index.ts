@@ -5,6 +5,7 @@
  */
 import { registerImporter } from '../registry.ts';
 import { externalDataFiles } from './external-files.ts';
+import { onnxFileDigest } from './scan.ts';
 
 registerImporter({
   format: 'onnx',
@@ -14,4 +15,6 @@ registerImporter({
   version: 3,
   import: async (model) => (await import('./importer.ts')).importOnnxFile(model),
   inputs: (model) => externalDataFiles(model.path),
+  // The key takes the model by the hashes its import makes anyway: its weights are read and hashed once.
+  digest: { kind: 'onnx-scan/1', digest: onnxFileDigest },
 });

@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import type Protobuf from 'protobufjs';
+import type { FileRange } from './file-blob.ts';
 
 // Required when this module first runs (the ONNX importer loads on use), not when the bundled CLI
 // starts: a bundler hoists an import statement of an external package to the bundle's top.
@@ -169,6 +170,11 @@ export interface TensorProto {
   uint64_data: (number | bigint)[];
   external_data: { key: string; value: string }[];
   data_location: number;
+  /**
+   * Not a protobuf field: where the importer found this initializer's raw_data in the
+   * model file (the scan leaves large ones there), with its hash when it was computed.
+   */
+  raw_range?: { readonly range: FileRange; readonly hash?: string };
 }
 
 export interface Dimension {

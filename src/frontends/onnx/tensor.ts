@@ -4,10 +4,12 @@
  * External data (`data_location: EXTERNAL`) is read from the file next to
  * the model that the tensor names.
  */
-import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 import { isAbsolute, join, normalize, relative } from 'node:path';
 import { byteSize, type DataType } from '../../ir/dtype.ts';
 import { encodeValues } from '../../ir/tensor-data.ts';
+import { type FileRange, readRange } from './file-blob.ts';
+import { stampOf } from './scan.ts';
 import type { TensorProto } from './proto.ts';
 
 /** ONNX TensorProto.DataType → Kiln dtype (undefined: not supported, e.g. strings, complex, float8). */
@@ -63,25 +65,45 @@ export interface TensorBytes {
 /** Why a tensor cannot be read, as a message; thrown as a plain Error for the caller to place. */
 export class TensorError extends Error {}
 
+/** Where a tensor's bytes are: here, or a range of a file (external data, or a payload the scan left in the model). */
+export type TensorData =
+  | { readonly dtype: DataType; readonly shape: readonly number[]; readonly bytes: Uint8Array }
+  | { readonly dtype: DataType; readonly shape: readonly number[]; readonly range: FileRange; readonly hash?: string };
+
 /**
  * The bytes of a TensorProto. `dir` is the model's directory, for external data.
  */
 export function tensorBytes(t: TensorProto, dir: string | undefined): TensorBytes {
+  const d = tensorData(t, dir);
+  return 'bytes' in d ? d : { dtype: d.dtype, shape: d.shape, bytes: readRange(d.range, t.name) };
+}
+
+/**
+ * A TensorProto's data without reading what lies in files: `raw_range` (set by the
+ * importer for a payload the scan left in the model file) or external data are ranges.
+ */
+export function tensorData(t: TensorProto, dir: string | undefined): TensorData {
   const dtype = dtypeOfElemType(t.data_type);
   if (!dtype)
     throw new TensorError(`tensor '${t.name}' has element type ${elemTypeName(t.data_type)}, which Kiln does not support`);
   const shape = t.dims.map(Number);
   const count = shape.reduce((a, b) => a * b, 1);
   const size = count * byteSize(dtype);
-  let bytes: Uint8Array;
-  if (t.data_location === 1) bytes = externalBytes(t, dir, size);
-  else if (t.raw_data && t.raw_data.length > 0) bytes = t.raw_data;
-  else bytes = typedFieldBytes(t, dtype, count);
-  if (bytes.byteLength !== size) {
-    throw new TensorError(
-      `tensor '${t.name}' of shape [${shape.join(', ')}] (${dtype}) needs ${size} bytes, its data has ${bytes.byteLength}`,
-    );
+  const mismatch = (have: number) =>
+    new TensorError(`tensor '${t.name}' of shape [${shape.join(', ')}] (${dtype}) needs ${size} bytes, its data has ${have}`);
+  if (t.data_location === 1) {
+    const range = externalRange(t, dir, size);
+    if (range.length !== size) throw mismatch(range.length);
+    return { dtype, shape, range };
   }
+  if (t.raw_range) {
+    if (t.raw_range.range.length !== size) throw mismatch(t.raw_range.range.length);
+    return { dtype, shape, ...t.raw_range };
+  }
+  let bytes: Uint8Array;
+  if (t.raw_data && t.raw_data.length > 0) bytes = t.raw_data;
+  else bytes = typedFieldBytes(t, dtype, count);
+  if (bytes.byteLength !== size) throw mismatch(bytes.byteLength);
   // A copy that owns its buffer: raw_data may be a view into the whole model file.
   return { dtype, shape, bytes: new Uint8Array(bytes) };
 }
@@ -111,7 +133,7 @@ function typedFieldBytes(t: TensorProto, dtype: DataType, count: number): Uint8A
   }
 }
 
-function externalBytes(t: TensorProto, dir: string | undefined, size: number): Uint8Array {
+function externalRange(t: TensorProto, dir: string | undefined, size: number): FileRange {
   const info = new Map(t.external_data.map((e) => [e.key, e.value]));
   const location = info.get('location');
   if (!location) throw new TensorError(`tensor '${t.name}' has external data without a location`);
@@ -123,23 +145,16 @@ function externalBytes(t: TensorProto, dir: string | undefined, size: number): U
   }
   const offset = Number(info.get('offset') ?? 0);
   const length = info.has('length') ? Number(info.get('length')) : size;
-  let fileSize: number;
+  let st;
   try {
-    fileSize = statSync(path).size;
+    st = statSync(path);
   } catch {
     throw new TensorError(`tensor '${t.name}': external data file '${location}' does not exist next to the model`);
   }
-  if (offset + length > fileSize) {
-    throw new TensorError(`tensor '${t.name}': external data '${location}' has ${fileSize} bytes, needs ${offset + length}`);
+  if (offset + length > st.size) {
+    throw new TensorError(`tensor '${t.name}': external data '${location}' has ${st.size} bytes, needs ${offset + length}`);
   }
-  const out = new Uint8Array(length);
-  const fd = openSync(path, 'r');
-  try {
-    readSync(fd, out, 0, length, offset);
-  } finally {
-    closeSync(fd);
-  }
-  return out;
+  return { path, offset, length, stamp: stampOf(st) };
 }
 
 /** Paths of the external data files a tensor list refers to (for cache keys and watch). */

@@ -2,39 +2,50 @@
 import { isKilnError, KilnError, type SourceLocation } from '../../support/diagnostics.ts';
 import { fail, M, type Message } from '../../support/messages.ts';
 import { type AttrMap, type AttrValue } from '../attrs.ts';
-import { describeToken, type Token, tokenize } from './lexer.ts';
+import { describeToken, lex, type Token, type TokenTable } from './lexer.ts';
 
 export class Cursor {
-  readonly tokens: Token[];
+  readonly tokens: TokenTable;
   pos = 0;
+  /** Token objects made lately, by index modulo their number: a parser peeks at each several times. */
+  private readonly made: (Token | undefined)[] = new Array<Token | undefined>(8);
+  private readonly madeAt = new Int32Array(8).fill(-1);
 
   constructor(
     readonly source: string,
     readonly file: string,
   ) {
-    this.tokens = tokenize(source, file);
+    this.tokens = lex(source, file);
   }
 
   peek(ahead = 0): Token {
-    return this.tokens[Math.min(this.pos + ahead, this.tokens.length - 1)]!;
+    const i = this.index(ahead);
+    const slot = i & 7;
+    if (this.madeAt[slot] === i) return this.made[slot]!;
+    const t = this.tokens.token(i);
+    this.made[slot] = t;
+    this.madeAt[slot] = i;
+    return t;
   }
 
   next(): Token {
     const t = this.peek();
-    if (this.pos < this.tokens.length - 1) this.pos++;
+    if (this.pos < this.tokens.count - 1) this.pos++;
     return t;
+  }
+
+  private index(ahead: number): number {
+    return Math.min(this.pos + ahead, this.tokens.count - 1);
   }
 
   /** The next token is the punctuation `p`. */
   at(p: string, ahead = 0): boolean {
-    const t = this.peek(ahead);
-    return t.kind === 'punct' && t.text === p;
+    return this.tokens.isPunct(this.index(ahead), p);
   }
 
   /** The next token is the name (keyword) `k`. */
   atName(k: string, ahead = 0): boolean {
-    const t = this.peek(ahead);
-    return t.kind === 'name' && t.text === k;
+    return this.tokens.isName(this.index(ahead), k);
   }
 
   accept(p: string): boolean {

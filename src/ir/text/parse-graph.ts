@@ -47,7 +47,7 @@ import {
 import { type PrimExpr, type PrimVar, primVar } from '../prim/expr.ts';
 import { type ElementValue, encodeValues } from '../tensor-data.ts';
 import type { Cursor } from './cursor.ts';
-import type { Token } from './lexer.ts';
+import { EOF, NAME, type Token } from './lexer.ts';
 import { recordLocation } from './locations.ts';
 import { PrimParser } from './parse-prim.ts';
 import type { OpHooks } from '../graph/op-hooks.ts';
@@ -190,35 +190,37 @@ export class GraphParser {
     let i = this.c.pos;
     let depth = 0;
     const bound = new Set<string>();
-    for (; i < toks.length; i++) {
-      const t = toks[i]!;
-      if (t.kind === 'eof') return bound;
-      if (t.kind === 'punct' && (t.text === '{' || t.text === '(' || t.text === '[')) depth++;
-      else if (t.kind === 'punct' && (t.text === '}' || t.text === ')' || t.text === ']')) {
+    for (; i < toks.count; i++) {
+      const kind = toks.kinds[i];
+      if (kind === EOF) return bound;
+      if (toks.isPunct(i, '{') || toks.isPunct(i, '(') || toks.isPunct(i, '[')) depth++;
+      else if (toks.isPunct(i, '}') || toks.isPunct(i, ')') || toks.isPunct(i, ']')) {
         if (depth === 0) break;
         depth--;
-      } else if (depth === 0 && t.kind === 'name' && t.newlineBefore) {
-        if (t.text === 'output') {
+      } else if (depth === 0 && kind === NAME && toks.newlines[i] === 1) {
+        if (toks.isName(i, 'output')) {
           const out = new Set<string>();
-          for (let j = i + 1; j < toks.length && toks[j]!.kind === 'name'; j += 2) {
-            out.add(toks[j]!.text);
-            if (!(toks[j + 1]?.kind === 'punct' && toks[j + 1]!.text === ',')) break;
+          for (let j = i + 1; j < toks.count && toks.kinds[j] === NAME; j += 2) {
+            out.add(toks.text(j));
+            if (!(j + 1 < toks.count && toks.isPunct(j + 1, ','))) break;
           }
           return out;
         }
-        bound.add(t.text);
+        bound.add(toks.text(i));
       }
     }
     // No output line: the names used after the block, up to the end of the enclosing scope.
     const used = new Set<string>();
     depth = 0;
-    for (i++; i < toks.length; i++) {
-      const t = toks[i]!;
-      if (t.kind === 'punct' && t.text === '{') depth++;
-      else if (t.kind === 'punct' && t.text === '}') {
+    for (i++; i < toks.count; i++) {
+      if (toks.isPunct(i, '{')) depth++;
+      else if (toks.isPunct(i, '}')) {
         if (depth === 0) break;
         depth--;
-      } else if (t.kind === 'name' && bound.has(t.text)) used.add(t.text);
+      } else if (toks.kinds[i] === NAME) {
+        const name = toks.text(i);
+        if (bound.has(name)) used.add(name);
+      }
     }
     return used;
   }
