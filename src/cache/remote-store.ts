@@ -16,6 +16,7 @@
  * - Read-only (untrusted builds, pull requests): nothing is ever written remotely.
  */
 import { sha256Hex } from '../support/hash.ts';
+import type { StreamedBytes } from '../support/streamed-bytes.ts';
 import { decodeActionEntry, encodeActionEntry } from './action-entry.ts';
 import { describeError } from './fs-util.ts';
 import { entryLabel } from './layout.ts';
@@ -160,8 +161,15 @@ export class RemoteBackedStore implements CacheStore {
   }
 
   /** Local: the server receives blobs with the entry that needs them (`putAction`). */
-  writeBlob(bytes: Uint8Array): Promise<string> {
-    return this.local.writeBlob(bytes);
+  writeBlob(bytes: Uint8Array, hash?: string): Promise<string>;
+  writeBlob(bytes: StreamedBytes, hash: string): Promise<string>;
+  writeBlob(bytes: Uint8Array | StreamedBytes, hash?: string): Promise<string> {
+    return bytes instanceof Uint8Array ? this.local.writeBlob(bytes, hash) : this.local.writeBlob(bytes, hash!);
+  }
+
+  /** Local, as writeBlob. */
+  writeBlobFromFile(path: string, hash: string): Promise<void> {
+    return this.local.writeBlobFromFile(path, hash);
   }
 
   stats(): Promise<CacheStats> {
