@@ -349,7 +349,9 @@ export class Build {
 
 /** Every blob a cache entry needs: its module, the module's weights, the files the stage emitted. */
 function payloadRefs(p: ActionPayload): string[] {
-  return [...new Set([p.module, ...p.blobs, ...p.files.map((f) => f.hash)])];
+  // A file of parts is named by its recipe's digest, which is no blob: the blobs are its parts.
+  const fileBlobs = p.files.flatMap((f) => (f.parts ? f.parts.map((part) => part.hash) : [f.hash]));
+  return [...new Set([p.module, ...p.blobs, ...fileBlobs])];
 }
 
 /** A failure that comes from a weight blob the store no longer has (or had corrupt and evicted). */

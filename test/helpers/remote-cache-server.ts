@@ -237,7 +237,12 @@ export function inconsistencies(server: DavServer): string[] {
       if (createHash('sha256').update(bytes).digest('hex') !== f.slice(-64)) problems.push(`${f}: wrong hash`);
       continue;
     }
-    let entry: { payload?: { key?: string; payload?: { module: string; blobs: string[]; files: { hash: string }[] } } };
+    let entry: {
+      payload?: {
+        key?: string;
+        payload?: { module: string; blobs: string[]; files: { hash: string; parts?: { hash: string }[] }[] };
+      };
+    };
     try {
       entry = JSON.parse(bytes.toString('utf8')) as typeof entry;
     } catch {
@@ -249,7 +254,8 @@ export function inconsistencies(server: DavServer): string[] {
       problems.push(`${f}: not an entry of its key`);
       continue;
     }
-    for (const h of [p.module, ...p.blobs, ...p.files.map((x) => x.hash)])
+    // A file of parts is named by its recipe's digest: the blobs it needs are its parts.
+    for (const h of [p.module, ...p.blobs, ...p.files.flatMap((x) => (x.parts ? x.parts.map((y) => y.hash) : [x.hash]))])
       if (!blobs.has(h)) problems.push(`${f}: refers to missing blob ${h}`);
   }
   return problems;
