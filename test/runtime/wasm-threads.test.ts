@@ -4,7 +4,7 @@
  * anew: the next call runs and is right.
  */
 import { readFileSync } from 'node:fs';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
@@ -16,6 +16,7 @@ import { legalizeModule } from '../../src/passes/legalize.ts';
 import { loadArtifact } from '../../src/runtime/artifact.ts';
 import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
 import '../../src/runtime/node.ts';
+import { spawnNodeWorker } from '../../src/runtime/wasm/node-workers.ts';
 import { setWasmWorkerFactory } from '../../src/runtime/wasm/loader.ts';
 import { scheduleModule } from '../../src/schedule/rules/default-rules.ts';
 import { randomArray } from '../helpers/tir-interpreter.ts';
@@ -36,26 +37,9 @@ const started: Worker[] = [];
 setWasmWorkerFactory({
   defaultThreads: 2,
   spawn(source) {
-    const w = new Worker(`globalThis.kilnWorkerPort = require('node:worker_threads').parentPort;\n${source}`, { eval: true });
-    started.push(w);
-    let exited = false;
-    return {
-      postMessage: (m) => w.postMessage(m),
-      onMessage: (listener) =>
-        w.on('message', (m) => {
-          if (m === 'ready') w.unref();
-          listener(m);
-        }),
-      onExit: (listener) => {
-        const once = (why: string): void => {
-          if (!exited) listener(why);
-          exited = true;
-        };
-        w.on('error', (e) => once(e.message));
-        w.on('exit', (code) => once(`it exited with code ${code}`));
-      },
-      terminate: () => void w.terminate(),
-    };
+    const { worker, like } = spawnNodeWorker(source);
+    started.push(worker);
+    return like;
   },
 });
 
