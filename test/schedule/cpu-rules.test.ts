@@ -32,6 +32,7 @@ import type { TraceInstruction } from '../../src/schedule/trace.ts';
 import { randomArray } from '../helpers/tir-interpreter.ts';
 import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
 import { WASM_TARGET } from '../helpers/wasm-ops.ts';
+import { legalizedKernel, matmulKernel } from './kernels.ts';
 
 const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
 
@@ -77,23 +78,7 @@ describe('default CPU rules', () => {
 });
 
 describe('the cpu-matmul rule', () => {
-  const kernelOf = (m: string, k: number, n: number) =>
-    getPrimFunc(
-      legalizeModule(
-        parseModule(
-          `
-func main(x: Tensor[(${m}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]) -> Tensor[(${m}, ${n}), f32] {
-  dataflow {
-    y = matmul(x, w)
-    output y
-  }
-  return y
-}`,
-          { ...opHooks, file: 'mm.kir' },
-        ),
-      ),
-      'matmul',
-    )!;
+  const kernelOf = (m: string, k: number, n: number) => matmulKernel(m, k, n);
 
   it('accumulates an MR×NR tile in registers and copies each B panel contiguous once per column tile', () => {
     // 61 rows: no row count near 6 divides them, so the last row tile is predicated.
@@ -130,22 +115,7 @@ func main(x: Tensor[(${m}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]) -> Tensor[
 
 describe('the cpu-conv rule', () => {
   const kernelOf = (x: string, w: string, attrs: string, out: string) =>
-    getPrimFunc(
-      legalizeModule(
-        parseModule(
-          `
-func main(x: Tensor[${x}, f32], w: Tensor[${w}, f32]) -> Tensor[${out}, f32] {
-  dataflow {
-    y: Tensor[${out}, f32] = conv2d(x, w${attrs})
-    output y
-  }
-  return y
-}`,
-          { ...opHooks, file: 'conv.kir' },
-        ),
-      ),
-      'conv2d',
-    )!;
+    legalizedKernel(`x: Tensor[${x}, f32], w: Tensor[${w}, f32]`, `Tensor[${out}, f32]`, `conv2d(x, w${attrs})`, 'conv2d');
 
   it('tiles output channels × output columns, the rows under one padding guard, the window written out', () => {
     // 11 columns: one full tile of 8 and a predicated tail; 5 output channels: one row tile of 5.

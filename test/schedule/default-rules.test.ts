@@ -21,6 +21,7 @@ import { replayTrace } from '../../src/schedule/schedule.ts';
 import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
 import { lockstep } from './lockstep.ts';
+import { matmulKernel } from './kernels.ts';
 
 const MODEL = `
 func main(x: Tensor[(n, 64), f32], w: Tensor[(64, 32), f32], wt: Tensor[(32, 64), f32], c: Tensor[(1, 3, 8, 8), f32], k: Tensor[(4, 3, 3, 3), f32]) -> Tensor[(n, 32), f32] {
@@ -114,23 +115,7 @@ func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), 
 });
 
 describe('the gemv rule', () => {
-  const kernelOf = (rows: number, k: number, n: number) =>
-    getPrimFunc(
-      legalizeModule(
-        parseModule(
-          `
-func main(x: Tensor[(${rows}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]) -> Tensor[(${rows}, ${n}), f32] {
-  dataflow {
-    y = matmul(x, w)
-    output y
-  }
-  return y
-}`,
-          { ...opHooks, file: 'gemv.kir' },
-        ),
-      ),
-      'matmul',
-    )!;
+  const kernelOf = (rows: number, k: number, n: number) => matmulKernel(rows, k, n);
 
   it('puts threads along the outputs and along a long reduction, combining in workgroup memory (same numbers)', () => {
     const before = kernelOf(1, 256, 40);

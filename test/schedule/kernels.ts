@@ -1,4 +1,9 @@
 /** Kernels several schedule test files start from, in the text format. */
+import { getPrimFunc } from '../../src/ir/module.ts';
+import type { PrimFunc } from '../../src/ir/tir/stmt.ts';
+import { parseModule } from '../../src/ir/text/parser.ts';
+import { opHooks } from '../../src/ops/index.ts';
+import { legalizeModule } from '../../src/passes/legalize.ts';
 
 /** Y = X · W over a symbolic batch n. */
 export const MATMUL = `
@@ -21,3 +26,26 @@ prim_func k(X: f32[16, 8], W: f32[8, 4], Y: f32[16, 4]) {
     }
   }
 }`;
+
+/** The legalized kernel of one operator call written as a graph function (`call`: the binding's right side). */
+export function legalizedKernel(params: string, out: string, call: string, kernel: string): PrimFunc {
+  const text = `
+func main(${params}) -> ${out} {
+  dataflow {
+    y: ${out} = ${call}
+    output y
+  }
+  return y
+}`;
+  return getPrimFunc(legalizeModule(parseModule(text, { ...opHooks, file: `${kernel}.kir` })), kernel)!;
+}
+
+/** The legalized kernel of `x [m, k] · w [k, n]` (m may be a symbol). */
+export function matmulKernel(m: number | string, k: number, n: number): PrimFunc {
+  return legalizedKernel(
+    `x: Tensor[(${m}, ${k}), f32], w: Tensor[(${k}, ${n}), f32]`,
+    `Tensor[(${m}, ${n}), f32]`,
+    'matmul(x, w)',
+    'matmul',
+  );
+}
