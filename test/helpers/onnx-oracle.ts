@@ -5,6 +5,7 @@
  * absolute and relative difference of every output.
  */
 import * as ort from 'onnxruntime-node';
+import type { IRModule } from '../../src/ir/module.ts';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
 import { memorySource } from '../../src/codegen/memory-source.ts';
 import { importOnnx } from '../../src/frontends/onnx/importer.ts';
@@ -37,9 +38,16 @@ export interface OutputError {
 export async function compareWithOrt(
   bytes: Uint8Array,
   inputs: readonly OracleInput[],
-  options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device } = {},
+  options: {
+    seed?: number;
+    dynamic?: ModelSpec['dynamic'];
+    device?: Device;
+    /** Applied to the imported module before it is built (optimising stages under test). */
+    transform?: (m: IRModule) => IRModule | Promise<IRModule>;
+  } = {},
 ): Promise<OutputError[]> {
-  const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
+  const imported = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
+  const module = options.transform ? await options.transform(imported) : imported;
   const artifact = await (options.device
     ? buildArtifact(scheduleModule(legalizeModule(module), WEBGPU_TARGET), { name: 'oracle', target: WEBGPU_TARGET })
     : buildArtifact(module, { name: 'oracle', target: JS_TARGET }));
