@@ -5,10 +5,20 @@ import { fuseStage } from './fuse.ts';
 import { importStage } from './import.ts';
 import { legalizeStage } from './legalize.ts';
 import { passesStage } from './passes.ts';
+import { planMemoryStage } from './plan-memory.ts';
 import { scheduleStage } from './schedule.ts';
 import { getStage, registerStage } from './registry.ts';
 
-for (const s of [importStage, passesStage, foldConstantsStage, legalizeStage, fuseStage, scheduleStage, codegenStage])
+for (const s of [
+  importStage,
+  passesStage,
+  foldConstantsStage,
+  legalizeStage,
+  fuseStage,
+  scheduleStage,
+  planMemoryStage,
+  codegenStage,
+])
   if (!getStage(s.id)) registerStage(s);
 
 export * from './registry.ts';
