@@ -16,9 +16,12 @@ import { legalizeModule } from '../../src/passes/legalize.ts';
 import { analyzePattern } from '../../src/passes/op-pattern.ts';
 import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
 import { inlineIntermediates } from '../../src/schedule/inline-intermediates.ts';
+import { scheduleModule } from '../../src/schedule/rules/default-rules.ts';
+import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { buildAndLoad } from '../helpers/build-run.ts';
 import { compareWithOrt } from '../helpers/onnx-oracle.ts';
 import { randomArray } from '../helpers/tir-interpreter.ts';
+import { describeWebGpu } from '../helpers/webgpu.ts';
 import { REPO } from '../helpers/workspace.ts';
 import { expectModule, parse } from './helpers.ts';
 
@@ -386,5 +389,30 @@ describe('the vision model', () => {
     }
     expect(stats.functions.main!.before).toBe(25);
     expect(stats.functions.main!.after).toBe(11);
+  });
+});
+
+describeWebGpu('the vision model fused, on WebGPU', (device) => {
+  test('each conv with its epilogue is one launch (the epilogue folds into the tile write-back) and matches onnxruntime', async () => {
+    const bytes = new Uint8Array(readFileSync(join(REPO, 'examples/models/tiny-resnet.onnx')));
+    const [probs] = await compareWithOrt(bytes, [{ name: 'input', shape: [2, 3, 32, 32] }], {
+      seed: 2,
+      device,
+      transform: (m) => {
+        const out = fuseModule(legalizeModule(foldModule(m, { evaluate: evaluatePrimFunc })), {
+          ...OPTIONS,
+          inline: inlineIntermediates,
+        });
+        const rules = Object.fromEntries(
+          [...scheduleModule(out, WEBGPU_TARGET).functions]
+            .filter(([n]) => n.startsWith('fused_conv2d'))
+            .map(([n, f]) => [n, f.kind === 'prim_func' ? f.attrs.schedule_rules : undefined]),
+        );
+        expect(Object.values(rules).length).toBe(6);
+        for (const r of Object.values(rules)) expect(r).toEqual(['conv']);
+        return out;
+      },
+    });
+    expect(probs!.maxRel, `max rel ${probs!.maxRel}`).toBeLessThan(1e-4);
   });
 });
