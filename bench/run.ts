@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, one after the other, in one process. */
 import { benchIR } from './ir.ts';
 import { benchModels } from './models.ts';
+import { benchOptimize } from './optimize.ts';
 import { benchPipeline } from './pipeline.ts';
 import { printTable } from './util.ts';
 
@@ -8,3 +9,5 @@ console.log(`kiln benchmarks — node ${process.version}, ${process.platform}/${
 printTable('IR (median of 7 runs)', benchIR());
 printTable('Pipelines (median of 3 to 7 runs)', await benchPipeline());
 await benchModels();
+// KILN_BENCH_RESNET50=0 prints the launch and memory figures without timing ResNet-50 (minutes on a small machine).
+await benchOptimize({ latency: process.env.KILN_BENCH_RESNET50 !== '0' });

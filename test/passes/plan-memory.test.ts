@@ -17,6 +17,7 @@ import { foldModule } from '../../src/passes/fold-constants.ts';
 import { ALL_FUSION_RULES } from '../../src/passes/fuse-ops.ts';
 import { fuseModule } from '../../src/passes/fuse-tir.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
+import { memoryPicture } from '../../src/passes/memory-picture.ts';
 import { describePlan, evaluateAt, planMemory, planModule, type PlanStats } from '../../src/passes/plan-memory.ts';
 import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
 import { inlineIntermediates } from '../../src/schedule/inline-intermediates.ts';
@@ -120,6 +121,16 @@ func main(x: Tensor[(n, 4), f32]) -> Tensor[(n, 4), f32] {
     expect(printPrimExpr(s.naive)).toBe('(n + 3) // 4 * 256');
     expect(evaluateAt(s.planned, new Map([['n', 100]]))).toBe(3200);
     for (const n of [1, 5, 33]) expect(await run(after, [n, 4])).toEqual(await run(before, [n, 4]));
+  });
+
+  test('the plan drawn: an SVG bar per tensor over its live bindings and its bytes', () => {
+    const html = memoryPicture(planModule(parse(CHAIN)), new Map([['n', 16]]));
+    expect(html).toContain('main, block 0 — arena 0.5 KiB at n=16; 4 tensors');
+    // Bindings count the alloc_tensor before each call: a is written at 2 and last read at 4.
+    expect(html).toContain('<title>a: bytes 0..256, bindings 2..4</title>');
+    expect(html).toContain('<title>b: bytes 256..512, bindings 4..6</title>');
+    expect(html).toContain('<title>c: bytes 0..256, bindings 6..8</title>');
+    expect(html).toContain('<title>d: bytes 0..256, bindings 8..9</title>');
   });
 
   test('symbolic sizes: a provably smaller tensor reuses a token, incomparable ones share it at their max', () => {

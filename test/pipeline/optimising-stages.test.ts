@@ -19,7 +19,7 @@ stages:
   - fold-constants: {}
   - legalize: {}
   - fuse: { max-depth: 8 }
-  - plan-memory: {}
+  - plan-memory: { picture: plan.html }
   - codegen: { out: out }
 `;
 
@@ -39,6 +39,7 @@ async function build(overrides: Overrides = {}): Promise<Record<string, 'ran' | 
 test('each stage is cached; changing a fuse option re-runs fuse and what follows only', async () => {
   const first = await build();
   expect(Object.values(first)).toEqual(['ran', 'ran', 'ran', 'ran', 'ran', 'ran']);
+  expect(ws.read('plan.html')).toMatch(/<title>kiln memory plan<\/title>/);
   expect(Object.values(await build())).toEqual(['cached', 'cached', 'cached', 'cached', 'cached', 'cached']);
   ws.write('pipeline.yaml', PIPELINE.replace('max-depth: 8', 'max-depth: 4'));
   expect(await build()).toEqual({
@@ -56,7 +57,7 @@ test('an unknown fuse pattern or option is reported at its line and column', asy
   const r = await resolvePipeline(ws.path('pipeline.yaml'));
   const text = r.diagnostics.map((d) => `${d.location?.line}:${d.location?.column} ${d.message}`).join('\n');
   expect(text).toMatch(/^9:\d+ .*injectiv/);
-  ws.write('pipeline.yaml', PIPELINE.replace('plan-memory: {}', 'plan-memory: { arena: 2 }'));
+  ws.write('pipeline.yaml', PIPELINE.replace('plan-memory: { picture: plan.html }', 'plan-memory: { arena: 2 }'));
   const r2 = await resolvePipeline(ws.path('pipeline.yaml'));
   expect(r2.diagnostics.map((d) => `${d.location?.line} ${d.message}`).join('\n')).toMatch(/^10 .*arena/);
 });

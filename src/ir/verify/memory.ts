@@ -13,7 +13,7 @@ import type { IRModule } from '../module.ts';
 import { add, intImm, le, mul, or, type PrimExpr, type PrimVar, primVars } from '../prim/expr.ts';
 import type { Report } from './tir.ts';
 
-interface Placed {
+export interface Placed {
   readonly view: GraphVar;
   readonly arena: GraphVar;
   readonly offset: PrimExpr;
@@ -62,23 +62,12 @@ export function verifyMemoryPlan(m: IRModule, name: string, f: GraphFunc, report
   for (const p of f.params) visitStructInfoExprs(p.sinfo, (e) => primVars(e, vars));
   analyzer.bindNonNegative(...vars);
   // Uses after the block count as uses at its end.
-  const outside = new Set<GraphVar>();
-  f.body.blocks.forEach((blk, bi) => {
-    for (const other of f.body.blocks.filter((_, j) => j !== bi))
-      for (const b of other.bindings) usesOf(b.value, (v) => outside.add(v));
-  });
-  usesOf(f.body.body, (v) => outside.add(v));
+  const outside = usedOutsideBlocks(f);
   for (const blk of f.body.blocks) checkBlock(m, name, blk, outside, analyzer, report);
 }
 
-function checkBlock(
-  m: IRModule,
-  fname: string,
-  blk: BindingBlock,
-  outside: ReadonlySet<GraphVar>,
-  analyzer: Analyzer,
-  report: Report,
-): void {
+/** The tensors a block places in arenas, with their live ranges (binding indices; `bindings.length`: past the block). */
+export function placedTensors(blk: BindingBlock, outside: ReadonlySet<GraphVar>): Placed[] {
   const placed = new Map<GraphVar, Placed>();
   const byValue = new Map<GraphVar, Placed>();
   const n = blk.bindings.length;
@@ -110,7 +99,29 @@ function checkBlock(
   for (const p of placed.values()) {
     if (outside.has(p.view) || (p.value && outside.has(p.value))) p.last = n;
   }
-  const list = [...placed.values()];
+  return [...placed.values()];
+}
+
+/** Variables used outside each block of `f` (in other blocks or the result). */
+export function usedOutsideBlocks(f: GraphFunc): Set<GraphVar> {
+  const outside = new Set<GraphVar>();
+  f.body.blocks.forEach((blk, bi) => {
+    for (const other of f.body.blocks.filter((_, j) => j !== bi))
+      for (const b of other.bindings) usesOf(b.value, (v) => outside.add(v));
+  });
+  usesOf(f.body.body, (v) => outside.add(v));
+  return outside;
+}
+
+function checkBlock(
+  m: IRModule,
+  fname: string,
+  blk: BindingBlock,
+  outside: ReadonlySet<GraphVar>,
+  analyzer: Analyzer,
+  report: Report,
+): void {
+  const list = placedTensors(blk, outside);
   for (let a = 0; a < list.length; a++) {
     for (let c = a + 1; c < list.length; c++) {
       const [x, y] = [list[a]!, list[c]!].sort((p, q) => p.def - q.def) as [Placed, Placed];
