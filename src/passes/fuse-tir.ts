@@ -175,6 +175,7 @@ class FunctionFuser {
     const inputScalars = new Map<string, PrimVar>();
     const intermediates = new Map<GraphVar, Buffer>();
     const bodies: Stmt[] = [];
+    const hoisted: Buffer[] = [];
     const blockNames = new Set<string>();
     const names = new Set<string>();
     const fresh = (hint: string): string => {
@@ -258,6 +259,11 @@ class FunctionFuser {
       });
       let body = copyWithFreshDefs(f.body, varMap);
       body = renameAndRebind(body, bufMap, blockNames);
+      // A member's own allocations move to the top of the fused kernel (where WebGPU makes workspaces of them).
+      while (body.kind === 'allocate') {
+        hoisted.push(body.buffer);
+        body = body.body;
+      }
       bodies.push(body);
     }
     // The kernel's symbolic variables: read off a parameter's dimension where one stands alone, else tir_vars.
@@ -272,6 +278,7 @@ class FunctionFuser {
       tirParams.push(v);
     }
     let body = seq(bodies);
+    for (const ib of [...hoisted].reverse()) body = allocate(ib, body);
     for (const ib of [...intermediates.values()].reverse()) body = allocate(ib, body);
     const kernelName = members.map((b) => b.value.func.replace(/_?[0-9]+$/, '')).join('_');
     let fused = primFunc([...params, outBuf!, ...tirParams], body, { [OP_PATTERN_ATTR]: g.pattern });
