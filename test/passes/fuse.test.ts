@@ -353,6 +353,33 @@ func main(x: Tensor[(n,), f32], y: Tensor[(n * 2,), f32]) -> Tensor[(n * 2,), f3
   });
 });
 
+test('a member kernel with allocations of its own: they move to the top of the fused kernel', async () => {
+  const before = parse(`
+func main(x: Tensor[(n, 8), f32]) -> Tensor[(n, 1), f32] {
+  dataflow {
+    v = variance(x, axis=[1], keepdims=true)
+    a = add(v, const(f32[1], [0.00001]))
+    r = rsqrt(a)
+    output r
+  }
+  return r
+}`);
+  const after = fused(before);
+  const k = [...after.functions.values()].find((f) => f.kind === 'prim_func');
+  expect(k?.kind).toBe('prim_func');
+  let body = k!.kind === 'prim_func' ? k!.body : undefined;
+  while (body?.kind === 'allocate') body = body.body;
+  let nested = false;
+  const visit = (x: unknown): void => {
+    if (typeof x !== 'object' || x === null) return;
+    if ((x as { kind?: string }).kind === 'allocate') nested = true;
+    for (const v of Object.values(x)) visit(v);
+  };
+  visit(body);
+  expect(nested).toBe(false);
+  await expectSameNumbers(before, after, [[3, 8]]);
+});
+
 describe('options', () => {
   test('max-depth, patterns off and exclude keep calls apart', () => {
     const calls = (m: IRModule): number => [...m.functions.values()].filter((f) => f.kind === 'prim_func').length;
