@@ -6,7 +6,7 @@
  * build log gives, per function, the planned bytes against the naive sum and
  * the peak, at batch 1 and at the pipeline's upper bounds.
  *
- *   - plan-memory: { picture: ../artifacts/vision-memory.html }
+ *   - plan-memory: { picture: ../artifacts/memory-plan-vision.html }
  */
 import { z } from 'zod';
 import { defineStage } from './registry.ts';
