@@ -21,6 +21,7 @@ import type { Value } from '../src/runtime/values.ts';
 import { storageOf } from '../src/runtime/dtype.ts';
 import { isKilnError } from '../src/support/diagnostics.ts';
 import { legalizeModule } from '../src/passes/legalize.ts';
+import { optimizeModule } from '../src/stages/optimize.ts';
 import { kilnRoot } from '../src/pipeline/targets.ts';
 import { targetSchema } from '../src/ir/target.ts';
 import { parse as parseYaml } from 'yaml';
@@ -186,6 +187,14 @@ export async function runCase(dir: string, category: string, name: string, devic
       }
     }
     if (!module) return done('error', { detail: firstLine(lastError) });
+  }
+  // KILN_OPTIMIZE=1: through fold-constants, fuse and plan-memory first, as the vision pipelines build.
+  if (process.env.KILN_OPTIMIZE === '1') {
+    try {
+      module = optimizeModule(module);
+    } catch (e) {
+      return done('error', { detail: `optimizing: ${firstLine((e as Error).message)}` });
+    }
   }
   let mod;
   try {

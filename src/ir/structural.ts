@@ -396,7 +396,7 @@ class Canon {
         );
         return;
       case 'call_tir':
-        this.t(`call_tir ${e.func} ${e.args.length} ${e.tirVars ? 1 : 0}`);
+        this.t(`call_tir ${e.func} ${e.args.length} ${e.tirVars ? 1 : 0}${e.dst ? ' dst' : ''}`);
         e.args.forEach((a, i) =>
           this.at(
             () => `arg ${i}`,
@@ -405,6 +405,7 @@ class Canon {
         );
         this.at('out', () => this.sinfo(e.out));
         if (e.tirVars) this.expr(e.tirVars);
+        if (e.dst) this.expr(e.dst);
         return;
       case 'call_dps_packed':
         this.t(`call_dps_packed ${JSON.stringify(e.func)} ${e.args.length}`);

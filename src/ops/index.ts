@@ -13,6 +13,7 @@ import './indexing.ts';
 import './sort.ts';
 import './create.ts';
 import './image.ts';
+import './memory.ts';
 
 export {
   allOps,

@@ -190,6 +190,7 @@ class Live {
       case 'call_tir':
         this.sinfo(e.out);
         e.tirVars?.values.forEach((v) => this.prim(v));
+        if (e.dst) this.vars.add(e.dst);
         break;
       case 'call_dps_packed':
         this.sinfo(e.out);

@@ -42,7 +42,7 @@ import { lowerOpCall } from '../ops/legalize/lower-call.ts';
 import type { Pass } from './registry.ts';
 
 /** Operators the VM runs itself rather than through a kernel. */
-export const VM_NATIVE_OPS: ReadonlySet<string> = new Set(['shape_of']);
+export const VM_NATIVE_OPS: ReadonlySet<string> = new Set(['shape_of', 'alloc_storage', 'alloc_tensor']);
 
 /** The pass, configured (the implementation is loaded here already). */
 export function legalize(): Pass {

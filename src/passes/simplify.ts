@@ -131,7 +131,7 @@ export function simplifyGraphFunc(f: GraphFunc): GraphFunc {
         const args = mapArray(e.args, expr);
         const out: TensorStructInfo | TupleStructInfo = sinfo(e.out);
         const tirVars = e.tirVars && (expr(e.tirVars) as ShapeExpr);
-        return args === e.args && out === e.out && tirVars === e.tirVars ? e : callTIR(e.func, args, out, tirVars);
+        return args === e.args && out === e.out && tirVars === e.tirVars ? e : callTIR(e.func, args, out, tirVars, e.dst);
       }
       case 'call_dps_packed': {
         const args = mapArray(e.args, expr);

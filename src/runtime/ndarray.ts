@@ -30,6 +30,11 @@ export interface Device {
   hostData?(t: NDArray): TypedArray;
   /** Frees a tensor's memory now, where the device manages memory itself (WebAssembly memory). */
   free?(t: NDArray): void;
+  /**
+   * A tensor whose elements lie at `byteOffset` of `arena` (a uint8 tensor of this device), sharing
+   * its memory: how the VM places the tensors of a memory plan. Devices without it allocate each.
+   */
+  view?(arena: NDArray, byteOffset: number, shape: readonly number[], dtype: DType): NDArray;
 }
 
 export class NDArray {
@@ -111,6 +116,17 @@ export const cpu: Device = {
   empty: (shape, dtype) => new NDArray(shape, dtype, cpu, new (storageOf(dtype))(sizeOf(shape))),
   upload: (t) => (t.device.kind === 'cpu' ? t : t.device.download(t)),
   download: (t) => t,
+  view: (arena, byteOffset, shape, dtype) => {
+    const bytes = arena.data as Uint8Array;
+    const Storage = storageOf(dtype);
+    const size = sizeOf(shape);
+    if (byteOffset % Storage.BYTES_PER_ELEMENT !== 0 || byteOffset + size * Storage.BYTES_PER_ELEMENT > bytes.byteLength) {
+      throw new RangeError(
+        `a ${dtype}[${shape.join(', ')}] tensor does not fit at byte ${byteOffset} of an arena of ${bytes.byteLength} bytes`,
+      );
+    }
+    return new NDArray(shape, dtype, cpu, new Storage(bytes.buffer, bytes.byteOffset + byteOffset, size));
+  },
 };
 
 /**

@@ -68,6 +68,17 @@ export type Instr =
   | { readonly op: 'get'; readonly dst: number; readonly src: number; readonly index: number }
   | { readonly op: 'shape'; readonly dst: number; readonly dims: readonly ShapeExpr[] }
   | { readonly op: 'shape_of'; readonly dst: number; readonly src: number }
+  /** A byte arena of a memory plan (alloc_storage). */
+  | { readonly op: 'storage'; readonly dst: number; readonly bytes: ShapeExpr }
+  /** A tensor at a byte offset of arena `src` (alloc_tensor); a device without views allocates it instead. */
+  | {
+      readonly op: 'view';
+      readonly dst: number;
+      readonly src: number;
+      readonly offset: ShapeExpr;
+      readonly dtype: string;
+      readonly shape: readonly ShapeExpr[];
+    }
   | { readonly op: 'prim'; readonly dst: number; readonly value: ShapeExpr; readonly dtype: string }
   | { readonly op: 'string'; readonly dst: number; readonly value: string }
   /** Loads parameter `index` of the artifact (a constant of the module). */

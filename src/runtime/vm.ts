@@ -160,6 +160,27 @@ export class VirtualMachine {
         case 'shape_of':
           regs[ins.dst] = new Shape((regs[ins.src] as NDArray).shape);
           break;
+        case 'storage': {
+          const device = this.options.device;
+          const bytes = frame.eval(ins.bytes);
+          // Without views the tensors are allocated one by one: the arena would only take memory.
+          const t = device.view ? device.empty([bytes], 'uint8') : new Shape([bytes]);
+          if (t instanceof NDArray) owned?.push(t);
+          regs[ins.dst] = t;
+          break;
+        }
+        case 'view': {
+          const device = this.options.device;
+          const shape = ins.shape.map((e) => frame.eval(e));
+          const arena = regs[ins.src] as NDArray;
+          // A device that cannot place tensors inside an arena allocates each one (as without a plan).
+          const t = device.view
+            ? device.view(arena, frame.eval(ins.offset), shape, ins.dtype as DType)
+            : device.empty(shape, ins.dtype as DType);
+          if (!device.view) owned?.push(t);
+          regs[ins.dst] = t;
+          break;
+        }
         case 'prim':
           regs[ins.dst] = ins.dtype === 'bool' ? frame.eval(ins.value) !== 0 : frame.eval(ins.value);
           break;

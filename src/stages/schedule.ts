@@ -13,7 +13,7 @@ import { z } from 'zod';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever the default rules or the primitives change what they produce. */
-export const SCHEDULE_VERSION = 3;
+export const SCHEDULE_VERSION = 4;
 
 export const scheduleStage = defineStage({
   id: 'schedule',

@@ -5,6 +5,7 @@
  * absolute and relative difference of every output.
  */
 import * as ort from 'onnxruntime-node';
+import type { IRModule } from '../../src/ir/module.ts';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
 import { memorySource } from '../../src/codegen/memory-source.ts';
 import { importOnnx } from '../../src/frontends/onnx/importer.ts';
@@ -38,10 +39,19 @@ export interface OutputError {
 export async function compareWithOrt(
   bytes: Uint8Array,
   inputs: readonly OracleInput[],
-  options: { seed?: number; dynamic?: ModelSpec['dynamic']; device?: Device; wasmThreads?: number } = {},
+  options: {
+    seed?: number;
+    dynamic?: ModelSpec['dynamic'];
+    device?: Device;
+    /** Build for the wasm target (default CPU schedules) and run on that many threads. */
+    wasmThreads?: number;
+    /** Applied to the imported module before it is built (optimising stages under test). */
+    transform?: (m: IRModule) => IRModule | Promise<IRModule>;
+  } = {},
 ): Promise<OutputError[]> {
-  const module = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
-  // A device: WebGPU; wasmThreads: the wasm target (default CPU schedules) on that many threads; else js.
+  const imported = importOnnx(bytes, { file: 'model.onnx', ...(options.dynamic ? { dynamic: options.dynamic } : {}) });
+  const module = options.transform ? await options.transform(imported) : imported;
+  // A device: WebGPU; wasmThreads: the wasm target on that many threads; else js.
   const scheduledFor = options.device ? WEBGPU_TARGET : options.wasmThreads ? WASM_TARGET : undefined;
   const artifact = await (scheduledFor
     ? buildArtifact(scheduleModule(legalizeModule(module), scheduledFor), { name: 'oracle', target: scheduledFor })

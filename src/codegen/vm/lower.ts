@@ -334,6 +334,7 @@ class FunctionLowerer {
         return dst;
       }
       case 'call': {
+        if (e.op === 'alloc_storage' || e.op === 'alloc_tensor') return this.planned(e, where);
         if (e.op !== 'shape_of') {
           return this.fail(`${where} still calls operator '${e.op}'; legalize the module before building it`);
         }
@@ -347,7 +348,10 @@ class FunctionLowerer {
         if (callee?.kind !== 'prim_func') return this.fail(`${where}: call_tir of '${e.func}', which is not a prim_func`);
         this.state.kernels.add(e.func);
         const args = e.args.map((a) => this.value(a, where));
-        const { outs, result } = this.outputs(e.out, where);
+        // A planned output (plan-memory) is written where its dst lies; otherwise the VM allocates it.
+        const { outs, result } = e.dst
+          ? { outs: [this.value(e.dst, where)], result: this.value(e.dst, where) }
+          : this.outputs(e.out, where);
         const scalars = e.tirVars?.values.map((v) => this.shapeExpr(v)) ?? [];
         this.emit({ op: 'kernel', kernel: e.func, args: [...args, ...outs], scalars });
         return result;
@@ -382,6 +386,24 @@ class FunctionLowerer {
         return dst;
       }
     }
+  }
+
+  /** alloc_storage / alloc_tensor of a memory plan: an arena, and views into it. */
+  private planned(e: Expr & { kind: 'call' }, where: string): number {
+    const shapeArg = (a: Expr | undefined): readonly PrimExpr[] =>
+      a?.kind === 'shape' ? a.values : this.fail(`${where}: ${e.op} needs a shape(...) literal`);
+    const dst = this.reg();
+    if (e.op === 'alloc_storage') {
+      this.emit({ op: 'storage', dst, bytes: this.shapeExpr(shapeArg(e.args[0])[0]!) });
+      return dst;
+    }
+    const src = this.value(e.args[0]!, where);
+    const offset = e.args[1];
+    if (offset?.kind !== 'prim_value') return this.fail(`${where}: alloc_tensor needs its offset as prim(...)`);
+    const dtype = typeof e.attrs.dtype === 'string' ? e.attrs.dtype : 'float32';
+    const shape = shapeArg(e.args[2]).map((d) => this.shapeExpr(d));
+    this.emit({ op: 'view', dst, src, offset: this.shapeExpr(offset.value), dtype, shape });
+    return dst;
   }
 
   /** Allocates the outputs of a destination-passing call; the result is one tensor or their tuple. */

@@ -88,6 +88,11 @@ export interface CallTIR {
   readonly out: TensorStructInfo | TupleStructInfo;
   /** Symbolic variables the kernel needs but cannot read off its tensors' shapes. */
   readonly tirVars?: ShapeExpr;
+  /**
+   * Where the output goes, when memory is planned (plan-memory): a tensor made by
+   * `alloc_tensor` over a planned storage. Without it the VM allocates the output.
+   */
+  readonly dst?: GraphVar;
 }
 
 /** Calls a registry function by symbol, destination-passing style. */
@@ -212,8 +217,9 @@ export function callTIR(
   args: readonly Expr[],
   out: TensorStructInfo | TupleStructInfo,
   tirVars?: ShapeExpr,
+  dst?: GraphVar,
 ): CallTIR {
-  return tirVars ? { kind: 'call_tir', func, args, out, tirVars } : { kind: 'call_tir', func, args, out };
+  return { kind: 'call_tir', func, args, out, ...(tirVars ? { tirVars } : {}), ...(dst ? { dst } : {}) };
 }
 
 export function callDPSPacked(func: string, args: readonly Expr[], out: TensorStructInfo | TupleStructInfo): CallDPSPacked {
@@ -342,9 +348,15 @@ export function mapExprChildren(e: Expr, m: ExprMapper): Expr {
       const t = m.expr(e.tuple);
       return t === e.tuple ? e : tupleGet(t, e.index);
     }
+    case 'call_tir': {
+      const args = mapArray(e.args, m.expr);
+      const dst = e.dst ? m.expr(e.dst) : undefined;
+      if (args === e.args && dst === e.dst) return e;
+      if (dst !== undefined && dst.kind !== 'graph_var') throw new Error('the dst of call_tir must stay a variable');
+      return { ...e, args, ...(dst ? { dst } : {}) };
+    }
     case 'call':
     case 'call_global':
-    case 'call_tir':
     case 'call_dps_packed': {
       const args = mapArray(e.args, m.expr);
       return args === e.args ? e : { ...e, args };

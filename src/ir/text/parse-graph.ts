@@ -407,14 +407,29 @@ export class GraphParser {
     this.c.expect(',');
     const out = this.outSinfo();
     let tirVars: ShapeExpr | undefined;
+    let dst: GraphVar | undefined;
     if (this.c.accept(',')) {
-      this.c.expectName('tir_vars');
-      this.c.expect(':');
-      if (!this.c.atName('shape')) this.c.error('shape(...)');
-      tirVars = this.shapeValue();
+      if (this.c.atName('dst')) dst = this.dstVar();
+      else {
+        this.c.expectName('tir_vars');
+        this.c.expect(':');
+        if (!this.c.atName('shape')) this.c.error('shape(...)');
+        tirVars = this.shapeValue();
+        if (this.c.accept(',')) dst = this.dstVar();
+      }
     }
     this.c.expect(')');
-    return callTIR(name.text, args, out, tirVars);
+    return callTIR(name.text, args, out, tirVars, dst);
+  }
+
+  /** `dst: v`: the planned tensor a call_tir writes its output into. */
+  private dstVar(): GraphVar {
+    this.c.expectName('dst');
+    this.c.expect(':');
+    if (this.c.peek().kind !== 'name') this.c.error('a variable (the dst of call_tir)');
+    const e = this.leaf('the dst of call_tir');
+    if (e.kind !== 'graph_var') this.c.error('a variable (the dst of call_tir)');
+    return e;
   }
 
   private callDPS(): Expr {

@@ -159,7 +159,8 @@ class GraphPrinter {
         return `@${e.func}(${this.args(e.args, depth)})`;
       case 'call_tir': {
         const vars = e.tirVars ? `, tir_vars: ${this.expr(e.tirVars, depth)}` : '';
-        return `call_tir(${e.func}, ${this.argTuple(e.args, depth)}, out: ${this.sinfo(e.out)}${vars})`;
+        const dst = e.dst ? `, dst: ${this.expr(e.dst, depth)}` : '';
+        return `call_tir(${e.func}, ${this.argTuple(e.args, depth)}, out: ${this.sinfo(e.out)}${vars}${dst})`;
       }
       case 'call_dps_packed':
         return `call_dps_packed(${JSON.stringify(e.func)}, ${this.argTuple(e.args, depth)}, out: ${this.sinfo(e.out)})`;

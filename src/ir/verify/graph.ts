@@ -128,6 +128,13 @@ export function verifyGraphFunc(m: IRModule, name: string, f: GraphFunc, report:
       case 'call_tir': {
         leaves(e.args, 'arguments of call_tir');
         checkSinfo(e.out);
+        if (e.dst) {
+          expr(e.dst);
+          const d = e.dst.sinfo;
+          if (e.out.kind !== 'tensor' || d.kind !== 'tensor' || isBaseOf(e.out, d) !== 'yes' || isBaseOf(d, e.out) !== 'yes') {
+            report(where(), `the dst of call_tir ('${e.dst.name}') must be a tensor of the call's output type`);
+          }
+        }
         if (e.tirVars) e.tirVars.values.forEach(checkPrim);
         const callee = m.functions.get(e.func);
         if (!callee || callee.kind !== 'prim_func') {

@@ -4,6 +4,7 @@ import { diagnostic, M } from '../../support/messages.ts';
 import { type IRModule, sortedFunctionNames } from '../module.ts';
 import type { InferOp } from '../graph/op-hooks.ts';
 import { verifyGraphFunc } from './graph.ts';
+import { verifyMemoryPlan } from './memory.ts';
 import { locationOf } from '../text/locations.ts';
 import { verifyPrimFunc, type Where } from './tir.ts';
 
@@ -20,7 +21,10 @@ export function verifyModule(m: IRModule, options: VerifyOptions = {}): Diagnost
   for (const name of sortedFunctionNames(m)) {
     const f = m.functions.get(name)!;
     if (f.kind === 'prim_func') verifyPrimFunc(name, f, report);
-    else if (f.kind === 'func') verifyGraphFunc(m, name, f, report, options.inferOp);
+    else if (f.kind === 'func') {
+      verifyGraphFunc(m, name, f, report, options.inferOp);
+      verifyMemoryPlan(m, name, f, report);
+    }
   }
   return problems;
 }

@@ -44,6 +44,9 @@ export function defaultRules(kind: TargetKind): readonly ScheduleRule[] {
   return DEFAULT_RULES[kind];
 }
 
+/** Rules whose launch ends in a write-back block an elementwise epilogue can fold into. */
+const EPILOGUE_HOSTS = new Set(['conv', 'matmul']);
+
 export const SCHEDULE_RULES_ATTR = 'schedule_rules';
 export const SCHEDULE_TRACE_ATTR = 'schedule_trace';
 
@@ -69,6 +72,18 @@ export function scheduleKernel(
     if (blockName === undefined) {
       used.push(topLevelStmts(f).length > 0 ? 'prescheduled-or-opaque' : 'none');
       continue;
+    }
+    // An elementwise epilogue (fuse's bias / activation / residual add) after a tiled matmul or
+    // conv folds into the tile's write-back from registers: one launch, no intermediate in memory.
+    if (EPILOGUE_HOSTS.has(used[used.length - 1] ?? '')) {
+      const fork = sch.fork();
+      try {
+        fork.reverseComputeInline(fork.getBlock(blockName));
+        sch = fork;
+        continue;
+      } catch (e) {
+        if (!(e instanceof KilnError && e.diagnostics.some((d) => d.code === 'K7201'))) throw e;
+      }
     }
     const nest = currentNest(sch.func, blockName);
     let applied = 'none';
