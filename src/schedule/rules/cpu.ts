@@ -110,8 +110,10 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const facts = cpuFacts(ctx.target);
     const n = constExtent([jLoop]);
     // NR: two vectors of outputs per row, one for a short j; a j that NR does not divide gets a predicated tail.
-    const nr = n !== undefined && n <= facts.lanes ? facts.lanes : 2 * facts.lanes;
-    if (n !== undefined && n < facts.lanes) return false;
+    // A symbolic j is left to the fallback: its tail predicate, nested in a convolution's padding guard,
+    // multiplies the code the lane-wise paths need past what binaryen optimizes in reasonable time.
+    if (n === undefined || n < facts.lanes) return false;
+    const nr = n <= facts.lanes ? facts.lanes : 2 * facts.lanes;
     // MR: as many rows as the vector registers hold (MR×NR accumulators, NR/lanes operand vectors, one
     // broadcast), preferring a row count that divides M; otherwise the last tile is predicated.
     const vectorsPerRow = nr / facts.lanes;
@@ -161,7 +163,13 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const writeBack = sch.cacheWrite(b, 0, 'local');
     sch.reverseComputeAt(writeBack, i0);
     const init = sch.decomposeReduction(b, reduce[0]!);
-    for (const blockRV of [init, writeBack]) tileInside(sch, sch.getLoops(blockRV), i0);
+    tileInside(sch, sch.getLoops(writeBack), i0);
+    // The init's loops follow the update's order: with the rows inside, the columns are the outer one.
+    const initLoops = sch.getLoops(init);
+    if (rowsInside && i1) {
+      sch.vectorize(initLoops[initLoops.length - 2]!);
+      sch.unroll(initLoops[initLoops.length - 1]!);
+    } else tileInside(sch, initLoops, i0);
     // A convolution's window taps (all reduce loops but the first, a few each) are written out: no loop
     // overhead per tap, and the taps' addresses become constant offsets.
     const taps = sr.reduce.slice(1);
