@@ -21,6 +21,7 @@ import { importOnnx } from '../src/frontends/onnx/importer.ts';
 import { loadArtifact } from '../src/runtime/artifact.ts';
 import { type Device, NDArray, tensor } from '../src/runtime/ndarray.ts';
 import { webgpuDevice } from '../src/runtime/node.ts';
+import { isWebGpuDevice } from '../src/runtime/webgpu/device.ts';
 import { targetSchema } from '../src/ir/target.ts';
 import { legalizeModule } from '../src/passes/legalize.ts';
 import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
@@ -29,6 +30,7 @@ import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-wri
 import { encoderLayerOnnx } from '../scripts/models/encoder-layer.ts';
 import { RESNET50_INPUT, resnet50Onnx } from '../scripts/models/resnet50.ts';
 import { median } from './util.ts';
+import { timeReferenceMatmul } from './wgsl-matmul-reference.ts';
 
 interface Case {
   readonly name: string;
@@ -37,6 +39,8 @@ interface Case {
   readonly repeats: number;
   /** Floating-point operations of one run (multiply and add counted apart), where simple to state. */
   readonly flops?: number;
+  /** On WebGPU, also time the hand-written WGSL matmul (bench/wgsl-matmul-reference.ts) of this size beside Kiln's. */
+  readonly gpuReference?: number;
 }
 
 function seeded(n: number, seed: number, scale = 1): Float32Array {
@@ -120,6 +124,7 @@ function cases(): Case[] {
     {
       name: 'matmul 1024x1024x1024',
       bytes: matmulModel(1024),
+      gpuReference: 1024,
       inputs: [
         { name: 'a', shape: [1024, 1024] },
         { name: 'b', shape: [1024, 1024] },
@@ -292,15 +297,22 @@ export async function benchModels(): Promise<void> {
       if (typeof gpu !== 'string' && !(SOFTWARE_ADAPTER.test(gpu.name) && (c.flops ?? 0) > 3e9)) {
         const onGpu = await timeKiln(c, await buildKiln(c, true), { device: gpu });
         gpuRows.push(
-          `  ${c.name.padEnd(38)} ${fmt(onGpu)} ${fmt(kiln2)} ${ratio(onGpu, kiln2)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
+          `  ${c.name.padEnd(38)} ${fmt(onGpu)} ${gflops(c, onGpu)} ${fmt(kiln2)} ${ratio(onGpu, kiln2)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
         );
+        if (c.gpuReference !== undefined && isWebGpuDevice(gpu)) {
+          // The yardstick: a hand-written 8x8-register-block WGSL kernel; ratio = Kiln's time / its time.
+          const hand = await timeReferenceMatmul(gpu, c.gpuReference, c.repeats);
+          gpuRows.push(
+            `  ${'  hand-written WGSL (8x8 block)'.padEnd(38)} ${fmt(hand)} ${gflops(c, hand)} ${'kiln/hand'.padStart(9)} ${ratio(onGpu, hand)}`,
+          );
+        }
       }
     }
     console.log(`\nKiln on WebGPU (${typeof gpu === 'string' ? 'no adapter' : gpu.name}; ratio = WebGPU / reference)`);
     if (typeof gpu === 'string') console.log(`  skipped: ${gpu}`);
     else {
       console.log(
-        `  ${'model'.padEnd(38)} ${'webgpu'.padStart(9)} ${'kiln 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(7)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)}`,
+        `  ${'model'.padEnd(38)} ${'webgpu'.padStart(9)} ${'GFLOPS'.padStart(7)} ${'kiln 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'ort-node'.padStart(9)} ${'ratio'.padStart(7)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)}`,
       );
       for (const r of gpuRows) console.log(r);
     }

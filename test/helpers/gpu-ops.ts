@@ -31,6 +31,11 @@ export const WEBGPU_TARGET: TargetDescription = targetSchema.parse(
   parseYaml(readFileSync(new URL('../../targets/webgpu.yaml', import.meta.url), 'utf8')),
 );
 
+/** The target for a GPU with on-chip workgroup memory: matmul tiles staged there. */
+export const WEBGPU_DISCRETE_TARGET: TargetDescription = targetSchema.parse(
+  parseYaml(readFileSync(new URL('../../targets/webgpu-discrete.yaml', import.meta.url), 'utf8')),
+);
+
 export interface RefLike {
   readonly shape: readonly number[];
   readonly dtype: DataType;

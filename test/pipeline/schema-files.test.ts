@@ -20,7 +20,7 @@ describe('checked-in JSON Schemas', () => {
     expect(pipeline.schema).toMatchObject({ $schema: 'http://json-schema.org/draft-07/schema#' });
     for (const f of ['pipelines/mm-relu.yaml'])
       expect(pipeline(parse(readFileSync(`${REPO}${f}`, 'utf8'))), JSON.stringify(pipeline.errors)).toBe(true);
-    for (const f of ['targets/js.yaml', 'targets/webgpu.yaml'])
+    for (const f of ['targets/js.yaml', 'targets/webgpu.yaml', 'targets/webgpu-discrete.yaml'])
       expect(target(parse(readFileSync(`${REPO}${f}`, 'utf8'))), JSON.stringify(target.errors)).toBe(true);
     expect(pipeline({ name: 'x', target: 'js', model: { path: 'm.kir' }, stages: [{ pases: {} }] })).toBe(false);
     expect(pipeline({ name: 'child', extends: './base.yaml' })).toBe(true);

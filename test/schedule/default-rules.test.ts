@@ -5,6 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
+import { emitWgslKernel } from '../../src/codegen/wgsl/kernel.ts';
 import type { TraceInstruction } from '../../src/schedule/trace.ts';
 import { getPrimFunc } from '../../src/ir/module.ts';
 import { structuralEqual } from '../../src/ir/structural.ts';
@@ -18,7 +19,7 @@ import {
   SCHEDULE_TRACE_ATTR,
 } from '../../src/schedule/rules/default-rules.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
-import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
+import { WEBGPU_DISCRETE_TARGET, WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
 import { lockstep } from './lockstep.ts';
 import { matmulKernel } from './kernels.ts';
@@ -48,7 +49,7 @@ function rulesOf(name: string): unknown {
 describe('default GPU rules', () => {
   it('record which rule scheduled each launch of each kernel', () => {
     expect(rulesOf('relu')).toEqual(['injective']);
-    // x · W with 32 and more rows and columns: tiles in workgroup memory.
+    // x · W with 32 and more rows and columns: register-blocked tiles.
     expect(rulesOf('matmul')).toEqual(['matmul']);
     // A row sum over the contiguous axis: a workgroup per row.
     expect(rulesOf('sum')).toEqual(['reduction']);
@@ -97,15 +98,35 @@ func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), 
   return y
 }`;
 
-  it('tiles into workgroup memory, accumulates in registers, and keeps the numbers (interpreter, partial tiles)', () => {
+  it('on a GPU with workgroup memory: tiles into it, accumulates in registers, and keeps the numbers (interpreter, partial tiles)', () => {
     const before = kernelOf(MM);
-    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    const s = scheduleKernel('matmul', before, WEBGPU_DISCRETE_TARGET);
     expect(s.rules).toEqual(['matmul']);
     const text = printFunc(s.func);
     expect(text).toMatch(/alloc x1_shared: f32\[32, 8\] shared/);
     expect(text).toMatch(/alloc x2_shared: f32\[8, 32\] shared/);
     expect(text).toMatch(/alloc T_matmul_local: f32\[4, 4\] local/);
     expectSameResults(before, s.func, { m: 37 }, 1e-4);
+  });
+
+  it('on a software adapter: no workgroup memory, an 8x8 register block per thread, shrunk on short dims (same numbers)', () => {
+    const before = kernelOf(MM);
+    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['matmul']);
+    const text = printFunc(s.func);
+    expect(text).not.toMatch(/ shared/);
+    // 50 columns over 8 threads: blocks of 4 columns; the symbolic rows get the target's 8.
+    expect(text).toMatch(/alloc T_matmul_local: f32\[8, 4\] local/);
+    expectSameResults(before, s.func, { m: 37 }, 1e-4);
+    const square = scheduleKernel('matmul', matmulKernel(128, 64, 128), WEBGPU_TARGET);
+    expect(printFunc(square.func)).toMatch(/alloc T_matmul_local: f32\[8, 8\] local/);
+  });
+
+  it('the register block is indexed with constants in the WGSL (unrolled, folded)', () => {
+    const s = scheduleKernel('matmul', matmulKernel(128, 64, 128), WEBGPU_TARGET);
+    const wgsl = emitWgslKernel('matmul', s.func, WEBGPU_TARGET).source;
+    expect(wgsl).toMatch(/T_matmul_local\[63i\] = \(T_matmul_local\[63i\] \+/);
+    expect(wgsl).not.toMatch(/T_matmul_local\[[^\]0-9]/);
   });
 
   it('leaves a single-row product (GEMV) to the reduction rules', () => {

@@ -11,6 +11,10 @@ export interface RuleContext {
   readonly maxThreadsPerAxis: { readonly x: number; readonly y: number; readonly z: number };
   /** maxComputeWorkgroupStorageSize in bytes. */
   readonly sharedBytes: number;
+  /** Whether tiles are staged in workgroup memory (the target's gpu.workgroupMemory is 'fast', the default). */
+  readonly stageInWorkgroupMemory: boolean;
+  /** A matmul thread's block of outputs, [rows, columns] (the target's gpu.registerTile). */
+  readonly registerTile: readonly [number, number];
 }
 
 export interface ScheduleRule {
@@ -34,6 +38,7 @@ const SPEC_DEFAULTS: Record<string, number> = {
 
 export function ruleContext(target: TargetDescription): RuleContext {
   const limit = (k: string): number => target.limits[k] ?? SPEC_DEFAULTS[k]!;
+  const staged = (target.gpu?.workgroupMemory ?? 'fast') === 'fast';
   return {
     target,
     maxThreads: Math.min(limit('maxComputeInvocationsPerWorkgroup'), limit('maxComputeWorkgroupSizeX')),
@@ -43,6 +48,8 @@ export function ruleContext(target: TargetDescription): RuleContext {
       z: limit('maxComputeWorkgroupSizeZ'),
     },
     sharedBytes: limit('maxComputeWorkgroupStorageSize'),
+    stageInWorkgroupMemory: staged,
+    registerTile: target.gpu?.registerTile ?? (staged ? [4, 4] : [8, 8]),
   };
 }
 
