@@ -138,9 +138,9 @@ func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), 
 describe('the gemv rule', () => {
   const kernelOf = (rows: number, k: number, n: number) => matmulKernel(rows, k, n);
 
-  it('puts threads along the outputs and along a long reduction, combining in workgroup memory (same numbers)', () => {
+  it('on a GPU with workgroup memory: threads along the outputs and along a long reduction, combining there (same numbers)', () => {
     const before = kernelOf(1, 256, 40);
-    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    const s = scheduleKernel('matmul', before, WEBGPU_DISCRETE_TARGET);
     expect(s.rules).toEqual(['gemv']);
     const text = printFunc(s.func);
     expect(text).toMatch(/thread_binding\(32, "threadIdx.x"\)/);
@@ -148,6 +148,17 @@ describe('the gemv rule', () => {
     // Partial results per reduce thread, then per output thread: neighbouring threadIdx.x touch neighbouring words.
     expect(text).toMatch(/alloc T_matmul_shared: f32\[8, 32\] shared/);
     expectSameResults(before, lockstep(s.func), {}, 1e-4);
+  });
+
+  it('on a software adapter: a block of 4 neighbouring outputs per thread in registers, the whole reduction each (same numbers)', () => {
+    const before = kernelOf(1, 256, 40);
+    const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
+    expect(s.rules).toEqual(['gemv']);
+    const text = printFunc(s.func);
+    expect(text).not.toMatch(/ shared/);
+    expect(text).toMatch(/thread_binding\(16, "threadIdx.x"\)/);
+    expect(text).toMatch(/alloc T_matmul_local: f32\[1, 4\] local/);
+    expectSameResults(before, s.func, {}, 1e-4);
   });
 
   it('leaves short reductions and many outputs to one thread per output', () => {

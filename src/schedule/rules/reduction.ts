@@ -8,7 +8,9 @@
  *   read neighbouring elements.
  * - threads along the outputs and along the reduction ("gemv"): when the
  *   contiguous axis is an output axis but the outputs are few and the
- *   reduction long (x · W with one row and W K×N).
+ *   reduction long (x · W with one row and W K×N). On a software adapter
+ *   (the target's gpu.workgroupMemory is 'emulated') a thread takes a block
+ *   of neighbouring outputs and the whole reduction instead.
  * - one thread per output ("reduction-per-thread"): each thread runs the whole
  *   reduction for one output. Right for short reductions over many outputs
  *   and when the contiguous axis is an output axis (x · W with W K×N, a
@@ -17,8 +19,9 @@
  */
 import { type PrimExpr, type PrimVar, primVars, visitPrim } from '../../ir/prim/expr.ts';
 import { type BlockRealize, visitStmts } from '../../ir/tir/stmt.ts';
-import { constExtent, type Nest, spatialThenReduce } from './nest.ts';
-import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
+import type { Schedule } from '../schedule.ts';
+import { constExtent, type Nest, spatialThenReduce, unrollInside } from './nest.ts';
+import { ceilPow2, floorPow2, type RuleContext, type ScheduleRule } from './rule.ts';
 
 /** Below this many reduced elements a workgroup per output wastes most of its threads. */
 const MIN_COOPERATIVE = 32;
@@ -70,6 +73,7 @@ export const gemvRule: ScheduleRule = {
     const outputs = constExtent(sr.spatial);
     if ((k !== undefined && k < GEMV_MIN_REDUCE) || (outputs !== undefined && outputs > GEMV_MAX_OUTPUTS)) return false;
     if (contiguousAxis(nest) !== 'spatial') return false;
+    if (!ctx.stageInWorkgroupMemory) return registerGemv(sch, nest, sr.spatial.length, ctx);
     const axis = ctx.maxThreadsPerAxis;
     const tx = Math.min(GEMV_OUTPUT_THREADS, floorPow2(axis.x), ceilPow2(outputs ?? GEMV_OUTPUT_THREADS));
     const ty = Math.min(GEMV_REDUCE_THREADS, floorPow2(axis.y), floorPow2(ctx.maxThreads / tx));
@@ -87,6 +91,46 @@ export const gemvRule: ScheduleRule = {
     return true;
   },
 };
+
+/** Outputs per thread and threads per workgroup of the GEMV on a software adapter. */
+const GEMV_BLOCK = 4;
+const GEMV_THREADS = 64;
+
+/**
+ * The GEMV on a software adapter (no real workgroup memory): one thread per
+ * block of 4 neighbouring outputs along the contiguous axis, accumulated in
+ * registers over the whole reduction, no cross-thread combining. Each step of
+ * the reduction loads one input element and 4 neighbouring weights, so the
+ * loop overhead is paid once per 4 multiply-adds.
+ */
+function registerGemv(sch: Schedule, nest: Nest, spatialCount: number, ctx: RuleContext): boolean {
+  const b = sch.getBlock(nest.block.block.name);
+  const loops = sch.getLoops(b);
+  const spatial = loops.slice(0, spatialCount);
+  const reduce = loops.slice(spatialCount);
+  const last = spatial[spatial.length - 1]!;
+  const extent = constExtent([nest.loops[spatialCount - 1]!]);
+  const block = Math.min(GEMV_BLOCK, floorPow2(extent ?? GEMV_BLOCK));
+  const threads = Math.min(
+    GEMV_THREADS,
+    ctx.maxThreads,
+    floorPow2(ctx.maxThreadsPerAxis.x),
+    ceilPow2(Math.ceil((extent ?? GEMV_THREADS * block) / block)),
+  );
+  const [j0, tj, jb] = sch.split(last, [null, threads, block]);
+  const r = reduce.length > 1 ? sch.fuse(...reduce) : reduce[0]!;
+  sch.reorder(j0!, tj!, r, jb!);
+  sch.bind(tj!, 'threadIdx.x');
+  const writeBack = sch.cacheWrite(b, 0, 'local');
+  sch.reverseComputeAt(writeBack, tj!);
+  unrollInside(sch, writeBack, tj!);
+  unrollInside(sch, sch.decomposeReduction(b, r), tj!);
+  unrollInside(sch, b, r);
+  // One workgroup axis (a large grid folds into y at dispatch); fused last, after the moves that check coverage.
+  const outer = [...spatial.slice(0, -1), j0!];
+  sch.bind(outer.length > 1 ? sch.fuse(...outer) : outer[0]!, 'blockIdx.x');
+  return true;
+}
 
 export const perThreadReductionRule: ScheduleRule = {
   name: 'reduction-per-thread',
