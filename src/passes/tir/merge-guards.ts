@@ -7,7 +7,7 @@
  * without loads or calls merge: the first branch's stores cannot change
  * them.
  */
-import { visitPrim, type PrimExpr } from '../../ir/prim/expr.ts';
+import { visitPrim, type PrimExpr, type PrimVar } from '../../ir/prim/expr.ts';
 import { primStructuralEqual } from '../../ir/structural.ts';
 import { ifThenElse, mapStmtChildren, type PrimFunc, primFunc, seq, type Stmt } from '../../ir/tir/stmt.ts';
 
@@ -28,12 +28,33 @@ function merge(s: Stmt): Stmt {
       !prev.else &&
       !x.else &&
       pure(x.cond) &&
-      primStructuralEqual(prev.cond, x.cond)
+      sameExpr(prev.cond, x.cond)
     ) {
       out[out.length - 1] = ifThenElse(prev.cond, seq([prev.then, x.then]));
     } else out.push(x);
   }
   return out.length === inner.stmts.length ? inner : seq(out);
+}
+
+/**
+ * The same expression over the same variables. Structural equality alone
+ * matches variables by first occurrence (alpha-equivalence), under which
+ * `1 <= r` equals `1 <= c`: the occurrences must also be the very same variables.
+ */
+function sameExpr(a: PrimExpr, b: PrimExpr): boolean {
+  return primStructuralEqual(a, b) && sameList(varsInOrder(a), varsInOrder(b));
+}
+
+function varsInOrder(e: PrimExpr): PrimVar[] {
+  const out: PrimVar[] = [];
+  visitPrim(e, (x) => {
+    if (x.kind === 'var') out.push(x);
+  });
+  return out;
+}
+
+function sameList(a: readonly PrimVar[], b: readonly PrimVar[]): boolean {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
 function pure(e: PrimExpr): boolean {

@@ -42,6 +42,23 @@ prim_func k(X: f32[10], W: f32[2], Y: f32[2, 8]) {
     expectSameResults(before, after);
   });
 
+  test('conditions alike but over different variables stay apart (a 3x3 window: the row check, then the column check)', () => {
+    const before = kernel(`
+prim_func k(X: f32[4, 4], Y: f32[4, 4]) {
+  for r, c in grid(4, 4) {
+    if 1 <= r {
+      Y[r, c] = Y[r, c] + X[r - 1, c]
+    }
+    if 1 <= c {
+      Y[r, c] = Y[r, c] + X[r, c - 1]
+    }
+  }
+}`);
+    const after = mergeGuards(before);
+    expect(after).toBe(before);
+    expectSameResults(before, after);
+  });
+
   test('a condition that reads memory, or an if with an else, stays apart', () => {
     const before = kernel(`
 prim_func k(F: f32[1], Y: f32[2]) {
