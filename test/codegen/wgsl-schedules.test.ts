@@ -28,7 +28,8 @@ const JS_TARGET: TargetDescription = targetSchema.parse(
 
 interface Case {
   readonly what: string;
-  readonly params: readonly [string, readonly number[]][];
+  /** Per parameter its name and shape (a string dim is symbolic, `N=3`: named N, run at 3). */
+  readonly params: readonly [string, readonly (number | string)[]][];
   readonly out: string;
   readonly call: string;
   /** The kernel and the rule expected to schedule it (on both targets). */
@@ -103,10 +104,44 @@ const CASES: readonly Case[] = [
     kernel: 'conv2d',
     rule: 'conv',
   },
+  {
+    what: 'conv 3x3 3->16 over 32x32, symbolic batch (3)',
+    params: [
+      ['x', ['N=3', 3, 32, 32]],
+      ['w', [16, 3, 3, 3]],
+    ],
+    out: '(N, 16, 32, 32)',
+    call: 'conv2d(x, w, padding=[1, 1, 1, 1])',
+    kernel: 'conv2d',
+    rule: 'conv',
+  },
+  {
+    what: 'conv 3x3 16->32 stride 2 over 16x16, symbolic batch (1)',
+    params: [
+      ['x', ['N=1', 16, 16, 16]],
+      ['w', [32, 16, 3, 3]],
+    ],
+    out: '(N, 32, 8, 8)',
+    call: 'conv2d(x, w, strides=[2, 2], padding=[1, 1, 1, 1])',
+    kernel: 'conv2d',
+    rule: 'conv',
+  },
+  {
+    what: 'conv 1x1 16->32 stride 2 over 16x16, symbolic batch (2)',
+    params: [
+      ['x', ['N=2', 16, 16, 16]],
+      ['w', [32, 16, 1, 1]],
+    ],
+    out: '(N, 32, 8, 8)',
+    call: 'conv2d(x, w, strides=[2, 2])',
+    kernel: 'conv2d',
+    rule: 'conv',
+  },
 ];
 
 function moduleOf(c: Case): IRModule {
-  const params = c.params.map(([n, s]) => `${n}: Tensor[(${s.join(', ')}), f32]`).join(', ');
+  const dim = (d: number | string): string => (typeof d === 'number' ? String(d) : d.split('=')[0]!);
+  const params = c.params.map(([n, s]) => `${n}: Tensor[(${s.map(dim).join(', ')}), f32]`).join(', ');
   const text = `
 func main(${params}) -> Tensor[${c.out}, f32] {
   dataflow {
@@ -141,7 +176,12 @@ describeWebGpu('default GPU schedules on the adapter', (device) => {
   for (const c of CASES) {
     test(`${c.what}: the same numbers as the CPU, on both adapter classes`, async () => {
       const legalized = moduleOf(c);
-      const args = c.params.map(([, s], i) => random(s, i + 11));
+      const args = c.params.map(([, s], i) =>
+        random(
+          s.map((d) => (typeof d === 'number' ? d : Number(d.split('=')[1]))),
+          i + 11,
+        ),
+      );
       const want = await run(legalized, JS_TARGET, args);
       for (const target of [WEBGPU_TARGET, WEBGPU_DISCRETE_TARGET]) {
         const scheduled = scheduleModule(legalized, target);

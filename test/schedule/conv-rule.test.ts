@@ -16,8 +16,11 @@ import { parseModule } from '../../src/ir/text/parser.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
 import { scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
-import { WEBGPU_TARGET } from '../helpers/gpu-ops.ts';
+import { WEBGPU_DISCRETE_TARGET, WEBGPU_TARGET as SOFTWARE_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
+
+/** A GPU with workgroup memory (targets/webgpu-discrete.yaml): the staged tiles. */
+const STAGED_TARGET = WEBGPU_DISCRETE_TARGET;
 
 /** The legalized kernel of one operator call. */
 function convKernel(params: string, call: string): { name: string; func: PrimFunc } {
@@ -45,7 +48,7 @@ function sharedAllocs(f: PrimFunc): { name: string; elements: number }[] {
 }
 
 function withSharedBytes(bytes: number): TargetDescription {
-  return { ...WEBGPU_TARGET, limits: { ...WEBGPU_TARGET.limits, maxComputeWorkgroupStorageSize: bytes } };
+  return { ...STAGED_TARGET, limits: { ...STAGED_TARGET.limits, maxComputeWorkgroupStorageSize: bytes } };
 }
 
 describe('the conv rule', () => {
@@ -54,7 +57,7 @@ describe('the conv rule', () => {
       'x: Tensor[(1, 16, 32, 32), f32], w: Tensor[(32, 16, 3, 3), f32]',
       'conv2d(x, w, padding=[1, 1, 1, 1])',
     );
-    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    const s = scheduleKernel(name, func, STAGED_TARGET);
     expect(s.rules).toEqual(['conv']);
     const text = printFunc(s.func);
     // 16x16 outputs per workgroup read an 18x18 patch per channel; 8 channels per step fit 16 KiB.
@@ -119,7 +122,7 @@ describe('the conv rule', () => {
   for (const c of cases) {
     it(`${c.what}: scheduled by the rule, within the workgroup memory, same numbers`, () => {
       const { name, func } = convKernel(c.params, c.call);
-      const s = scheduleKernel(name, func, WEBGPU_TARGET);
+      const s = scheduleKernel(name, func, STAGED_TARGET);
       expect(s.rules).toEqual(['conv']);
       const shared = sharedAllocs(s.func);
       expect(shared.map((b) => b.name).sort()).toEqual(['data_shared', 'weight_shared']);
@@ -128,6 +131,30 @@ describe('the conv rule', () => {
       expectSameResults(func, s.func, c.sizes, 1e-9);
     });
   }
+
+  for (const c of cases) {
+    it(`${c.what}, on a software adapter: register blocks read straight from storage, same numbers`, () => {
+      const { name, func } = convKernel(c.params, c.call);
+      const s = scheduleKernel(name, func, SOFTWARE_TARGET);
+      expect(s.rules).toEqual(['conv']);
+      expect(sharedAllocs(s.func)).toEqual([]);
+      expectSameResults(func, s.func, c.sizes, 1e-9);
+    });
+  }
+
+  it('on a software adapter, 4 output channels per thread and the 3x3 taps written out', () => {
+    const { name, func } = convKernel(
+      'x: Tensor[(1, 16, 32, 32), f32], w: Tensor[(32, 16, 3, 3), f32]',
+      'conv2d(x, w, padding=[1, 1, 1, 1])',
+    );
+    const s = scheduleKernel(name, func, SOFTWARE_TARGET);
+    expect(printFunc(s.func)).toMatch(/alloc conv2d_local: f32\[1, 4, 1, 1\] local/);
+    const k = emitWgslKernel(name, s.func, SOFTWARE_TARGET);
+    expect(k.dispatches[0]!.workgroupSize).toEqual([8, 8, 2]);
+    // Per input channel: 9 taps x 4 channels of straight-line multiply-adds, one loop (over the input channels).
+    expect(k.source.match(/conv2d_local\[3i\] = \(conv2d_local\[3i\] \+/g)).toHaveLength(9);
+    expect(k.source.match(/for \(/g)).toHaveLength(1);
+  });
 
   it('takes fewer channels per step where the workgroup memory is smaller, and gives way when not one fits', () => {
     const { name, func } = convKernel(
@@ -146,7 +173,7 @@ describe('the conv rule', () => {
       'x: Tensor[(1, 16, 6, 6), f32], w: Tensor[(16, 8, 3, 3), f32]',
       'conv2d(x, w, padding=[1, 1, 1, 1], groups=2)',
     );
-    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    const s = scheduleKernel(name, func, STAGED_TARGET);
     expect(s.rules).toEqual(['conv']);
     // 8 input channels per group, not all 16; the patch is the whole 6x6 image (the 10x10 halo tile would be larger).
     expect(printFunc(s.func)).toMatch(/alloc data_shared: f32\[1, 8, 6, 6\] shared/);
@@ -155,7 +182,7 @@ describe('the conv rule', () => {
 
   it('gives a 1x1 output (a GEMV in disguise) to the gemv rule', () => {
     const { name, func } = convKernel('x: Tensor[(1, 256, 1, 1), f32], w: Tensor[(512, 256, 1, 1), f32]', 'conv2d(x, w)');
-    expect(scheduleKernel(name, func, WEBGPU_TARGET).rules).toEqual(['gemv']);
+    expect(scheduleKernel(name, func, STAGED_TARGET).rules).toEqual(['gemv']);
   });
 
   it('keeps the threads within the per-axis limits of the target, numbers every workgroup along x, and the kernel builds', () => {
@@ -163,7 +190,7 @@ describe('the conv rule', () => {
       'x: Tensor[(n, 64, 20, 20), f32], w: Tensor[(64, 64, 3, 3), f32]',
       'conv2d(x, w, padding=[1, 1, 1, 1])',
     );
-    const target = { ...WEBGPU_TARGET, limits: { ...WEBGPU_TARGET.limits, maxComputeWorkgroupSizeZ: 2 } };
+    const target = { ...STAGED_TARGET, limits: { ...STAGED_TARGET.limits, maxComputeWorkgroupSizeZ: 2 } };
     const s = scheduleKernel(name, func, target);
     expect(s.rules).toEqual(['conv']);
     const k = emitWgslKernel(name, s.func, target);
@@ -180,7 +207,7 @@ describe('the conv rule', () => {
       'x: Tensor[(1, 3, 224, 224), f32], w: Tensor[(64, 3, 7, 7), f32]',
       'conv2d(x, w, strides=[2, 2], padding=[3, 3, 3, 3])',
     );
-    const s = scheduleKernel(name, func, WEBGPU_TARGET);
+    const s = scheduleKernel(name, func, STAGED_TARGET);
     expect(s.rules).toEqual(['conv']);
     expect(printFunc(s.func)).toMatch(/alloc data_shared: f32\[1, 1, 37, 37\] shared/);
   });

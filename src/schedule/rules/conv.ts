@@ -12,6 +12,9 @@
  * (the guard). All workgroups are numbered along x, so a large grid folds
  * into y at dispatch.
  *
+ * On a software adapter (the target's gpu.workgroupMemory is 'emulated')
+ * nothing is staged: see registerConv.
+ *
  * A grouped convolution's patch holds only the input channels of the
  * groups its channel tile spans: one group when the tile divides the output
  * channels per group. The channel step is the largest that fits the
@@ -22,11 +25,11 @@
  * is a GEMV).
  */
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
 import { blockNames, getBlockRealize } from '../tree.ts';
 import { constExtent, productOperands, spatialThenReduce, topLevelStmts, unrollInside } from './nest.ts';
-import { ceilPow2, floorPow2, type ScheduleRule } from './rule.ts';
+import { ceilPow2, floorPow2, type RuleContext, type ScheduleRule } from './rule.ts';
 
 /** One tiled output dim: threads along it and outputs per thread. */
 interface DimTile {
@@ -63,6 +66,7 @@ export const convRule: ScheduleRule = {
     const outDims = sr.spatial.slice(2);
     const pixels = constExtent(outDims);
     if (pixels !== undefined && pixels < MIN_PIXELS) return false;
+    if (!ctx.stageInWorkgroupMemory) return registerConv(sch, blk.name, sr.spatial, ctx);
     const ow = outDims[outDims.length - 1]!;
     const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
     const axis = ctx.maxThreadsPerAxis;
@@ -177,6 +181,64 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
   unrollInside(sch, b, taps.length > 0 ? taps[taps.length - 1]! : rc1!);
   // One workgroup axis, so a grid past maxComputeWorkgroupsPerDimension folds into y at dispatch. Fused
   // last: the moves above check coverage, which symbolic extents divided by a fused index would defeat.
+  sch.bind(sch.fuse(...present([...extra, co0, oh0, ow0])), 'blockIdx.x');
+  return true;
+}
+
+/** A thread's output channels, and the threads along output columns and rows, on a software adapter. */
+const REG_CHANNELS = 4;
+const REG_COLUMN_THREADS = 8;
+const REG_ROW_THREADS = 8;
+const REG_CHANNEL_THREADS = 2;
+
+/**
+ * The convolution on a software adapter (no real workgroup memory): no
+ * staging; each thread keeps 4 output channels of one output pixel in
+ * registers and reads the input and the weights straight from storage, the
+ * window's taps unrolled (a 3×3 window: 36 multiply-adds per input channel in
+ * straight-line code, the padding guard tested once per tap). The threads of
+ * a workgroup run along the output columns (neighbouring threads read
+ * neighbouring input elements: a software adapter's SIMD lanes), rows and
+ * channel blocks; the lanes share each weight they load. Larger blocks
+ * measured slower on lavapipe (more live registers per lane).
+ */
+function registerConv(sch: Schedule, blockName: string, spatialLoops: readonly For[], ctx: RuleContext): boolean {
+  const outDims = spatialLoops.slice(2);
+  const hasOh = outDims.length > 1;
+  const axis = ctx.maxThreadsPerAxis;
+  const extentOf = (l: For | undefined, d: number): number => (l ? (constExtent([l]) ?? d) : 1);
+  const channels = extentOf(spatialLoops[1], 64);
+  const coPer = Math.min(REG_CHANNELS, floorPow2(channels));
+  const owThreads = Math.min(
+    hasOh ? REG_COLUMN_THREADS : 64,
+    floorPow2(axis.x),
+    ceilPow2(extentOf(outDims[outDims.length - 1], 64)),
+  );
+  const ohThreads = hasOh ? Math.min(REG_ROW_THREADS, floorPow2(axis.y), ceilPow2(extentOf(outDims[outDims.length - 2], 8))) : 1;
+  const coThreads = Math.min(REG_CHANNEL_THREADS, floorPow2(axis.z), ceilPow2(Math.ceil(channels / coPer)));
+  if (owThreads * ohThreads * coThreads > ctx.maxThreads) return false;
+
+  const b = sch.getBlock(blockName);
+  const loops = sch.getLoops(b);
+  const spatial = loops.slice(0, spatialLoops.length);
+  const [rc, ...taps] = loops.slice(spatialLoops.length);
+  const outs = spatial.slice(2);
+  const extra = [spatial[0]!, ...outs.slice(0, hasOh ? -2 : -1)];
+  const [co0, co1, co2] = sch.split(spatial[1]!, [null, coThreads, coPer]);
+  const [oh0, oh1] = hasOh ? sch.split(outs[outs.length - 2]!, [null, ohThreads]) : [];
+  const [ow0, ow1] = sch.split(outs[outs.length - 1]!, [null, owThreads]);
+  const present = (xs: (LoopRV | undefined)[]): LoopRV[] => xs.filter((x): x is LoopRV => x !== undefined);
+  sch.reorder(...present([...extra, co0, oh0, ow0, co1, oh1, ow1, rc, ...taps, co2]));
+  sch.bind(co1!, 'threadIdx.z');
+  if (oh1) sch.bind(oh1, 'threadIdx.y');
+  sch.bind(ow1!, 'threadIdx.x');
+  const writeBack = sch.cacheWrite(b, 0, 'local');
+  sch.reverseComputeAt(writeBack, ow1!);
+  unrollInside(sch, writeBack, ow1!);
+  unrollInside(sch, sch.decomposeReduction(b, rc!), ow1!);
+  // The taps and the channel block, written out as far as the unroll budget allows (innermost first).
+  unrollInside(sch, b, rc!);
+  // One workgroup axis (a large grid folds into y at dispatch); fused last, after the moves that check coverage.
   sch.bind(sch.fuse(...present([...extra, co0, oh0, ow0])), 'blockIdx.x');
   return true;
 }
