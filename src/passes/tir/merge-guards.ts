@@ -22,14 +22,7 @@ function merge(s: Stmt): Stmt {
   const out: Stmt[] = [];
   for (const x of inner.stmts) {
     const prev = out[out.length - 1];
-    if (
-      prev?.kind === 'if' &&
-      x.kind === 'if' &&
-      !prev.else &&
-      !x.else &&
-      pure(x.cond) &&
-      sameExpr(prev.cond, x.cond)
-    ) {
+    if (prev?.kind === 'if' && x.kind === 'if' && !prev.else && !x.else && pure(x.cond) && sameExpr(prev.cond, x.cond)) {
       out[out.length - 1] = ifThenElse(prev.cond, seq([prev.then, x.then]));
     } else out.push(x);
   }
