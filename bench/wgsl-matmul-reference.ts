@@ -1,11 +1,15 @@
 /**
  * A hand-written WGSL matmul, the yardstick for Kiln's generated one: each
- * thread keeps an 8×8 block of C in registers (sixteen vec4 accumulators),
- * reads A and B straight from storage as vec4 (four steps of k at a time),
- * no workgroup memory; 8×8 threads make a 64×64 tile of C per workgroup.
- * It is what a person writes for a software adapter (lavapipe, SwiftShader),
- * whose workgroup memory is ordinary memory. `timeReferenceMatmul` checks a
- * sample of its outputs against a float64 product before timing it.
+ * thread keeps an 8×8 block of C in 64 scalar registers; per step of k it
+ * loads 8 elements of A (a column of its rows) and 8 of B (a row of its
+ * columns) straight from storage and does 64 fused multiply-adds; no
+ * workgroup memory; 8×8 threads make a 64×64 tile of C per workgroup. It is
+ * what a person writes for a software adapter (lavapipe, SwiftShader), whose
+ * workgroup memory is ordinary memory. (A vec4 variant, sixteen vec4
+ * accumulators fed by vec4 loads, measured about a third slower on lavapipe:
+ * its SIMD lanes are invocations, so a vec4 per invocation is a gather.)
+ * `timeReferenceMatmul` checks a sample of its outputs against a float64
+ * product before timing it.
  */
 import { BufferUsage, MAP_MODE_READ } from '../src/runtime/webgpu/constants.ts';
 import type { WebGpuDevice } from '../src/runtime/webgpu/device.ts';
@@ -13,36 +17,29 @@ import { median } from './util.ts';
 
 /** The kernel for C = A · B, all n×n row-major f32, n a multiple of 64. */
 export function referenceMatmulWgsl(n: number): string {
-  const row = n / 4; // vec4s per row
-  const acc = (r: number, h: number): string => `c${r}_${h}`;
-  const lines: string[] = [];
-  for (let r = 0; r < 8; r++) for (let h = 0; h < 2; h++) lines.push(`  var ${acc(r, h)} = vec4<f32>();`);
+  const acc = (r: number, c: number): string => `c${r}_${c}`;
+  const decls: string[] = [];
   const body: string[] = [];
-  for (let r = 0; r < 8; r++) body.push(`    let a${r} = A[(row0 + ${r}u) * ${row}u + k4];`);
-  for (let kk = 0; kk < 4; kk++) {
-    body.push(`    let b${kk}_0 = B[(k4 * 4u + ${kk}u) * ${row}u + col4];`);
-    body.push(`    let b${kk}_1 = B[(k4 * 4u + ${kk}u) * ${row}u + col4 + 1u];`);
-  }
-  for (let kk = 0; kk < 4; kk++) {
-    const lane = 'xyzw'[kk]!;
-    for (let r = 0; r < 8; r++) {
-      for (let h = 0; h < 2; h++) body.push(`    ${acc(r, h)} = fma(vec4<f32>(a${r}.${lane}), b${kk}_${h}, ${acc(r, h)});`);
+  const stores: string[] = [];
+  for (let r = 0; r < 8; r++) body.push(`    let a${r} = A[(row0 + ${r}u) * ${n}u + k];`);
+  for (let c = 0; c < 8; c++) body.push(`    let b${c} = B[k * ${n}u + col0 + ${c}u];`);
+  for (let r = 0; r < 8; r++) {
+    for (let c = 0; c < 8; c++) {
+      decls.push(`  var ${acc(r, c)} = 0.0;`);
+      body.push(`    ${acc(r, c)} = fma(a${r}, b${c}, ${acc(r, c)});`);
+      stores.push(`  C[(row0 + ${r}u) * ${n}u + col0 + ${c}u] = ${acc(r, c)};`);
     }
   }
-  const stores: string[] = [];
-  for (let r = 0; r < 8; r++) {
-    for (let h = 0; h < 2; h++) stores.push(`  C[(row0 + ${r}u) * ${row}u + col4 + ${h}u] = ${acc(r, h)};`);
-  }
-  return `@group(0) @binding(0) var<storage, read> A: array<vec4<f32>>;
-@group(0) @binding(1) var<storage, read> B: array<vec4<f32>>;
-@group(0) @binding(2) var<storage, read_write> C: array<vec4<f32>>;
+  return `@group(0) @binding(0) var<storage, read> A: array<f32>;
+@group(0) @binding(1) var<storage, read> B: array<f32>;
+@group(0) @binding(2) var<storage, read_write> C: array<f32>;
 
 @compute @workgroup_size(8, 8, 1)
 fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
   let row0 = gid.y * 8u;
-  let col4 = gid.x * 2u;
-${lines.join('\n')}
-  for (var k4 = 0u; k4 < ${row}u; k4++) {
+  let col0 = gid.x * 8u;
+${decls.join('\n')}
+  for (var k = 0u; k < ${n}u; k++) {
 ${body.join('\n')}
   }
 ${stores.join('\n')}
