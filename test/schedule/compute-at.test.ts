@@ -565,6 +565,25 @@ describe('reverse_compute_at', () => {
       );
     });
 
+    it('a producer writing a strided set per iteration (every 2nd element: its box holds elements not yet written)', () => {
+      const g = kernel(`
+        prim_func k(A: f32[16], C: f32[16]) {
+          alloc B: f32[16]
+          for t, c in grid(2, 8) {
+            block B(vi = spatial(16, c * 2 + t)) { B[vi] = A[vi] * 2.0 }
+          }
+          for i in range(16) {
+            block C(vc = spatial(i)) { C[vc] = B[vc] }
+          }
+        }`);
+      f(
+        `block 'B' writes 8 elements of 'B' per iteration of loop 't', spread over a box of 15: block 'C' would read elements no producer wrote there`,
+        () => reverseAt(g, 'C', loops(g, 'B')[0]!),
+      );
+      // Per iteration of the inner loop one element: a dense box, the move is fine.
+      expectSameResults(g, reverseAt(g, 'C', loops(g, 'B')[1]!));
+    });
+
     it('a producer outside the loop', () => {
       const g = kernel(`
         prim_func k(A: f32[4], C: f32[4]) {

@@ -20,7 +20,7 @@
  * iteration program order decides.
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
-import { add, eq, ge, le, type PrimVar } from '../../ir/prim/expr.ts';
+import { add, eq, ge, le, type PrimExpr, type PrimVar, primVars, substitute } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import type { BlockRealize, For, PrimFunc, Range, Stmt } from '../../ir/tir/stmt.ts';
@@ -145,6 +145,7 @@ export function reverseComputeAt(f: PrimFunc, blockName: string, loopVar: PrimVa
   const a = analyzerAt(f, loop);
   a.bind(loop.loopVar, { min: loop.min, extent: loop.extent });
   const required = requiredRegions(f, loop, producers, me.reads, 'writes', false, a);
+  requireDenseWrites(f, loop, producers, me.reads, realize.block.name, a, ctx);
   const doms = iterDomains(realize, inferBlockRegions(realize.block).reads, required, a, ctx);
   realize.block.iterVars.forEach((iv, i) => {
     if (iv.iterKind !== 'reduce') return;
@@ -257,6 +258,54 @@ function requiredRegions(
     }
   }
   return new Map([...perDim].map(([b, lists]) => [b, lists.map((l) => uniteRanges(l, a))]));
+}
+
+/**
+ * Fails when a producer under `loop` writes, per iteration, fewer elements
+ * than the box its written region spans: a strided pattern (a thread's
+ * outputs every 8th column). The consumer would then run over the whole box
+ * and read elements no producer wrote in that iteration. The elements
+ * written are at most the product of the constant extents of the loops below
+ * `loop` that the write's indices use; the box's volume must not exceed it.
+ * Where an extent is symbolic nothing is proved and the move goes ahead.
+ */
+function requireDenseWrites(
+  f: PrimFunc,
+  loop: For,
+  producers: readonly BlockAccess[],
+  buffers: ReadonlySet<Buffer>,
+  blockName: string,
+  a: Analyzer,
+  ctx: PrimitiveContext,
+): void {
+  for (const p of producers) {
+    const path = pathTo(f.body, p.realize) ?? [];
+    const below = path.slice(path.indexOf(loop) + 1).filter((s): s is For => s.kind === 'for');
+    const doms = new Map<PrimVar, Range>(below.map((s) => [s.loopVar, { min: s.min, extent: s.extent }]));
+    for (const r of inferBlockRegions(p.realize.block).writes) {
+      if (!buffers.has(r.buffer)) continue;
+      const [relaxed] = relaxedBlockRegions(p.realize, [r], doms, a);
+      let volume = 1;
+      for (const rg of relaxed!.region) {
+        const e = a.simplify(rg.extent);
+        volume = e.kind === 'int' ? volume * e.value : NaN;
+      }
+      const used = new Set<PrimVar>();
+      const binding = new Map<PrimVar, PrimExpr>(p.realize.block.iterVars.map((iv, i) => [iv.var, p.realize.iterValues[i]!]));
+      for (const rg of r.region) primVars(substitute(rg.min, binding), used);
+      let points = 1;
+      for (const s of below) {
+        if (!used.has(s.loopVar)) continue;
+        points = s.extent.kind === 'int' ? points * s.extent.value : NaN;
+      }
+      if (volume > points) {
+        scheduleFail(
+          ctx,
+          `block '${p.realize.block.name}' writes ${points} elements of '${r.buffer.name}' per iteration of loop '${loop.loopVar.name}', spread over a box of ${volume}: block '${blockName}' would read elements no producer wrote there`,
+        );
+      }
+    }
+  }
 }
 
 /**
