@@ -37,17 +37,18 @@ import { legalizedKernel, matmulKernel } from './kernels.ts';
 const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
 
 const MODEL = `
-func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32]) -> Tensor[(n, 24), f32] {
+func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32], c2: Tensor[(1, 3, 9, 21), f32]) -> Tensor[(n, 24), f32] {
   dataflow {
     a = matmul(x, w)
     ab = add(a, b)
     s = softmax(ab, axis=1)
     r = relu(s)
     d = conv2d(c, k, padding=[1, 1, 1, 1])
+    d2 = conv2d(c2, k, strides=[2, 2], padding=[1, 1, 1, 1])
     e = sum(x, axis=[1])
-    output r, d, e
+    output r, d, d2, e
   }
-  return (r, d, e)
+  return (r, d, d2, e)
 }`;
 
 const legalized = legalizeModule(parseModule(MODEL, { ...opHooks, file: 'model.kir' }));
@@ -61,6 +62,8 @@ describe('default CPU rules', () => {
     expect(rulesOf('add')).toEqual(['cpu-injective']);
     // A padded 3x3 convolution at stride 1: output channels × output columns in registers.
     expect(rulesOf('conv2d')).toEqual(['cpu-conv']);
+    // At stride 2 too: the code generator loads the input's every other element as two vectors and a shuffle.
+    expect(rulesOf('conv2d1')).toEqual(['cpu-conv']);
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
@@ -126,9 +129,13 @@ describe('the cpu-conv rule', () => {
     expectSameResults(before, s.func, {}, 1e-4);
   });
 
-  it('leaves a strided convolution (its input not contiguous along the output columns) to another rule', () => {
-    const before = kernelOf('(1, 3, 8, 8)', '(4, 3, 3, 3)', ', strides=[2, 2], padding=[1, 1, 1, 1]', '(1, 4, 4, 4)');
-    expect(scheduleKernel('conv2d', before, WASM_TARGET).rules).not.toEqual(['cpu-conv']);
+  it('takes a stride-2 convolution (its input two elements apart per output column), leaves stride 3 to another rule', () => {
+    const two = kernelOf('(1, 3, 8, 21)', '(4, 3, 3, 3)', ', strides=[2, 2], padding=[1, 1, 1, 1]', '(1, 4, 4, 11)');
+    const s = scheduleKernel('conv2d', two, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-conv']);
+    expectSameResults(two, s.func, {}, 1e-4);
+    const three = kernelOf('(1, 3, 8, 8)', '(4, 3, 3, 3)', ', strides=[3, 3], padding=[1, 1, 1, 1]', '(1, 4, 3, 3)');
+    expect(scheduleKernel('conv2d', three, WASM_TARGET).rules).not.toEqual(['cpu-conv']);
   });
 });
 
@@ -144,6 +151,7 @@ describe('wasm kernels agree with the js target', () => {
     tensor(Float32Array.from(randomArray(24, seed + 2)), [24], 'float32'),
     tensor(Float32Array.from(randomArray(3 * 9 * 7, seed + 3)), [1, 3, 9, 7], 'float32'),
     tensor(Float32Array.from(randomArray(5 * 3 * 3 * 3, seed + 4)), [5, 3, 3, 3], 'float32'),
+    tensor(Float32Array.from(randomArray(3 * 9 * 21, seed + 5)), [1, 3, 9, 21], 'float32'),
   ];
 
   const outputs = async (v: unknown): Promise<NDArray[]> =>

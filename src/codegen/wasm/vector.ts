@@ -247,6 +247,36 @@ class GroupEmitter {
     return { kind: 'mem', rest: a.rest };
   }
 
+  /**
+   * A load whose index moves two elements per lane (a stride-2 convolution's input): elements 0..3 and
+   * 3..6 from lane 0's element, lanes 0 and 2 of the first and 1 and 3 of the second shuffled together.
+   * Both loads stay within the seven elements the lanes span, so none reads past the tensor.
+   */
+  private everyOther(baseLocal: LocalSlot, index: PrimExpr): Ref | undefined {
+    const v = this.loop.loopVar;
+    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
+    if (affineIn(index, v)?.coef !== 2) return undefined;
+    const m = this.m;
+    const f = this.f;
+    const at = f.newLocal('i32');
+    const first = substitute(index, this.lanes[0]!);
+    const ptr = (): Ref => f.get(at);
+    const bytes = (lane: number, from: number): number[] => [0, 1, 2, 3].map((b) => from + lane * 4 + b);
+    return m.block(
+      null,
+      [
+        f.set(at, m.i32.add(f.get(baseLocal), m.i32.shl(f.index(first), m.i32.const(2)))),
+        m.i8x16.shuffle(m.v128.load(0, 4, ptr()), m.v128.load(12, 4, ptr()), [
+          ...bytes(0, 0),
+          ...bytes(2, 0),
+          ...bytes(1, 16),
+          ...bytes(3, 16),
+        ]),
+      ],
+      f.wasmType('v128'),
+    );
+  }
+
   /** The address of element `rest + base` (base: the loop variable at lane 0). */
   private address(baseLocal: LocalSlot, rest: PrimExpr): { ptr: Ref; offset: number } {
     const m = this.m;
@@ -322,9 +352,13 @@ class GroupEmitter {
         if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
           return { kind: 'v', ref: f.get(home.file.group(a.group)) };
         }
-        if (a && home?.kind === 'memory' && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
-          const { ptr, offset } = this.address(home.base, a.rest);
-          return { kind: 'v', ref: m.v128.load(offset, 4, ptr) };
+        if (home?.kind === 'memory' && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
+          if (a) {
+            const { ptr, offset } = this.address(home.base, a.rest);
+            return { kind: 'v', ref: m.v128.load(offset, 4, ptr) };
+          }
+          const pair = this.everyOther(home.base, e.indices[0]!);
+          if (pair) return { kind: 'v', ref: pair };
         }
         return this.lanewise(e);
       }

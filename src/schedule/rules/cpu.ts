@@ -246,12 +246,17 @@ function guardedStore(body: Stmt): (Stmt & { kind: 'store' }) | undefined {
   return undefined;
 }
 
-/** Whether `e` moves one element per step of `it` (coefficient 1) and `rest` does not use it. */
-function unitStride(e: PrimExpr, it: PrimVar): boolean {
-  return affineIn(e, it)?.coef === 1;
+/** How many elements `e` moves per step of `it` (Infinity when not a positive constant). */
+function stride(e: PrimExpr, it: PrimVar): number {
+  const coef = affineIn(e, it)?.coef;
+  return coef !== undefined && coef > 0 ? coef : Infinity;
 }
 
-/** Whether the store, and every load that moves with loop `v`, moves one element per step of v along its last axis. */
+/**
+ * Whether the store moves one element per step of loop `v` along its last axis, and every load that moves
+ * with v moves along its last axis only: one element per step, or two (a stride-2 convolution's input,
+ * which the code generator loads as two vectors and a shuffle).
+ */
 function contiguousAlong(realize: BlockRealize, store: Stmt & { kind: 'store' }, v: PrimVar): boolean {
   const it = iterDrivenBy(realize, v);
   if (!it || !isVar(store.indices[store.indices.length - 1], it)) return false;
@@ -259,7 +264,7 @@ function contiguousAlong(realize: BlockRealize, store: Stmt & { kind: 'store' },
   return loadsOf(store.value).every(
     ({ indices }) =>
       !indices.some((x) => usesVar(x, it)) ||
-      (unitStride(indices[indices.length - 1]!, it) && !indices.slice(0, -1).some((x) => usesVar(x, it))),
+      (stride(indices[indices.length - 1]!, it) <= 2 && !indices.slice(0, -1).some((x) => usesVar(x, it))),
   );
 }
 
