@@ -300,28 +300,37 @@ class GroupEmitter {
    * Both loads stay within the seven elements the lanes span, so none reads past the tensor.
    */
   private everyOther(baseLocal: LocalSlot, index: PrimExpr): Ref | undefined {
-    const v = this.loop.loopVar;
-    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
-    if (affineIn(index, v)?.coef !== 2) return undefined;
-    const m = this.m;
+    if (this.laneStride(index) !== 2) return undefined;
     const f = this.f;
     const at = f.newLocal('i32');
     const first = substitute(index, this.lanes[0]!);
-    const ptr = (): Ref => f.get(at);
-    const bytes = (lane: number, from: number): number[] => [0, 1, 2, 3].map((b) => from + lane * 4 + b);
-    return m.block(
+    return this.m.block(
       null,
       [
-        f.set(at, m.i32.add(f.get(baseLocal), m.i32.shl(f.index(first), m.i32.const(2)))),
-        m.i8x16.shuffle(m.v128.load(0, 4, ptr()), m.v128.load(12, 4, ptr()), [
-          ...bytes(0, 0),
-          ...bytes(2, 0),
-          ...bytes(1, 16),
-          ...bytes(3, 16),
-        ]),
+        f.set(at, this.m.i32.add(f.get(baseLocal), this.m.i32.shl(f.index(first), this.m.i32.const(2)))),
+        this.pairShuffle(() => f.get(at)),
       ],
       f.wasmType('v128'),
     );
+  }
+
+  /** Elements 0, 2, 4 and 6 from `ptr`: two loads (elements 0..3 and 3..6) and a shuffle. */
+  private pairShuffle(ptr: () => Ref): Ref {
+    const m = this.m;
+    const bytes = (lane: number, from: number): number[] => [0, 1, 2, 3].map((b) => from + lane * 4 + b);
+    return m.i8x16.shuffle(m.v128.load(0, 4, ptr()), m.v128.load(12, 4, ptr()), [
+      ...bytes(0, 0),
+      ...bytes(2, 0),
+      ...bytes(1, 16),
+      ...bytes(3, 16),
+    ]);
+  }
+
+  /** How many elements an index moves per lane, when it is affine in the loop variable alone; else undefined. */
+  private laneStride(index: PrimExpr): number | undefined {
+    const v = this.loop.loopVar;
+    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
+    return affineIn(index, v)?.coef;
   }
 
   /** The address of element `rest + base` (base: the loop variable at lane 0). */
