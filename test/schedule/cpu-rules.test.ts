@@ -37,7 +37,7 @@ import { legalizedKernel, matmulKernel } from './kernels.ts';
 const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
 
 const MODEL = `
-func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32], c2: Tensor[(1, 3, 9, 21), f32]) -> Tensor[(n, 24), f32] {
+func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32], c2: Tensor[(1, 3, 9, 21), f32], v: Tensor[(1, 37), f32]) -> Tensor[(n, 24), f32] {
   dataflow {
     a = matmul(x, w)
     ab = add(a, b)
@@ -46,9 +46,10 @@ func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f3
     d = conv2d(c, k, padding=[1, 1, 1, 1])
     d2 = conv2d(c2, k, strides=[2, 2], padding=[1, 1, 1, 1])
     e = sum(x, axis=[1])
-    output r, d, d2, e
+    g = matmul(v, w)
+    output r, d, d2, e, g
   }
-  return (r, d, d2, e)
+  return (r, d, d2, e, g)
 }`;
 
 const legalized = legalizeModule(parseModule(MODEL, { ...opHooks, file: 'model.kir' }));
@@ -64,6 +65,8 @@ describe('default CPU rules', () => {
     expect(rulesOf('conv2d')).toEqual(['cpu-conv']);
     // At stride 2 too: the code generator loads the input's every other element as two vectors and a shuffle.
     expect(rulesOf('conv2d1')).toEqual(['cpu-conv']);
+    // One row of A: B's rows streamed in order.
+    expect(rulesOf('matmul1')).toEqual(['cpu-gemv']);
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
@@ -116,6 +119,24 @@ describe('the cpu-matmul rule', () => {
   });
 });
 
+describe('the cpu-gemv rule', () => {
+  it("streams B's rows: each part owns a chunk of output columns and adds A[i, k] times B's row chunk per step of k", () => {
+    const before = matmulKernel('1', 20, 64);
+    const s = scheduleKernel('matmul', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-gemv']);
+    const text = printFunc(s.func);
+    // 64 columns in 8 chunks of 8, k outside the chunk's vector loop.
+    expect(text).toMatch(/for j_0 in parallel\(8\) \{[\s\S]*for k in range\(20\) \{\s*for j_1 in vectorized\(8\)/);
+    expectSameResults(before, s.func, {}, 1e-4);
+  });
+
+  it('two rows still stream; more go to the register tile, as does a column count that is not a whole number of vectors', () => {
+    expect(scheduleKernel('matmul', matmulKernel('2', 20, 64), WASM_TARGET).rules).toEqual(['cpu-gemv']);
+    expect(scheduleKernel('matmul', matmulKernel('3', 20, 64), WASM_TARGET).rules).toEqual(['cpu-matmul']);
+    expect(scheduleKernel('matmul', matmulKernel('1', 20, 30), WASM_TARGET).rules).not.toEqual(['cpu-gemv']);
+  });
+});
+
 describe('the cpu-conv rule', () => {
   const kernelOf = (x: string, w: string, attrs: string, out: string) =>
     legalizedKernel(`x: Tensor[${x}, f32], w: Tensor[${w}, f32]`, `Tensor[${out}, f32]`, `conv2d(x, w${attrs})`, 'conv2d');
@@ -152,6 +173,7 @@ describe('wasm kernels agree with the js target', () => {
     tensor(Float32Array.from(randomArray(3 * 9 * 7, seed + 3)), [1, 3, 9, 7], 'float32'),
     tensor(Float32Array.from(randomArray(5 * 3 * 3 * 3, seed + 4)), [5, 3, 3, 3], 'float32'),
     tensor(Float32Array.from(randomArray(3 * 9 * 21, seed + 5)), [1, 3, 9, 21], 'float32'),
+    tensor(Float32Array.from(randomArray(37, seed + 6)), [1, 37], 'float32'),
   ];
 
   const outputs = async (v: unknown): Promise<NDArray[]> =>

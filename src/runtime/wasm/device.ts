@@ -32,22 +32,29 @@ export class WasmDevice implements Device {
   }
 
   empty(shape: readonly number[], dtype: DType): NDArray {
-    const bytes = sizeOf(shape) * bytesPerElement(dtype);
-    const ptr = this.heap.alloc(bytes);
-    new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
-    this.live.add(ptr);
-    const storage: WasmStorage = { ptr, bytes };
-    const t = new NDArray(shape, dtype, this, storage);
-    this.finalizer.register(t, ptr, storage);
+    const t = this.allocate(shape, dtype);
+    const s = t.storage as WasmStorage;
+    new Uint8Array(this.memory.buffer, s.ptr, s.bytes).fill(0);
     return t;
   }
 
   upload(t: NDArray): NDArray | Promise<NDArray> {
     if (t.device === this) return t;
     if (t.device.kind !== 'cpu') return Promise.resolve(t.device.download(t)).then((c) => this.upload(c));
-    const out = this.empty(t.shape, t.dtype);
+    // Not zeroed first: the copy writes every byte (a second pass over a large input costs as much as the copy).
+    const out = this.allocate(t.shape, t.dtype);
     this.hostData(out).set(t.data as never);
     return out;
+  }
+
+  private allocate(shape: readonly number[], dtype: DType): NDArray {
+    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    const ptr = this.heap.alloc(bytes);
+    this.live.add(ptr);
+    const storage: WasmStorage = { ptr, bytes };
+    const t = new NDArray(shape, dtype, this, storage);
+    this.finalizer.register(t, ptr, storage);
+    return t;
   }
 
   download(t: NDArray): NDArray {

@@ -184,6 +184,56 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
   }
 }
 
+/**
+ * A matrix–vector product (one row of A, or a few): no register tile has
+ * rows to reuse B across, and B is read once, so what matters is reading it
+ * in order. Each part of the parallel loop owns a chunk of output columns;
+ * for each step of k it adds A[i, k] times B's row chunk (contiguous, the
+ * next row right after) to the chunk of outputs, which stays in L1. Tiling
+ * columns across all of k instead walks B down its columns, a cache line
+ * and a page per step of k (MLAS's and XNNPACK's GEMV kernels likewise
+ * stream B's rows).
+ */
+export const cpuGemvRule: ScheduleRule = {
+  name: 'cpu-gemv',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1 || blk.body.kind !== 'store') return false;
+    if (!productOperands(blk.body)) return false;
+    const [iLoop, jLoop] = sr.spatial.slice(-2) as [For, For];
+    const m = constExtent([iLoop]);
+    const n = constExtent([jLoop]);
+    if (m === undefined || m > GEMV_MAX_ROWS || n === undefined || n % LANES !== 0) return false;
+    if (!contiguousAlong(nest.block, blk.body, jLoop.loopVar)) return false;
+    const broadcast = broadcastLoad(nest.block, blk.body, jLoop.loopVar);
+    const it = iterDrivenBy(nest.block, iLoop.loopVar);
+    if (!broadcast || !it || !broadcast.indices.some((x) => usesVar(x, it))) return false;
+    // At most 1 KiB of outputs per row, and enough chunks to keep several threads busy (the thread count
+    // is the machine's, known only when the module loads).
+    const sizes = [256, 128, 64, 32, 16, 8, 4].filter((c) => n % c === 0);
+    const chunk = sizes.find((c) => n / c >= GEMV_MIN_PARTS) ?? sizes[sizes.length - 1]!;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+    const others = sr.spatial.slice(0, -2).map(at);
+    const k = at(sr.reduce[0]!);
+    const [j0, j1] = sch.split(at(jLoop), [null, chunk]);
+    sch.reorder(...others, j0!, at(iLoop), k, j1!);
+    const init = sch.decomposeReduction(b, k);
+    const initLoops = sch.getLoops(init);
+    sch.vectorize(initLoops[initLoops.length - 1]!);
+    sch.vectorize(j1!);
+    const outer = [...others, j0!];
+    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    return true;
+  },
+};
+
+/** Up to how many rows of A a product runs as a GEMV. */
+const GEMV_MAX_ROWS = 2;
+const GEMV_MIN_PARTS = 8;
+
 /** Everything else: the leading spatial loops in parallel; the rest runs as written in each part. */
 export const cpuFallbackRule: ScheduleRule = {
   name: 'cpu-parallel',
@@ -197,7 +247,7 @@ export const cpuFallbackRule: ScheduleRule = {
   },
 };
 
-export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuMatmulRule, cpuConvRule, cpuFallbackRule];
+export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuGemvRule, cpuMatmulRule, cpuConvRule, cpuFallbackRule];
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
