@@ -47,9 +47,10 @@ func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f3
     d2 = conv2d(c2, k, strides=[2, 2], padding=[1, 1, 1, 1])
     e = sum(x, axis=[1])
     g = matmul(v, w)
-    output r, d, d2, e, g
+    p = max_pool2d(c2, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1])
+    output r, d, d2, e, g, p
   }
-  return (r, d, d2, e, g)
+  return (r, d, d2, e, g, p)
 }`;
 
 const legalized = legalizeModule(parseModule(MODEL, { ...opHooks, file: 'model.kir' }));
@@ -67,6 +68,8 @@ describe('default CPU rules', () => {
     expect(rulesOf('conv2d1')).toEqual(['cpu-conv']);
     // One row of A: B's rows streamed in order.
     expect(rulesOf('matmul1')).toEqual(['cpu-gemv']);
+    // A window reduction: a vector of outputs in registers, the padded window written out.
+    expect(rulesOf('max_pool2d')).toEqual(['cpu-window']);
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
@@ -134,6 +137,23 @@ describe('the cpu-gemv rule', () => {
     expect(scheduleKernel('matmul', matmulKernel('2', 20, 64), WASM_TARGET).rules).toEqual(['cpu-gemv']);
     expect(scheduleKernel('matmul', matmulKernel('3', 20, 64), WASM_TARGET).rules).toEqual(['cpu-matmul']);
     expect(scheduleKernel('matmul', matmulKernel('1', 20, 30), WASM_TARGET).rules).not.toEqual(['cpu-gemv']);
+  });
+});
+
+describe('the cpu-window rule', () => {
+  it('accumulates a vector of pooled outputs in registers over the window, written out', () => {
+    const before = legalizedKernel(
+      'x: Tensor[(2, 3, 9, 21), f32]',
+      'Tensor[(2, 3, 5, 11), f32]',
+      'max_pool2d(x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1])',
+      'max_pool2d',
+    );
+    const s = scheduleKernel('max_pool2d', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-window']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/alloc max_pool2d_local: f32\[1, 1, 1, 8\] local/);
+    expect(text).not.toMatch(/range\(3\)/);
+    expectSameResults(before, s.func, {}, 1e-6);
   });
 });
 

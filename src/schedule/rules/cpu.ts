@@ -234,6 +234,46 @@ export const cpuGemvRule: ScheduleRule = {
 const GEMV_MAX_ROWS = 2;
 const GEMV_MIN_PARTS = 8;
 
+/**
+ * Other reductions over a window whose output is contiguous along its last
+ * spatial axis (pooling, a sum over a leading axis): a vector of outputs
+ * accumulates in registers while the window's loops run (written out when
+ * short), the inputs loaded as vectors too (at stride 1 or 2), instead of one
+ * output at a time with the whole index recomputed per element.
+ */
+export const cpuWindowRule: ScheduleRule = {
+  name: 'cpu-window',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    const store = guardedStore(blk.body);
+    if (!blk.init || !sr || sr.spatial.length < 1 || sr.reduce.length < 1 || !store) return false;
+    const jLoop = sr.spatial[sr.spatial.length - 1]!;
+    const n = constExtent([jLoop]);
+    if (n === undefined || n < LANES || !contiguousAlong(nest.block, store, jLoop.loopVar)) return false;
+    const width = n < 2 * LANES ? LANES : 2 * LANES;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+    const others = sr.spatial.slice(0, -1).map(at);
+    const reduce = sr.reduce.map(at);
+    const [j0, j1] = sch.split(at(jLoop), [null, width]);
+    sch.reorder(...others, j0!, ...reduce, j1!);
+    const writeBack = sch.cacheWrite(b, 0, 'local');
+    sch.reverseComputeAt(writeBack, j0!);
+    const init = sch.decomposeReduction(b, reduce[0]!);
+    for (const block of [writeBack, init]) {
+      const inner = sch.getLoops(block);
+      sch.vectorize(inner[inner.length - 1]!);
+    }
+    sch.vectorize(j1!);
+    if ((constExtent(sr.reduce) ?? Infinity) <= 16) for (const l of reduce) sch.unroll(l);
+    const outer = [...others, j0!];
+    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    return true;
+  },
+};
+
 /** Everything else: the leading spatial loops in parallel; the rest runs as written in each part. */
 export const cpuFallbackRule: ScheduleRule = {
   name: 'cpu-parallel',
@@ -247,7 +287,14 @@ export const cpuFallbackRule: ScheduleRule = {
   },
 };
 
-export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuGemvRule, cpuMatmulRule, cpuConvRule, cpuFallbackRule];
+export const CPU_RULES: readonly ScheduleRule[] = [
+  cpuInjectiveRule,
+  cpuGemvRule,
+  cpuMatmulRule,
+  cpuConvRule,
+  cpuWindowRule,
+  cpuFallbackRule,
+];
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
