@@ -3,11 +3,12 @@
  * (a kernel takes their addresses, nothing is copied), allocated from a heap
  * over it. It is a cpu device: `t.data` is a typed-array view of the
  * tensor's bytes, made anew on each access since growing a memory that is
- * not shared replaces its buffer. Tensors a call allocated and did not return
- * are freed by the VM; the rest when they are collected (or disposed).
+ * not shared replaces its buffer. Tensors a call allocated are freed by the
+ * VM when it returns, its results once copied to host memory (`takeOut`);
+ * tensors uploaded by the caller when they are collected (or freed).
  */
 import { type DType, bytesPerElement, storageOf, type TypedArray } from '../dtype.ts';
-import { type Device, NDArray, sizeOf } from '../ndarray.ts';
+import { cpu, type Device, NDArray, sizeOf } from '../ndarray.ts';
 import type { WasmMemory } from './api.ts';
 import type { Heap } from './heap.ts';
 
@@ -64,6 +65,16 @@ export class WasmDevice implements Device {
   hostData(t: NDArray): TypedArray {
     const s = t.storage as WasmStorage;
     return new (storageOf(t.dtype))(this.memory.buffer, s.ptr, t.size);
+  }
+
+  /**
+   * A copy in host memory of a tensor a call returns, its bytes here freed (what onnxruntime-web does
+   * with its outputs): the memory does not grow call after call until the collector frees results.
+   */
+  takeOut(t: NDArray): NDArray {
+    const copy = new NDArray(t.shape, t.dtype, cpu, this.hostData(t).slice());
+    this.free(t);
+    return copy;
   }
 
   /** Frees a tensor's bytes now; using the tensor afterwards is an error of the caller's. */
