@@ -83,6 +83,41 @@ export const HELPERS = {
     );
     m.addFunction('f32_to_bf16', B.f32, B.i32, [], m.select(m.f32.ne(x(), x()), m.i32.const(0x7fc0), rounded));
   },
+  /**
+   * e^x on four f32 lanes, for vector loops (softmax, sigmoid): Cephes' expf, as XNNPACK and MLAS
+   * compute it. x = n·ln2 + r with |r| <= ln2/2 (ln2 in two parts, so r is exact), e^r by a degree-6
+   * polynomial, times 2^n built in the exponent bits in two halves (2^128 and the subnormal results
+   * have no single f32 factor). Within 2 ulp of the correctly rounded result; infinities and NaN as
+   * Math.exp; below e^-104 (under half the least subnormal) 0.
+   */
+  exp_f32x4: ({ B, m }) => {
+    const x = (): number => m.local.get(0, B.v128);
+    const n = (): number => m.local.get(1, B.v128);
+    const r = (): number => m.local.get(2, B.v128);
+    const k = (): number => m.local.get(3, B.v128);
+    const c = (v: number): number => m.f32x4.splat(m.f32.const(v));
+    const ci = (v: number): number => m.i32x4.splat(m.i32.const(v));
+    const fma = (a: number, b: number, add: number): number => m.f32x4.add(m.f32x4.mul(a, b), add);
+    const P = [1.9875691500e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+    let poly = c(P[0]!);
+    for (const p of P.slice(1)) poly = fma(poly, r(), c(p));
+    // 2^h as f32 bits for an integer vector h in [-126, 127].
+    const pow2 = (h: number): number => m.i32x4.shl(m.i32x4.add(h, ci(127)), m.i32.const(23));
+    const body = m.block(null, [
+      m.local.set(0, m.f32x4.min(m.f32x4.max(x(), c(-104)), c(88.8))),
+      m.local.set(1, m.f32x4.nearest(m.f32x4.mul(x(), c(Math.LOG2E)))),
+      m.local.set(2, fma(n(), c(2.12194440e-4), fma(n(), c(-0.693359375), x()))),
+      m.local.set(3, m.i32x4.trunc_sat_f32x4_s(n())),
+      m.local.set(1, m.i32x4.shr_s(k(), m.i32.const(1))),
+      m.return(
+        m.f32x4.mul(
+          m.f32x4.mul(fma(m.f32x4.mul(poly, r()), r(), m.f32x4.add(r(), c(1))), pow2(n())),
+          pow2(m.i32x4.sub(k(), n())),
+        ),
+      ),
+    ]);
+    m.addFunction('exp_f32x4', B.v128, B.v128, [B.v128, B.v128, B.v128], body);
+  },
 } satisfies Record<string, Helper>;
 
 export type HelperName = keyof typeof HELPERS;

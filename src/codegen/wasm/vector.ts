@@ -442,6 +442,14 @@ class GroupEmitter {
             return { kind: 'v', ref: m.f32x4[e.op](x()) };
           case 'round':
             return { kind: 'v', ref: m.f32x4.nearest(x()) };
+          case 'exp':
+            return { kind: 'v', ref: m.call(f.ctx.helper('exp_f32x4'), [x()], f.wasmType('v128')) };
+          case 'sigmoid': {
+            // A function, not a shared node: binaryen's IR is a tree.
+            const one = (): Ref => m.f32x4.splat(m.f32.const(1));
+            const e = m.call(f.ctx.helper('exp_f32x4'), [m.f32x4.neg(x())], f.wasmType('v128'));
+            return { kind: 'v', ref: m.f32x4.div(one(), m.f32x4.add(one(), e)) };
+          }
           default:
             return this.lanewise(e);
         }
