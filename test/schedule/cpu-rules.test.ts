@@ -157,6 +157,25 @@ describe('the cpu-window rule', () => {
   });
 });
 
+describe('the cpu-row-reduce rule', () => {
+  it('sums a contiguous row in two vectors of partial sums held in registers, then combines them', () => {
+    const before = legalizedKernel('x: Tensor[(5, 32), f32]', 'Tensor[(5,), f32]', 'sum(x, axis=[1])', 'sum');
+    const s = scheduleKernel('sum', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-row-reduce']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/_rf_local: f32\[1, 8\] local/);
+    expect(text).toMatch(/for \w+ in range\(4\) \{\s*for \w+ in vectorized\(8\)/);
+    expectSameResults(before, s.func, {}, 1e-5);
+  });
+
+  it("softmax's max and sum take it; a row that is not a whole number of vectors does not", () => {
+    const sm = legalizedKernel('x: Tensor[(3, 24), f32]', 'Tensor[(3, 24), f32]', 'softmax(x, axis=1)', 'softmax');
+    expect(scheduleKernel('softmax', sm, WASM_TARGET).rules).toEqual(['cpu-row-reduce', 'cpu-row-reduce', 'cpu-injective']);
+    const odd = legalizedKernel('x: Tensor[(5, 37), f32]', 'Tensor[(5,), f32]', 'sum(x, axis=[1])', 'sum');
+    expect(scheduleKernel('sum', odd, WASM_TARGET).rules).not.toEqual(['cpu-row-reduce']);
+  });
+});
+
 describe('the cpu-conv rule', () => {
   const kernelOf = (x: string, w: string, attrs: string, out: string) =>
     legalizedKernel(`x: Tensor[${x}, f32], w: Tensor[${w}, f32]`, `Tensor[${out}, f32]`, `conv2d(x, w${attrs})`, 'conv2d');

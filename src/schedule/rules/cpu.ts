@@ -274,6 +274,54 @@ export const cpuWindowRule: ScheduleRule = {
   },
 };
 
+/**
+ * A reduction along the contiguous last axis of its input (softmax's max and
+ * sum, layer norm's mean and variance, a sum over the last axis): partial
+ * results, one per lane of one or two vectors, accumulate in registers over
+ * the row (rfactor by the lanes), then combine into the row's result; the
+ * rows in parallel. The partial sums change the order of a float sum (rounding only).
+ */
+export const cpuRowReduceRule: ScheduleRule = {
+  name: 'cpu-row-reduce',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    const body = blk.body;
+    if (!blk.init || !sr || sr.spatial.length < 1 || sr.reduce.length !== 1 || body.kind !== 'store') return false;
+    const kLoop = sr.reduce[0]!;
+    const k = constExtent([kLoop]);
+    const it = iterDrivenBy(nest.block, kLoop.loopVar);
+    if (k === undefined || k % LANES !== 0 || k < 2 * LANES || !it) return false;
+    const moving = loadsOf(body.value).filter((l) => l.indices.some((x) => usesVar(x, it)));
+    const contiguous = (l: { indices: readonly PrimExpr[] }): boolean =>
+      stride(l.indices[l.indices.length - 1]!, it) === 1 && !l.indices.slice(0, -1).some((x) => usesVar(x, it));
+    if (moving.length === 0 || !moving.every(contiguous)) return false;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const spatial = loops.slice(0, sr.spatial.length);
+    if (spatial.length > 1) sch.fuse(...spatial);
+    // Two vectors of partial results where the row allows: two independent chains of additions.
+    const width = k % (2 * LANES) === 0 ? 2 * LANES : LANES;
+    const [, lanes] = sch.split(sch.getLoops(b)[1]!, [null, width]);
+    const partial = sch.rfactor(lanes!, body.buffer.shape.length);
+    const partialLoops = sch.getLoops(partial);
+    const kOuter = partialLoops[1]!;
+    // The lanes' partial results in a register, not memory.
+    const held = sch.cacheWrite(partial, 0, 'local');
+    sch.reverseComputeAt(held, partialLoops[0]!);
+    const init = sch.decomposeReduction(partial, kOuter);
+    for (const x of [init, partial, held]) {
+      const inner = sch.getLoops(x);
+      sch.vectorize(inner[inner.length - 1]!);
+    }
+    sch.reverseComputeAt(b, partialLoops[0]!);
+    const combine = sch.getLoops(b);
+    sch.unroll(combine[combine.length - 1]!);
+    sch.parallel(partialLoops[0]!);
+    return true;
+  },
+};
+
 /** Everything else: the leading spatial loops in parallel; the rest runs as written in each part. */
 export const cpuFallbackRule: ScheduleRule = {
   name: 'cpu-parallel',
@@ -293,6 +341,7 @@ export const CPU_RULES: readonly ScheduleRule[] = [
   cpuMatmulRule,
   cpuConvRule,
   cpuWindowRule,
+  cpuRowReduceRule,
   cpuFallbackRule,
 ];
 
