@@ -1,7 +1,8 @@
 /**
- * The vector loops' inline math (src/codegen/wasm/helpers.ts `exp_f32x4`):
- * e^x on four lanes against Math.exp rounded to f32, over the whole range
- * an f32 exponent takes, and the special values.
+ * The vector loops' inline math (src/codegen/wasm/helpers.ts `exp_f32x4`,
+ * `erf_f32x4`): e^x on four lanes against Math.exp rounded to f32, over the
+ * whole range an f32 exponent takes, erf against a float64 reference, and the
+ * special values.
  */
 import { describe, expect, it } from 'vitest';
 import { buildArtifact } from '../../src/codegen/artifact.ts';
@@ -39,6 +40,26 @@ function ulps(a: number, b: number): number {
   return Math.abs(a - b) / ulp;
 }
 
+/** erf in float64 (Abramowitz–Stegun would be too coarse): its Maclaurin series near 0, the continued fraction of erfc beyond. */
+function erf64(x: number): number {
+  if (Number.isNaN(x)) return NaN;
+  const a = Math.abs(x);
+  if (a < 2) {
+    let term = a;
+    let sum = a;
+    for (let n = 1; n < 60; n++) {
+      term *= (-a * a) / n;
+      sum += term / (2 * n + 1);
+    }
+    return Math.sign(x) * ((2 / Math.sqrt(Math.PI)) * sum);
+  }
+  if (a > 6) return Math.sign(x);
+  // erfc(a) = exp(-a²)/√π · 1/(a + 1/2/(a + 1/(a + 3/2/(a + ...)))), evaluated from the tail.
+  let f = a;
+  for (let n = 60; n >= 1; n--) f = a + n / 2 / f;
+  return Math.sign(x) * (1 - Math.exp(-a * a) / Math.sqrt(Math.PI) / f);
+}
+
 describe('vector exp', () => {
   const specials = [0, -0, Infinity, -Infinity, NaN, 88.72, 88.73, 89, -87.3, -103, -103.9, -104.5, -200, 1e-30, -1e-30];
   const x = new Float32Array(SIZE);
@@ -62,6 +83,19 @@ describe('vector exp', () => {
       worst = Math.max(worst, ulps(y[i]!, want));
     }
     expect(worst).toBeGreaterThan(0);
+  });
+
+  it('erf is within 4 ulp of the float64 result over [-10, 10] (±1 beyond ±4), exact at 0, ±inf and NaN', async () => {
+    const v = new Float32Array(SIZE);
+    const edge = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-20, 4, -4, 5, 1e-6];
+    edge.forEach((e, i) => (v[i] = e));
+    for (let i = edge.length; i < SIZE; i++) v[i] = -10 + (20 * i) / SIZE;
+    const y = await run('erf', v);
+    for (let i = 0; i < SIZE; i++) {
+      const want = Math.fround(erf64(v[i]!));
+      if (Number.isNaN(want)) expect(Number.isNaN(y[i]!)).toBe(true);
+      else expect(ulps(y[i]!, want), `erf(${v[i]}) = ${y[i]}, not ${want}`).toBeLessThanOrEqual(4);
+    }
   });
 
   it('sigmoid through it stays within 1e-6 of the float64 result', async () => {

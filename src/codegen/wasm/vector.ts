@@ -443,7 +443,8 @@ class GroupEmitter {
           case 'round':
             return { kind: 'v', ref: m.f32x4.nearest(x()) };
           case 'exp':
-            return { kind: 'v', ref: m.call(f.ctx.helper('exp_f32x4'), [x()], f.wasmType('v128')) };
+          case 'erf':
+            return { kind: 'v', ref: m.call(f.ctx.helper(`${e.op}_f32x4`), [x()], f.wasmType('v128')) };
           case 'sigmoid': {
             // A function, not a shared node: binaryen's IR is a tree.
             const one = (): Ref => m.f32x4.splat(m.f32.const(1));
