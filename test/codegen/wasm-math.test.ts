@@ -1,7 +1,7 @@
 /**
  * The vector loops' inline math (src/codegen/wasm/helpers.ts `exp_f32x4`,
- * `erf_f32x4`): e^x on four lanes against Math.exp rounded to f32, over the
- * whole range an f32 exponent takes, erf against a float64 reference, and the
+ * `erf_f32x4`, `tanh_f32x4`): e^x on four lanes against Math.exp rounded to f32, over the
+ * whole range an f32 exponent takes, erf and tanh against float64 references, and the
  * special values.
  */
 import { describe, expect, it } from 'vitest';
@@ -95,6 +95,20 @@ describe('vector exp', () => {
       const want = Math.fround(erf64(v[i]!));
       if (Number.isNaN(want)) expect(Number.isNaN(y[i]!)).toBe(true);
       else expect(ulps(y[i]!, want), `erf(${v[i]}) = ${y[i]}, not ${want}`).toBeLessThanOrEqual(4);
+    }
+  });
+
+  it('tanh is within 4 ulp of Math.tanh over [-12, 12], exact at ±0, ±inf and NaN', async () => {
+    const v = new Float32Array(SIZE);
+    const edge = [0, -0, Infinity, -Infinity, NaN, 1e-30, -1e-20, 0.625, -0.625, 0.6249999, 9, 100];
+    edge.forEach((e, i) => (v[i] = e));
+    for (let i = edge.length; i < SIZE; i++) v[i] = -12 + (24 * i) / SIZE;
+    const y = await run('tanh', v);
+    for (let i = 0; i < SIZE; i++) {
+      const want = Math.fround(Math.tanh(v[i]!));
+      if (Number.isNaN(want)) expect(Number.isNaN(y[i]!)).toBe(true);
+      else if (want === 0) expect(Object.is(y[i], want), `tanh(${v[i]}) = ${y[i]}`).toBe(true);
+      else expect(ulps(y[i]!, want), `tanh(${v[i]}) = ${y[i]}, not ${want}`).toBeLessThanOrEqual(4);
     }
   });
 

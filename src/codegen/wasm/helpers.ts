@@ -144,6 +144,31 @@ export const HELPERS = {
     ]);
     m.addFunction('erf_f32x4', B.v128, B.v128, [B.v128], body);
   },
+  /**
+   * tanh on four f32 lanes, as Cephes' tanhf: below |x| = 0.625, x + x³·P(x²); above, through
+   * exp_f32x4 as 1 - 2/(e^{2|x|} + 1), which rounds to 1 past the range of exp. Both are computed and
+   * the lanes chosen by |x|, then x's sign put on the result; NaN stays NaN.
+   */
+  tanh_f32x4: (ctx) => {
+    const { B, m } = ctx;
+    const x = (): number => m.local.get(0, B.v128);
+    const z = (): number => m.local.get(1, B.v128);
+    const c = (v: number): number => m.f32x4.splat(m.f32.const(v));
+    let p = c(-5.70498872745e-3);
+    for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]) {
+      p = m.f32x4.add(m.f32x4.mul(p, z()), c(k));
+    }
+    const small = m.f32x4.add(m.f32x4.mul(m.f32x4.mul(p, z()), x()), x());
+    const e = m.call(ctx.helper('exp_f32x4'), [m.f32x4.mul(m.f32x4.abs(x()), c(2))], B.v128);
+    const large = m.f32x4.sub(c(1), m.f32x4.div(c(2), m.f32x4.add(e, c(1))));
+    const magnitude = m.f32x4.abs(m.v128.bitselect(small, large, m.f32x4.lt(m.f32x4.abs(x()), c(0.625))));
+    // The sign bit of x on the magnitude (tanh(-0) is -0).
+    const body = m.block(null, [
+      m.local.set(1, m.f32x4.mul(x(), x())),
+      m.return(m.v128.or(magnitude, m.v128.and(x(), m.i32x4.splat(m.i32.const(-0x80000000))))),
+    ]);
+    m.addFunction('tanh_f32x4', B.v128, B.v128, [B.v128], body);
+  },
 } satisfies Record<string, Helper>;
 
 export type HelperName = keyof typeof HELPERS;

@@ -444,6 +444,7 @@ class GroupEmitter {
             return { kind: 'v', ref: m.f32x4.nearest(x()) };
           case 'exp':
           case 'erf':
+          case 'tanh':
             return { kind: 'v', ref: m.call(f.ctx.helper(`${e.op}_f32x4`), [x()], f.wasmType('v128')) };
           case 'sigmoid': {
             // A function, not a shared node: binaryen's IR is a tree.
