@@ -30,6 +30,8 @@ export interface Device {
   hostData?(t: NDArray): TypedArray;
   /** Frees a tensor's memory now, where the device manages memory itself (WebAssembly memory). */
   free?(t: NDArray): void;
+  /** A host copy of a tensor, its device memory freed: what a call returns on a device that manages its memory. */
+  takeOut?(t: NDArray): NDArray;
   /**
    * A tensor whose elements lie at `byteOffset` of `arena` (a uint8 tensor of this device), sharing
    * its memory: how the VM places the tensors of a memory plan. Devices without it allocate each.

@@ -71,7 +71,18 @@ export class VirtualMachine {
       const kept = new Set<NDArray>();
       collectTensors(result, kept);
       for (const t of owned) if (!kept.has(t)) device.free(t);
-      return result;
+      // Results the call allocated move to the host (copied, their device bytes freed): left in device
+      // memory until the collector runs, they would make each call allocate fresh memory.
+      const takeOut = device.takeOut?.bind(device);
+      if (!takeOut) return result;
+      const mine = new Set(owned);
+      const moved = new Map<NDArray, NDArray>();
+      return mapTensors(result, (t) => {
+        if (!mine.has(t)) return t;
+        let m = moved.get(t);
+        if (!m) moved.set(t, (m = takeOut(t)));
+        return m;
+      });
     } catch (e) {
       for (const t of owned) device.free(t);
       throw e;
@@ -324,6 +335,12 @@ function collectCopies(given: readonly Value[], placed: readonly Value[], into: 
     if (p instanceof NDArray && p !== g) into.push(p);
     else if (Array.isArray(p) && Array.isArray(g)) collectCopies(g as readonly Value[], p as readonly Value[], into);
   });
+}
+
+function mapTensors(v: Value, f: (t: NDArray) => NDArray): Value {
+  if (v instanceof NDArray) return f(v);
+  if (Array.isArray(v)) return (v as readonly Value[]).map((x) => mapTensors(x, f));
+  return v;
 }
 
 function collectTensors(v: Value, into: Set<NDArray>): void {

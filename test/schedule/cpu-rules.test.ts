@@ -37,17 +37,20 @@ import { legalizedKernel, matmulKernel } from './kernels.ts';
 const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
 
 const MODEL = `
-func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32]) -> Tensor[(n, 24), f32] {
+func main(x: Tensor[(n, 37), f32], w: Tensor[(37, 24), f32], b: Tensor[(24,), f32], c: Tensor[(1, 3, 9, 7), f32], k: Tensor[(5, 3, 3, 3), f32], c2: Tensor[(1, 3, 9, 21), f32], v: Tensor[(1, 37), f32]) -> Tensor[(n, 24), f32] {
   dataflow {
     a = matmul(x, w)
     ab = add(a, b)
     s = softmax(ab, axis=1)
     r = relu(s)
     d = conv2d(c, k, padding=[1, 1, 1, 1])
+    d2 = conv2d(c2, k, strides=[2, 2], padding=[1, 1, 1, 1])
     e = sum(x, axis=[1])
-    output r, d, e
+    g = matmul(v, w)
+    p = max_pool2d(c2, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1])
+    output r, d, d2, e, g, p
   }
-  return (r, d, e)
+  return (r, d, d2, e, g, p)
 }`;
 
 const legalized = legalizeModule(parseModule(MODEL, { ...opHooks, file: 'model.kir' }));
@@ -61,6 +64,12 @@ describe('default CPU rules', () => {
     expect(rulesOf('add')).toEqual(['cpu-injective']);
     // A padded 3x3 convolution at stride 1: output channels × output columns in registers.
     expect(rulesOf('conv2d')).toEqual(['cpu-conv']);
+    // At stride 2 too: the code generator loads the input's every other element as two vectors and a shuffle.
+    expect(rulesOf('conv2d1')).toEqual(['cpu-conv']);
+    // One row of A: B's rows streamed in order.
+    expect(rulesOf('matmul1')).toEqual(['cpu-gemv']);
+    // A window reduction: a vector of outputs in registers, the padded window written out.
+    expect(rulesOf('max_pool2d')).toEqual(['cpu-window']);
     for (const [name, f] of scheduled.functions) {
       if (f.kind !== 'prim_func') continue;
       expect(f.attrs[SCHEDULE_RULES_ATTR], name).not.toContain('none');
@@ -113,6 +122,60 @@ describe('the cpu-matmul rule', () => {
   });
 });
 
+describe('the cpu-gemv rule', () => {
+  it("streams B's rows: each part owns a chunk of output columns and adds A[i, k] times B's row chunk per step of k", () => {
+    const before = matmulKernel('1', 20, 64);
+    const s = scheduleKernel('matmul', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-gemv']);
+    const text = printFunc(s.func);
+    // 64 columns in 8 chunks of 8, k outside the chunk's vector loop.
+    expect(text).toMatch(/for j_0 in parallel\(8\) \{[\s\S]*for k in range\(20\) \{\s*for j_1 in vectorized\(8\)/);
+    expectSameResults(before, s.func, {}, 1e-4);
+  });
+
+  it('three rows still stream; more go to the register tile, as does a column count that is not a whole number of vectors', () => {
+    expect(scheduleKernel('matmul', matmulKernel('3', 20, 64), WASM_TARGET).rules).toEqual(['cpu-gemv']);
+    expect(scheduleKernel('matmul', matmulKernel('4', 20, 64), WASM_TARGET).rules).toEqual(['cpu-matmul']);
+    expect(scheduleKernel('matmul', matmulKernel('1', 20, 30), WASM_TARGET).rules).not.toEqual(['cpu-gemv']);
+  });
+});
+
+describe('the cpu-window rule', () => {
+  it('accumulates a vector of pooled outputs in registers over the window, written out', () => {
+    const before = legalizedKernel(
+      'x: Tensor[(2, 3, 9, 21), f32]',
+      'Tensor[(2, 3, 5, 11), f32]',
+      'max_pool2d(x, pool_size=[3, 3], strides=[2, 2], padding=[1, 1, 1, 1])',
+      'max_pool2d',
+    );
+    const s = scheduleKernel('max_pool2d', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-window']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/alloc max_pool2d_local: f32\[1, 1, 1, 8\] local/);
+    expect(text).not.toMatch(/range\(3\)/);
+    expectSameResults(before, s.func, {}, 1e-6);
+  });
+});
+
+describe('the cpu-row-reduce rule', () => {
+  it('sums a contiguous row in two vectors of partial sums held in registers, then combines them', () => {
+    const before = legalizedKernel('x: Tensor[(5, 32), f32]', 'Tensor[(5,), f32]', 'sum(x, axis=[1])', 'sum');
+    const s = scheduleKernel('sum', before, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-row-reduce']);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/_rf_local: f32\[1, 8\] local/);
+    expect(text).toMatch(/for \w+ in range\(4\) \{\s*for \w+ in vectorized\(8\)/);
+    expectSameResults(before, s.func, {}, 1e-5);
+  });
+
+  it("softmax's max and sum take it; a row that is not a whole number of vectors does not", () => {
+    const sm = legalizedKernel('x: Tensor[(3, 24), f32]', 'Tensor[(3, 24), f32]', 'softmax(x, axis=1)', 'softmax');
+    expect(scheduleKernel('softmax', sm, WASM_TARGET).rules).toEqual(['cpu-row-reduce', 'cpu-row-reduce', 'cpu-injective']);
+    const odd = legalizedKernel('x: Tensor[(5, 37), f32]', 'Tensor[(5,), f32]', 'sum(x, axis=[1])', 'sum');
+    expect(scheduleKernel('sum', odd, WASM_TARGET).rules).not.toEqual(['cpu-row-reduce']);
+  });
+});
+
 describe('the cpu-conv rule', () => {
   const kernelOf = (x: string, w: string, attrs: string, out: string) =>
     legalizedKernel(`x: Tensor[${x}, f32], w: Tensor[${w}, f32]`, `Tensor[${out}, f32]`, `conv2d(x, w${attrs})`, 'conv2d');
@@ -126,9 +189,13 @@ describe('the cpu-conv rule', () => {
     expectSameResults(before, s.func, {}, 1e-4);
   });
 
-  it('leaves a strided convolution (its input not contiguous along the output columns) to another rule', () => {
-    const before = kernelOf('(1, 3, 8, 8)', '(4, 3, 3, 3)', ', strides=[2, 2], padding=[1, 1, 1, 1]', '(1, 4, 4, 4)');
-    expect(scheduleKernel('conv2d', before, WASM_TARGET).rules).not.toEqual(['cpu-conv']);
+  it('takes a stride-2 convolution (its input two elements apart per output column), leaves stride 3 to another rule', () => {
+    const two = kernelOf('(1, 3, 8, 21)', '(4, 3, 3, 3)', ', strides=[2, 2], padding=[1, 1, 1, 1]', '(1, 4, 4, 11)');
+    const s = scheduleKernel('conv2d', two, WASM_TARGET);
+    expect(s.rules).toEqual(['cpu-conv']);
+    expectSameResults(two, s.func, {}, 1e-4);
+    const three = kernelOf('(1, 3, 8, 8)', '(4, 3, 3, 3)', ', strides=[3, 3], padding=[1, 1, 1, 1]', '(1, 4, 3, 3)');
+    expect(scheduleKernel('conv2d', three, WASM_TARGET).rules).not.toEqual(['cpu-conv']);
   });
 });
 
@@ -144,6 +211,8 @@ describe('wasm kernels agree with the js target', () => {
     tensor(Float32Array.from(randomArray(24, seed + 2)), [24], 'float32'),
     tensor(Float32Array.from(randomArray(3 * 9 * 7, seed + 3)), [1, 3, 9, 7], 'float32'),
     tensor(Float32Array.from(randomArray(5 * 3 * 3 * 3, seed + 4)), [5, 3, 3, 3], 'float32'),
+    tensor(Float32Array.from(randomArray(3 * 9 * 21, seed + 5)), [1, 3, 9, 21], 'float32'),
+    tensor(Float32Array.from(randomArray(37, seed + 6)), [1, 37], 'float32'),
   ];
 
   const outputs = async (v: unknown): Promise<NDArray[]> =>

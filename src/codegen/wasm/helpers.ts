@@ -83,6 +83,92 @@ export const HELPERS = {
     );
     m.addFunction('f32_to_bf16', B.f32, B.i32, [], m.select(m.f32.ne(x(), x()), m.i32.const(0x7fc0), rounded));
   },
+  /**
+   * e^x on four f32 lanes, for vector loops (softmax, sigmoid): Cephes' expf, as XNNPACK and MLAS
+   * compute it. x = n·ln2 + r with |r| <= ln2/2 (ln2 in two parts, so r is exact), e^r by a degree-6
+   * polynomial, times 2^n built in the exponent bits in two halves (2^128 and the subnormal results
+   * have no single f32 factor). Within 2 ulp of the correctly rounded result; infinities and NaN as
+   * Math.exp; below e^-104 (under half the least subnormal) 0.
+   */
+  exp_f32x4: ({ B, m }) => {
+    const x = (): number => m.local.get(0, B.v128);
+    const n = (): number => m.local.get(1, B.v128);
+    const r = (): number => m.local.get(2, B.v128);
+    const k = (): number => m.local.get(3, B.v128);
+    const c = (v: number): number => m.f32x4.splat(m.f32.const(v));
+    const ci = (v: number): number => m.i32x4.splat(m.i32.const(v));
+    const fma = (a: number, b: number, add: number): number => m.f32x4.add(m.f32x4.mul(a, b), add);
+    const P = [1.98756915e-4, 1.3981999507e-3, 8.3334519073e-3, 4.1665795894e-2, 1.6666665459e-1, 5.0000001201e-1];
+    let poly = c(P[0]!);
+    for (const p of P.slice(1)) poly = fma(poly, r(), c(p));
+    // 2^h as f32 bits for an integer vector h in [-126, 127].
+    const pow2 = (h: number): number => m.i32x4.shl(m.i32x4.add(h, ci(127)), m.i32.const(23));
+    const body = m.block(null, [
+      m.local.set(0, m.f32x4.min(m.f32x4.max(x(), c(-104)), c(88.8))),
+      m.local.set(1, m.f32x4.nearest(m.f32x4.mul(x(), c(Math.LOG2E)))),
+      m.local.set(2, fma(n(), c(2.1219444e-4), fma(n(), c(-0.693359375), x()))),
+      m.local.set(3, m.i32x4.trunc_sat_f32x4_s(n())),
+      m.local.set(1, m.i32x4.shr_s(k(), m.i32.const(1))),
+      m.return(
+        m.f32x4.mul(
+          m.f32x4.mul(fma(m.f32x4.mul(poly, r()), r(), m.f32x4.add(r(), c(1))), pow2(n())),
+          pow2(m.i32x4.sub(k(), n())),
+        ),
+      ),
+    ]);
+    m.addFunction('exp_f32x4', B.v128, B.v128, [B.v128, B.v128, B.v128], body);
+  },
+  /**
+   * erf on four f32 lanes (GELU's), as Eigen computes it in float: x clamped to [-4, 4] (beyond, erf
+   * rounds to ±1), then x·P(x²)/Q(x²), a degree-13 odd over a degree-8 even polynomial. Within 4 ulp of
+   * the correctly rounded result; NaN stays NaN.
+   */
+  erf_f32x4: ({ B, m }) => {
+    const x = (): number => m.local.get(0, B.v128);
+    const x2 = (): number => m.local.get(1, B.v128);
+    const c = (v: number): number => m.f32x4.splat(m.f32.const(v));
+    const poly = (coefficients: readonly number[]): number => {
+      let acc = c(coefficients[0]!);
+      for (const k of coefficients.slice(1)) acc = m.f32x4.add(m.f32x4.mul(acc, x2()), c(k));
+      return acc;
+    };
+    const P = [
+      -2.72614225801306e-10, 2.77068142495902e-8, -2.10102402082508e-6, -5.69250639462346e-5, -7.34990630326855e-4,
+      -2.95459980854025e-3, -1.60960333262415e-2,
+    ];
+    const Q = [-1.45660718464996e-5, -2.13374055278905e-4, -1.68282697438203e-3, -7.37332916720468e-3, -1.42647390514189e-2];
+    const body = m.block(null, [
+      m.local.set(0, m.f32x4.min(m.f32x4.max(x(), c(-4)), c(4))),
+      m.local.set(1, m.f32x4.mul(x(), x())),
+      m.return(m.f32x4.div(m.f32x4.mul(x(), poly(P)), poly(Q))),
+    ]);
+    m.addFunction('erf_f32x4', B.v128, B.v128, [B.v128], body);
+  },
+  /**
+   * tanh on four f32 lanes, as Cephes' tanhf: below |x| = 0.625, x + x³·P(x²); above, through
+   * exp_f32x4 as 1 - 2/(e^{2|x|} + 1), which rounds to 1 past the range of exp. Both are computed and
+   * the lanes chosen by |x|, then x's sign put on the result; NaN stays NaN.
+   */
+  tanh_f32x4: (ctx) => {
+    const { B, m } = ctx;
+    const x = (): number => m.local.get(0, B.v128);
+    const z = (): number => m.local.get(1, B.v128);
+    const c = (v: number): number => m.f32x4.splat(m.f32.const(v));
+    let p = c(-5.70498872745e-3);
+    for (const k of [2.06390887954e-2, -5.37397155531e-2, 1.33314422036e-1, -3.33332819422e-1]) {
+      p = m.f32x4.add(m.f32x4.mul(p, z()), c(k));
+    }
+    const small = m.f32x4.add(m.f32x4.mul(m.f32x4.mul(p, z()), x()), x());
+    const e = m.call(ctx.helper('exp_f32x4'), [m.f32x4.mul(m.f32x4.abs(x()), c(2))], B.v128);
+    const large = m.f32x4.sub(c(1), m.f32x4.div(c(2), m.f32x4.add(e, c(1))));
+    const magnitude = m.f32x4.abs(m.v128.bitselect(small, large, m.f32x4.lt(m.f32x4.abs(x()), c(0.625))));
+    // The sign bit of x on the magnitude (tanh(-0) is -0).
+    const body = m.block(null, [
+      m.local.set(1, m.f32x4.mul(x(), x())),
+      m.return(m.v128.or(magnitude, m.v128.and(x(), m.i32x4.splat(m.i32.const(-0x80000000))))),
+    ]);
+    m.addFunction('tanh_f32x4', B.v128, B.v128, [B.v128], body);
+  },
 } satisfies Record<string, Helper>;
 
 export type HelperName = keyof typeof HELPERS;

@@ -12,6 +12,7 @@
 import { type DataType, isInt } from '../../ir/dtype.ts';
 import { intImm, type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
+import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
@@ -85,6 +86,13 @@ class GroupEmitter {
   /** Per lane, each per-lane variable → a scalar variable holding that lane's value. */
   private readonly lanes: Map<PrimVar, PrimExpr>[] = [0, 1, 2, 3].map(() => new Map<PrimVar, PrimExpr>());
   private readonly prologue: Ref[] = [];
+  /**
+   * Set while a branch runs as vectors for only some lanes (its condition's mask): register-tile stores
+   * keep the other lanes' values, and memory is read only for the lanes in the mask.
+   */
+  private mask: LocalSlot | undefined;
+  /** Under the current mask: each memory load already read (the input vector every row of a tile multiplies). */
+  private maskedLoads = new Map<string, LocalSlot>();
 
   constructor(
     private readonly f: FunctionEmitter,
@@ -155,7 +163,9 @@ class GroupEmitter {
       }
       case 'if':
         if (!this.depends(s.cond)) {
-          return m.if(this.f.cond(s.cond), this.stmt(s.then), s.else ? this.stmt(s.else) : undefined);
+          // A load first read inside a branch is not known after it.
+          const branch = (b: Stmt): Ref => this.withMask(this.mask, () => this.stmt(b), new Map(this.maskedLoads));
+          return m.if(this.f.cond(s.cond), branch(s.then), s.else ? branch(s.else) : undefined);
         }
         return this.laneIf(s);
       case 'evaluate':
@@ -177,19 +187,54 @@ class GroupEmitter {
   /**
    * An `if` whose condition differs by lane (a convolution's padding, the
    * tail of a tile that does not divide the extent): when every lane agrees —
-   * all but the groups at an edge — the branch runs as vectors; otherwise
-   * lane by lane. Nothing runs speculatively, so no lane reads what its
-   * condition guards against.
+   * all but the groups at an edge — the branch runs as vectors. When only some
+   * do, a branch that only updates a register tile still runs as vectors under
+   * the mask (each lane's memory read only where its condition holds, the
+   * tile's other lanes kept); any other branch runs lane by lane. Nothing
+   * reads memory speculatively, so no lane reads what its condition guards
+   * against.
    */
   private laneIf(s: Stmt & { kind: 'if' }): Ref {
     const m = this.m;
-    const mask = this.f.newLocal('v128');
-    const mixed = this.perLane(s);
+    const f = this.f;
+    const mask = f.newLocal('v128');
+    const outer = this.mask;
+    const cond = this.vector(s.cond);
+    const setMask = f.set(mask, outer ? m.v128.and(cond, f.get(outer)) : cond);
+    const all = this.withMask(undefined, () => this.stmt(s.then));
+    const some = !s.else && this.maskable(s.then) ? this.withMask(mask, () => this.stmt(s.then)) : this.perLane(s);
     const none = s.else ? this.stmt(s.else) : undefined;
-    return m.block(null, [
-      this.f.set(mask, this.vector(s.cond)),
-      m.if(m.i32x4.all_true(this.f.get(mask)), this.stmt(s.then), m.if(m.v128.any_true(this.f.get(mask)), mixed, none)),
-    ]);
+    return m.block(null, [setMask, m.if(m.i32x4.all_true(f.get(mask)), all, m.if(m.v128.any_true(f.get(mask)), some, none))]);
+  }
+
+  private withMask(mask: LocalSlot | undefined, emit: () => Ref, loads = new Map<string, LocalSlot>()): Ref {
+    const saved = { mask: this.mask, loads: this.maskedLoads };
+    this.mask = mask;
+    this.maskedLoads = loads;
+    try {
+      return emit();
+    } finally {
+      this.mask = saved.mask;
+      this.maskedLoads = saved.loads;
+    }
+  }
+
+  /** Whether a branch only updates register tiles (lane-aligned groups), so it can run under a mask. */
+  private maskable(s: Stmt): boolean {
+    switch (s.kind) {
+      case 'seq':
+        return s.stmts.every((x) => this.maskable(x));
+      case 'let':
+        return this.maskable(s.body);
+      case 'if':
+        return !s.else && this.maskable(s.then);
+      case 'store': {
+        const home = this.f.homes.get(s.buffer);
+        return home?.kind === 'registers' && home.file.vector && this.contiguous(s.indices[0]!)?.kind === 'const';
+      }
+      default:
+        return false;
+    }
   }
 
   /** A statement run once per lane, the lane's values substituted. */
@@ -206,7 +251,9 @@ class GroupEmitter {
     const a = this.contiguous(index);
     const home = f.homes.get(b);
     if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
-      return f.set(home.file.group(a.group), this.vector(value));
+      const group = home.file.group(a.group);
+      if (this.mask) return f.set(group, m.v128.bitselect(this.vector(value), f.get(group), f.get(this.mask)));
+      return f.set(group, this.vector(value));
     }
     if (a && home?.kind === 'memory' && storageBytes(b.dtype) === 4 && sameLane(b.dtype, this.lane(value))) {
       const { ptr, offset } = this.address(home.base, a.rest);
@@ -245,6 +292,45 @@ class GroupEmitter {
       if (first % 4 === 0) return { kind: 'const', group: first / 4, rest: a.rest };
     }
     return { kind: 'mem', rest: a.rest };
+  }
+
+  /**
+   * A load whose index moves two elements per lane (a stride-2 convolution's input): elements 0..3 and
+   * 3..6 from lane 0's element, lanes 0 and 2 of the first and 1 and 3 of the second shuffled together.
+   * Both loads stay within the seven elements the lanes span, so none reads past the tensor.
+   */
+  private everyOther(baseLocal: LocalSlot, index: PrimExpr): Ref | undefined {
+    if (this.laneStride(index) !== 2) return undefined;
+    const f = this.f;
+    const at = f.newLocal('i32');
+    const first = substitute(index, this.lanes[0]!);
+    return this.m.block(
+      null,
+      [
+        f.set(at, this.m.i32.add(f.get(baseLocal), this.m.i32.shl(f.index(first), this.m.i32.const(2)))),
+        this.pairShuffle(() => f.get(at)),
+      ],
+      f.wasmType('v128'),
+    );
+  }
+
+  /** Elements 0, 2, 4 and 6 from `ptr`: two loads (elements 0..3 and 3..6) and a shuffle. */
+  private pairShuffle(ptr: () => Ref): Ref {
+    const m = this.m;
+    const bytes = (lane: number, from: number): number[] => [0, 1, 2, 3].map((b) => from + lane * 4 + b);
+    return m.i8x16.shuffle(m.v128.load(0, 4, ptr()), m.v128.load(12, 4, ptr()), [
+      ...bytes(0, 0),
+      ...bytes(2, 0),
+      ...bytes(1, 16),
+      ...bytes(3, 16),
+    ]);
+  }
+
+  /** How many elements an index moves per lane, when it is affine in the loop variable alone; else undefined. */
+  private laneStride(index: PrimExpr): number | undefined {
+    const v = this.loop.loopVar;
+    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
+    return affineIn(index, v)?.coef;
   }
 
   /** The address of element `rest + base` (base: the loop variable at lane 0). */
@@ -322,11 +408,15 @@ class GroupEmitter {
         if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
           return { kind: 'v', ref: f.get(home.file.group(a.group)) };
         }
-        if (a && home?.kind === 'memory' && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
-          const { ptr, offset } = this.address(home.base, a.rest);
-          return { kind: 'v', ref: m.v128.load(offset, 4, ptr) };
+        if (home?.kind === 'memory' && !this.mask && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
+          if (a) {
+            const { ptr, offset } = this.address(home.base, a.rest);
+            return { kind: 'v', ref: m.v128.load(offset, 4, ptr) };
+          }
+          const pair = this.everyOther(home.base, e.indices[0]!);
+          if (pair) return { kind: 'v', ref: pair };
         }
-        return this.lanewise(e);
+        return this.mask ? this.maskedLoad(e) : this.lanewise(e);
       }
       case 'binary':
         return this.binary(e, lane) ?? this.lanewise(e);
@@ -352,6 +442,16 @@ class GroupEmitter {
             return { kind: 'v', ref: m.f32x4[e.op](x()) };
           case 'round':
             return { kind: 'v', ref: m.f32x4.nearest(x()) };
+          case 'exp':
+          case 'erf':
+          case 'tanh':
+            return { kind: 'v', ref: m.call(f.ctx.helper(`${e.op}_f32x4`), [x()], f.wasmType('v128')) };
+          case 'sigmoid': {
+            // A function, not a shared node: binaryen's IR is a tree.
+            const one = (): Ref => m.f32x4.splat(m.f32.const(1));
+            const e = m.call(f.ctx.helper('exp_f32x4'), [m.f32x4.neg(x())], f.wasmType('v128'));
+            return { kind: 'v', ref: m.f32x4.div(one(), m.f32x4.add(one(), e)) };
+          }
           default:
             return this.lanewise(e);
         }
@@ -455,11 +555,27 @@ class GroupEmitter {
     return undefined;
   }
 
+  /** A load under the mask, read once per masked branch (a masked branch stores only to register tiles). */
+  private maskedLoad(e: PrimExpr & { kind: 'load' }): VVal {
+    const key = `${e.buffer.name}@${printPrimExpr(e)}`;
+    const known = this.maskedLoads.get(key);
+    if (known) return { kind: 'v', ref: this.f.get(known) };
+    const slot = this.f.newLocal('v128');
+    this.maskedLoads.set(key, slot);
+    return { kind: 'v', ref: this.m.local.tee(slot.index, this.lanewise(e).ref, this.f.wasmType('v128')) };
+  }
+
   /** `e` computed lane by lane with each lane's values, assembled into a v128. */
   private lanewise(e: PrimExpr): VVal {
     const m = this.m;
     const lane = this.lane(e);
-    const scalars = [0, 1, 2, 3].map((l) => this.f.expr(substitute(e, this.lanes[l]!)));
+    let scalars = [0, 1, 2, 3].map((l) => this.f.expr(substitute(e, this.lanes[l]!)));
+    // Under a mask, a lane outside it reads no memory (its value is never kept).
+    const mask = this.mask;
+    if (mask && readsMemory(this.f, e)) {
+      const zero = lane === 'f32' ? m.f32.const(0) : m.i32.const(0);
+      scalars = scalars.map((x, l) => m.if(m.i32x4.extract_lane(this.f.get(mask), l), x, zero));
+    }
     let vec = this.splat(scalars[0]!, lane, 'int32');
     for (let l = 1; l < 4; l++) {
       vec = lane === 'f32' ? m.f32x4.replace_lane(vec, l, scalars[l]!) : m.i32x4.replace_lane(vec, l, scalars[l]!);
@@ -467,6 +583,14 @@ class GroupEmitter {
     // Bools come lane by lane as 0/1: as a mask they are 0/-1.
     return { kind: 'v', ref: e.dtype === 'bool' ? m.i32x4.neg(vec) : vec };
   }
+}
+
+function readsMemory(f: FunctionEmitter, e: PrimExpr): boolean {
+  let reads = false;
+  visitPrim(e, (x) => {
+    if (x.kind === 'load' && f.homes.get(x.buffer)?.kind !== 'registers') reads = true;
+  });
+  return reads;
 }
 
 /** Whether elements of a 4-byte buffer type are what a lane of `lane` holds, bit for bit. */

@@ -3,9 +3,11 @@
  * kernel's accesses recompute their whole flat offset every iteration (the
  * part from a parallel loop's fused index — its divisions and remainders —
  * included), and neither binaryen nor the engines reliably hoist it. Each
- * distinct invariant subexpression of a loop body (no loads or calls, no
- * division by anything but a nonzero constant, so hoisting never traps or
- * reads memory early) is bound once by a `let` just outside the loop.
+ * distinct invariant subexpression of a loop body (no loads or calls, so
+ * hoisting never reads memory early) is bound once by a `let` just outside the
+ * loop. Divisions move too, by a symbolic divisor included (the tile count of
+ * a symbolic extent): integer division is total in Kiln's kernels (by zero it
+ * gives 0), so computing one before the guard that skipped it cannot trap.
  * Parallel loops keep their bodies: a launch's parallel loop must stay the
  * outermost statement of its nest.
  */
@@ -57,15 +59,12 @@ function definedIn(loop: For): Set<PrimVar> {
   return out;
 }
 
-const DIVISIONS: ReadonlySet<string> = new Set(['div', 'floordiv', 'floormod', 'truncdiv', 'truncmod']);
-
 function invariant(e: PrimExpr, defined: ReadonlySet<PrimVar>): boolean {
   let ok = true;
   visitPrim(e, (x) => {
     if (!ok) return;
     if (x.kind === 'var') ok = !defined.has(x);
     else if (x.kind === 'load' || x.kind === 'call') ok = false;
-    else if (x.kind === 'binary' && DIVISIONS.has(x.op)) ok = x.b.kind === 'int' && x.b.value !== 0;
   });
   return ok;
 }

@@ -20,13 +20,24 @@ function merge(s: Stmt): Stmt {
   const inner = mapStmtChildren(s, { stmt: merge, expr: (e) => e });
   if (inner.kind !== 'seq') return inner;
   const out: Stmt[] = [];
-  for (const x of inner.stmts) {
-    const prev = out[out.length - 1];
-    if (prev?.kind === 'if' && x.kind === 'if' && !prev.else && !x.else && pure(x.cond) && sameExpr(prev.cond, x.cond)) {
-      out[out.length - 1] = ifThenElse(prev.cond, seq([prev.then, x.then]));
-    } else out.push(x);
+  const stmts = inner.stmts;
+  for (let i = 0; i < stmts.length; i++) {
+    const x = stmts[i]!;
+    let end = i + 1;
+    while (end < stmts.length && sameGuard(x, stmts[end]!)) end++;
+    if (end === i + 1 || x.kind !== 'if') {
+      out.push(x);
+      continue;
+    }
+    // The merged branches may now hold adjacent guards of their own (a tile's tail, then each row's padding).
+    out.push(ifThenElse(x.cond, merge(seq(stmts.slice(i, end).map((g) => (g as typeof x).then)))));
+    i = end - 1;
   }
-  return out.length === inner.stmts.length ? inner : seq(out);
+  return out.length === stmts.length ? inner : seq(out);
+}
+
+function sameGuard(a: Stmt, b: Stmt): boolean {
+  return a.kind === 'if' && b.kind === 'if' && !a.else && !b.else && pure(a.cond) && sameExpr(a.cond, b.cond);
 }
 
 /**

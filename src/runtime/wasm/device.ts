@@ -3,11 +3,12 @@
  * (a kernel takes their addresses, nothing is copied), allocated from a heap
  * over it. It is a cpu device: `t.data` is a typed-array view of the
  * tensor's bytes, made anew on each access since growing a memory that is
- * not shared replaces its buffer. Tensors a call allocated and did not return
- * are freed by the VM; the rest when they are collected (or disposed).
+ * not shared replaces its buffer. Tensors a call allocated are freed by the
+ * VM when it returns, its results once copied to host memory (`takeOut`);
+ * tensors uploaded by the caller when they are collected (or freed).
  */
 import { type DType, bytesPerElement, storageOf, type TypedArray } from '../dtype.ts';
-import { type Device, NDArray, sizeOf } from '../ndarray.ts';
+import { cpu, type Device, NDArray, sizeOf } from '../ndarray.ts';
 import type { WasmMemory } from './api.ts';
 import type { Heap } from './heap.ts';
 
@@ -32,22 +33,29 @@ export class WasmDevice implements Device {
   }
 
   empty(shape: readonly number[], dtype: DType): NDArray {
-    const bytes = sizeOf(shape) * bytesPerElement(dtype);
-    const ptr = this.heap.alloc(bytes);
-    new Uint8Array(this.memory.buffer, ptr, bytes).fill(0);
-    this.live.add(ptr);
-    const storage: WasmStorage = { ptr, bytes };
-    const t = new NDArray(shape, dtype, this, storage);
-    this.finalizer.register(t, ptr, storage);
+    const t = this.allocate(shape, dtype);
+    const s = t.storage as WasmStorage;
+    new Uint8Array(this.memory.buffer, s.ptr, s.bytes).fill(0);
     return t;
   }
 
   upload(t: NDArray): NDArray | Promise<NDArray> {
     if (t.device === this) return t;
     if (t.device.kind !== 'cpu') return Promise.resolve(t.device.download(t)).then((c) => this.upload(c));
-    const out = this.empty(t.shape, t.dtype);
+    // Not zeroed first: the copy writes every byte (a second pass over a large input costs as much as the copy).
+    const out = this.allocate(t.shape, t.dtype);
     this.hostData(out).set(t.data as never);
     return out;
+  }
+
+  private allocate(shape: readonly number[], dtype: DType): NDArray {
+    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    const ptr = this.heap.alloc(bytes);
+    this.live.add(ptr);
+    const storage: WasmStorage = { ptr, bytes };
+    const t = new NDArray(shape, dtype, this, storage);
+    this.finalizer.register(t, ptr, storage);
+    return t;
   }
 
   download(t: NDArray): NDArray {
@@ -57,6 +65,16 @@ export class WasmDevice implements Device {
   hostData(t: NDArray): TypedArray {
     const s = t.storage as WasmStorage;
     return new (storageOf(t.dtype))(this.memory.buffer, s.ptr, t.size);
+  }
+
+  /**
+   * A copy in host memory of a tensor a call returns, its bytes here freed (what onnxruntime-web does
+   * with its outputs): the memory does not grow call after call until the collector frees results.
+   */
+  takeOut(t: NDArray): NDArray {
+    const copy = new NDArray(t.shape, t.dtype, cpu, this.hostData(t).slice());
+    this.free(t);
+    return copy;
   }
 
   /** Frees a tensor's bytes now; using the tensor afterwards is an error of the caller's. */

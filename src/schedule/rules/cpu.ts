@@ -184,6 +184,144 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
   }
 }
 
+/**
+ * A matrix–vector product (one row of A, or a few): no register tile has
+ * rows to reuse B across, and B is read once, so what matters is reading it
+ * in order. Each part of the parallel loop owns a chunk of output columns;
+ * for each step of k it adds A[i, k] times B's row chunk (contiguous, the
+ * next row right after) to the chunk of outputs, which stays in L1. Tiling
+ * columns across all of k instead walks B down its columns, a cache line
+ * and a page per step of k (MLAS's and XNNPACK's GEMV kernels likewise
+ * stream B's rows).
+ */
+export const cpuGemvRule: ScheduleRule = {
+  name: 'cpu-gemv',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1 || blk.body.kind !== 'store') return false;
+    if (!productOperands(blk.body)) return false;
+    const [iLoop, jLoop] = sr.spatial.slice(-2) as [For, For];
+    const m = constExtent([iLoop]);
+    const n = constExtent([jLoop]);
+    if (m === undefined || m > GEMV_MAX_ROWS || n === undefined || n % LANES !== 0) return false;
+    if (!contiguousAlong(nest.block, blk.body, jLoop.loopVar)) return false;
+    const broadcast = broadcastLoad(nest.block, blk.body, jLoop.loopVar);
+    const it = iterDrivenBy(nest.block, iLoop.loopVar);
+    if (!broadcast || !it || !broadcast.indices.some((x) => usesVar(x, it))) return false;
+    // At most 1 KiB of outputs per row, and enough chunks to keep several threads busy (the thread count
+    // is the machine's, known only when the module loads).
+    const sizes = [256, 128, 64, 32, 16, 8, 4].filter((c) => n % c === 0);
+    const chunk = sizes.find((c) => n / c >= GEMV_MIN_PARTS) ?? sizes[sizes.length - 1]!;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+    const others = sr.spatial.slice(0, -2).map(at);
+    const k = at(sr.reduce[0]!);
+    const [j0, j1] = sch.split(at(jLoop), [null, chunk]);
+    sch.reorder(...others, j0!, at(iLoop), k, j1!);
+    const init = sch.decomposeReduction(b, k);
+    const initLoops = sch.getLoops(init);
+    sch.vectorize(initLoops[initLoops.length - 1]!);
+    sch.vectorize(j1!);
+    const outer = [...others, j0!];
+    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    return true;
+  },
+};
+
+/** Up to how many rows of A a product runs as a GEMV (measured: 3 rows stream faster than a 3-row register tile, 4 do not). */
+const GEMV_MAX_ROWS = 3;
+const GEMV_MIN_PARTS = 8;
+
+/**
+ * Other reductions over a window whose output is contiguous along its last
+ * spatial axis (pooling, a sum over a leading axis): a vector of outputs
+ * accumulates in registers while the window's loops run (written out when
+ * short), the inputs loaded as vectors too (at stride 1 or 2), instead of one
+ * output at a time with the whole index recomputed per element.
+ */
+export const cpuWindowRule: ScheduleRule = {
+  name: 'cpu-window',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    const store = guardedStore(blk.body);
+    if (!blk.init || !sr || sr.spatial.length < 1 || sr.reduce.length < 1 || !store) return false;
+    const jLoop = sr.spatial[sr.spatial.length - 1]!;
+    const n = constExtent([jLoop]);
+    if (n === undefined || n < LANES || !contiguousAlong(nest.block, store, jLoop.loopVar)) return false;
+    const width = n < 2 * LANES ? LANES : 2 * LANES;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+    const others = sr.spatial.slice(0, -1).map(at);
+    const reduce = sr.reduce.map(at);
+    const [j0, j1] = sch.split(at(jLoop), [null, width]);
+    sch.reorder(...others, j0!, ...reduce, j1!);
+    const writeBack = sch.cacheWrite(b, 0, 'local');
+    sch.reverseComputeAt(writeBack, j0!);
+    const init = sch.decomposeReduction(b, reduce[0]!);
+    for (const block of [writeBack, init]) {
+      const inner = sch.getLoops(block);
+      sch.vectorize(inner[inner.length - 1]!);
+    }
+    sch.vectorize(j1!);
+    if ((constExtent(sr.reduce) ?? Infinity) <= 16) for (const l of reduce) sch.unroll(l);
+    const outer = [...others, j0!];
+    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    return true;
+  },
+};
+
+/**
+ * A reduction along the contiguous last axis of its input (softmax's max and
+ * sum, layer norm's mean and variance, a sum over the last axis): partial
+ * results, one per lane of one or two vectors, accumulate in registers over
+ * the row (rfactor by the lanes), then combine into the row's result; the
+ * rows in parallel. The partial sums change the order of a float sum (rounding only).
+ */
+export const cpuRowReduceRule: ScheduleRule = {
+  name: 'cpu-row-reduce',
+  apply(sch, nest) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    const body = blk.body;
+    if (!blk.init || !sr || sr.spatial.length < 1 || sr.reduce.length !== 1 || body.kind !== 'store') return false;
+    const kLoop = sr.reduce[0]!;
+    const k = constExtent([kLoop]);
+    const it = iterDrivenBy(nest.block, kLoop.loopVar);
+    if (k === undefined || k % LANES !== 0 || k < 2 * LANES || !it) return false;
+    const moving = loadsOf(body.value).filter((l) => l.indices.some((x) => usesVar(x, it)));
+    const contiguous = (l: { indices: readonly PrimExpr[] }): boolean =>
+      stride(l.indices[l.indices.length - 1]!, it) === 1 && !l.indices.slice(0, -1).some((x) => usesVar(x, it));
+    if (moving.length === 0 || !moving.every(contiguous)) return false;
+    const b = sch.getBlock(blk.name);
+    const loops = sch.getLoops(b);
+    const spatial = loops.slice(0, sr.spatial.length);
+    if (spatial.length > 1) sch.fuse(...spatial);
+    // Two vectors of partial results where the row allows: two independent chains of additions.
+    const width = k % (2 * LANES) === 0 ? 2 * LANES : LANES;
+    const [, lanes] = sch.split(sch.getLoops(b)[1]!, [null, width]);
+    const partial = sch.rfactor(lanes!, body.buffer.shape.length);
+    const partialLoops = sch.getLoops(partial);
+    const kOuter = partialLoops[1]!;
+    // The lanes' partial results in a register, not memory.
+    const held = sch.cacheWrite(partial, 0, 'local');
+    sch.reverseComputeAt(held, partialLoops[0]!);
+    const init = sch.decomposeReduction(partial, kOuter);
+    for (const x of [init, partial, held]) {
+      const inner = sch.getLoops(x);
+      sch.vectorize(inner[inner.length - 1]!);
+    }
+    sch.reverseComputeAt(b, partialLoops[0]!);
+    const combine = sch.getLoops(b);
+    sch.unroll(combine[combine.length - 1]!);
+    sch.parallel(partialLoops[0]!);
+    return true;
+  },
+};
+
 /** Everything else: the leading spatial loops in parallel; the rest runs as written in each part. */
 export const cpuFallbackRule: ScheduleRule = {
   name: 'cpu-parallel',
@@ -197,7 +335,15 @@ export const cpuFallbackRule: ScheduleRule = {
   },
 };
 
-export const CPU_RULES: readonly ScheduleRule[] = [cpuInjectiveRule, cpuMatmulRule, cpuConvRule, cpuFallbackRule];
+export const CPU_RULES: readonly ScheduleRule[] = [
+  cpuInjectiveRule,
+  cpuGemvRule,
+  cpuMatmulRule,
+  cpuConvRule,
+  cpuWindowRule,
+  cpuRowReduceRule,
+  cpuFallbackRule,
+];
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
@@ -246,12 +392,17 @@ function guardedStore(body: Stmt): (Stmt & { kind: 'store' }) | undefined {
   return undefined;
 }
 
-/** Whether `e` moves one element per step of `it` (coefficient 1) and `rest` does not use it. */
-function unitStride(e: PrimExpr, it: PrimVar): boolean {
-  return affineIn(e, it)?.coef === 1;
+/** How many elements `e` moves per step of `it` (Infinity when not a positive constant). */
+function stride(e: PrimExpr, it: PrimVar): number {
+  const coef = affineIn(e, it)?.coef;
+  return coef !== undefined && coef > 0 ? coef : Infinity;
 }
 
-/** Whether the store, and every load that moves with loop `v`, moves one element per step of v along its last axis. */
+/**
+ * Whether the store moves one element per step of loop `v` along its last axis, and every load that moves
+ * with v moves along its last axis only: one element per step, or two (a stride-2 convolution's input,
+ * which the code generator loads as two vectors and a shuffle).
+ */
 function contiguousAlong(realize: BlockRealize, store: Stmt & { kind: 'store' }, v: PrimVar): boolean {
   const it = iterDrivenBy(realize, v);
   if (!it || !isVar(store.indices[store.indices.length - 1], it)) return false;
@@ -259,7 +410,7 @@ function contiguousAlong(realize: BlockRealize, store: Stmt & { kind: 'store' },
   return loadsOf(store.value).every(
     ({ indices }) =>
       !indices.some((x) => usesVar(x, it)) ||
-      (unitStride(indices[indices.length - 1]!, it) && !indices.slice(0, -1).some((x) => usesVar(x, it))),
+      (stride(indices[indices.length - 1]!, it) <= 2 && !indices.slice(0, -1).some((x) => usesVar(x, it))),
   );
 }
 

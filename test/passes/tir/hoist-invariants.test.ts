@@ -35,7 +35,37 @@ prim_func k(A: f32[64], B: f32[64], C: f32[64]) {
     expectSameResults(before, after);
   });
 
-  test('loads, divisions by a non-constant and what the loop itself defines stay inside', () => {
+  test("a division by a symbolic tile count (a symbolic extent's parallel tiles) moves out too", () => {
+    const before = kernel(`
+prim_func k(A: f32[n, 4], C: f32[n]) {
+  for p in parallel((n + 1) // 2 * 2) {
+    for k in range(4) {
+      if p % ((n + 1) // 2) * 2 < n {
+        C[p % ((n + 1) // 2) * 2] = C[p % ((n + 1) // 2) * 2] + A[p % ((n + 1) // 2) * 2, k]
+      }
+    }
+  }
+}`);
+    const after = hoistInvariants(before);
+    expectFunc(
+      after,
+      `
+prim_func k(A: f32[n, 4], C: f32[n]) {
+  for p in parallel((n + 1) // 2 * 2) {
+    let inv0 = p % ((n + 1) // 2) * 2 < n
+    let inv1 = p % ((n + 1) // 2) * 2
+    for k in range(4) {
+      if inv0 {
+        C[inv1] = C[inv1] + A[inv1, k]
+      }
+    }
+  }
+}`,
+    );
+    expectSameResults(before, after, { n: 7 });
+  });
+
+  test('loads, divisions by what the loop moves and what the loop itself defines stay inside', () => {
     const before = kernel(`
 prim_func k(A: f32[8, 8], N: i64[1], C: f32[8]) {
   for i in range(8) {

@@ -42,6 +42,40 @@ prim_func k(X: f32[10], W: f32[2], Y: f32[2, 8]) {
     expectSameResults(before, after);
   });
 
+  test("the rows of a tile's tail, each with its padding check, become one tail check around one padding check", () => {
+    const before = kernel(`
+prim_func k(X: f32[10], W: f32[2], Y: f32[2, 8]) {
+  for x in range(8) {
+    if x < 7 {
+      if 1 <= x && x < 8 {
+        Y[0, x] = Y[0, x] + X[x + 1] * W[0]
+      }
+    }
+    if x < 7 {
+      if 1 <= x && x < 8 {
+        Y[1, x] = Y[1, x] + X[x + 1] * W[1]
+      }
+    }
+  }
+}`);
+    const after = mergeGuards(before);
+    expectFunc(
+      after,
+      `
+prim_func k(X: f32[10], W: f32[2], Y: f32[2, 8]) {
+  for x in range(8) {
+    if x < 7 {
+      if 1 <= x && x < 8 {
+        Y[0, x] = Y[0, x] + X[x + 1] * W[0]
+        Y[1, x] = Y[1, x] + X[x + 1] * W[1]
+      }
+    }
+  }
+}`,
+    );
+    expectSameResults(before, after);
+  });
+
   test('conditions alike but over different variables stay apart (a 3x3 window: the row check, then the column check)', () => {
     const before = kernel(`
 prim_func k(X: f32[4, 4], Y: f32[4, 4]) {
