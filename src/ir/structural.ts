@@ -14,7 +14,7 @@ import { type AttrMap, type AttrValue, sortedKeys } from './attrs.ts';
 import type { BindingBlock, Expr, SeqExpr } from './graph/expr.ts';
 import type { StructInfo } from './graph/struct-info.ts';
 import { type IRModule, type ModuleFunction, sortedFunctionNames } from './module.ts';
-import type { PrimExpr } from './prim/expr.ts';
+import { type PrimExpr, visitPrim } from './prim/expr.ts';
 import type { Buffer } from './tir/buffer.ts';
 import type { Block, BufferRegion, Range, Stmt } from './tir/stmt.ts';
 
@@ -533,6 +533,25 @@ export function primStructuralEqual(a: PrimExpr, b: PrimExpr): boolean {
   x.prim(a);
   y.prim(b);
   return x.tokens.length === y.tokens.length && x.tokens.every((t, i) => t === y.tokens[i]);
+}
+
+/**
+ * The same expression over the very same variables. Structural equality alone
+ * matches free variables by first occurrence (alpha-equivalence), under which
+ * `1 <= r` equals `1 <= c` and a dimension `n` equals `m`.
+ */
+export function primExprEqual(a: PrimExpr, b: PrimExpr): boolean {
+  if (!primStructuralEqual(a, b)) return false;
+  const vars = (e: PrimExpr): PrimExpr[] => {
+    const out: PrimExpr[] = [];
+    visitPrim(e, (x) => {
+      if (x.kind === 'var') out.push(x);
+    });
+    return out;
+  };
+  const va = vars(a);
+  const vb = vars(b);
+  return va.length === vb.length && va.every((v, i) => v === vb[i]);
 }
 
 /** Structural equality of two statements. */

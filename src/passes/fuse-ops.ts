@@ -19,7 +19,7 @@
 import type { Binding, BindingBlock, CallTIR, Expr, GraphVar, SeqExpr } from '../ir/graph/expr.ts';
 import type { TensorStructInfo } from '../ir/graph/struct-info.ts';
 import type { IRModule } from '../ir/module.ts';
-import { primStructuralEqual } from '../ir/structural.ts';
+import { primExprEqual } from '../ir/structural.ts';
 import { kernelPattern, maxPattern, type OpPattern, patternRank } from './op-pattern.ts';
 
 /** Which fusion rules run (all by default). */
@@ -82,7 +82,7 @@ function isExcluded(name: string, exclude: readonly string[]): boolean {
 
 function sameShape(a: TensorStructInfo | undefined, b: TensorStructInfo | undefined): boolean {
   if (!a?.shape || !b?.shape || a.shape.length !== b.shape.length) return false;
-  return a.shape.every((d, i) => primStructuralEqual(d, b.shape![i]!));
+  return a.shape.every((d, i) => primExprEqual(d, b.shape![i]!));
 }
 
 /** A call fusion can take: one tensor result, arguments of known shape (tensors), constants or prims. */

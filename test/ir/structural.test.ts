@@ -6,7 +6,15 @@ import { blobFromBytes } from '../../src/ir/blob.ts';
 import { constant, graphFunc, graphVar, seqExpr } from '../../src/ir/graph/expr.ts';
 import { tensorSI } from '../../src/ir/graph/struct-info.ts';
 import { irModule } from '../../src/ir/module.ts';
-import { canonicalText, findMismatch, structuralEqual, structuralHash } from '../../src/ir/structural.ts';
+import {
+  canonicalText,
+  findMismatch,
+  primExprEqual,
+  primStructuralEqual,
+  structuralEqual,
+  structuralHash,
+} from '../../src/ir/structural.ts';
+import { binary, primVar } from '../../src/ir/prim/expr.ts';
 import { sha256Hex } from '../../src/support/hash.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { inferOpCall, normalizeAttrs } from '../../src/ops/index.ts';
@@ -150,5 +158,18 @@ func main(x: Tensor[(n, 4), f32]) -> Tensor[(n, 4), f32] attrs(note="größe ∑
     // And a plain ASCII module over several buffers' worth of tokens.
     const big = parse(example.repeat(1));
     for (const f of big.functions.values()) expect(structuralHash(f)).toBe(sha256Hex(canonicalText(f)));
+  });
+});
+
+describe('primExprEqual', () => {
+  test('needs the very same variables, where structural equality matches them by position', () => {
+    const [r, c, n] = [primVar('r'), primVar('c'), primVar('n')];
+    const rowCheck = binary('le', 1, r);
+    const colCheck = binary('le', 1, c);
+    expect(primStructuralEqual(rowCheck, colCheck)).toBe(true);
+    expect(primExprEqual(rowCheck, colCheck)).toBe(false);
+    expect(primExprEqual(rowCheck, binary('le', 1, r))).toBe(true);
+    expect(primExprEqual(binary('mul', n, 4), binary('mul', n, 4))).toBe(true);
+    expect(primExprEqual(binary('add', r, c), binary('add', c, r))).toBe(false);
   });
 });

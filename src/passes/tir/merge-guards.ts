@@ -7,8 +7,8 @@
  * without loads or calls merge: the first branch's stores cannot change
  * them.
  */
-import { visitPrim, type PrimExpr, type PrimVar } from '../../ir/prim/expr.ts';
-import { primStructuralEqual } from '../../ir/structural.ts';
+import { visitPrim, type PrimExpr } from '../../ir/prim/expr.ts';
+import { primExprEqual } from '../../ir/structural.ts';
 import { ifThenElse, mapStmtChildren, type PrimFunc, primFunc, seq, type Stmt } from '../../ir/tir/stmt.ts';
 
 export function mergeGuards(f: PrimFunc): PrimFunc {
@@ -37,28 +37,7 @@ function merge(s: Stmt): Stmt {
 }
 
 function sameGuard(a: Stmt, b: Stmt): boolean {
-  return a.kind === 'if' && b.kind === 'if' && !a.else && !b.else && pure(a.cond) && sameExpr(a.cond, b.cond);
-}
-
-/**
- * The same expression over the same variables. Structural equality alone
- * matches variables by first occurrence (alpha-equivalence), under which
- * `1 <= r` equals `1 <= c`: the occurrences must also be the very same variables.
- */
-function sameExpr(a: PrimExpr, b: PrimExpr): boolean {
-  return primStructuralEqual(a, b) && sameList(varsInOrder(a), varsInOrder(b));
-}
-
-function varsInOrder(e: PrimExpr): PrimVar[] {
-  const out: PrimVar[] = [];
-  visitPrim(e, (x) => {
-    if (x.kind === 'var') out.push(x);
-  });
-  return out;
-}
-
-function sameList(a: readonly PrimVar[], b: readonly PrimVar[]): boolean {
-  return a.length === b.length && a.every((v, i) => v === b[i]);
+  return a.kind === 'if' && b.kind === 'if' && !a.else && !b.else && pure(a.cond) && primExprEqual(a.cond, b.cond);
 }
 
 function pure(e: PrimExpr): boolean {
