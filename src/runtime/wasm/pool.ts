@@ -37,6 +37,8 @@ export interface WorkerFactory {
 const MIN_PARALLEL_WORK = 1 << 15;
 /** Spins on the done counter before waiting without blocking. */
 const SPINS = 20000;
+/** Spins of an idle worker on the generation counter before it sleeps. */
+const WORKER_SPINS = 20000;
 
 // The control block, in 32-bit words.
 const GEN = 0;
@@ -232,6 +234,7 @@ function workerSource(): string {
     MAX_ARGS,
     ERROR_BYTE,
     MAX_ERROR,
+    WORKER_SPINS,
   })}, ${erf.name});`;
 }
 
@@ -278,6 +281,9 @@ function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): 
     let seen = Atomics.load(ctl, c.GEN!);
     port.postMessage('ready');
     for (;;) {
+      // Launches come in bursts (a model's kernels, one after another): spin a little before sleeping,
+      // since waking from Atomics.wait costs tens of microseconds, longer than many launches run.
+      for (let i = 0; i < c.WORKER_SPINS! && Atomics.load(ctl, c.GEN!) === seen; i++);
       Atomics.wait(ctl, c.GEN!, seen);
       seen = Atomics.load(ctl, c.GEN!);
       const lo = ctl[c.RANGES! + 2 * init.index]!;
