@@ -65,7 +65,7 @@ export const cpuInjectiveRule: ScheduleRule = {
       sch.parallel(inner);
       return true;
     }
-    if (outer.length > 0) sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    if (outer.length > 0) parallelOver(sch, outer);
     return true;
   },
 };
@@ -179,7 +179,7 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
       sch.unroll(i1);
     } else tileInside(sch, sch.getLoops(b), i0);
     const outer = pack ? [...others, j0!] : [...others, j0!, i0];
-    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    parallelOver(sch, outer);
     return true;
   }
 }
@@ -225,7 +225,7 @@ export const cpuGemvRule: ScheduleRule = {
     sch.vectorize(initLoops[initLoops.length - 1]!);
     sch.vectorize(j1!);
     const outer = [...others, j0!];
-    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    parallelOver(sch, outer);
     return true;
   },
 };
@@ -269,7 +269,7 @@ export const cpuWindowRule: ScheduleRule = {
     sch.vectorize(j1!);
     if ((constExtent(sr.reduce) ?? Infinity) <= 16) for (const l of reduce) sch.unroll(l);
     const outer = [...others, j0!];
-    sch.parallel(outer.length > 1 ? sch.fuse(...outer) : outer[0]!);
+    parallelOver(sch, outer);
     return true;
   },
 };
@@ -330,7 +330,7 @@ export const cpuFallbackRule: ScheduleRule = {
     while (outer < nest.loops.length && nest.roles[outer] === 'spatial') outer++;
     if (outer === 0) return false;
     const loops = sch.getLoops(sch.getBlock(nest.block.block.name)).slice(0, outer);
-    sch.parallel(loops.length > 1 ? sch.fuse(...loops) : loops[0]!);
+    parallelOver(sch, loops);
     return true;
   },
 };
@@ -344,6 +344,11 @@ export const CPU_RULES: readonly ScheduleRule[] = [
   cpuRowReduceRule,
   cpuFallbackRule,
 ];
+
+/** The loops fused into one and that one run in parallel. */
+function parallelOver(sch: Schedule, loops: readonly LoopRV[]): void {
+  sch.parallel(loops.length > 1 ? sch.fuse(...loops) : loops[0]!);
+}
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
