@@ -178,7 +178,7 @@ export class VirtualMachine {
           const device = this.options.device;
           const bytes = frame.eval(ins.bytes);
           // Without views the tensors are allocated one by one: the arena would only take memory.
-          const t = device.view ? device.empty([bytes], 'uint8') : new Shape([bytes]);
+          const t = device.view ? (device.arena ? device.arena(bytes) : device.empty([bytes], 'uint8')) : new Shape([bytes]);
           if (t instanceof NDArray) owned?.push(t);
           regs[ins.dst] = t;
           break;

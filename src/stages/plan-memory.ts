@@ -2,7 +2,7 @@
  * `plan-memory`: static storage planning (src/passes/plan-memory.ts). The
  * plan is in the IR (`alloc_storage`, `alloc_tensor`, `call_tir(..., dst:)`;
  * `kiln inspect --after plan-memory` shows it); the VM places tensors in the
- * arena on devices that can (the cpu, WebAssembly memory), and allocates each one elsewhere. The
+ * arena (the cpu, WebAssembly memory) or in one buffer per storage token (webgpu). The
  * build log gives, per function, the planned bytes against the naive sum and
  * the peak, at batch 1 and at the pipeline's upper bounds.
  *
