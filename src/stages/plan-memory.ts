@@ -34,15 +34,9 @@ export const planMemoryStage = defineStage({
     const out = planModule(module, stats);
     for (const line of describePlan(out, stats)) ctx.log(line);
     if (ctx.options.picture) {
-      const { memoryPicture } = await import('../passes/memory-picture.ts');
+      const { memoryPicture, upperBounds } = await import('../passes/memory-picture.ts');
       // Drawn at the upper bounds of the symbolic dimensions (model.dynamic), 1 where there is none.
-      const bounds = new Map<string, number>();
-      for (const f of out.functions.values()) {
-        const upper = f.kind === 'func' ? f.attrs.tir_var_upper_bound : undefined;
-        if (upper && typeof upper === 'object' && !Array.isArray(upper))
-          for (const [k, v] of Object.entries(upper)) if (typeof v === 'number') bounds.set(k, v);
-      }
-      ctx.emitFile(ctx.resolvePath(ctx.options.picture), new TextEncoder().encode(memoryPicture(out, bounds)));
+      ctx.emitFile(ctx.resolvePath(ctx.options.picture), new TextEncoder().encode(memoryPicture(out, upperBounds(out))));
     }
     return out;
   },
