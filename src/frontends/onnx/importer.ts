@@ -173,9 +173,8 @@ function checkSupported(graph: GraphProto, file: string, opset: number): void {
   const missing = new Map<string, string[]>();
   const visit = (g: GraphProto): void => {
     g.node.forEach((n, i) => {
-      const domain = n.domain === 'ai.onnx' ? '' : n.domain;
-      const key = domain ? `${domain}.${n.op_type}` : n.op_type;
-      if (domain !== '' || !getConverter(n.op_type)) {
+      const key = converterKey(n);
+      if (!getConverter(key)) {
         const list = missing.get(key) ?? [];
         list.push(n.name || `${n.op_type}_${i}`);
         missing.set(key, list);
@@ -201,6 +200,12 @@ function checkSupported(graph: GraphProto, file: string, opset: number): void {
   throw new KilnError(diagnostic(M.onnxUnsupported, { file, count: keys.length, list: keys.join(', ') }, undefined, notes));
 }
 
+/** The converter table's key: the op type in the default domain, `domain.op_type` in another (com.microsoft.MatMulNBits). */
+function converterKey(n: NodeProto): string {
+  const domain = n.domain === 'ai.onnx' ? '' : n.domain;
+  return domain ? `${domain}.${n.op_type}` : n.op_type;
+}
+
 function convertNode(node: NodeProto, index: number, values: Map<string, Value>, state: ImportState): void {
   const inputs = node.input.map((name) => {
     if (name === '') return undefined;
@@ -221,7 +226,7 @@ function convertNode(node: NodeProto, index: number, values: Map<string, Value>,
   const ctx = new NodeContext(node, index, inputs, state);
   let result;
   try {
-    result = getConverter(node.op_type)!(ctx);
+    result = getConverter(converterKey(node))!(ctx);
   } catch (e) {
     if (isKilnError(e) && e.code !== M.onnxNode.code && e.code !== M.onnxModel.code) ctx.fail(e.diagnostics[0]!.message);
     throw e;
