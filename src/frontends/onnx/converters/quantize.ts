@@ -74,7 +74,13 @@ defineConverter('QLinearMatMul', (ctx) => {
   const a = centered(ctx, 0, 2, (m) => [m, idx(1)]);
   const b = centered(ctx, 3, 5, (n) => [n]);
   const acc = ctx.op('matmul', [a, b]);
-  return requantize(ctx, acc, multiplier(ctx, 1, 4, 6, (n) => [n]), 7, -1);
+  return requantize(
+    ctx,
+    acc,
+    multiplier(ctx, 1, 4, 6, (n) => [n]),
+    7,
+    -1,
+  );
 });
 
 /** Inputs: x, x_scale, x_zero_point, w, w_scale, w_zero_point, y_scale, y_zero_point, B (int32 bias). */
@@ -85,7 +91,13 @@ defineConverter('QLinearConv', (ctx) => {
   const w = centered(ctx, 3, 5, (m) => [m, idx(1), ...unit]);
   let acc = convolve(ctx, x, w, 3);
   if (ctx.has(8)) acc = ctx.op('add', [acc, reshape(ctx, castTo(ctx, ctx.input(8), 'int32'), [ctx.shape(8)[0]!, ...unit])]);
-  return requantize(ctx, acc, multiplier(ctx, 1, 4, 6, (m) => [m, ...unit]), 7, 1);
+  return requantize(
+    ctx,
+    acc,
+    multiplier(ctx, 1, 4, 6, (m) => [m, ...unit]),
+    7,
+    1,
+  );
 });
 
 /**
