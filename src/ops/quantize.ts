@@ -24,10 +24,10 @@ function checkParam(ctx: InferContext, name: string, p: TensorStructInfo, x: Ten
   if (p.ndim < 0) return;
   if (p.ndim > 1) ctx.shapeError(`expected ${argText(name, p)} to be one value or 1-D (one per index of the axis)`);
   if (p.ndim === 0 || !p.shape || !x.shape || x.ndim < 0) return;
-  const ax = normAxis(ctx, axis, x.ndim, 'x');
   const n = p.shape[0]!;
-  const d = x.shape[ax]!;
-  if (provablyDifferent(ctx.analyzer, n, int(1)) && provablyDifferent(ctx.analyzer, n, d))
+  if (!provablyDifferent(ctx.analyzer, n, int(1))) return; // one value: the axis plays no part
+  const d = x.shape[normAxis(ctx, axis, x.ndim, 'x')]!;
+  if (provablyDifferent(ctx.analyzer, n, d))
     ctx.shapeError(`${argText(name, p)} has ${fmtExpr(n)} values but axis ${axis} of ${argText('x', x)} has ${fmtExpr(d)}`);
 }
 
