@@ -13,7 +13,9 @@ import { quantizedTransformer } from '../../../scripts/make-quantized-model.ts';
 import { main } from '../../../src/cli/main.ts';
 import { load } from '../../../src/runtime/node.ts';
 import { type NDArray, tensor } from '../../../src/runtime/ndarray.ts';
+import { compareWithOrt } from '../../helpers/onnx-oracle.ts';
 import { randomArray } from '../../helpers/tir-interpreter.ts';
+import { describeWebGpu } from '../../helpers/webgpu.ts';
 import { REPO, workspace } from '../../helpers/workspace.ts';
 
 const RTOL = 1e-3;
@@ -69,4 +71,17 @@ describe.each(['qdq', 'nbits'] as const)('the quantized transformer (%s)', (vari
       ws.remove();
     }
   }, 300_000);
+});
+
+describeWebGpu('the quantized transformer on WebGPU', (device) => {
+  test.each(['qdq', 'nbits'] as const)(
+    '%s: default GPU schedules (int8 / packed uint8 held as 32-bit words) match onnxruntime within 1e-3 relative error',
+    async (variant) => {
+      const bytes = new Uint8Array(readFileSync(join(REPO, `examples/models/tiny-transformer-${variant}.onnx`)));
+      const [y] = await compareWithOrt(bytes, [{ name: 'x', shape: [2, 9, 32], lo: -2, hi: 2 }], { seed: 3, device });
+      expect(y!.shape).toEqual([2, 9, 32]);
+      expect(y!.maxRel, `max abs ${y!.maxAbs}, max rel ${y!.maxRel}`).toBeLessThan(RTOL);
+    },
+    300_000,
+  );
 });
