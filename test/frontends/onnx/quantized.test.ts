@@ -10,6 +10,8 @@ import { join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { describe, expect, test } from 'vitest';
 import { quantizedTransformer } from '../../../scripts/make-quantized-model.ts';
+import { encodeModel } from '../../../scripts/onnx-writer.ts';
+import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
 import { main } from '../../../src/cli/main.ts';
 import { load } from '../../../src/runtime/node.ts';
 import { type NDArray, tensor } from '../../../src/runtime/ndarray.ts';
@@ -84,4 +86,35 @@ describeWebGpu('the quantized transformer on WebGPU', (device) => {
     },
     300_000,
   );
+});
+
+describe('unsupported operators next to the quantized ones', () => {
+  test('one error lists every unsupported node, other domains named with theirs; MatMulNBits is not among them', () => {
+    const bytes = encodeModel({
+      opset: 17,
+      producer: 'test',
+      graphName: 'g',
+      inputs: [{ name: 'x', elemType: 1, dims: [2, 32] }],
+      outputs: [{ name: 'y', elemType: 1, dims: [2, 8] }],
+      initializers: [
+        { name: 'b', dims: [8, 2, 8], data: new Uint8Array(128) },
+        { name: 's', dims: [16], data: new Float32Array(16) },
+      ],
+      nodes: [
+        {
+          op: 'MatMulNBits',
+          domain: 'com.microsoft',
+          inputs: ['x', 'b', 's'],
+          outputs: ['m'],
+          attrs: { K: 32, N: 8, block_size: 16 },
+        },
+        { op: 'FusedGelu', name: 'gelu', domain: 'com.microsoft', inputs: ['m'], outputs: ['g'] },
+        { op: 'FancyOp', name: 'fancy', inputs: ['g'], outputs: ['y'] },
+      ],
+      domains: { 'com.microsoft': 1 },
+    });
+    expect(() => importOnnx(bytes, { file: 'm.onnx' })).toThrow(
+      /m\.onnx: 2 unsupported operators: FancyOp, com\.microsoft\.FusedGelu(.|\n)*com\.microsoft\.FusedGelu \(opset 17\): node 'gelu'/,
+    );
+  });
 });
