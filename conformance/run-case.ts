@@ -119,9 +119,9 @@ function toNDArray(t: TensorProto): NDArray {
   return new NDArray(tb.shape, tb.dtype, cpu, data);
 }
 
-/** A uint16 tensor of test data given where the model takes bfloat16 holds its bits. */
-function asDtype(a: NDArray, dtype: string | undefined): NDArray {
-  return dtype === 'bfloat16' && a.dtype === 'uint16' ? new NDArray(a.shape, 'bfloat16', cpu, a.data) : a;
+/** A uint16 tensor of test data given where the model takes bfloat16 (ONNX elem_type 16) holds its bits. */
+function asDtype(a: NDArray, elemType: number | undefined): NDArray {
+  return elemType === 16 && a.dtype === 'uint16' ? new NDArray(a.shape, 'bfloat16', cpu, a.data) : a;
 }
 
 function flatten(v: Value): Value[] {
@@ -152,6 +152,7 @@ export async function runCase(dir: string, category: string, name: string, devic
     .sort();
   const initializers = new Set(model.graph!.initializer.map((i) => i.name));
   const inputNames = model.graph!.input.map((i) => i.name).filter((n) => !initializers.has(n));
+  const elemTypes = new Map(model.graph!.input.map((i) => [i.name, i.type?.tensor_type?.elem_type]));
   const readSet = (set: string, kind: 'input' | 'output'): TensorProto[] =>
     readdirSync(join(dir, set))
       .filter((f) => f.startsWith(`${kind}_`))
@@ -217,10 +218,9 @@ export async function runCase(dir: string, category: string, name: string, devic
   for (const set of sets) {
     const inputs = readSet(set, 'input');
     const expected = readSet(set, 'output');
-    const params = mod.manifest.entries.main!.params;
-    const args = inputNames
-      .flatMap((n, i) => (frozen?.has(n) || !inputs[i] ? [] : [toNDArray(inputs[i])]))
-      .map((a, i) => asDtype(a, params[i]?.tensor?.dtype));
+    const args = inputNames.flatMap((n, i) =>
+      frozen?.has(n) || !inputs[i] ? [] : [asDtype(toNDArray(inputs[i]), elemTypes.get(n))],
+    );
     let outputs: Value[];
     try {
       outputs = [];

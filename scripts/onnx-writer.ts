@@ -13,13 +13,15 @@ export interface NodeSpec {
   readonly inputs: readonly string[];
   readonly outputs: readonly string[];
   readonly attrs?: Readonly<Record<string, AttrSpec>>;
+  /** The operator's domain (com.microsoft, say); the default domain when absent. */
+  readonly domain?: string;
 }
 
 export interface TensorSpec {
   readonly name: string;
   readonly dims: readonly number[];
-  /** float32 data, or int64 data as bigints. */
-  readonly data: Float32Array | BigInt64Array;
+  /** float32 data, int64 data as bigints, or uint8 / int8 data (quantized weights). */
+  readonly data: Float32Array | BigInt64Array | Uint8Array | Int8Array;
   /** Keep the data in a file next to the model instead (the caller writes it there). */
   readonly external?: { readonly location: string; readonly offset: number };
 }
@@ -40,6 +42,8 @@ export interface ModelSpec {
   readonly outputs: readonly ValueSpec[];
   readonly initializers: readonly TensorSpec[];
   readonly nodes: readonly NodeSpec[];
+  /** Operator sets of other domains the nodes use ({ 'com.microsoft': 1 }). */
+  readonly domains?: Readonly<Record<string, number>>;
 }
 
 function attribute(name: string, v: AttrSpec): Record<string, unknown> {
@@ -63,7 +67,8 @@ function valueInfo(v: ValueSpec): Record<string, unknown> {
 }
 
 function tensor(t: TensorSpec): Record<string, unknown> {
-  const base = { name: t.name, dims: t.dims, data_type: t.data instanceof Float32Array ? 1 : 7 };
+  const dataType = t.data instanceof Float32Array ? 1 : t.data instanceof Uint8Array ? 2 : t.data instanceof Int8Array ? 3 : 7;
+  const base = { name: t.name, dims: t.dims, data_type: dataType };
   if (t.external) {
     const entries = { location: t.external.location, offset: String(t.external.offset), length: String(t.data.byteLength) };
     return { ...base, data_location: 1, external_data: Object.entries(entries).map(([key, value]) => ({ key, value })) };
@@ -75,12 +80,16 @@ export function encodeModel(m: ModelSpec): Uint8Array {
   const message = ModelType.fromObject({
     ir_version: 8,
     producer_name: m.producer,
-    opset_import: [{ domain: '', version: m.opset }],
+    opset_import: [
+      { domain: '', version: m.opset },
+      ...Object.entries(m.domains ?? {}).map(([domain, version]) => ({ domain, version })),
+    ],
     graph: {
       name: m.graphName,
       node: m.nodes.map((n, i) => ({
         op_type: n.op,
         name: n.name ?? `${n.op}_${i}`,
+        ...(n.domain ? { domain: n.domain } : {}),
         input: n.inputs,
         output: n.outputs,
         attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),

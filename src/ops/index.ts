@@ -14,6 +14,7 @@ import './sort.ts';
 import './create.ts';
 import './image.ts';
 import './memory.ts';
+import './quantize.ts';
 
 export {
   allOps,

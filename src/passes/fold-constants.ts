@@ -47,6 +47,12 @@ import { eliminateDeadCode } from './dce.ts';
 import { VM_NATIVE_OPS } from './legalize.ts';
 import type { Pass } from './registry.ts';
 
+/**
+ * Dequantized weights stay quantized: folding would store them 4 (int8) or 8 (4-bit) times
+ * wider; fuse's dequantize-prologue widens them inside the matmul or convolution instead.
+ */
+const KEEP_NARROW: ReadonlySet<string> = new Set(['dequantize', 'dequantize_blockwise']);
+
 /** A tensor known at build time. */
 export interface FoldTensor {
   readonly dtype: DataType;
@@ -181,6 +187,7 @@ class Folder {
   }
 
   private evaluate(e: Expr, v: GraphVar): Constant | undefined {
+    if (e.kind === 'call' && KEEP_NARROW.has(e.op)) return undefined;
     if (e.kind === 'call' && !VM_NATIVE_OPS.has(e.op)) {
       const argInfo: StructInfo[] = [];
       for (const a of e.args) {

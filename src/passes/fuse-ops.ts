@@ -19,7 +19,9 @@
 import type { Binding, BindingBlock, CallTIR, Expr, GraphVar, SeqExpr } from '../ir/graph/expr.ts';
 import type { TensorStructInfo } from '../ir/graph/struct-info.ts';
 import type { IRModule } from '../ir/module.ts';
+import { byteSize, isFloat } from '../ir/dtype.ts';
 import { primExprEqual } from '../ir/structural.ts';
+import { isBufferParam, type PrimFunc } from '../ir/tir/stmt.ts';
 import { kernelPattern, maxPattern, type OpPattern, patternRank } from './op-pattern.ts';
 
 /** Which fusion rules run (all by default). */
@@ -32,6 +34,8 @@ export interface FusionRules {
   readonly elemwise: boolean;
   /** chains of injective calls. */
   readonly injective: boolean;
+  /** a widening call (dequantize, a cast up) into the matmul / conv that reads it: weights stay narrow in memory. */
+  readonly 'dequantize-prologue': boolean;
 }
 
 export const ALL_FUSION_RULES: FusionRules = {
@@ -39,6 +43,7 @@ export const ALL_FUSION_RULES: FusionRules = {
   'reduction-epilogue': true,
   elemwise: true,
   injective: true,
+  'dequantize-prologue': true,
 };
 
 export interface FuseOptions {
@@ -64,6 +69,8 @@ interface Node {
   readonly outs: { node: number; pattern: OpPattern }[];
   /** Used outside the block or by the block's non-kernel bindings in a way that ends fusion. */
   externRef: boolean;
+  /** Its kernel widens (see `widening`). */
+  readonly widens: boolean;
 }
 
 class Group {
@@ -78,6 +85,18 @@ class Group {
 function isExcluded(name: string, exclude: readonly string[]): boolean {
   const base = name.replace(/_?[0-9]+$/, '');
   return exclude.includes(name) || exclude.includes(base);
+}
+
+/**
+ * Whether a kernel writes a float result wider than some tensor it reads (int8 weights
+ * dequantized to float32, packed 4-bit weights unpacked): the matmul or convolution that
+ * takes such a result reads the narrow tensor instead once the two are fused.
+ */
+function widening(f: PrimFunc): boolean {
+  const buffers = f.params.filter(isBufferParam);
+  const out = buffers[buffers.length - 1];
+  if (!out || !isFloat(out.dtype)) return false;
+  return buffers.slice(0, -1).some((b) => byteSize(b.dtype) < byteSize(out.dtype));
 }
 
 function sameShape(a: TensorStructInfo | undefined, b: TensorStructInfo | undefined): boolean {
@@ -142,11 +161,15 @@ export function partitionBlock(
   const nodes: Node[] = blk.bindings.map((b, i) => {
     index.set(b.var, i);
     let pattern: OpPattern = 'opaque';
+    let widens = false;
     if (b.kind === 'bind' && b.value.kind === 'call_tir' && fusableCall(b.value)) {
       const f = m.functions.get(b.value.func);
-      if (f?.kind === 'prim_func' && !isExcluded(b.value.func, options.exclude)) pattern = kernelPattern(f);
+      if (f?.kind === 'prim_func' && !isExcluded(b.value.func, options.exclude)) {
+        pattern = kernelPattern(f);
+        widens = widening(f);
+      }
     }
-    return { index: i, binding: b, pattern, outs: [], externRef: usedOutside.has(b.var) };
+    return { index: i, binding: b, pattern, outs: [], externRef: usedOutside.has(b.var), widens };
   });
   for (const n of nodes) {
     const v = n.binding.value;
@@ -285,6 +308,19 @@ export function partitionBlock(
     }
   }
 
+  // Last, dequantize in the kernel: a widening call whose one consumer is a matmul / convolution goes
+  // into it (each narrow element is widened where the product reads it, once per use: the price
+  // of reading a quarter or an eighth of the bytes). TVM leaves such producers out (an
+  // elementwise call fuses into an injective or reduction consumer only).
+  if (options.rules['dequantize-prologue']) {
+    for (const n of nodes) {
+      const only = n.outs.length === 1 && !n.externRef ? n.outs[0]!.node : undefined;
+      // Its group (a quantize before it, say) must hold no product or reduction of its own.
+      if (!n.widens || !atMost(groups[n.index]!.root().pattern, 'injective') || only === undefined) continue;
+      if (nodes[only]!.pattern !== 'out-elemwise-fusable' || countWith(n.index, only) > options.maxDepth) continue;
+      commit(n.index, only);
+    }
+  }
   const byRoot = new Map<Group, number[]>();
   nodes.forEach((_, i) => {
     const r = groups[i]!.root();

@@ -12,7 +12,7 @@ import { z } from 'zod';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever fusion changes what it produces. */
-export const FUSE_VERSION = 1;
+export const FUSE_VERSION = 2;
 
 const patterns = z
   .object({
@@ -20,6 +20,10 @@ const patterns = z
     'reduction-epilogue': z.boolean().default(true).describe('A reduction + its elementwise consumers.'),
     elemwise: z.boolean().default(true).describe('Elementwise / broadcast calls into their consumer.'),
     injective: z.boolean().default(true).describe('Chains of injective calls (transpose, reshape, pad, ...).'),
+    'dequantize-prologue': z
+      .boolean()
+      .default(true)
+      .describe('A widening call (dequantize, a cast up) into the matmul / convolution that reads it.'),
   })
   .strict();
 
@@ -35,6 +39,7 @@ export const fuseStage = defineStage({
         'reduction-epilogue': true,
         elemwise: true,
         injective: true,
+        'dequantize-prologue': true,
       }),
       exclude: z
         .array(z.string())

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { evaluatePrimFunc } from '../../src/codegen/js/evaluate.ts';
 import type { IRModule } from '../../src/ir/module.ts';
+import { printModule } from '../../src/ir/text/printer.ts';
 import { foldModule } from '../../src/passes/fold-constants.ts';
 import { ALL_FUSION_RULES, type FuseOptions } from '../../src/passes/fuse-ops.ts';
 import { fuse, type FuseStats, fuseModule } from '../../src/passes/fuse-tir.ts';
@@ -378,6 +379,53 @@ func main(x: Tensor[(n, 8), f32]) -> Tensor[(n, 1), f32] {
   visit(body);
   expect(nested).toBe(false);
   await expectSameNumbers(before, after, [[3, 8]]);
+});
+
+describe('dequantize in the kernel', () => {
+  const QDQ = `
+func main(x: Tensor[(n, 8), f32], w: Tensor[(8, 4), i8], s: Tensor[(4,), f32], w2: Tensor[(4, 4), i8], a: Tensor[(1,), f32]) -> Tensor[(n, 4), f32] {
+  dataflow {
+    q = quantize(x, a, out_dtype="uint8")
+    xd = dequantize(q, a)
+    wd = dequantize(w, s, axis=1)
+    y = matmul(xd, wd)
+    q2 = quantize(y, a, out_dtype="int8")
+    yd = dequantize(q2, a)
+    wd2 = dequantize(w2, s, axis=1)
+    z = matmul(yd, wd2)
+    output z
+  }
+  return z
+}`;
+  const kernels = (m: IRModule): string[] =>
+    [...m.functions.entries()].filter(([, f]) => f.kind === 'prim_func').map(([name]) => name);
+
+  test('a dequantized weight and a quantize-dequantize pair go into the matmul; two matmuls stay apart', async () => {
+    const before = parse(QDQ);
+    const after = fused(before);
+    // The first matmul also takes its epilogue (the next quantize-dequantize pair); the second its weight's dequantize.
+    expect(kernels(after).sort()).toEqual([
+      'fused_dequantize_matmul',
+      'fused_quantize_dequantize_dequantize_matmul_quantize_dequantize',
+    ]);
+    // The weights reach the kernels as int8.
+    expect(printModule(after)).toMatch(
+      /prim_func fused_quantize_dequantize_dequantize_matmul_quantize_dequantize\([^)]*: i8\[8, 4\]/,
+    );
+    expect(kernels(fused(before, { rules: { ...ALL_FUSION_RULES, 'dequantize-prologue': false } }))).toContain('dequantize3');
+    const x = tensor(Float32Array.from(randomArray(24, 3, -2, 2)), [3, 8]);
+    const w = tensor(Int8Array.from(randomArray(32, 4, -128, 128), Math.floor), [8, 4], 'int8');
+    const sc = tensor(Float32Array.from(randomArray(4, 5, 0.01, 0.05)), [4]);
+    const w2 = tensor(Int8Array.from(randomArray(16, 6, -128, 128), Math.floor), [4, 4], 'int8');
+    const run = async (m: IRModule): Promise<number[]> =>
+      Array.from(
+        ((await (await buildAndLoad(m)).call('main', x, w, sc, w2, tensor(Float32Array.from([0.05]), [1]))) as NDArray)
+          .data as Float32Array,
+      );
+    const want = await run(legalizeModule(before));
+    const got = await run(after);
+    got.forEach((g, k) => expect(Math.abs(g - want[k]!)).toBeLessThanOrEqual(1e-6 * Math.max(1, Math.abs(want[k]!))));
+  });
 });
 
 describe('options', () => {

@@ -199,6 +199,28 @@ describe('the cpu-conv rule', () => {
   });
 });
 
+describe('the cpu-conv rule on a row narrower than its tile', () => {
+  it("a 1x1 convolution over a 7-wide image (QLinearConv's test) builds for wasm and computes x * w", async () => {
+    const text = `
+func main(x: Tensor[(1, 1, 7, 7), f32], w: Tensor[(1, 1, 1, 1), f32]) -> Tensor[(1, 1, 7, 7), f32] {
+  dataflow {
+    y = conv2d(x, w)
+    output y
+  }
+  return y
+}`;
+    const m = scheduleModule(legalizeModule(parseModule(text, { ...opHooks, file: 'narrow.kir' })), WASM_TARGET);
+    expect(getPrimFunc(m, 'conv2d')!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-conv']);
+    // It used to fail: "a register buffer indexed at 7 (size 7)" (a tile of 8 columns over 7).
+    const cpu = await loadArtifact(memorySource(await buildArtifact(m, { name: 'narrow', target: WASM_TARGET })));
+    const x = Float32Array.from(randomArray(49, 3));
+    const y = await (
+      (await cpu.call('main', tensor(x, [1, 1, 7, 7], 'float32'), tensor([1.5], [1, 1, 1, 1], 'float32'))) as NDArray
+    ).toCpu();
+    expect(Array.from(y.data as Float32Array)).toEqual(Array.from(x, (v) => Math.fround(v * 1.5)));
+  });
+});
+
 describe('wasm kernels agree with the js target', () => {
   const built = Promise.all([
     buildArtifact(scheduled, { name: 'cpu', target: WASM_TARGET }),

@@ -41,13 +41,20 @@ export function emitExpr(e: PrimExpr, ctx: ExprContext): string {
     case 'call':
       return intrinsic(
         e.op,
-        e.args.map((a) => emitExpr(a, ctx)),
+        e.args.map((a) => (ROUNDING.has(e.op) && a.dtype === 'float32' ? `Math.fround(${emitExpr(a, ctx)})` : emitExpr(a, ctx))),
         ctx,
       );
     case 'load':
       return decode(e.buffer.dtype, ctx.element(e), ctx);
   }
 }
+
+/**
+ * Rounding to an integer sees the float32 value, not the double the arithmetic before it
+ * ran in: round(0.5 / 0.019607844) is round(25.5) in float32 but 25.4999991 in double
+ * (the quotient of QuantizeLinear and DynamicQuantizeLinear).
+ */
+const ROUNDING: ReadonlySet<Intrinsic> = new Set(['round', 'floor', 'ceil', 'trunc']);
 
 export function numberLiteral(v: number): string {
   if (Number.isNaN(v)) return 'NaN';

@@ -123,10 +123,14 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
   const paramNames = new Set<string>();
   /** The ONNX name of each parameter. */
   const inputNames: string[] = [];
+  const typeOnly = typeOnlyInputs(graph);
   for (const [name, t] of options.frozenInputs ?? []) values.set(name, protoValue(t, options.dir, failWith(name), file));
   for (const input of graph.input) {
     if (values.has(input.name)) continue; // an initializer with a default value (or a frozen input): a constant here
-    const p = graphVar(uniqueName(sanitize(input.name), paramNames), inputType(input, file, symbols, overrides.get(input.name)));
+    const declared = inputType(input, file, symbols, overrides.get(input.name));
+    // Only its element type is read: its shape is no constraint on the caller (see typeOnlyInputs).
+    const sinfo = typeOnly.has(input.name) && !overrides.has(input.name) ? tensorSI(undefined, declared.dtype) : declared;
+    const p = graphVar(uniqueName(sanitize(input.name), paramNames), sinfo);
     params.push(p);
     inputNames.push(input.name);
     values.set(input.name, { kind: 'tensor', expr: p, sinfo: p.sinfo as Extract<Value, { kind: 'tensor' }>['sinfo'] });
@@ -169,9 +173,8 @@ function checkSupported(graph: GraphProto, file: string, opset: number): void {
   const missing = new Map<string, string[]>();
   const visit = (g: GraphProto): void => {
     g.node.forEach((n, i) => {
-      const domain = n.domain === 'ai.onnx' ? '' : n.domain;
-      const key = domain ? `${domain}.${n.op_type}` : n.op_type;
-      if (domain !== '' || !getConverter(n.op_type)) {
+      const key = converterKey(n);
+      if (!getConverter(key)) {
         const list = missing.get(key) ?? [];
         list.push(n.name || `${n.op_type}_${i}`);
         missing.set(key, list);
@@ -197,6 +200,12 @@ function checkSupported(graph: GraphProto, file: string, opset: number): void {
   throw new KilnError(diagnostic(M.onnxUnsupported, { file, count: keys.length, list: keys.join(', ') }, undefined, notes));
 }
 
+/** The converter table's key: the op type in the default domain, `domain.op_type` in another (com.microsoft.MatMulNBits). */
+function converterKey(n: NodeProto): string {
+  const domain = n.domain === 'ai.onnx' ? '' : n.domain;
+  return domain ? `${domain}.${n.op_type}` : n.op_type;
+}
+
 function convertNode(node: NodeProto, index: number, values: Map<string, Value>, state: ImportState): void {
   const inputs = node.input.map((name) => {
     if (name === '') return undefined;
@@ -217,7 +226,7 @@ function convertNode(node: NodeProto, index: number, values: Map<string, Value>,
   const ctx = new NodeContext(node, index, inputs, state);
   let result;
   try {
-    result = getConverter(node.op_type)!(ctx);
+    result = getConverter(converterKey(node))!(ctx);
   } catch (e) {
     if (isKilnError(e) && e.code !== M.onnxNode.code && e.code !== M.onnxModel.code) ctx.fail(e.diagnostics[0]!.message);
     throw e;
@@ -308,6 +317,27 @@ function ioNames(inputs: readonly string[], params: readonly GraphVar[], graph: 
 function functionAttrs(dynamic: ModelSpec['dynamic'], symbols: Symbols): Record<string, AttrValue> {
   const bounds = symbols.bounds();
   return Object.keys(dynamic).length > 0 && Object.keys(bounds).length > 0 ? { tir_var_upper_bound: bounds } : {};
+}
+
+/**
+ * Graph inputs whose shape nothing reads: those no node takes, or only as CastLike's `like`
+ * (whose element type alone matters). Their parameters take any shape of the declared dtype.
+ * ONNX 1.12's bfloat16 CastLike tests declare `like` with the output's shape [3, 4] and feed
+ * one element (their expanded form, a Cast, does not read `like` at all).
+ */
+function typeOnlyInputs(graph: GraphProto): Set<string> {
+  const out = new Set(graph.input.map((i) => i.name));
+  const read = (g: GraphProto): void => {
+    for (const o of g.output) out.delete(o.name);
+    for (const n of g.node) {
+      n.input.forEach((name, i) => {
+        if (!(n.op_type === 'CastLike' && n.domain === '' && i === 1)) out.delete(name);
+      });
+      for (const a of n.attribute) for (const sub of [...(a.g ? [a.g] : []), ...a.graphs]) read(sub);
+    }
+  };
+  read(graph);
+  return out;
 }
 
 function inputType(

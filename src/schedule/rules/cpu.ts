@@ -113,7 +113,9 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     // A symbolic j is left to the fallback: its tail predicate, nested in a convolution's padding guard,
     // multiplies the code the lane-wise paths need past what binaryen optimizes in reasonable time.
     if (n === undefined || n < facts.lanes) return false;
-    const nr = n <= facts.lanes ? facts.lanes : 2 * facts.lanes;
+    // Not a tile wider than j: its register buffer would be clipped to j's extent while the masked
+    // vector loop still indexes the tile's last lane (a 1x1 convolution over a 7-wide image).
+    const nr = n < 2 * facts.lanes ? facts.lanes : 2 * facts.lanes;
     // MR: as many rows as the vector registers hold (MR×NR accumulators, NR/lanes operand vectors, one
     // broadcast), preferring a row count that divides M; otherwise the last tile is predicated.
     const vectorsPerRow = nr / facts.lanes;

@@ -29,12 +29,12 @@ function addBias(ctx: NodeContext, y: Value, bias: Value, nd: number): Value {
   return ctx.op('add', [y, b]);
 }
 
-/** Conv (and ConvInteger once its zero points are subtracted): x and w have input 0's and 1's shapes. */
-function convolve(ctx: NodeContext, x: Value, w: Value): Value {
+/** Conv (and ConvInteger, QLinearConv once their zero points are subtracted): x and w have the shapes of input 0 and input `wIndex`. */
+export function convolve(ctx: NodeContext, x: Value, w: Value, wIndex = 1): Value {
   const nd = spatialRank(ctx, [1, 2, 3]);
   const strides = spatialInts(ctx, 'strides', nd, 1);
   const dilation = spatialInts(ctx, 'dilations', nd, 1);
-  const kernel = kernelOf(ctx, ctx.shape(1).slice(2));
+  const kernel = kernelOf(ctx, ctx.shape(wIndex).slice(2));
   const padding = windowPads(ctx, ctx.shape(0).slice(2), kernel, strides, dilation);
   return ctx.op(`conv${nd}d`, [x, w], { strides, padding, dilation, groups: ctx.attr.int('group', 1) });
 }
