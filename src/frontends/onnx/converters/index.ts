@@ -3,5 +3,6 @@ import './elementwise.ts';
 import './shape.ts';
 import './nn.ts';
 import './reduce.ts';
+import './signal.ts';
 
 export { defineConverter, getConverter, supportedOnnxOps, type Converter } from './registry.ts';
