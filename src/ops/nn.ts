@@ -1,6 +1,6 @@
 /**
- * Convolutions and pooling in channel-first layouts (NCW / NCHW, weights
- * OIW / OIHW, transposed weights IOHW), and pad. Output spatial sizes are
+ * Convolutions and pooling in channel-first layouts (NCW / NCHW / NCDHW,
+ * weights OIW / OIHW / OIDHW, transposed weights IOW / IOHW / IODHW), and pad. Output spatial sizes are
  * symbolic expressions of the input sizes, simplified by the analyzer:
  *   out = floordiv(in + pad_before + pad_after - dilation * (kernel - 1) - 1, stride) + 1
  */
@@ -100,56 +100,67 @@ defineConv(1);
 defineConv(2);
 defineConv(3);
 
-/** conv2d_transpose (IOHW weights): out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1) + output_padding + 1. */
-defineOp({
-  name: 'conv2d_transpose',
-  args: [
-    { name: 'data', kind: 'tensor' },
-    { name: 'weight', kind: 'tensor' },
-  ],
-  attrs: z.object({
-    strides: A.spatial(2, 1, 1),
-    padding: A.padding(2),
-    output_padding: A.spatial(2, 0, 0),
-    dilation: A.spatial(2, 1, 1),
-    groups: z.int().min(1).default(1),
-    data_layout: A.choice(['NCHW'], 'NCHW'),
-    kernel_layout: A.choice(['IOHW'], 'IOHW'),
-    out_dtype: A.optionalDtype(),
-  }),
-  infer: ({ data, weight }, attrs, ctx) => {
-    const dtype =
-      attrs.out_dtype ??
-      sameDtype(ctx, [
-        ['data', data],
-        ['weight', weight],
-      ]);
-    requireRank(ctx, 'data', data, 4);
-    requireRank(ctx, 'weight', weight, 4);
-    for (let d = 0; d < 2; d++) {
-      if (attrs.output_padding[d]! >= Math.max(attrs.strides[d]!, attrs.dilation[d]!)) {
-        ctx.shapeError(`output_padding ${attrs.output_padding[d]} must be smaller than the stride or the dilation of its dim`);
+const TRANSPOSED_KERNEL_LAYOUT = { 1: 'IOW', 2: 'IOHW', 3: 'IODHW' } as const;
+
+/**
+ * conv1d_transpose / conv2d_transpose / conv3d_transpose (IOW / IOHW / IODHW weights):
+ * out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1) + output_padding + 1.
+ */
+function defineConvTranspose(nd: 1 | 2 | 3): void {
+  defineOp({
+    name: `conv${nd}d_transpose`,
+    args: [
+      { name: 'data', kind: 'tensor' },
+      { name: 'weight', kind: 'tensor' },
+    ],
+    attrs: z.object({
+      strides: A.spatial(nd, 1, 1),
+      padding: A.padding(nd),
+      output_padding: A.spatial(nd, 0, 0),
+      dilation: A.spatial(nd, 1, 1),
+      groups: z.int().min(1).default(1),
+      data_layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
+      kernel_layout: A.choice([TRANSPOSED_KERNEL_LAYOUT[nd]], TRANSPOSED_KERNEL_LAYOUT[nd]),
+      out_dtype: A.optionalDtype(),
+    }),
+    infer: ({ data, weight }, attrs, ctx) => {
+      const dtype =
+        attrs.out_dtype ??
+        sameDtype(ctx, [
+          ['data', data],
+          ['weight', weight],
+        ]);
+      requireRank(ctx, 'data', data, nd + 2);
+      requireRank(ctx, 'weight', weight, nd + 2);
+      for (let d = 0; d < nd; d++) {
+        if (attrs.output_padding[d]! >= Math.max(attrs.strides[d]!, attrs.dilation[d]!)) {
+          ctx.shapeError(`output_padding ${attrs.output_padding[d]} must be smaller than the stride or the dilation of its dim`);
+        }
       }
-    }
-    if (!data.shape || !weight.shape) return outTensor(4, dtype, data);
-    const [n, c, ...hw] = data.shape;
-    const [i, og, ...k] = weight.shape;
-    if (provablyDifferent(ctx.analyzer, c!, i!)) {
-      ctx.shapeError(
-        `${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`,
-      );
-    }
-    const spatialOut = hw.map((x, d) => {
-      const out = add(
-        sub(mul(sub(x, 1), attrs.strides[d]!), attrs.padding[d]! + attrs.padding[2 + d]!),
-        add(mul(sub(k[d]!, 1), attrs.dilation[d]!), attrs.output_padding[d]! + 1),
-      );
-      checkFits(ctx, out, `padding of the transposed convolution of ${argText('weight', weight)}`, data);
-      return out;
-    });
-    return outTensor([n!, mul(og!, attrs.groups), ...spatialOut], dtype, data);
-  },
-});
+      if (!data.shape || !weight.shape) return outTensor(nd + 2, dtype, data);
+      const [n, c, ...spatial] = data.shape;
+      const [i, og, ...k] = weight.shape;
+      if (provablyDifferent(ctx.analyzer, c!, i!)) {
+        ctx.shapeError(
+          `${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`,
+        );
+      }
+      const spatialOut = spatial.map((x, d) => {
+        const out = add(
+          sub(mul(sub(x, 1), attrs.strides[d]!), attrs.padding[d]! + attrs.padding[nd + d]!),
+          add(mul(sub(k[d]!, 1), attrs.dilation[d]!), attrs.output_padding[d]! + 1),
+        );
+        checkFits(ctx, out, `padding of the transposed convolution of ${argText('weight', weight)}`, data);
+        return out;
+      });
+      return outTensor([n!, mul(og!, attrs.groups), ...spatialOut], dtype, data);
+    },
+  });
+}
+
+defineConvTranspose(1);
+defineConvTranspose(2);
+defineConvTranspose(3);
 
 function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
   defineOp({

@@ -138,19 +138,19 @@ defineLegalization('conv2d', (c) => conv(c, 2));
 defineLegalization('conv3d', (c) => conv(c, 3));
 
 /**
- * conv2d_transpose as a gather: output (y, x) takes input (h, w) through tap
- * (ky, kx) when y + pad_before = h * stride + ky * dilation, and likewise for x.
+ * A transposed convolution as a gather: output y takes input h through tap
+ * k when y + pad_before = h * stride + k * dilation, along each spatial dim.
  */
-defineLegalization('conv2d_transpose', (c) => {
+function convTranspose(c: LegalizeCall, nd: number): Tensor {
   const x = c.tensor('data');
   const w = c.tensor('weight');
   const groups = c.attr<number>('groups');
-  const win = windows(c, 2);
+  const win = windows(c, nd);
   const [inChannels, outPerGroup, ...kernel] = w.shape;
   const inPerGroup = divide(inChannels!, groups);
   const rc = reduceAxis(inPerGroup, 'rc');
-  const rk = kernel.map((k, d) => spatialAxis(k, 2, d));
-  return accumulated(c, 'conv2d_transpose', (acc) => ([n, o, ...out]) => {
+  const rk = kernel.map((k, d) => spatialAxis(k, nd, d));
+  return accumulated(c, `conv${nd}d_transpose`, (acc) => ([n, o, ...out]) => {
     const g = groups === 1 ? undefined : floordiv(o!, outPerGroup!);
     const ci = g ? add(mul(g, inPerGroup), rc.var) : rc.var;
     const co = g ? floormod(o!, outPerGroup!) : o!;
@@ -166,7 +166,9 @@ defineLegalization('conv2d_transpose', (c) => {
     const term = mul(convert(x.at(n!, ci, ...idx), acc), convert(w.at(ci, co, ...rk.map((r) => r.var)), acc));
     return sum(term, [rc, ...rk], allOf(conds));
   });
-});
+}
+
+for (const nd of [1, 2, 3]) defineLegalization(`conv${nd}d_transpose`, (c) => convTranspose(c, nd));
 
 // --- pooling ------------------------------------------------------------------------
 

