@@ -162,22 +162,33 @@ defineConvTranspose(1);
 defineConvTranspose(2);
 defineConvTranspose(3);
 
-function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
+/**
+ * max_pool / avg_pool, and max_pool{nd}d_indices: where each maximum lies, as a
+ * flat index into the input (batch and channel included; the spatial dims
+ * row-major, or column-major with index_order), the first of equal maxima in
+ * the window's order (ONNX MaxPool's second output).
+ */
+function definePool(kind: 'max' | 'avg' | 'max_indices', nd: 1 | 2 | 3): void {
+  const indices = kind === 'max_indices';
+  const window = {
+    pool_size: A.spatial(nd, 1, 1),
+    strides: A.spatial(nd, 1, 1),
+    padding: A.padding(nd),
+    dilation: A.spatial(nd, 1, 1),
+    ceil_mode: A.flag(false),
+    count_include_pad: A.flag(false),
+    layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
+  };
   defineOp({
-    name: `${kind}_pool${nd}d`,
+    name: indices ? `max_pool${nd}d_indices` : `${kind}_pool${nd}d`,
     args: [{ name: 'data', kind: 'tensor' }],
-    attrs: z.object({
-      pool_size: A.spatial(nd, 1, 1),
-      strides: A.spatial(nd, 1, 1),
-      padding: A.padding(nd),
-      dilation: A.spatial(nd, 1, 1),
-      ceil_mode: A.flag(false),
-      count_include_pad: A.flag(false),
-      layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
-    }),
+    attrs: indices
+      ? z.object({ ...window, index_order: A.choice(['row_major', 'column_major'], 'row_major') })
+      : z.object(window),
     infer: ({ data }, attrs, ctx) => {
+      const dtype = indices ? 'int64' : data.dtype;
       requireRank(ctx, 'data', data, nd + 2);
-      if (!data.shape) return outTensor(nd + 2, data.dtype, data);
+      if (!data.shape) return outTensor(nd + 2, dtype, data);
       const spatialOut = data.shape.slice(2).map((i, d) => {
         const k = attrs.pool_size[d]!;
         const out = windowOut(
@@ -192,7 +203,7 @@ function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
         checkFits(ctx, out, `pool window of size ${k}`, data);
         return out;
       });
-      return outTensor([...data.shape.slice(0, 2), ...spatialOut], data.dtype, data);
+      return outTensor([...data.shape.slice(0, 2), ...spatialOut], dtype, data);
     },
   });
 }
@@ -203,6 +214,7 @@ definePool('avg', 1);
 definePool('avg', 2);
 definePool('max', 3);
 definePool('avg', 3);
+for (const nd of [1, 2, 3] as const) definePool('max_indices', nd);
 
 /** Adaptive average pooling to a fixed output size; output_size [1, 1] is global average pooling. */
 function defineAdaptivePool(nd: 1 | 2): void {

@@ -103,6 +103,23 @@ describe('conv2d_transpose', () => {
   });
 });
 
+describe('max_pool1d_indices, max_pool2d_indices and max_pool3d_indices', () => {
+  it('have the pool shape in int64', () => {
+    expectInfer('max_pool1d_indices', [T([n, 3, w])], { pool_size: 2, strides: 2 }, [n, 3, floordiv(w, 2)], 'int64');
+    expectInfer('max_pool2d_indices', [T([1, 3, 7, 7])], { pool_size: 2, strides: 2, ceil_mode: true }, [1, 3, 4, 4], 'int64');
+    expectInfer(
+      'max_pool3d_indices',
+      [T([1, 3, 4, 6, 8])],
+      { pool_size: 2, strides: 2, index_order: 'column_major' },
+      [1, 3, 2, 3, 4],
+      'int64',
+    );
+    expect(() => infer('max_pool2d_indices', [T([1, 3, 7, 7])], { index_order: 'diagonal' })).toThrow(
+      /max_pool2d_indices: invalid attributes: attribute 'index_order'/,
+    );
+  });
+});
+
 describe('conv1d_transpose and conv3d_transpose', () => {
   it('grow every spatial dim as conv2d_transpose does', () => {
     expectInfer('conv1d_transpose', [T([n, 3, w]), T([3, 8, 4])], { strides: 2, padding: 1 }, [n, 8, mul(w, 2)]);

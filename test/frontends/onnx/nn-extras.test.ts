@@ -52,3 +52,18 @@ describe('ConvTranspose', () => {
     await expectClose(model('ConvTranspose', feeds, { strides: [2, 2, 1], output_shape: [6, 8, 7] }), feeds, 1e-5);
   });
 });
+
+describe('MaxPool indices', () => {
+  const cases: [number[], Record<string, AttrSpec>][] = [
+    [[2, 3, 7, 8], { kernel_shape: [3, 2], strides: [2, 2], pads: [1, 0, 1, 1] }],
+    [[2, 3, 7, 8], { kernel_shape: [2, 3], strides: [2, 1], storage_order: 1, dilations: [2, 1] }],
+    [[1, 2, 9], { kernel_shape: [3], strides: [2], ceil_mode: 1 }],
+    [[1, 2, 4, 5, 6], { kernel_shape: [2, 2, 3], strides: [2, 2, 2], pads: [0, 1, 1, 1, 0, 1] }],
+    [[1, 2, 4, 5, 6], { kernel_shape: [2, 2, 3], strides: [2, 2, 2], storage_order: 1 }],
+  ];
+  for (const [shape, attrs] of cases)
+    test(`[${shape.join(', ')}] ${JSON.stringify(attrs)}`, async () => {
+      const feeds = [{ name: 'x', shape }];
+      await expectClose(model('MaxPool', feeds, attrs, ['y', 'i']), feeds, 1e-9);
+    });
+});
