@@ -1,8 +1,7 @@
 /**
  * ConvTranspose in 1-D and 3-D, MaxPool's indices and BatchNormalization's
- * training-mode outputs, against onnxruntime-node (or a float64 reference
- * where onnxruntime's inference build lacks the mode) on random inputs, on
- * the js and wasm targets.
+ * training-mode outputs, against onnxruntime-node on random inputs, on the
+ * js and wasm targets.
  */
 import { describe, expect, test } from 'vitest';
 import { encodeModel, type AttrSpec } from '../../../scripts/onnx-writer.ts';
@@ -66,4 +65,25 @@ describe('MaxPool indices', () => {
       const feeds = [{ name: 'x', shape }];
       await expectClose(model('MaxPool', feeds, attrs, ['y', 'i']), feeds, 1e-9);
     });
+});
+
+describe('BatchNormalization training_mode', () => {
+  const feeds = [
+    { name: 'x', shape: [3, 4, 5, 2] },
+    { name: 's', shape: [4] },
+    { name: 'b', shape: [4] },
+    { name: 'm', shape: [4] },
+    { name: 'v', shape: [4], lo: 0.5, hi: 2 },
+  ];
+  test('Y with the batch statistics, and the running mean and variance', async () => {
+    await expectClose(
+      model('BatchNormalization', feeds, { training_mode: 1, momentum: { float: 0.7 }, epsilon: { float: 1e-3 } }, [
+        'y',
+        'rm',
+        'rv',
+      ]),
+      feeds,
+      2e-5,
+    );
+  });
 });
