@@ -8,9 +8,16 @@ import { encodeModel, type AttrSpec, type TensorSpec } from '../../../scripts/on
 import { compareWithOrt, type OracleInput } from '../../helpers/onnx-oracle.ts';
 import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
 
-function model(op: string, inputs: string[], attrs: Record<string, AttrSpec>, feeds: OracleInput[], consts: TensorSpec[] = []) {
+function model(
+  op: string,
+  inputs: string[],
+  attrs: Record<string, AttrSpec>,
+  feeds: OracleInput[],
+  consts: TensorSpec[] = [],
+  opset = 16,
+) {
   return encodeModel({
-    opset: 16,
+    opset,
     producer: 'test',
     graphName: 'g',
     inputs: feeds.map((f) => ({ name: f.name, elemType: 1, dims: [...f.shape] })),
@@ -42,6 +49,13 @@ describe('GridSample', () => {
           await expectClose(bytes, feeds, 1e-5, `align_corners ${align_corners}`);
         }
       });
+
+  test("opset 20's mode names (linear, cubic) mean bilinear and bicubic", async () => {
+    for (const mode of ['linear', 'cubic']) {
+      const bytes = model('GridSample', ['x', 'grid'], { mode, padding_mode: 'border' }, feeds, [], 20);
+      await expectClose(bytes, feeds, 1e-5, mode);
+    }
+  });
 
   test('refuses a volumetric input, naming the node', () => {
     const bytes = encodeModel({
