@@ -1,6 +1,6 @@
 /**
- * Convolutions and pooling in channel-first layouts (NCW / NCHW, weights
- * OIW / OIHW, transposed weights IOHW), and pad. Output spatial sizes are
+ * Convolutions and pooling in channel-first layouts (NCW / NCHW / NCDHW,
+ * weights OIW / OIHW / OIDHW, transposed weights IOW / IOHW / IODHW), and pad. Output spatial sizes are
  * symbolic expressions of the input sizes, simplified by the analyzer:
  *   out = floordiv(in + pad_before + pad_after - dilation * (kernel - 1) - 1, stride) + 1
  */
@@ -100,73 +100,95 @@ defineConv(1);
 defineConv(2);
 defineConv(3);
 
-/** conv2d_transpose (IOHW weights): out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1) + output_padding + 1. */
-defineOp({
-  name: 'conv2d_transpose',
-  args: [
-    { name: 'data', kind: 'tensor' },
-    { name: 'weight', kind: 'tensor' },
-  ],
-  attrs: z.object({
-    strides: A.spatial(2, 1, 1),
-    padding: A.padding(2),
-    output_padding: A.spatial(2, 0, 0),
-    dilation: A.spatial(2, 1, 1),
-    groups: z.int().min(1).default(1),
-    data_layout: A.choice(['NCHW'], 'NCHW'),
-    kernel_layout: A.choice(['IOHW'], 'IOHW'),
-    out_dtype: A.optionalDtype(),
-  }),
-  infer: ({ data, weight }, attrs, ctx) => {
-    const dtype =
-      attrs.out_dtype ??
-      sameDtype(ctx, [
-        ['data', data],
-        ['weight', weight],
-      ]);
-    requireRank(ctx, 'data', data, 4);
-    requireRank(ctx, 'weight', weight, 4);
-    for (let d = 0; d < 2; d++) {
-      if (attrs.output_padding[d]! >= Math.max(attrs.strides[d]!, attrs.dilation[d]!)) {
-        ctx.shapeError(`output_padding ${attrs.output_padding[d]} must be smaller than the stride or the dilation of its dim`);
-      }
-    }
-    if (!data.shape || !weight.shape) return outTensor(4, dtype, data);
-    const [n, c, ...hw] = data.shape;
-    const [i, og, ...k] = weight.shape;
-    if (provablyDifferent(ctx.analyzer, c!, i!)) {
-      ctx.shapeError(
-        `${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`,
-      );
-    }
-    const spatialOut = hw.map((x, d) => {
-      const out = add(
-        sub(mul(sub(x, 1), attrs.strides[d]!), attrs.padding[d]! + attrs.padding[2 + d]!),
-        add(mul(sub(k[d]!, 1), attrs.dilation[d]!), attrs.output_padding[d]! + 1),
-      );
-      checkFits(ctx, out, `padding of the transposed convolution of ${argText('weight', weight)}`, data);
-      return out;
-    });
-    return outTensor([n!, mul(og!, attrs.groups), ...spatialOut], dtype, data);
-  },
-});
+const TRANSPOSED_KERNEL_LAYOUT = { 1: 'IOW', 2: 'IOHW', 3: 'IODHW' } as const;
 
-function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
+/**
+ * conv1d_transpose / conv2d_transpose / conv3d_transpose (IOW / IOHW / IODHW weights):
+ * out = (in - 1) * stride - pad_before - pad_after + dilation * (k - 1) + output_padding + 1.
+ */
+function defineConvTranspose(nd: 1 | 2 | 3): void {
   defineOp({
-    name: `${kind}_pool${nd}d`,
-    args: [{ name: 'data', kind: 'tensor' }],
+    name: `conv${nd}d_transpose`,
+    args: [
+      { name: 'data', kind: 'tensor' },
+      { name: 'weight', kind: 'tensor' },
+    ],
     attrs: z.object({
-      pool_size: A.spatial(nd, 1, 1),
       strides: A.spatial(nd, 1, 1),
       padding: A.padding(nd),
+      output_padding: A.spatial(nd, 0, 0),
       dilation: A.spatial(nd, 1, 1),
-      ceil_mode: A.flag(false),
-      count_include_pad: A.flag(false),
-      layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
+      groups: z.int().min(1).default(1),
+      data_layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
+      kernel_layout: A.choice([TRANSPOSED_KERNEL_LAYOUT[nd]], TRANSPOSED_KERNEL_LAYOUT[nd]),
+      out_dtype: A.optionalDtype(),
     }),
-    infer: ({ data }, attrs, ctx) => {
+    infer: ({ data, weight }, attrs, ctx) => {
+      const dtype =
+        attrs.out_dtype ??
+        sameDtype(ctx, [
+          ['data', data],
+          ['weight', weight],
+        ]);
       requireRank(ctx, 'data', data, nd + 2);
-      if (!data.shape) return outTensor(nd + 2, data.dtype, data);
+      requireRank(ctx, 'weight', weight, nd + 2);
+      for (let d = 0; d < nd; d++) {
+        if (attrs.output_padding[d]! >= Math.max(attrs.strides[d]!, attrs.dilation[d]!)) {
+          ctx.shapeError(`output_padding ${attrs.output_padding[d]} must be smaller than the stride or the dilation of its dim`);
+        }
+      }
+      if (!data.shape || !weight.shape) return outTensor(nd + 2, dtype, data);
+      const [n, c, ...spatial] = data.shape;
+      const [i, og, ...k] = weight.shape;
+      if (provablyDifferent(ctx.analyzer, c!, i!)) {
+        ctx.shapeError(
+          `${argText('data', data)} has ${fmtExpr(c!)} input channels but ${argText('weight', weight)} expects ${fmtExpr(i!)}`,
+        );
+      }
+      const spatialOut = spatial.map((x, d) => {
+        const out = add(
+          sub(mul(sub(x, 1), attrs.strides[d]!), attrs.padding[d]! + attrs.padding[nd + d]!),
+          add(mul(sub(k[d]!, 1), attrs.dilation[d]!), attrs.output_padding[d]! + 1),
+        );
+        checkFits(ctx, out, `padding of the transposed convolution of ${argText('weight', weight)}`, data);
+        return out;
+      });
+      return outTensor([n!, mul(og!, attrs.groups), ...spatialOut], dtype, data);
+    },
+  });
+}
+
+defineConvTranspose(1);
+defineConvTranspose(2);
+defineConvTranspose(3);
+
+/**
+ * max_pool / avg_pool, and max_pool{nd}d_indices: where each maximum lies, as a
+ * flat index into the input (batch and channel included; the spatial dims
+ * row-major, or column-major with index_order), the first of equal maxima in
+ * the window's order (ONNX MaxPool's second output).
+ */
+function definePool(kind: 'max' | 'avg' | 'max_indices', nd: 1 | 2 | 3): void {
+  const indices = kind === 'max_indices';
+  const window = {
+    pool_size: A.spatial(nd, 1, 1),
+    strides: A.spatial(nd, 1, 1),
+    padding: A.padding(nd),
+    dilation: A.spatial(nd, 1, 1),
+    ceil_mode: A.flag(false),
+    count_include_pad: A.flag(false),
+    layout: A.choice([DATA_LAYOUT[nd]], DATA_LAYOUT[nd]),
+  };
+  defineOp({
+    name: indices ? `max_pool${nd}d_indices` : `${kind}_pool${nd}d`,
+    args: [{ name: 'data', kind: 'tensor' }],
+    attrs: indices
+      ? z.object({ ...window, index_order: A.choice(['row_major', 'column_major'], 'row_major') })
+      : z.object(window),
+    infer: ({ data }, attrs, ctx) => {
+      const dtype = indices ? 'int64' : data.dtype;
+      requireRank(ctx, 'data', data, nd + 2);
+      if (!data.shape) return outTensor(nd + 2, dtype, data);
       const spatialOut = data.shape.slice(2).map((i, d) => {
         const k = attrs.pool_size[d]!;
         const out = windowOut(
@@ -181,7 +203,7 @@ function definePool(kind: 'max' | 'avg', nd: 1 | 2 | 3): void {
         checkFits(ctx, out, `pool window of size ${k}`, data);
         return out;
       });
-      return outTensor([...data.shape.slice(0, 2), ...spatialOut], data.dtype, data);
+      return outTensor([...data.shape.slice(0, 2), ...spatialOut], dtype, data);
     },
   });
 }
@@ -192,6 +214,7 @@ definePool('avg', 1);
 definePool('avg', 2);
 definePool('max', 3);
 definePool('avg', 3);
+for (const nd of [1, 2, 3] as const) definePool('max_indices', nd);
 
 /** Adaptive average pooling to a fixed output size; output_size [1, 1] is global average pooling. */
 function defineAdaptivePool(nd: 1 | 2): void {

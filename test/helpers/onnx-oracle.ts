@@ -81,7 +81,7 @@ export async function compareWithOrt(
     if (got.shape.join() !== want.dims.join())
       throw new Error(`${name}: shape [${got.shape.join(', ')}], onnxruntime [${want.dims.join(', ')}]`);
     const a = got.toNumbers();
-    const b = Array.from(want.data as Float32Array);
+    const b = Array.from(want.data as ArrayLike<number | bigint>, Number);
     let maxAbs = 0;
     let maxRel = 0;
     b.forEach((y, k) => {

@@ -38,3 +38,41 @@ describe('resize2d', () => {
     );
   });
 });
+
+describe('grid_sample', () => {
+  it('gives each image channel the grid spatial dims', () => {
+    expectInfer('grid_sample', [T([n, 3, h, w]), T([n, 5, 7, 2])], {}, [n, 3, 5, 7]);
+    expectInfer('grid_sample', [T([n, 3, h, w], 'float16'), T([n, h, w, 2])], { method: 'bicubic' }, [n, 3, h, w], 'float16');
+  });
+
+  it('names the argument and shapes on errors', () => {
+    expect(() => infer('grid_sample', [T([n, 3, h, w]), T([n, 5, 7, 3])])).toThrow(
+      /grid_sample: argument 'grid' of shape \(n, 5, 7, 3\) must end in 2 \(x and y\), not 3/,
+    );
+    expect(() => infer('grid_sample', [T([2, 3, h, w]), T([4, 5, 7, 2])])).toThrow(/grid_sample: .* differ in batch/);
+    expect(() => infer('grid_sample', [T([n, 3, h, w]), T([n, 5, 7, 2])], { padding_mode: 'wrap' })).toThrow(
+      /grid_sample: invalid attributes: attribute 'padding_mode'/,
+    );
+  });
+});
+
+describe('roi_align', () => {
+  it('gives each region every channel at the output size', () => {
+    expectInfer('roi_align', [T([n, 3, h, w]), T([7, 4]), T([7], 'int64')], { output_height: 2, output_width: 5 }, [7, 3, 2, 5]);
+  });
+
+  it('names the argument and shapes on errors', () => {
+    expect(() => infer('roi_align', [T([n, 3, h, w]), T([7, 5]), T([7], 'int64')])).toThrow(
+      /roi_align: argument 'rois' of shape \(7, 5\) must have 4 columns/,
+    );
+    expect(() => infer('roi_align', [T([n, 3, h, w]), T([7, 4]), T([6], 'int64')])).toThrow(
+      /roi_align: argument 'batch_indices' .* needs one index per region/,
+    );
+    expect(() => infer('roi_align', [T([n, 3, h, w]), T([7, 4]), T([7])])).toThrow(
+      /roi_align: argument 'batch_indices' has dtype float32, expected an integer type/,
+    );
+    expect(() => infer('roi_align', [T([n, 3, h, w]), T([7, 4]), T([7], 'int64')], { sampling_ratio: 0 })).toThrow(
+      /roi_align: invalid attributes: attribute 'sampling_ratio'/,
+    );
+  });
+});

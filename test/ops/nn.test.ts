@@ -103,6 +103,44 @@ describe('conv2d_transpose', () => {
   });
 });
 
+describe('max_pool1d_indices, max_pool2d_indices and max_pool3d_indices', () => {
+  it('have the pool shape in int64', () => {
+    expectInfer('max_pool1d_indices', [T([n, 3, w])], { pool_size: 2, strides: 2 }, [n, 3, floordiv(w, 2)], 'int64');
+    expectInfer('max_pool2d_indices', [T([1, 3, 7, 7])], { pool_size: 2, strides: 2, ceil_mode: true }, [1, 3, 4, 4], 'int64');
+    expectInfer(
+      'max_pool3d_indices',
+      [T([1, 3, 4, 6, 8])],
+      { pool_size: 2, strides: 2, index_order: 'column_major' },
+      [1, 3, 2, 3, 4],
+      'int64',
+    );
+    expect(() => infer('max_pool2d_indices', [T([1, 3, 7, 7])], { index_order: 'diagonal' })).toThrow(
+      /max_pool2d_indices: invalid attributes: attribute 'index_order'/,
+    );
+  });
+});
+
+describe('conv1d_transpose and conv3d_transpose', () => {
+  it('grow every spatial dim as conv2d_transpose does', () => {
+    expectInfer('conv1d_transpose', [T([n, 3, w]), T([3, 8, 4])], { strides: 2, padding: 1 }, [n, 8, mul(w, 2)]);
+    expectInfer(
+      'conv3d_transpose',
+      [T([1, 4, 3, 5, 5]), T([4, 2, 3, 3, 3])],
+      { strides: [1, 2, 2], output_padding: [0, 1, 0], groups: 2 },
+      [1, 4, 5, 12, 11],
+    );
+  });
+
+  it('check the layouts and the rank', () => {
+    expect(() => infer('conv3d_transpose', [T([1, 3, h, w]), T([3, 8, 3, 3])])).toThrow(
+      /conv3d_transpose: expected argument 'data' of shape \(1, 3, h, w\) to have rank 5, found rank 4/,
+    );
+    expect(() => infer('conv1d_transpose', [T([1, 3, w]), T([3, 8, 3])], { kernel_layout: 'OIW' })).toThrow(
+      /conv1d_transpose: invalid attributes: attribute 'kernel_layout'/,
+    );
+  });
+});
+
 describe('pooling', () => {
   it.each(['max_pool2d', 'avg_pool2d'])('%s computes window counts', (op) => {
     expectInfer(op, [T([n, 3, h, w])], { pool_size: 2, strides: 2 }, [n, 3, floordiv(h, 2), floordiv(w, 2)]);

@@ -335,12 +335,14 @@ export class GraphParser {
         return this.ifValue();
     }
     this.c.next();
-    const local = this.lookup(t.text);
-    if (callNext && local === undefined) {
+    // A name right before '(' is an operator, even where a value of that name is in scope
+    // (an ONNX input named 'mean' beside the mean operator): values are never called.
+    if (callNext) {
       const { args, attrs } = this.callArgs(t.text);
       const normalize = this.options.normalizeAttrs;
       return opCall(t.text, args, normalize ? this.c.located(t, () => normalize(t.text, attrs)) : attrs);
     }
+    const local = this.lookup(t.text);
     if (local === undefined) return this.c.fail(M.unknownName, { what: 'variable', name: t.text }, t);
     if (local.kind === 'var') this.c.error(`a graph value ('${t.text}' is a symbolic variable; write prim(${t.text}))`, t);
     if (local.dataflow && !this.openDataflow.has(local)) this.c.fail(M.dataflowEscape, { name: t.text }, t);

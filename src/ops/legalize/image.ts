@@ -53,7 +53,7 @@ interface Axis {
 }
 
 /** Float arithmetic in the coordinate type `ft`. */
-class Coords {
+export class Coords {
   constructor(readonly ft: DataType) {}
 
   num(v: number): PrimExpr {
@@ -143,7 +143,7 @@ function nearest(x: PrimExpr, rounding: Rounding, c: Coords): PrimExpr {
 }
 
 /** The interpolation kernel at distance `d` (|d| < 2): a triangle for linear, Keys' cubic for cubic. */
-function kernelAt(method: 'linear' | 'cubic', d: PrimExpr, alpha: number, c: Coords): PrimExpr {
+export function kernelAt(method: 'linear' | 'cubic', d: PrimExpr, alpha: number, c: Coords): PrimExpr {
   const t = call('abs', [d]);
   const n = (v: number): PrimExpr => c.num(v);
   if (method === 'linear') return sub(n(1), t);
@@ -153,7 +153,7 @@ function kernelAt(method: 'linear' | 'cubic', d: PrimExpr, alpha: number, c: Coo
   return select(le(t, n(1)), near, far);
 }
 
-function clampIndex(i: PrimExpr, size: PrimExpr): PrimExpr {
+export function clampIndex(i: PrimExpr, size: PrimExpr): PrimExpr {
   return min(max(i, 0), analyzer.simplify(sub(size, 1)));
 }
 

@@ -8,6 +8,7 @@ import './norm.ts';
 import './linear.ts';
 import './nn.ts';
 import './image.ts';
+import './sample.ts';
 import './create.ts';
 import './manipulate.ts';
 import './indexing.ts';

@@ -7,11 +7,22 @@
  * max pooling ignores them, as if the input were padded with zeros / -inf.
  */
 import { Analyzer } from '../../ir/arith/analyzer.ts';
-import { compute, maxOf, reduceAxis, type ReduceAxis, type Reduction, sum, type Tensor } from '../../ir/builder/te.ts';
+import {
+  compute,
+  computeMany,
+  maxOf,
+  reduceAxis,
+  type ReduceAxis,
+  reduction,
+  type Reduction,
+  sum,
+  type Tensor,
+} from '../../ir/builder/te.ts';
 import { bits, type DataType, isFloat, isInt } from '../../ir/dtype.ts';
 import {
   add,
   and,
+  castIfNeeded,
   constInt,
   div,
   eq,
@@ -30,7 +41,7 @@ import {
   truncdiv,
 } from '../../ir/prim/expr.ts';
 import { convert, lit } from './common.ts';
-import { accumDtype } from './reduce.ts';
+import { accumDtype, argReducer, ravel } from './reduce.ts';
 import { defineLegalization, type LegalizeCall } from './registry.ts';
 
 const analyzer = new Analyzer();
@@ -138,19 +149,19 @@ defineLegalization('conv2d', (c) => conv(c, 2));
 defineLegalization('conv3d', (c) => conv(c, 3));
 
 /**
- * conv2d_transpose as a gather: output (y, x) takes input (h, w) through tap
- * (ky, kx) when y + pad_before = h * stride + ky * dilation, and likewise for x.
+ * A transposed convolution as a gather: output y takes input h through tap
+ * k when y + pad_before = h * stride + k * dilation, along each spatial dim.
  */
-defineLegalization('conv2d_transpose', (c) => {
+function convTranspose(c: LegalizeCall, nd: number): Tensor {
   const x = c.tensor('data');
   const w = c.tensor('weight');
   const groups = c.attr<number>('groups');
-  const win = windows(c, 2);
+  const win = windows(c, nd);
   const [inChannels, outPerGroup, ...kernel] = w.shape;
   const inPerGroup = divide(inChannels!, groups);
   const rc = reduceAxis(inPerGroup, 'rc');
-  const rk = kernel.map((k, d) => spatialAxis(k, 2, d));
-  return accumulated(c, 'conv2d_transpose', (acc) => ([n, o, ...out]) => {
+  const rk = kernel.map((k, d) => spatialAxis(k, nd, d));
+  return accumulated(c, `conv${nd}d_transpose`, (acc) => ([n, o, ...out]) => {
     const g = groups === 1 ? undefined : floordiv(o!, outPerGroup!);
     const ci = g ? add(mul(g, inPerGroup), rc.var) : rc.var;
     const co = g ? floormod(o!, outPerGroup!) : o!;
@@ -166,7 +177,9 @@ defineLegalization('conv2d_transpose', (c) => {
     const term = mul(convert(x.at(n!, ci, ...idx), acc), convert(w.at(ci, co, ...rk.map((r) => r.var)), acc));
     return sum(term, [rc, ...rk], allOf(conds));
   });
-});
+}
+
+for (const nd of [1, 2, 3]) defineLegalization(`conv${nd}d_transpose`, (c) => convTranspose(c, nd));
 
 // --- pooling ------------------------------------------------------------------------
 
@@ -262,6 +275,57 @@ for (const nd of [1, 2, 3]) {
   defineLegalization(`max_pool${nd}d`, (c) => pool(c, 'max', nd));
   defineLegalization(`avg_pool${nd}d`, (c) => pool(c, 'avg', nd));
 }
+
+/**
+ * max_pool{nd}d_indices: an argmax over the window of (flat row-major input
+ * index, value) pairs, the lowest index winning ties, which is the first in
+ * the window's order; column_major then re-spells the spatial part of the
+ * index with the first spatial dim fastest.
+ */
+function maxPoolIndices(c: LegalizeCall, nd: number): Tensor {
+  const x = c.tensor('data');
+  const win = windows(c, nd);
+  const size = c.attr<number[]>('pool_size');
+  const ceil = c.attr<boolean>('ceil_mode');
+  const axes = size.map((k, d) => spatialAxis(k, nd, d));
+  const name = `max_pool${nd}d_indices`;
+  const rowMajor = c.attr<string>('index_order') === 'row_major';
+  const [flat] = computeMany(
+    c.outShape(),
+    ([n, ch, ...out]) => {
+      const taps = out.map((v, d) => tap(v, axes[d]!.var, win[d]!, x.shape[2 + d]!, ceil));
+      const at = [n!, ch!, ...taps.map((t) => t.idx)];
+      const index = castIfNeeded('int64', ravel(at, x.shape));
+      return reduction(argReducer(true), [index, x.at(...at)], axes, allOf(taps.flatMap((t) => t.conds)));
+    },
+    [rowMajor ? name : `${name}_row_major`, `${name}_value`],
+  );
+  if (rowMajor) return flat!;
+  const spatial = x.shape.slice(2).map((d) => castIfNeeded('int64', d));
+  const image = spatial.reduce((a, b) => mul(a, b));
+  return compute(
+    c.outShape(),
+    (i) => {
+      const r = flat!.at(...i);
+      const within = floormod(r, image);
+      // The spatial coordinates, last dim fastest in r; then re-raveled first dim fastest.
+      const coords: PrimExpr[] = [];
+      let rest = within;
+      for (let d = nd - 1; d >= 0; d--) {
+        coords[d] = floormod(rest, spatial[d]!);
+        rest = floordiv(rest, spatial[d]!);
+      }
+      const column = coords.reduceRight<PrimExpr | undefined>(
+        (acc, v, d) => (acc === undefined ? v : add(mul(acc, spatial[d]!), v)),
+        undefined,
+      )!;
+      return add(sub(r, within), column);
+    },
+    name,
+  );
+}
+
+for (const nd of [1, 2, 3]) defineLegalization(`max_pool${nd}d_indices`, (c) => maxPoolIndices(c, nd));
 
 /**
  * The window of adaptive pooling of output o over one dim (PyTorch):

@@ -197,7 +197,7 @@ function extreme(t: DataType, highest: boolean): PrimExpr {
  * whatever order a schedule visits them in. As in numpy, NaN is the
  * extreme of both argmax and argmin, so the first NaN wins.
  */
-function argReducer(isMax: boolean): Reducer {
+export function argReducer(isMax: boolean): Reducer {
   return {
     identity: ([ti, tv]) => [imm(Number.MAX_SAFE_INTEGER, ti!), extreme(tv!, !isMax)],
     combine: ([ai, av], [bi, bv]) => {
@@ -216,7 +216,7 @@ function argReducer(isMax: boolean): Reducer {
 }
 
 /** Row-major position of `idx` in `shape`. */
-function ravel(idx: readonly PrimExpr[], shape: readonly PrimExpr[]): PrimExpr {
+export function ravel(idx: readonly PrimExpr[], shape: readonly PrimExpr[]): PrimExpr {
   return idx.reduce<PrimExpr>((acc, x, d) => (d === 0 ? x : add(mul(acc, shape[d]!), x)), intImm(0));
 }
 

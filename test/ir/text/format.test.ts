@@ -73,6 +73,13 @@ prim_func h(A: f32[16], B: f32[8]) {
   }
 }
 `,
+  'a value named like an operator beside a call of that operator': `
+func main(mean: Tensor[(3,), f32], x: Tensor[(2, 3), f32]) -> Tensor[(3,), f32] {
+  m: Tensor[(3,), f32] = mean(x, axis=[0], keepdims=false)
+  y: Tensor[(3,), f32] = add(m, mean)
+  return y
+}
+`,
   'graph constructs': `
 module attrs(target={kind: "webgpu"})
 

@@ -49,7 +49,17 @@ const filled = (shape: readonly number[], v: number): Float64Array => new Float6
 test('every operator of the create, nn and image families has a legalization', () => {
   const ops = [
     ...['full', 'zeros', 'ones', 'full_like', 'zeros_like', 'ones_like', 'arange', 'tril', 'triu', 'eye', 'one_hot'],
-    ...['conv1d', 'conv2d', 'conv2d_transpose', 'max_pool1d', 'max_pool2d', 'avg_pool1d', 'avg_pool2d'],
+    ...[
+      'conv1d',
+      'conv2d',
+      'conv1d_transpose',
+      'conv2d_transpose',
+      'conv3d_transpose',
+      'max_pool1d',
+      'max_pool2d',
+      'avg_pool1d',
+      'avg_pool2d',
+    ],
     ...['adaptive_avg_pool1d', 'adaptive_avg_pool2d', 'pad', 'resize2d'],
   ];
   expect(ops.filter((op) => getLegalization(op) === undefined)).toEqual([]);

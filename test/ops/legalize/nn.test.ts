@@ -349,3 +349,42 @@ describe('pad', () => {
     check('pad', [tensorArg(x)], { pad_width: [2, 1, 1, 2], pad_mode: 'reflect' }, pad(x, [2, 1, 1, 2], 'reflect'), EXACT);
   });
 });
+
+describe('max_pool2d_indices', () => {
+  /** The first maximum of each window in window order, as a flat input index (row- or column-major spatially). */
+  function reference(x: RefTensor, k: number, s: number, pad: number, columnMajor: boolean): number[] {
+    const [n, c, h, w] = x.shape as [number, number, number, number];
+    const oh = Math.floor((h + 2 * pad - k) / s) + 1;
+    const ow = Math.floor((w + 2 * pad - k) / s) + 1;
+    const out: number[] = [];
+    for (let p = 0; p < n * c; p++)
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++) {
+          let best = -Infinity;
+          let at = [0, 0];
+          for (let a = 0; a < k; a++)
+            for (let b = 0; b < k; b++) {
+              const [y, z] = [i * s - pad + a, j * s - pad + b];
+              if (y < 0 || y >= h || z < 0 || z >= w) continue;
+              const v = x.data[(p * h + y) * w + z]!;
+              if (v > best) [best, at] = [v, [y, z]];
+            }
+          out.push(p * h * w + (columnMajor ? at[1]! * h + at[0]! : at[0]! * w + at[1]!));
+        }
+    return out;
+  }
+
+  test('picks the first of equal maxima, row- and column-major, with padding and a symbolic batch', () => {
+    // Few distinct values, so that windows hold ties.
+    const x = ref(
+      [2, 2, 5, 6],
+      'float32',
+      randomArray(120, 7, 0, 4).map((v) => Math.floor(v)),
+    );
+    for (const columnMajor of [false, true]) {
+      const attrs = { pool_size: 3, strides: 2, padding: 1, index_order: columnMajor ? 'column_major' : 'row_major' };
+      const got = runOp('max_pool2d_indices', [tensorArg(x, ['n', 2, 5, 6])], attrs);
+      expect(Array.from(got.outputs[0]!.data)).toEqual(reference(x, 3, 2, 1, columnMajor));
+    }
+  });
+});

@@ -4,5 +4,6 @@ import './shape.ts';
 import './nn.ts';
 import './reduce.ts';
 import './quantize.ts';
+import './signal.ts';
 
 export { defineConverter, getConverter, supportedOnnxOps, type Converter } from './registry.ts';

@@ -1,14 +1,13 @@
 /**
- * Conv, ConvTranspose and ConvInteger on Kiln's conv1d / conv2d / conv3d /
- * conv2d_transpose (NCW / NCHW / NCDHW data, OIW / OIHW / OIDHW weights, IOHW
- * for the transposed one). 1-D transposed convolutions run as 2-D ones over a
- * unit height; Kiln has no 3-D transposed convolution.
+ * Conv, ConvTranspose and ConvInteger on Kiln's conv1d / conv2d / conv3d and
+ * their transposed forms (NCW / NCHW / NCDHW data, OIW / OIHW / OIDHW
+ * weights, IOW / IOHW / IODHW for the transposed ones).
  */
 import type { PrimExpr } from '../../../../ir/prim/expr.ts';
 import type { NodeContext } from '../../context.ts';
 import type { Value } from '../../values.ts';
 import { defineConverter } from '../registry.ts';
-import { centered, idx, reshape, staticDims, unsqueezeAt } from './common.ts';
+import { centered, idx, reshape, staticDims } from './common.ts';
 import { kernelOf, spatialInts, windowPads } from './window.ts';
 
 /** The number of spatial dims of input 0, which must be one that Kiln's convolutions support. */
@@ -104,33 +103,14 @@ function transposePadding(
 }
 
 defineConverter('ConvTranspose', (ctx) => {
-  const nd = spatialRank(ctx, [1, 2]);
+  const nd = spatialRank(ctx, [1, 2, 3]);
   const strides = spatialInts(ctx, 'strides', nd, 1);
   const dilation = spatialInts(ctx, 'dilations', nd, 1);
   const outputPadding = spatialInts(ctx, 'output_padding', nd, 0);
   const kernel = kernelOf(ctx, ctx.shape(1).slice(2));
   const { pads, extra } = transposePadding(ctx, ctx.shape(0).slice(2), kernel, strides, dilation, outputPadding);
-  let x = ctx.input(0);
-  let w = ctx.input(1);
   const attrs = { strides, padding: pads, output_padding: outputPadding, dilation, groups: ctx.attr.int('group', 1) };
-  if (nd === 1) {
-    // A unit height in front of the length, with nothing to do along it.
-    x = unsqueezeAt(ctx, x, ctx.shape(0), 2);
-    w = unsqueezeAt(ctx, w, ctx.shape(1), 2);
-    attrs.strides = [1, strides[0]!];
-    attrs.dilation = [1, dilation[0]!];
-    attrs.output_padding = [0, outputPadding[0]!];
-    attrs.padding = [0, pads[0]!, 0, pads[1]!];
-  }
-  let y = ctx.op('conv2d_transpose', [x, w], attrs);
-  if (extra.some((e) => e > 0)) {
-    const last = nd === 1 ? [0, 0, 0, extra[0]!] : extra.flatMap((e) => [0, e]);
-    y = ctx.op('pad', [y], { pad_width: [0, 0, 0, 0, ...last] });
-  }
-  if (ctx.has(2)) y = ctx.op('add', [y, reshape(ctx, ctx.input(2), [ctx.shape(2)[0]!, 1, 1])]);
-  if (nd === 1) {
-    const [n, c, , l] = y.sinfo.shape;
-    return reshape(ctx, y, [n!, c!, l!]);
-  }
-  return y;
+  let y = ctx.op(`conv${nd}d_transpose`, [ctx.input(0), ctx.input(1)], attrs);
+  if (extra.some((e) => e > 0)) y = ctx.op('pad', [y], { pad_width: [0, 0, 0, 0, ...extra.flatMap((e) => [0, e])] });
+  return ctx.has(2) ? addBias(ctx, y, ctx.input(2), nd) : y;
 });

@@ -1,5 +1,6 @@
 /**
- * Normalizations: BatchNormalization (inference), InstanceNormalization,
+ * Normalizations: BatchNormalization (inference, and training_mode's
+ * outputs), InstanceNormalization,
  * LayerNormalization, GroupNormalization and LRN.
  * Kiln's normalizations take their parameters in the data's dtype, so the
  * ONNX ones that may differ (BatchNormalization's statistics) are cast.
@@ -13,9 +14,7 @@ import { normAxis } from '../shape.ts';
 import { castTo, idx, onlyFirstOutputs, reshape, requested, scalar } from './common.ts';
 
 defineConverter('BatchNormalization', (ctx) => {
-  if (ctx.opset >= 14 && ctx.attr.int('training_mode', 0) === 1) {
-    return ctx.fail('training_mode 1 (normalizing with the batch statistics) is not supported; Kiln imports inference graphs');
-  }
+  if (ctx.opset >= 14 && ctx.attr.int('training_mode', 0) === 1) return batchStatistics(ctx);
   if (ctx.opset < 9 && ctx.attr.int('spatial', 1) === 0) {
     return ctx.fail('spatial 0 (statistics per element rather than per channel) is not supported');
   }
@@ -24,6 +23,30 @@ defineConverter('BatchNormalization', (ctx) => {
   const params = [1, 2, 3, 4].map((i) => castTo(ctx, ctx.input(i), ctx.dtype(0)));
   return ctx.op('batch_norm', [x, ...params], { axis: 1, epsilon: ctx.attr.float('epsilon', 1e-5) });
 });
+
+/**
+ * training_mode 1: Y normalized with the batch's own mean and (population)
+ * variance per channel; the running mean and variance outputs, when used,
+ * are the inputs' moved towards the batch's by 1 - momentum, in the
+ * statistics' dtype.
+ */
+function batchStatistics(ctx: NodeContext): (Value | undefined)[] {
+  const x = ctx.input(0);
+  const rank = ctx.rank(0);
+  if (rank < 2) return ctx.fail(`an input of rank ${rank} has no channel axis`);
+  const axes = [0, ...Array.from({ length: rank - 2 }, (_, i) => i + 2)];
+  const mean = ctx.op('mean', [x], { axis: axes });
+  const variance = ctx.op('variance', [x], { axis: axes });
+  const [scale, bias] = [1, 2].map((i) => castTo(ctx, ctx.input(i), ctx.dtype(0)));
+  const y = ctx.op('batch_norm', [x, scale!, bias!, mean, variance], { axis: 1, epsilon: ctx.attr.float('epsilon', 1e-5) });
+  const momentum = ctx.attr.float('momentum', 0.9);
+  const running = (i: number, batch: Value): Value => {
+    const dtype = ctx.dtype(i);
+    const kept = ctx.op('multiply', [ctx.input(i), scalar(ctx, momentum, dtype)]);
+    return ctx.op('add', [kept, ctx.op('multiply', [castTo(ctx, batch, dtype), scalar(ctx, 1 - momentum, dtype)])]);
+  };
+  return [y, requested(ctx, 1) ? running(3, mean) : undefined, requested(ctx, 2) ? running(4, variance) : undefined];
+}
 
 defineConverter('InstanceNormalization', (ctx) => {
   if (ctx.rank(0) < 3) return ctx.fail(`an input of rank ${ctx.rank(0)} has no spatial dims to normalize over`);

@@ -1,5 +1,5 @@
 /**
- * Pooling: MaxPool, AveragePool and LpPool on Kiln's 1-D, 2-D and 3-D pools,
+ * Pooling: MaxPool (with its indices), AveragePool and LpPool on Kiln's 1-D, 2-D and 3-D pools,
  * the global pools as reductions over every spatial dim (any rank), and
  * MaxUnpool as a scatter into zeros.
  *
@@ -10,7 +10,7 @@ import { add, mul, product, sub } from '../../../../ir/prim/expr.ts';
 import type { NodeContext } from '../../context.ts';
 import type { Value } from '../../values.ts';
 import { defineConverter } from '../registry.ts';
-import { castTo, dtypeOf, onlyFirstOutputs, reshape, scalar, staticDims } from './common.ts';
+import { castTo, dtypeOf, requested, reshape, scalar, staticDims } from './common.ts';
 import { spatialInts, windowPads } from './window.ts';
 
 interface Window {
@@ -50,8 +50,19 @@ function pool(ctx: NodeContext, kind: 'max' | 'avg', x: Value, w: Window, countI
 }
 
 defineConverter('MaxPool', (ctx) => {
-  onlyFirstOutputs(ctx, 1, "the indices of the maxima; Kiln's max pooling gives only the values");
-  return pool(ctx, 'max', ctx.input(0), poolWindow(ctx), false);
+  const w = poolWindow(ctx);
+  const y = pool(ctx, 'max', ctx.input(0), w, false);
+  if (!requested(ctx, 1)) return y;
+  // The indices: flat into the input, the spatial part row-major (storage_order 0) or column-major.
+  const indices = ctx.op(`max_pool${w.nd}d_indices`, [ctx.input(0)], {
+    pool_size: w.kernel,
+    strides: w.strides,
+    padding: w.pads,
+    dilation: w.dilations,
+    ceil_mode: ctx.attr.int('ceil_mode', 0) === 1,
+    index_order: ctx.attr.int('storage_order', 0) === 1 ? 'column_major' : 'row_major',
+  });
+  return [y, indices];
 });
 
 defineConverter('AveragePool', (ctx) =>
