@@ -12,6 +12,7 @@ import './create.ts';
 import './manipulate.ts';
 import './indexing.ts';
 import './sort.ts';
+import './recurrent.ts';
 
 export { defineLegalization, getLegalization, legalizedOps, type LegalizeCall, type LegalizeFn } from './registry.ts';
 export { lowerOpCall, type LoweredCall } from './lower-call.ts';
