@@ -108,7 +108,7 @@ function requireDims(ctx: InferContext, name: string, t: TensorStructInfo, dims:
   dims.forEach((d, i) => {
     const have = t.shape![i]!;
     if (provablyDifferent(ctx.analyzer, have, d)) {
-      ctx.shapeError(`dim ${i} of ${argText(name, t)} is ${fmtExpr(have)}, expected ${fmtExpr(d)}`);
+      ctx.shapeError(`dim ${i} of ${argText(name, t)} is ${fmtExpr(have)}, expected ${fmtExpr(ctx.analyzer.simplify(d))}`);
     }
   });
 }
