@@ -3,7 +3,7 @@
  * scripts/make-lstm-model.ts: a bidirectional LSTM with peepholes, a GRU
  * with linear_before_reset and clip, a reverse batch-major RNN with
  * LeakyRelu) matches onnxruntime-node on random inputs at several sequence
- * lengths and batches, on the js and wasm targets, and pipelines/lstm.yaml
+ * lengths and batches, on the js, wasm and webgpu targets, and pipelines/lstm.yaml
  * builds it into an artifact that runs from the CLI.
  */
 import { readFileSync } from 'node:fs';
@@ -13,6 +13,7 @@ import { main } from '../../../src/cli/main.ts';
 import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
 import { printModule } from '../../../src/ir/text/printer.ts';
 import { compareWithOrt } from '../../helpers/onnx-oracle.ts';
+import { describeWebGpu } from '../../helpers/webgpu.ts';
 import { REPO, workspace } from '../../helpers/workspace.ts';
 
 const MODEL = join(REPO, 'examples/models/tiny-lstm.onnx');
@@ -64,4 +65,16 @@ describe('the recurrent model', () => {
       ws.remove();
     }
   });
+});
+
+describeWebGpu('the recurrent model on WebGPU', (device) => {
+  test('matches onnxruntime within 1e-4 at (T, N) = (4, 2)', async () => {
+    const errs = await compareWithOrt(bytes(), [{ name: 'input', shape: [4, 2, 8] }], { seed: 42, device });
+    expect(errs.map((e) => e.shape)).toEqual([
+      [2, 4],
+      [4, 1, 2, 12],
+    ]);
+    for (const e of errs) expect(e.maxAbs, `${e.name}: max rel ${e.maxRel}`).toBeLessThan(1e-4);
+    // Each recurrent kernel runs its steps in one invocation: slow on a software adapter.
+  }, 300_000);
 });
