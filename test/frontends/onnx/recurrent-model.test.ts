@@ -12,6 +12,7 @@ import { describe, expect, test } from 'vitest';
 import { main } from '../../../src/cli/main.ts';
 import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
 import { printModule } from '../../../src/ir/text/printer.ts';
+import { encodeModel } from '../../../scripts/onnx-writer.ts';
 import { compareWithOrt } from '../../helpers/onnx-oracle.ts';
 import { describeWebGpu } from '../../helpers/webgpu.ts';
 import { REPO, workspace } from '../../helpers/workspace.ts';
@@ -23,6 +24,39 @@ describe('the recurrent model', () => {
   test('imports each recurrent layer as one call, whatever the sequence length', () => {
     const text = printModule(importOnnx(bytes(), { file: 'tiny-lstm.onnx' }));
     for (const op of ['lstm', 'gru', 'rnn']) expect(text.match(new RegExp(`= ${op}\\(`, 'g')), op).toHaveLength(1);
+  });
+
+  test('an activation ONNX does not define, or the wrong number of them, fails the import naming the node', () => {
+    const model = (activations: string[], wDims = [1, 9, 2]): Uint8Array =>
+      encodeModel({
+        opset: 17,
+        producer: 'test',
+        graphName: 'g',
+        inputs: [
+          { name: 'x', elemType: 1, dims: ['T', 1, 2] },
+          { name: 'w', elemType: 1, dims: wDims },
+          { name: 'r', elemType: 1, dims: [1, 9, 3] },
+        ],
+        outputs: [{ name: 'y', elemType: 1, dims: undefined }],
+        initializers: [],
+        nodes: [
+          {
+            op: 'GRU',
+            name: 'the_gru',
+            inputs: ['x', 'w', 'r'],
+            outputs: ['y'],
+            attrs: { activations: { strings: activations } },
+          },
+        ],
+      });
+    expect(() => importOnnx(model(['Sigmoid', 'Gelu']), { file: 'm.onnx' })).toThrow(
+      /node 'the_gru'.*activation 'Gelu' is not supported/,
+    );
+    expect(() => importOnnx(model(['Sigmoid']), { file: 'm.onnx' })).toThrow(/node 'the_gru'.*expected 2 activations, found 1/);
+    expect(() => importOnnx(model(['sigmoid', 'TANH']), { file: 'm.onnx' })).not.toThrow();
+    expect(() => importOnnx(model(['Sigmoid', 'Tanh'], [1, 12, 2]), { file: 'm.onnx' })).toThrow(
+      /node 'the_gru'.*W has shape \[1, 12, 2\], expected \[1, 9, 2\] \(directions, 3 gates × hidden 3, input size\)/,
+    );
   });
 
   for (const [target, wasmThreads] of [

@@ -7,6 +7,7 @@
  */
 import type { AttrMap, AttrValue } from '../../../../ir/attrs.ts';
 import { cast, mul, type PrimExpr } from '../../../../ir/prim/expr.ts';
+import { fmtExpr } from '../../../../ops/shape.ts';
 import { CELLS, RECURRENT_ACTIVATIONS, type RecurrentCell } from '../../../../ops/recurrent.ts';
 import type { NodeContext } from '../../context.ts';
 import type { Value } from '../../values.ts';
@@ -87,6 +88,20 @@ function convertRecurrent(ctx: NodeContext, cell: RecurrentCell): (Value | undef
   const D = idx(dirs);
   const lstm = cell.op === 'lstm';
   const param = (i: number): Value => castTo(ctx, ctx.input(i), dtype);
+  // W and R are joined before Kiln's operator sees them: their dims are checked here, by their ONNX names.
+  const GH = ctx.simplify(mul(H, cell.gates));
+  for (const [i, name, last] of [
+    [1, 'W', ctx.shape(0)[2]!],
+    [2, 'R', H],
+  ] as const) {
+    const want = [D, GH, last];
+    const have = ctx.shape(i);
+    if (have.length !== 3 || have.some((d, k) => !ctx.analyzer.proveEqual(d, want[k]!))) {
+      return ctx.fail(
+        `${name} has shape [${have.map(fmtExpr).join(', ')}], expected [${want.map(fmtExpr).join(', ')}] (directions, ${cell.gates} gates × hidden ${fmtExpr(H)}, ${i === 1 ? 'input' : 'hidden'} size)`,
+      );
+    }
+  }
   const stateDims = [D, B, H];
   const state = (i: number): Value => {
     if (!ctx.has(i)) return zeros(ctx, stateDims);
