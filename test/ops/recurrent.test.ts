@@ -8,10 +8,31 @@
 import { describe, expect, it } from 'vitest';
 import type { AttrMap } from '../../src/ir/attrs.ts';
 import { primVar } from '../../src/ir/prim/expr.ts';
+import { structuralEqual, structuralHash } from '../../src/ir/structural.ts';
+import { parseModule } from '../../src/ir/text/parser.ts';
+import { printModule } from '../../src/ir/text/printer.ts';
+import { opHooks } from '../../src/ops/index.ts';
 import { expectClose, randomRef, ref, type RefTensor, runOp, tensorArg } from '../helpers/run-op.ts';
 import { expectTensor, infer, n, run, show, T } from './helpers.ts';
 
 const s = primVar('s');
+
+describe('the text format', () => {
+  it('prints a call with its activations and clip and parses it back to an equal module with the same hash', () => {
+    const text = `func main(x: Tensor[(s, n, 3), f32], w: Tensor[(2, 20, 8), f32], bias: Tensor[(2, 55), f32], lens: Tensor[(n,), i32], init: Tensor[(2, 2, n, 5), f32]) -> Tuple[Tensor[(s, 2, n, 5), f32], Tensor[(2, n, 5), f32], Tensor[(2, n, 5), f32]] {
+  gv = lstm(x, w, bias, lens, init, direction="bidirectional", activations=["sigmoid", "elu", "tanh", "hard_sigmoid", "tanh", "softsign"], activation_alpha=[0.0, 0.5, 0.0, 0.25, 0.0, 0.0], activation_beta=[0.0, 0.0, 0.0, 0.75, 0.0, 0.0], clip=3.5, input_forget=true)
+  return gv
+}`;
+    const m = parseModule(text, { ...opHooks });
+    const printed = printModule(m);
+    expect(printed).toContain('activations=["sigmoid", "elu", "tanh", "hard_sigmoid", "tanh", "softsign"]');
+    const again = parseModule(printed, { ...opHooks });
+    expect(structuralEqual(again, m)).toBe(true);
+    expect(structuralHash(again)).toBe(structuralHash(m));
+    const other = parseModule(text.replace('clip=3.5', 'clip=3.25'), { ...opHooks });
+    expect(structuralHash(other)).not.toBe(structuralHash(m));
+  });
+});
 
 describe('inference', () => {
   it('gives Y [T, D, B, H] and the final states [D, B, H]', () => {
