@@ -254,30 +254,31 @@ function directionNest(k: Kernel, d: number, reverse: boolean, acts: readonly Ac
   const D = int(d);
   const { T, H } = k;
   const B = k.x.shape[1]!;
-  return forRange('b', B, (b) =>
-    // A length outside [0, T] is clamped there, so no step reads past the sequence.
-    bind('len', max(int(0), min(castIfNeeded(I64, k.lens.at(b)), T)), (len) =>
-      seq([
-        ...(k.yc ? [forRange('j', H, (j) => store(k.yc!, [D, b, j], k.init.at(int(1), D, b, j)))] : []),
-        forRange('s', T, (s) =>
-          ifThenElse(
-            lt(s, len),
-            bind('t', reverse ? sub(sub(len, 1), s) : s, (t) =>
-              // The previous step's time; clamped at the first step, which reads the initial state instead.
-              bind('t_prev', reverse ? min(add(t, 1), sub(T, 1)) : max(sub(t, 1), int(0)), (tp) => {
-                const hPrev = (i: PrimExpr): PrimExpr => select(eq(s, int(0)), initH(k, D, b, i), load(k.y, [tp, D, b, i]));
-                return step(k, { d: D, b, t, hPrev, acts });
-              }),
-            ),
-            forRange('j', H, (j) => store(k.y, [s, D, b, j], lit(0, k.dtype))),
+  const b = primVar('b', B.dtype);
+  // Batches are independent: the loop over them is parallel (threads on wasm; js and WGSL run it in
+  // order), each iteration with its own gate scratch.
+  const perBatch = bind('len', max(int(0), min(castIfNeeded(I64, k.lens.at(b)), T)), (len) =>
+    seq([
+      ...(k.yc ? [forRange('j', H, (j) => store(k.yc!, [D, b, j], k.init.at(int(1), D, b, j)))] : []),
+      forRange('s', T, (s) =>
+        ifThenElse(
+          lt(s, len),
+          bind('t', reverse ? sub(sub(len, 1), s) : s, (t) =>
+            // The previous step's time; clamped at the first step, which reads the initial state instead.
+            bind('t_prev', reverse ? min(add(t, 1), sub(T, 1)) : max(sub(t, 1), int(0)), (tp) => {
+              const hPrev = (i: PrimExpr): PrimExpr => select(eq(s, int(0)), initH(k, D, b, i), load(k.y, [tp, D, b, i]));
+              return step(k, { d: D, b, t, hPrev, acts });
+            }),
           ),
+          forRange('j', H, (j) => store(k.y, [s, D, b, j], lit(0, k.dtype))),
         ),
-        bind('t_last', reverse ? int(0) : max(sub(len, 1), int(0)), (last) =>
-          forRange('j', H, (j) => store(k.yh, [D, b, j], select(gt(len, int(0)), load(k.y, [last, D, b, j]), initH(k, D, b, j)))),
-        ),
-      ]),
-    ),
+      ),
+      bind('t_last', reverse ? int(0) : max(sub(len, 1), int(0)), (last) =>
+        forRange('j', H, (j) => store(k.yh, [D, b, j], select(gt(len, int(0)), load(k.y, [last, D, b, j]), initH(k, D, b, j)))),
+      ),
+    ]),
   );
+  return forLoop(b, intImm(0, B.dtype), B, allocate(k.pre, perBatch), { forKind: 'parallel' });
 }
 
 function legalizeRecurrent(c: LegalizeCall, cell: RecurrentCell): HandWritten {
@@ -287,7 +288,7 @@ function legalizeRecurrent(c: LegalizeCall, cell: RecurrentCell): HandWritten {
   const H = init.shape[init.shape.length - 1]!;
   const direction = c.attr<string>('direction');
   const lstm = cell.op === 'lstm';
-  const k: Kernel = {
+  const k: Omit<Kernel, 'pre'> = {
     cell,
     x,
     w: c.tensor('weights'),
@@ -297,7 +298,6 @@ function legalizeRecurrent(c: LegalizeCall, cell: RecurrentCell): HandWritten {
     y: buffer(`T_${cell.op}_y`, c.outShape(0), dtype),
     yh: buffer(`T_${cell.op}_y_h`, c.outShape(1), dtype),
     ...(lstm ? { yc: buffer(`T_${cell.op}_y_c`, c.outShape(2), dtype) } : {}),
-    pre: buffer('rnn_gates', [cell.gates + 1], dtype, { scope: 'local' }),
     H,
     I: x.shape[2]!,
     T: x.shape[0]!,
@@ -306,10 +306,16 @@ function legalizeRecurrent(c: LegalizeCall, cell: RecurrentCell): HandWritten {
     linearBeforeReset: cell.op === 'gru' && c.attr<boolean>('linear_before_reset'),
     inputForget: lstm && c.attr<boolean>('input_forget'),
   };
+  // Each direction allocates its own gate scratch: one buffer allocated in two places would not survive the text format.
   const nests = Array.from({ length: directions(direction) }, (_, d) =>
-    directionNest(k, d, direction === 'reverse' || d === 1, directionActivations(c, cell, d)),
+    directionNest(
+      { ...k, pre: buffer('rnn_gates', [cell.gates + 1], dtype, { scope: 'local' }) },
+      d,
+      direction === 'reverse' || d === 1,
+      directionActivations(c, cell, d),
+    ),
   );
-  return { kind: 'tir', outputs: [k.y, k.yh, ...(k.yc ? [k.yc] : [])], body: allocate(k.pre, seq(nests)) };
+  return { kind: 'tir', outputs: [k.y, k.yh, ...(k.yc ? [k.yc] : [])], body: seq(nests) };
 }
 
 defineLegalization('rnn', (c) => legalizeRecurrent(c, CELLS.rnn));
