@@ -5,7 +5,7 @@
  */
 import { ModelType } from '../src/frontends/onnx/proto.ts';
 
-export type AttrSpec = number | number[] | string | { floats: number[] } | { float: number };
+export type AttrSpec = number | number[] | string | { floats: number[] } | { float: number } | { strings: string[] };
 
 export interface NodeSpec {
   readonly op: string;
@@ -51,6 +51,7 @@ function attribute(name: string, v: AttrSpec): Record<string, unknown> {
   if (typeof v === 'number') return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
   if (Array.isArray(v)) return { name, type: 7, ints: v };
   if ('float' in v) return { name, type: 1, f: v.float };
+  if ('strings' in v) return { name, type: 8, strings: v.strings.map((x) => new TextEncoder().encode(x)) };
   return { name, type: 6, floats: v.floats };
 }
 

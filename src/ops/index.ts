@@ -11,6 +11,7 @@ import './reduce.ts';
 import './manipulate.ts';
 import './indexing.ts';
 import './sort.ts';
+import './recurrent.ts';
 import './create.ts';
 import './image.ts';
 import './memory.ts';

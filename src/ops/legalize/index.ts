@@ -14,6 +14,7 @@ import './manipulate.ts';
 import './indexing.ts';
 import './sort.ts';
 import './quantize.ts';
+import './recurrent.ts';
 
 export { defineLegalization, getLegalization, legalizedOps, type LegalizeCall, type LegalizeFn } from './registry.ts';
 export { lowerOpCall, type LoweredCall } from './lower-call.ts';

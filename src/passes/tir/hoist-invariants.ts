@@ -12,6 +12,7 @@
  * outermost statement of its nest.
  */
 import { type PrimExpr, type PrimVar, mapPrimChildren, primVar, visitPrim } from '../../ir/prim/expr.ts';
+import { NameTable } from '../../ir/text/names.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import { type For, letStmt, mapStmtChildren, type PrimFunc, primFunc, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 
@@ -28,10 +29,13 @@ function hoistIn(s: Stmt): Stmt {
 function hoistLoop(loop: For): Stmt {
   const defined = definedIn(loop);
   const hoisted = new Map<string, { v: PrimVar; e: PrimExpr }>();
+  // One name table for the whole loop: distinct variables that share a name (a loop variable
+  // `b` and a shape variable `b`) print differently, so they never share a key.
+  const names = new NameTable();
   const rewrite = (e: PrimExpr): PrimExpr => {
     if (e.kind === 'var' || e.kind === 'int' || e.kind === 'float' || e.kind === 'bool') return e;
     if (invariant(e, defined)) {
-      const key = printPrimExpr(e);
+      const key = printPrimExpr(e, names);
       let h = hoisted.get(key);
       if (!h) {
         h = { v: primVar(`inv${hoisted.size}`, e.dtype), e };

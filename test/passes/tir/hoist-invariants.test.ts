@@ -4,6 +4,9 @@
  * format, and the TIR interpreter running both on random inputs.
  */
 import { describe, expect, test } from 'vitest';
+import { primVar } from '../../../src/ir/prim/expr.ts';
+import { mapStmtChildren, type PrimFunc, primFunc, type Stmt } from '../../../src/ir/tir/stmt.ts';
+import { substituteStmt } from '../../../src/ir/tir/subst.ts';
 import { hoistInvariants } from '../../../src/passes/tir/hoist-invariants.ts';
 import { expectFunc, expectSameResults, kernel } from '../../helpers/prim-funcs.ts';
 
@@ -91,6 +94,36 @@ prim_func k(A: f32[8, 8], N: i64[1], C: f32[8]) {
     expectSameResults(before, after);
   });
 
+  test('distinct variables that share a name (a loop variable b, a shape variable b) stay distinct', () => {
+    // Hoisted expressions were keyed by their text: with both variables printed as `b`, b * 8 of
+    // either was one subexpression, and the loop's offset was computed from the shape's.
+    const parsed = kernel(`
+prim_func k(A: f32[b * 16], C: f32[b * 16]) {
+  for c in range(b) {
+    for j in range(8) {
+      C[c * 8 + j] = A[b * 8 + j]
+    }
+  }
+}`);
+    const before = renameLoopVar(parsed, 'c', 'b');
+    const after = hoistInvariants(before);
+    expectFunc(
+      after,
+      `
+prim_func k(A: f32[b * 16], C: f32[b * 16]) {
+  let inv0 = b * 8
+  for c in range(b) {
+    let inv0_1 = c * 8
+    let inv1 = inv0
+    for j in range(8) {
+      C[inv0_1 + j] = A[inv1 + j]
+    }
+  }
+}`,
+    );
+    // (Not run through the TIR interpreter, which binds variables by name and so cannot hold both b.)
+  });
+
   test('a loop without invariant subexpressions is returned as it was', () => {
     const before = kernel(`
 prim_func k(A: f32[16], C: f32[16]) {
@@ -101,3 +134,15 @@ prim_func k(A: f32[16], C: f32[16]) {
     expect(hoistInvariants(before)).toBe(before);
   });
 });
+
+/** `f` with loop variable `from` replaced by a new variable named `to` (the text format cannot shadow a name). */
+function renameLoopVar(f: PrimFunc, from: string, to: string): PrimFunc {
+  const rename = (s: Stmt): Stmt => {
+    if (s.kind === 'for' && s.loopVar.name === from) {
+      const v = primVar(to, s.loopVar.dtype);
+      return { ...s, loopVar: v, body: substituteStmt(s.body, new Map([[s.loopVar, v]])) };
+    }
+    return mapStmtChildren(s, { stmt: rename, expr: (e) => e });
+  };
+  return primFunc(f.params, rename(f.body), f.attrs);
+}

@@ -11,3 +11,4 @@ import './nn/softmax.ts';
 import './nn/layout.ts';
 import './nn/resize.ts';
 import './nn/einsum.ts';
+import './nn/recurrent.ts';
