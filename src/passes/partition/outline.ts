@@ -81,8 +81,7 @@ export function outline(
           return;
         }
       }
-      const p =
-        leaf.kind === 'graph_var' ? graphVar(leaf.name, leaf.sinfo) : graphVar(`c${constants.size}`, constantSinfo(leaf));
+      const p = leaf.kind === 'graph_var' ? graphVar(leaf.name, leaf.sinfo) : graphVar(`c${constants.size}`, constantSinfo(leaf));
       if (leaf.kind === 'constant') constants.set(constantKey(leaf), p);
       map.set(leaf, p);
       params.push(p);

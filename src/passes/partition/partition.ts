@@ -191,7 +191,12 @@ class FunctionPartitioner {
       const symbol = `${node.backend}.${fnName}`;
       this.composites.set(fnName, graphFunc(o.func.params, o.func.body, o.func.ret, { ...o.func.attrs, [SYMBOL_ATTR]: symbol }));
       if (this.stats) {
-        this.stats.composites.push({ name: fnName, backend: node.backend, rules: [...node.rules].sort(), calls: node.members.size });
+        this.stats.composites.push({
+          name: fnName,
+          backend: node.backend,
+          rules: [...node.rules].sort(),
+          calls: node.members.size,
+        });
       }
       const call = callDPSPacked(symbol, o.inputs, o.out);
       if (o.outputs.length === 1) {

@@ -114,7 +114,8 @@ class Parser {
       steps.push(this.step());
     }
     if (this.peek().kind !== 'end') this.unexpected("'->' or the end of the pattern");
-    if (steps.every((s) => s.optional)) throw new PatternError('every step is optional, so the pattern would match nothing', 0, text.length);
+    if (steps.every((s) => s.optional))
+      throw new PatternError('every step is optional, so the pattern would match nothing', 0, text.length);
     return { text, steps };
   }
 
