@@ -1,6 +1,7 @@
 /** The built-in partition backends, registered by name. */
+import { onnxruntimeBackend } from './onnxruntime.ts';
 import { getBackend, registerBackend } from './registry.ts';
 
-for (const b of [] as const) if (!getBackend(b)) registerBackend(b);
+for (const b of [onnxruntimeBackend]) if (!getBackend(b.name)) registerBackend(b);
 
 export * from './registry.ts';
