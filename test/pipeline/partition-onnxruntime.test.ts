@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse as parseYaml } from 'yaml';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Build } from '../../src/pipeline/engine.ts';
 import { resolvePipeline } from '../../src/pipeline/resolve.ts';
@@ -43,6 +44,13 @@ async function maxError(a: KilnModule, b: KilnModule, batch: number): Promise<nu
   expect(yb.shape).toEqual([batch, 10]);
   return Math.max(...Array.from(ya.data as Float32Array, (v, i) => Math.abs(v - (yb.data as Float32Array)[i]!)));
 }
+
+test("the README's partition example is pipelines/vision-onnxruntime.yaml", () => {
+  const readme = readFileSync(join(REPO, 'README.md'), 'utf8');
+  const section = readme.slice(readme.indexOf('### Library dispatch'));
+  const block = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+  expect(parseYaml(block)).toEqual(parseYaml(readFileSync(join(REPO, 'pipelines/vision-onnxruntime.yaml'), 'utf8')));
+});
 
 describe('the vision model partitioned to onnxruntime', () => {
   let reference: KilnModule;
