@@ -12,7 +12,8 @@ import { checkManifest, checkProgram } from './manifest-check.ts';
 import { argsByName, outputsByName } from './named-call.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
 import { defaultSha256, verifyShard } from './param-verify.ts';
-import { type BackendRuntime, loadBackends } from './backends.ts';
+import { type BackendRuntime, loadBackends, registerBackendRuntime } from './backends.ts';
+import { wasmGemmRuntime } from './wasm-gemm.ts';
 import { FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { VirtualMachine } from './vm.ts';
@@ -27,6 +28,8 @@ export type { ArtifactSource } from './artifact-source.ts';
 registerKernelLoader('js', jsKernelLoader);
 registerKernelLoader('wgsl', wgslKernelLoader);
 registerKernelLoader('wasm', wasmKernelLoader);
+// Backends that run in any engine; onnxruntime registers in the Node adapter.
+registerBackendRuntime(wasmGemmRuntime);
 
 export interface LoadOptions {
   /**

@@ -227,7 +227,7 @@ async function codegenComposites(
     } catch (e) {
       const rules = (func.attrs[RULES_ATTR] as number[]).map((r) => r);
       const first = rules[0] ?? 0;
-      const problem = isKilnError(e) ? (e.diagnostics[0]?.message ?? e.message) : e instanceof Error ? e.message : String(e);
+      const problem = isKilnError(e) ? (e.diagnostics[0]?.message ?? e.message) : thrownText(e);
       const label = `${first + 1} ('${ctx.options.rules[first]!.pattern}')${rules.length > 1 ? ` and ${rules.length - 1} more` : ''}`;
       throw new KilnError(
         diagnostic(
@@ -245,4 +245,11 @@ async function codegenComposites(
     functions.set(c.name, { ...func, attrs: { ...func.attrs, [BACKEND_OUTPUT_ATTR]: kept } });
   }
   return irModule(functions, m.attrs);
+}
+
+/** What a backend threw, in words: an Error's message, or what a library threw instead (binaryen throws objects). */
+function thrownText(e: unknown): string {
+  if (e instanceof Error) return e.message;
+  const message = (e as { message?: unknown } | null)?.message;
+  return typeof message === 'string' ? message : String(e);
 }

@@ -11,7 +11,7 @@ import { afterEach, beforeEach, describe, expect, test } from 'vitest';
 import { openLocalStore } from '../../src/cache/index.ts';
 import { Build, type BuildEvent } from '../../src/pipeline/engine.ts';
 import { resolvePipeline } from '../../src/pipeline/resolve.ts';
-import { load, tensor } from '../../src/runtime/node.ts';
+import { type KilnModule, load, tensor } from '../../src/runtime/node.ts';
 import { isKilnError } from '../../src/support/diagnostics.ts';
 import myGemm from '../fixtures/partition-user-backend/my-gemm.ts';
 import { REPO, type Workspace, workspace } from '../helpers/workspace.ts';
@@ -44,6 +44,22 @@ function seeded(n: number, seed: number): Float32Array {
   return Float32Array.from({ length: n }, () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) * 2 - 1);
 }
 
+/** relu(x · w + b) by the artifact against a float64 reference, on seeded inputs. */
+async function maxErrorAgainstReference(mod: KilnModule): Promise<number> {
+  const [n, k, m] = [5, 16, 8];
+  const [x, w, b] = [seeded(n * k, 1), seeded(k * m, 2), seeded(m, 3)];
+  const y = (await mod.call('main', tensor(x, [n, k]), tensor(w, [k, m]), tensor(b, [m]))) as { data: Float32Array };
+  let worst = 0;
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j < m; j++) {
+      let s = b[j]!;
+      for (let p = 0; p < k; p++) s += x[i * k + p]! * w[p * m + j]!;
+      worst = Math.max(worst, Math.abs(Math.max(s, 0) - y.data[i * m + j]!));
+    }
+  }
+  return worst;
+}
+
 describe('a backend of the user’s own', () => {
   test('builds through the pipeline and runs with its registry function; matches a float64 reference', async () => {
     await build();
@@ -51,18 +67,14 @@ describe('a backend of the user’s own', () => {
     const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as { backends: object };
     expect(Object.keys(manifest.backends)).toEqual(['my-gemm']);
     const mod = await load(dir, { backends: [myGemm.runtime!] });
-    const [n, k, m] = [5, 16, 8];
-    const [x, w, b] = [seeded(n * k, 1), seeded(k * m, 2), seeded(m, 3)];
-    const y = (await mod.call('main', tensor(x, [n, k]), tensor(w, [k, m]), tensor(b, [m]))) as { data: Float32Array };
-    let worst = 0;
-    for (let i = 0; i < n; i++) {
-      for (let j = 0; j < m; j++) {
-        let s = b[j]!;
-        for (let p = 0; p < k; p++) s += x[i * k + p]! * w[p * m + j]!;
-        worst = Math.max(worst, Math.abs(Math.max(s, 0) - y.data[i * m + j]!));
-      }
-    }
-    expect(worst).toBeLessThan(1e-5);
+    expect(await maxErrorAgainstReference(mod)).toBeLessThan(1e-5);
+  });
+
+  test('the built-in kiln-wasm-gemm library takes the same matmul + bias the same way', async () => {
+    ws.write('pipeline.yaml', fixture('pipeline.yaml').replace('./my-gemm.ts, when: { dtype: f32 }', 'kiln-wasm-gemm'));
+    await build();
+    const mod = await load(ws.path('out/artifact'));
+    expect(await maxErrorAgainstReference(mod)).toBeLessThan(1e-5);
   });
 
   test('its source, and the files it imports, are part of the cache key', async () => {
