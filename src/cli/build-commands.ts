@@ -1,6 +1,7 @@
 /** `kiln build`, `kiln validate` and `kiln inspect`: pipelines from the command line. */
 import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import type { IRModule } from '../ir/module.ts';
 import { printModule } from '../ir/text/printer.ts';
 import { Build, type BuildResult } from '../pipeline/engine.ts';
 import { type Resolution, resolvePipeline } from '../pipeline/resolve.ts';
@@ -79,8 +80,12 @@ export function registerBuildCommands(program: Command, io: CliIO, setExit: (cod
       .argument('<pipeline>', 'a pipeline file')
       .description('print the module after a stage (from the cache when it is there) in the text format')
       .option('--after <stage>', 'the stage (default: the last one)')
-      .option('--json', 'print JSON: the stage, its key, whether it was cached, and the module'),
-  ).action(async (file: string, opts: PipelineOptions & { after?: string; json?: boolean }) => {
+      .option('--json', 'print JSON: the stage, its key, whether it was cached, and the module')
+      .option(
+        '--memory <file>',
+        "write the memory plan as a picture (HTML: a timeline of each arena, a bar per tensor) instead of printing the module; --after defaults to the last 'plan-memory' stage",
+      ),
+  ).action(async (file: string, opts: InspectOptions) => {
     setExit(await inspect(file, opts, io));
   });
 }
@@ -112,23 +117,28 @@ async function build(files: readonly string[], opts: PipelineOptions & { report?
   return EXIT.ok;
 }
 
-async function inspect(file: string, opts: PipelineOptions & { after?: string; json?: boolean }, io: CliIO): Promise<number> {
+type InspectOptions = PipelineOptions & { after?: string; json?: boolean; memory?: string };
+
+async function inspect(file: string, opts: InspectOptions, io: CliIO): Promise<number> {
   const all = await resolveAll([file], opts, io);
   if (!all) return EXIT.invalid;
   const p = all[0]!.pipeline!;
   const names = p.stages.map((s) => s.name);
-  const index = opts.after === undefined ? p.stages.length - 1 : names.indexOf(opts.after);
+  const usage = (problem: string, hints: string[]): number =>
+    reportError(new KilnError(diagnostic(M.cliUsage, { problem }, undefined, hints)), io, new Sources());
+  const index =
+    opts.after !== undefined
+      ? names.indexOf(opts.after)
+      : opts.memory !== undefined
+        ? names.lastIndexOf('plan-memory')
+        : p.stages.length - 1;
   if (index < 0) {
-    return reportError(
-      new KilnError(
-        diagnostic(M.cliUsage, { problem: `--after: no stage named '${opts.after}'` }, undefined, [
-          ...didYouMean(opts.after!, names),
-          `stages: ${names.join(', ')}`,
-        ]),
-      ),
-      io,
-      new Sources(),
-    );
+    if (opts.after === undefined)
+      return usage(`--memory: the pipeline has no 'plan-memory' stage`, [
+        `stages: ${names.join(', ')}`,
+        'add `- plan-memory: {}` after schedule',
+      ]);
+    return usage(`--after: no stage named '${opts.after}'`, [...didYouMean(opts.after, names), `stages: ${names.join(', ')}`]);
   }
   const store = openStore(opts, io);
   const b = new Build(p, {
@@ -139,8 +149,9 @@ async function inspect(file: string, opts: PipelineOptions & { after?: string; j
   try {
     const result = await runBuild(b, index);
     const module = await b.moduleAfter(index);
-    const text = printModule(module);
     const stage = result.stages[index]!;
+    if (opts.memory !== undefined) return writeMemoryPicture(module, stage.name, opts.memory, io);
+    const text = printModule(module);
     if (opts.json)
       io.stdout(
         `${JSON.stringify({ pipeline: p.name, stage: stage.name, key: stage.key, cached: stage.cached, functions: stage.functions, primFuncs: stage.primFuncs, bindings: stage.bindings, module: text }, null, 2)}\n`,
@@ -152,4 +163,23 @@ async function inspect(file: string, opts: PipelineOptions & { after?: string; j
   } finally {
     closeStore(store);
   }
+}
+
+/** `inspect --memory FILE`: the plan of the module after a stage, drawn at the upper bounds of its dimensions. */
+async function writeMemoryPicture(module: IRModule, stage: string, file: string, io: CliIO): Promise<number> {
+  const { memoryPicture, plannedBlocks, upperBounds } = await import('../passes/memory-picture.ts');
+  if (plannedBlocks(module) === 0) {
+    return reportError(
+      new KilnError(
+        diagnostic(M.cliUsage, { problem: `--memory: the module after '${stage}' has no memory plan` }, undefined, [
+          "pass --after a 'plan-memory' stage (or one after it)",
+        ]),
+      ),
+      io,
+      new Sources(),
+    );
+  }
+  writeFileSync(file, memoryPicture(module, upperBounds(module)));
+  io.stderr(`wrote the memory plan after '${stage}' to ${file}\n`);
+  return EXIT.ok;
 }

@@ -58,6 +58,28 @@ function blockSvg(title: string, f: GraphFunc, bi: number, values: ReadonlyMap<s
   return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" font-family="sans-serif">${parts.join('')}</svg>`;
 }
 
+/** The upper bounds of the module's symbolic dimensions (model.dynamic), where the picture is drawn. */
+export function upperBounds(m: IRModule): Map<string, number> {
+  const bounds = new Map<string, number>();
+  for (const f of m.functions.values()) {
+    const upper = f.kind === 'func' ? f.attrs.tir_var_upper_bound : undefined;
+    if (upper && typeof upper === 'object' && !Array.isArray(upper))
+      for (const [k, v] of Object.entries(upper)) if (typeof v === 'number') bounds.set(k, v);
+  }
+  return bounds;
+}
+
+/** How many blocks of the module have a memory plan (tensors placed in an arena). */
+export function plannedBlocks(m: IRModule): number {
+  let n = 0;
+  for (const f of m.functions.values()) {
+    if (f.kind !== 'func') continue;
+    const outside = usedOutsideBlocks(f);
+    for (const blk of f.body.blocks) if (placedTensors(blk, outside).length > 0) n++;
+  }
+  return n;
+}
+
 /** An HTML page with one SVG per planned block of every graph function. */
 export function memoryPicture(m: IRModule, values: ReadonlyMap<string, number>): string {
   const svgs: string[] = [];

@@ -37,6 +37,11 @@ export interface Device {
    * its memory: how the VM places the tensors of a memory plan. Devices without it allocate each.
    */
   view?(arena: NDArray, byteOffset: number, shape: readonly number[], dtype: DType): NDArray;
+  /**
+   * The arena of a memory plan's block, `bytes` long, for `view`; `empty([bytes], 'uint8')` where absent.
+   * A device whose tensors cannot share one buffer (webgpu) keeps one buffer per offset (per storage token) in it.
+   */
+  arena?(bytes: number): NDArray;
 }
 
 export class NDArray {

@@ -68,21 +68,24 @@ export class VirtualMachine {
     collectCopies(args, placed, owned);
     try {
       const result = await this.run(name, f, placed, 0, owned);
-      const kept = new Set<NDArray>();
-      collectTensors(result, kept);
-      for (const t of owned) if (!kept.has(t)) device.free(t);
       // Results the call allocated move to the host (copied, their device bytes freed): left in device
-      // memory until the collector runs, they would make each call allocate fresh memory.
+      // memory until the collector runs, they would make each call allocate fresh memory. They move
+      // before the rest is freed, since a result may lie in an arena of the memory plan.
       const takeOut = device.takeOut?.bind(device);
-      if (!takeOut) return result;
       const mine = new Set(owned);
       const moved = new Map<NDArray, NDArray>();
-      return mapTensors(result, (t) => {
-        if (!mine.has(t)) return t;
-        let m = moved.get(t);
-        if (!m) moved.set(t, (m = takeOut(t)));
-        return m;
-      });
+      const out = takeOut
+        ? mapTensors(result, (t) => {
+            if (!mine.has(t)) return t;
+            let m = moved.get(t);
+            if (!m) moved.set(t, (m = takeOut(t)));
+            return m;
+          })
+        : result;
+      const kept = new Set<NDArray>();
+      collectTensors(out, kept);
+      for (const t of owned) if (!kept.has(t) && !moved.has(t)) device.free(t);
+      return out;
     } catch (e) {
       for (const t of owned) device.free(t);
       throw e;
@@ -175,7 +178,7 @@ export class VirtualMachine {
           const device = this.options.device;
           const bytes = frame.eval(ins.bytes);
           // Without views the tensors are allocated one by one: the arena would only take memory.
-          const t = device.view ? device.empty([bytes], 'uint8') : new Shape([bytes]);
+          const t = device.view ? (device.arena ? device.arena(bytes) : device.empty([bytes], 'uint8')) : new Shape([bytes]);
           if (t instanceof NDArray) owned?.push(t);
           regs[ins.dst] = t;
           break;
@@ -188,7 +191,8 @@ export class VirtualMachine {
           const t = device.view
             ? device.view(arena, frame.eval(ins.offset), shape, ins.dtype as DType)
             : device.empty(shape, ins.dtype as DType);
-          if (!device.view) owned?.push(t);
+          // A view frees nothing, but a result placed in an arena must still move out before the arena is freed.
+          owned?.push(t);
           regs[ins.dst] = t;
           break;
         }

@@ -2,7 +2,7 @@
  * `plan-memory`: static storage planning (src/passes/plan-memory.ts). The
  * plan is in the IR (`alloc_storage`, `alloc_tensor`, `call_tir(..., dst:)`;
  * `kiln inspect --after plan-memory` shows it); the VM places tensors in the
- * arena on devices that can (the cpu), and allocates each one elsewhere. The
+ * arena (the cpu, WebAssembly memory) or in one buffer per storage token (webgpu). The
  * build log gives, per function, the planned bytes against the naive sum and
  * the peak, at batch 1 and at the pipeline's upper bounds.
  *
@@ -34,15 +34,9 @@ export const planMemoryStage = defineStage({
     const out = planModule(module, stats);
     for (const line of describePlan(out, stats)) ctx.log(line);
     if (ctx.options.picture) {
-      const { memoryPicture } = await import('../passes/memory-picture.ts');
+      const { memoryPicture, upperBounds } = await import('../passes/memory-picture.ts');
       // Drawn at the upper bounds of the symbolic dimensions (model.dynamic), 1 where there is none.
-      const bounds = new Map<string, number>();
-      for (const f of out.functions.values()) {
-        const upper = f.kind === 'func' ? f.attrs.tir_var_upper_bound : undefined;
-        if (upper && typeof upper === 'object' && !Array.isArray(upper))
-          for (const [k, v] of Object.entries(upper)) if (typeof v === 'number') bounds.set(k, v);
-      }
-      ctx.emitFile(ctx.resolvePath(ctx.options.picture), new TextEncoder().encode(memoryPicture(out, bounds)));
+      ctx.emitFile(ctx.resolvePath(ctx.options.picture), new TextEncoder().encode(memoryPicture(out, upperBounds(out))));
     }
     return out;
   },

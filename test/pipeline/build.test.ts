@@ -107,6 +107,47 @@ describe('kiln build', () => {
     expect(bad.err).toContain("did you mean 'cleanup'?");
   });
 
+  test('inspect --memory draws the plan after the last plan-memory stage; without a plan it says so', async () => {
+    ws.write(
+      'chain.kir',
+      `func main(x: Tensor[(n, 64), f32]) -> Tensor[(n, 64), f32] {
+  dataflow {
+    a = exp(x)
+    b = multiply(a, x)
+    c = sigmoid(b)
+    d = add(c, a)
+    output d
+  }
+  return d
+}`,
+    );
+    const planned = `name: planned\ntarget: js\nmodel:\n  path: chain.kir\n  dynamic:\n    n: { upper: 32 }\nstages:\n  - import: {}\n  - legalize: {}\n`;
+    ws.write('planned.yaml', `${planned}  - plan-memory: {}\n`);
+    const r = await kiln('inspect', ws.path('planned.yaml'), '--memory', ws.path('plan.html'), ...cacheArgs());
+    expect(r.code, r.err).toBe(0);
+    expect(r.err).toContain(`wrote the memory plan after 'plan-memory' to ${ws.path('plan.html')}`);
+    const html = ws.read('plan.html');
+    expect(html).toContain('<svg');
+    expect(html).toContain('main, block 0');
+    expect(html).toContain('n=32');
+    const early = await kiln(
+      'inspect',
+      ws.path('planned.yaml'),
+      '--after',
+      'legalize',
+      '--memory',
+      ws.path('x.html'),
+      ...cacheArgs(),
+    );
+    expect(early.code).toBe(2);
+    expect(early.err).toContain("--memory: the module after 'legalize' has no memory plan");
+    ws.write('unplanned.yaml', planned);
+    const none = await kiln('inspect', ws.path('unplanned.yaml'), '--memory', ws.path('x.html'), ...cacheArgs());
+    expect(none.code).toBe(2);
+    expect(none.err).toContain("--memory: the pipeline has no 'plan-memory' stage");
+    expect(existsSync(ws.path('x.html'))).toBe(false);
+  });
+
   test('a model the import rejects exits 2 (an input error) naming the stage, its line in the pipeline, and the cause at its own line', async () => {
     ws.write('model.kir', MM_RELU.replace('range(n)', 'range(m)').replace('grid(n, 64, 128)', 'grid(q, 64, 128)'));
     const r = await kiln('build', ws.path('pipeline.yaml'), ...cacheArgs());

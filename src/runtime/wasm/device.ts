@@ -16,6 +16,8 @@ export interface WasmStorage {
   /** Byte address in the memory. */
   readonly ptr: number;
   readonly bytes: number;
+  /** For a tensor placed in a memory plan's arena: the arena, which owns the bytes (and is kept alive by it). */
+  readonly arena?: NDArray;
 }
 
 export class WasmDevice implements Device {
@@ -62,6 +64,19 @@ export class WasmDevice implements Device {
     return t;
   }
 
+  /** A tensor inside an arena of this device (a memory plan's placement): it owns no bytes, freeing it does nothing. */
+  view(arena: NDArray, byteOffset: number, shape: readonly number[], dtype: DType): NDArray {
+    const a = arena.storage as WasmStorage;
+    const bytes = sizeOf(shape) * bytesPerElement(dtype);
+    if (arena.device !== this || byteOffset < 0 || byteOffset + bytes > a.bytes) {
+      throw new RangeError(
+        `a ${dtype}[${shape.join(', ')}] tensor does not fit at byte ${byteOffset} of an arena of ${a.bytes} bytes`,
+      );
+    }
+    const storage: WasmStorage = { ptr: a.ptr + byteOffset, bytes, arena };
+    return new NDArray(shape, dtype, this, storage);
+  }
+
   hostData(t: NDArray): TypedArray {
     const s = t.storage as WasmStorage;
     return new (storageOf(t.dtype))(this.memory.buffer, s.ptr, t.size);
@@ -77,9 +92,10 @@ export class WasmDevice implements Device {
     return copy;
   }
 
-  /** Frees a tensor's bytes now; using the tensor afterwards is an error of the caller's. */
+  /** Frees a tensor's bytes now; using the tensor afterwards is an error of the caller's. A view frees nothing. */
   free(t: NDArray): void {
     const s = t.storage as WasmStorage;
+    if (s.arena) return;
     this.finalizer.unregister(s);
     this.releasePtr(s.ptr);
   }

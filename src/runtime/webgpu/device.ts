@@ -14,7 +14,7 @@ import { type CompiledKernel, compileKernel, type KernelHost } from './kernel.ts
 import type { WgslKernelFile } from './kernel-spec.ts';
 import { PipelineCache } from './pipelines.ts';
 import { checkKernelFile } from './validate.ts';
-import { bufferBytes, fromGpuBytes, gpuStorageOf, toGpuElements, type WebGpuStorage } from './storage.ts';
+import { bufferBytes, fromGpuBytes, gpuStorageOf, toGpuElements, type WebGpuArena, type WebGpuStorage } from './storage.ts';
 
 export interface WebGpuDeviceOptions {
   readonly powerPreference?: GPUPowerPreference;
@@ -149,6 +149,29 @@ export class WebGpuDevice implements Device, KernelHost {
     return new NDArray(shape, dtype, this, { buffer, storage } satisfies WebGpuStorage);
   }
 
+  /** A memory plan's arena: its storage tokens' buffers are made by `view` (see WebGpuArena). */
+  arena(bytes: number): NDArray {
+    return new NDArray([bytes], 'uint8', this, { bytes, tokens: new Map() } satisfies WebGpuArena);
+  }
+
+  /**
+   * A tensor of a memory plan at `byteOffset` of `arena`: the buffer of the token there, made (or
+   * made larger) for it. Tensors of one token are never live at once, so they share its buffer.
+   */
+  view(arena: NDArray, byteOffset: number, shape: readonly number[], dtype: DType): NDArray {
+    const a = arena.storage as Partial<WebGpuArena>;
+    if (arena.device !== this || !a.tokens)
+      throw new Error(`${this.name}: a tensor can only be placed in an arena this device made`);
+    const storage = gpuStorageOf(dtype, this.hasF16);
+    const bytes = bufferBytes(sizeOf(shape), storage);
+    let buffer = a.tokens.get(byteOffset);
+    if (!buffer || buffer.size < bytes) {
+      buffer = this.createBuffer(bytes, false, `a ${dtype}[${shape.join(', ')}] tensor`);
+      a.tokens.set(byteOffset, buffer);
+    }
+    return new NDArray(shape, dtype, this, { buffer, storage } satisfies WebGpuStorage);
+  }
+
   upload(t: NDArray): NDArray | Promise<NDArray> {
     if (t.device === this) return t;
     if (t.device.kind !== 'cpu') return t.toCpu().then((c) => this.upload(c));
@@ -166,10 +189,12 @@ export class WebGpuDevice implements Device, KernelHost {
     this.health.check();
     const { buffer, storage } = t.storage as WebGpuStorage;
     const gpu = this.gpuDevice;
-    const staging = gpu.createBuffer({ size: buffer.size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    // Only the tensor's bytes: a tensor of a memory plan may lie in a larger buffer (its token's).
+    const size = bufferBytes(t.size, storage);
+    const staging = gpu.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
     try {
       const encoder = gpu.createCommandEncoder();
-      encoder.copyBufferToBuffer(buffer, 0, staging, 0, buffer.size);
+      encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
       gpu.queue.submit([encoder.finish()]);
       try {
         await staging.mapAsync(MAP_MODE_READ);

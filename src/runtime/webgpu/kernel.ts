@@ -84,7 +84,8 @@ function launch(host: KernelHost, k: WgslKernel, pipelines: readonly PipelineEnt
     ),
   );
   if (grids.every((g) => g === undefined)) return;
-  k.dispatches.forEach((d, i) => grids[i] && checkAliasing(k, d, buffers));
+  const aliased = new Set<number>();
+  k.dispatches.forEach((d, i) => grids[i] && aliasedOutputs(k, d, buffers, aliased));
   const wsBytes = k.workspace.map((w) => {
     const bytes = bufferBytes(count(w.size, `the size of workspace '${w.name}'`), w.storage);
     if (bytes > L.maxStorageBufferBindingSize) {
@@ -100,6 +101,15 @@ function launch(host: KernelHost, k: WgslKernel, pipelines: readonly PipelineEnt
   const uniforms = k.vars.length > 0 ? uniformBuffer(gpu, k.vars, vars) : undefined;
   // createBuffer zero-fills, as workspaces need.
   const workspaces = wsBytes.map((size) => gpu.createBuffer({ size, usage: BufferUsage.STORAGE }));
+  // An output that is also bound as another parameter is written to a buffer of its own and copied over
+  // after the launch, as if the launch had read every input before writing (what an in-place plan means).
+  const bound = [...buffers];
+  const copies = [...aliased].map((i) => {
+    const target = buffers[i]!;
+    const temp = gpu.createBuffer({ size: target.size, usage: BufferUsage.STORAGE | BufferUsage.COPY_SRC });
+    bound[i] = temp;
+    return { temp, target };
+  });
   const encoder = gpu.createCommandEncoder();
   const pass = encoder.beginComputePass();
   k.dispatches.forEach((d, i) => {
@@ -110,35 +120,32 @@ function launch(host: KernelHost, k: WgslKernel, pipelines: readonly PipelineEnt
     if (!pipeline) throw new Error(`kernel ${k.name}: the pipeline of '${d.entryPoint}' is not created yet`);
     const entries = d.bindings.map(({ binding, resource: r }) => ({
       binding,
-      resource: { buffer: r === 'uniforms' ? uniforms! : 'param' in r ? buffers[r.param]! : workspaces[r.workspace]! },
+      resource: { buffer: r === 'uniforms' ? uniforms! : 'param' in r ? bound[r.param]! : workspaces[r.workspace]! },
     }));
     pass.setPipeline(pipeline);
     pass.setBindGroup(0, gpu.createBindGroup({ layout, entries }));
     pass.dispatchWorkgroups(g[0], g[1], g[2]);
   });
   pass.end();
+  for (const { temp, target } of copies) encoder.copyBufferToBuffer(temp, 0, target, 0, target.size);
   gpu.queue.submit([encoder.finish()]);
   // Destroying after submit is allowed: the memory is freed once the submitted work is done.
   uniforms?.destroy();
   for (const w of workspaces) w.destroy();
+  for (const { temp } of copies) temp.destroy();
   host.health.watch(gpu.popErrorScope(), `kernel ${k.name}`);
 }
 
 /**
- * WebGPU refuses a dispatch that binds one buffer as writable storage and again in any
- * other binding (the same tensor passed as an output and an input); say so plainly.
+ * WebGPU refuses a dispatch that binds one buffer as writable storage and again in any other
+ * binding (an output written over an input, as a memory plan does for elementwise kernels, or the
+ * same tensor passed twice): such outputs are added to `out`, to be written elsewhere and copied.
  */
-function checkAliasing(k: WgslKernel, d: WgslDispatch, buffers: readonly (GPUBuffer | undefined)[]): void {
+function aliasedOutputs(k: WgslKernel, d: WgslDispatch, buffers: readonly (GPUBuffer | undefined)[], out: Set<number>): void {
   const bound = d.bindings.flatMap(({ resource: r }) => (r !== 'uniforms' && 'param' in r ? [r.param] : []));
   for (const i of bound) {
     const p = k.params[i]!;
-    if (p.kind !== 'buffer' || !p.written) continue;
-    const j = bound.find((o) => o !== i && buffers[o] === buffers[i]);
-    if (j !== undefined) {
-      throw new Error(
-        `kernel ${k.name}: parameter '${p.name}' is written and the same tensor is also parameter '${k.params[j]!.name}'; WebGPU cannot bind one buffer both ways in a launch`,
-      );
-    }
+    if (p.kind === 'buffer' && p.written && bound.some((o) => o !== i && buffers[o] === buffers[i])) out.add(i);
   }
 }
 

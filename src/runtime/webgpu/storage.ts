@@ -24,6 +24,16 @@ export interface WebGpuStorage {
 }
 
 /**
+ * What a memory plan's arena is on a webgpu device: WebGPU binds a buffer either writable or read-only
+ * in one launch, whatever the ranges, so tensors of one arena cannot share a buffer; each storage token
+ * (the tensors placed at one offset, one after another) gets its own, made when first needed.
+ */
+export interface WebGpuArena {
+  readonly bytes: number;
+  readonly tokens: Map<number, GPUBuffer>;
+}
+
+/**
  * The GPU storage type of `dtype`: bool and small ints widen to i32/u32, int64/uint64
  * narrow to i32/u32 (uploads check every value fits), bfloat16 widens to f32, float16
  * is f16 only with shader-f16. WebGPU has no 64-bit floats, so float64 is an error.
