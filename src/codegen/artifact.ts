@@ -94,7 +94,7 @@ function backendFiles(
   for (const symbol of externs) {
     const c = composites.get(symbol);
     if (!c) continue;
-    const backend = String(c.func.attrs[BACKEND_ATTR]);
+    const backend = c.func.attrs[BACKEND_ATTR] as string;
     const output = (c.func.attrs[BACKEND_OUTPUT_ATTR] ?? {}) as { entry?: unknown; files?: Record<string, string> };
     const paths: Record<string, string> = {};
     for (const [name, base64] of Object.entries(output.files ?? {})) {
