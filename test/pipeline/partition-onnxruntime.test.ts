@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { Build } from '../../src/pipeline/engine.ts';
 import { resolvePipeline } from '../../src/pipeline/resolve.ts';
 import { type KilnModule, load, type NDArray, tensor } from '../../src/runtime/node.ts';
+import { onnxruntimeRuntimeWith } from '../../src/runtime/onnxruntime.ts';
 import { REPO, type Workspace, workspace } from '../helpers/workspace.ts';
 
 let ws: Workspace;
@@ -67,6 +68,11 @@ describe('the vision model partitioned to onnxruntime', () => {
     expect(Object.keys(manifest.backends.onnxruntime!.functions)).toHaveLength(1);
     expect(manifest.kernels.names).toEqual([]);
     for (const batch of [1, 3]) expect(await maxError(partitioned, reference, batch)).toBeLessThan(1e-4);
+    // Where onnxruntime-node is not installed, the load fails saying so.
+    const missing = onnxruntimeRuntimeWith(() => Promise.reject(new Error("Cannot find package 'onnxruntime-node'")));
+    await expect(load(ws.path('ort'), { backends: [missing] })).rejects.toThrow(
+      "the artifact calls backend 'onnxruntime', which needs the package onnxruntime-node",
+    );
   }, 120_000);
 
   test('only the convolution chains: the rest stays Kiln’s and the two meet through call_dps_packed', async () => {
