@@ -1,7 +1,7 @@
 // Bundles the kiln command (dist/kiln.mjs, with what it imports on use in dist/chunks/). Loading ~60 modules one by
 // one cost ~70 ms at every start; one file keeps a no-op rebuild well under 250 ms.
-// jiti, listr2, chokidar, protobufjs, webgpu and binaryen stay external: they load only when a command needs them
-// (and webgpu finds its dawn.node next to its own files).
+// jiti, listr2, chokidar, protobufjs, webgpu, binaryen and onnxruntime-node (an optional peer) stay external: they
+// load only when a command needs them (and webgpu and onnxruntime-node find their .node files next to their own).
 import { build } from 'esbuild';
 
 await build({
@@ -16,7 +16,7 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['jiti', 'listr2', 'chokidar', 'protobufjs', 'webgpu', 'binaryen', 'esbuild'],
+  external: ['jiti', 'listr2', 'chokidar', 'protobufjs', 'webgpu', 'binaryen', 'esbuild', 'onnxruntime-node'],
   // CommonJS dependencies (ajv) call require: give the ES module one.
   banner: { js: "import { createRequire as __kilnRequire } from 'node:module'; const require = __kilnRequire(import.meta.url);" },
   sourcemap: true,

@@ -9,4 +9,13 @@ export { defineLegalization, type LegalizeCall, type LegalizeFn } from './ops/le
 export { allPasses, createPass, definePass, type Pass, type PassContext, runPass, sequential } from './passes/index.ts';
 export { defineStage, type StageContext, type StageDefinition } from './stages/index.ts';
 export { type Artifact, buildArtifact } from './codegen/artifact.ts';
+export {
+  allBackends,
+  type Backend,
+  type BackendOutput,
+  type Composite,
+  defineBackend,
+  getBackend,
+  registerBackend,
+} from './codegen/backends/index.ts';
 export { KilnError, formatDiagnostic, type Diagnostic, type SourceLocation } from './support/diagnostics.ts';

@@ -7,6 +7,7 @@
  */
 import { type Blob, blobChunks } from '../ir/blob.ts';
 import { byteSize } from '../ir/dtype.ts';
+import { BACKEND_ATTR, BACKEND_OUTPUT_ATTR, compositesBySymbol } from '../ir/graph/composite.ts';
 import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription } from '../ir/target.ts';
 import type { PrimFunc } from '../ir/tir/stmt.ts';
@@ -57,6 +58,9 @@ export async function buildArtifact(input: IRModule, options: ArtifactOptions): 
   const { shards, tensors } = layoutParams(vm.constants, options.shardBytes ?? DEFAULT_SHARD_BYTES);
   shards.forEach((stream, i) => files.push(streamedFile(shardName(i), stream)));
 
+  const backends = backendFiles(module, vm.externs);
+  files.push(...backends.files);
+
   const entries: Record<string, Manifest['entries'][string]> = {};
   for (const e of vm.entries) entries[e] = entryInfo(vm.program.functions[e]!);
   const manifest: Manifest = {
@@ -69,10 +73,38 @@ export async function buildArtifact(input: IRModule, options: ArtifactOptions): 
     kernels: kernelsEntry,
     params: { shards: shards.map((s, i) => ({ file: shardName(i), byteLength: s.byteLength })), tensors },
     externs: vm.externs,
+    ...(Object.keys(backends.manifest).length > 0 ? { backends: backends.manifest } : {}),
   };
   // Last: the files it names are in place before it is.
   files.push({ path: 'manifest.json', bytes: encoder.encode(`${JSON.stringify(manifest, null, 2)}\n`) });
   return { module, manifest, files, warnings };
+}
+
+/**
+ * The files the partition stage's backends made for the composites the program calls
+ * (src/ir/graph/composite.ts), under backends/<backend>/<fn>/, and the manifest's list of them.
+ */
+function backendFiles(
+  module: IRModule,
+  externs: readonly string[],
+): { files: ArtifactFile[]; manifest: NonNullable<Manifest['backends']> } {
+  const composites = compositesBySymbol(module);
+  const files: ArtifactFile[] = [];
+  const manifest: Record<string, { functions: Record<string, { entry: unknown; files: Record<string, string> }> }> = {};
+  for (const symbol of externs) {
+    const c = composites.get(symbol);
+    if (!c) continue;
+    const backend = c.func.attrs[BACKEND_ATTR] as string;
+    const output = (c.func.attrs[BACKEND_OUTPUT_ATTR] ?? {}) as { entry?: unknown; files?: Record<string, string> };
+    const paths: Record<string, string> = {};
+    for (const [name, base64] of Object.entries(output.files ?? {})) {
+      const path = `backends/${backend}/${c.name}/${name}`;
+      paths[name] = path;
+      files.push({ path, bytes: new Uint8Array(Buffer.from(base64, 'base64')) });
+    }
+    (manifest[backend] ??= { functions: {} }).functions[symbol] = { entry: output.entry ?? null, files: paths };
+  }
+  return { files, manifest };
 }
 
 /** A file written from a stream; its `bytes`, for those who want it whole, are assembled on request. */

@@ -13,7 +13,9 @@
  * sequence, keeping a live set, removes whole dead chains at once.
  *
  * Entries are the graph functions without `private: true`; everything they
- * reach through call_tir and call_global stays, the rest goes. A module
+ * reach through call_tir and call_global stays, and so does a composite
+ * function (src/ir/graph/composite.ts) that a call_dps_packed names by its
+ * symbol; the rest goes. A module
  * without graph functions (a kernel library) keeps everything.
  */
 import { z } from 'zod';
@@ -34,6 +36,7 @@ import {
   seqExpr,
   varBinding,
 } from '../ir/graph/expr.ts';
+import { compositesBySymbol } from '../ir/graph/composite.ts';
 import { type StructInfo, visitStructInfoExprs } from '../ir/graph/struct-info.ts';
 import { irModule, type IRModule, type ModuleFunction } from '../ir/module.ts';
 import { type PrimExpr, type PrimVar, primVars } from '../ir/prim/expr.ts';
@@ -56,6 +59,7 @@ export function eliminateDeadCode(m: IRModule): IRModule {
   const effects = new Effects(m);
   const graphNames = [...m.functions].filter(([, f]) => f.kind === 'func').map(([n]) => n);
   const entries = graphNames.length === 0 ? [...m.functions.keys()] : graphNames.filter((n) => !isPrivate(m.functions.get(n)!));
+  const composites = compositesBySymbol(m);
   const kept = new Map<string, ModuleFunction>();
   const queue = [...entries];
   const seen = new Set(queue);
@@ -66,7 +70,7 @@ export function eliminateDeadCode(m: IRModule): IRModule {
     const g = f.kind === 'func' ? sweepFunc(f, effects) : f;
     kept.set(name, g);
     if (g.kind !== 'func') continue;
-    for (const callee of callees(g.body)) {
+    for (const callee of callees(g.body, composites)) {
       if (!seen.has(callee)) {
         seen.add(callee);
         queue.push(callee);
@@ -152,10 +156,12 @@ function visitSeq(s: SeqExpr, f: (e: Expr) => void): void {
 }
 
 /** The module functions a graph function body refers to. */
-function callees(s: SeqExpr): Set<string> {
+function callees(s: SeqExpr, composites: ReadonlyMap<string, { name: string }>): Set<string> {
   const out = new Set<string>();
   visitSeq(s, (e) => {
     if (e.kind === 'call_tir' || e.kind === 'call_global') out.add(e.func);
+    const composite = e.kind === 'call_dps_packed' ? composites.get(e.func) : undefined;
+    if (composite) out.add(composite.name);
   });
   return out;
 }

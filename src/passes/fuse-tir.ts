@@ -12,6 +12,7 @@
  * rather than memory. Symbolic variables the fused kernel cannot read off a
  * dimension of its parameters are passed as tir_vars.
  */
+import { isComposite } from '../ir/graph/composite.ts';
 import {
   type Binding,
   bindingBlock,
@@ -72,6 +73,7 @@ export function fuseModule(m: IRModule, options: FuseOptions & { inline?: Inline
   const annotated = bb.getModule();
   const graphFuncs = [...annotated.functions].filter((e): e is [string, GraphFunc] => e[1].kind === 'func');
   for (const [name, f] of graphFuncs) {
+    if (isComposite(f)) continue; // its backend's to run
     const fuser = new FunctionFuser(annotated, bb, name, options);
     const g = fuser.func(f);
     if (stats) stats.functions[name] = { before: countCalls(f.body), after: countCalls(g.body), groups: fuser.groups };

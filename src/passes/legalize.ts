@@ -9,6 +9,7 @@
  * unknown value likewise), so kernels always see symbolic shapes and the VM
  * binds them at run time. `shape_of` stays: the VM reads shapes itself.
  */
+import { isComposite } from '../ir/graph/composite.ts';
 import { BlockBuilder } from '../ir/builder/block-builder.ts';
 import { isInt } from '../ir/dtype.ts';
 import {
@@ -51,14 +52,15 @@ export function legalize(): Pass {
 
 /** Whether some graph function still calls an operator that needs a kernel. */
 export function needsLegalization(m: IRModule): boolean {
-  return [...m.functions.values()].some((f) => f.kind === 'func' && containsOpCall(f.body));
+  // A composite's operator calls are its backend's to run (src/ir/graph/composite.ts).
+  return [...m.functions.values()].some((f) => f.kind === 'func' && !isComposite(f) && containsOpCall(f.body));
 }
 
 export function legalizeModule(m: IRModule): IRModule {
   if (!needsLegalization(m)) return m;
   const bb = new BlockBuilder({ module: m });
   for (const [name, f] of m.functions) {
-    if (f.kind !== 'func' || !containsOpCall(f.body)) continue;
+    if (f.kind !== 'func' || isComposite(f) || !containsOpCall(f.body)) continue;
     bb.setFunction(name, new FunctionLegalizer(bb, name, f).run());
   }
   return bb.getModule();

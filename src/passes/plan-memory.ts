@@ -20,6 +20,7 @@
  * allocated by the VM. Tensors whose shape uses a variable defined inside the
  * function (by a match_cast) are left alone too.
  */
+import { isComposite } from '../ir/graph/composite.ts';
 import { Analyzer } from '../ir/arith/analyzer.ts';
 import { byteSize } from '../ir/dtype.ts';
 import {
@@ -73,7 +74,7 @@ export function planModule(m: IRModule, stats?: PlanStats): IRModule {
   let changed = false;
   const out = new Map<string, ModuleFunction>();
   for (const [name, f] of m.functions) {
-    if (f.kind !== 'func') {
+    if (f.kind !== 'func' || isComposite(f)) {
       out.set(name, f);
       continue;
     }

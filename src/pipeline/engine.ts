@@ -274,6 +274,7 @@ export class Build {
       emitFile: (p, bytes) => files.push({ path: isAbsolute(p) ? relative(stage.dir, p) : p, bytes }),
       log: (message) => this.emit({ kind: 'log', stage, message }),
       warn: (message) => this.emit({ kind: 'warning', stage, message }),
+      ...(stage.locate ? { locate: stage.locate } : {}),
     };
     let module: IRModule;
     let written: ActionPayload['files'];

@@ -201,7 +201,8 @@ function applyOverrides(tree: LocatedMap, overrides: Overrides, diagnostics: Dia
     const located = fromJson(value, loc);
     if (path[0] === 'stages') {
       const name = path[1];
-      const stages = tree.entries.get('stages')?.value;
+      // From `out`: each --set builds on the ones before it (from `tree`, only the last one to a stage stayed).
+      const stages = out.entries.get('stages')?.value;
       const items = stages?.kind === 'seq' ? stages.items : [];
       const at = items.findIndex((x) => stageEntryName(x) === name);
       if (!name || path.length < 3 || at < 0) {

@@ -27,6 +27,8 @@ export interface ResolvedStage {
   readonly loc: SourceLocation;
   /** The directory its options' relative paths are relative to. */
   readonly dir: string;
+  /** Where a path inside the stage's options was written (`rules[1]`): for messages while it runs. */
+  readonly locate?: (path: readonly (string | number)[], place?: { offset: number; length: number }) => SourceLocation;
   /** For a stage from the user's file: the files and their hash. */
   readonly user?: { readonly path: string; readonly files: readonly string[]; readonly hash: string };
 }
@@ -110,7 +112,7 @@ export async function resolvePipeline(file: string, overrides: Overrides = {}): 
   if (stagesNode?.kind === 'seq') {
     const names = new Map<string, number>();
     for (const [index, item] of stagesNode.items.entries()) {
-      const stage = await resolveStage(tree, item, index, diagnostics, dirOf);
+      const stage = await resolveStage(tree, item, index, diagnostics, dirOf, sources);
       if (!stage) continue;
       for (const f of stage.user?.files ?? []) watched.add(f);
       if (names.has(stage.name)) diagnostics.push(diagnostic(M.duplicateStage, { name: stage.name }, stage.loc));
@@ -174,6 +176,7 @@ async function resolveStage(
   index: number,
   diagnostics: Diagnostic[],
   dirOf: (loc: SourceLocation) => string,
+  sources: ReadonlyMap<string, string>,
 ): Promise<ResolvedStage | undefined> {
   if (item.kind !== 'map') {
     diagnostics.push(
@@ -273,11 +276,12 @@ async function resolveStage(
     return undefined;
   }
   for (const p of def.check?.(parsed.data) ?? []) {
+    const at = locate(tree, [...optionsPath, ...p.path]);
     diagnostics.push(
       diagnostic(
         M.pipelineValue,
         { where: describe(p.path), problem: p.message },
-        locate(tree, [...optionsPath, ...p.path]),
+        p.offset === undefined ? at : inScalar(at, p.offset, p.length ?? 1, sources),
         p.notes,
       ),
     );
@@ -290,8 +294,22 @@ async function resolveStage(
     options: parsed.data,
     loc: keyLoc,
     dir: dirOf(keyLoc),
+    locate: (path, place) => {
+      const at = locate(tree, [...optionsPath, ...path]);
+      return place ? inScalar(at, place.offset, place.length, sources) : at;
+    },
     ...(user ? { user } : {}),
   };
+}
+
+/**
+ * A place inside a one-line string value: `loc` is where the value starts, `offset` a place in
+ * the string (a quoted value starts one character later than its text).
+ */
+function inScalar(loc: SourceLocation, offset: number, length: number, sources: ReadonlyMap<string, string>): SourceLocation {
+  const line = sources.get(loc.file)?.split('\n')[loc.line - 1] ?? '';
+  const quoted = line[loc.column - 1] === '"' || line[loc.column - 1] === "'";
+  return { ...loc, column: loc.column + (quoted ? 1 : 0) + offset, length };
 }
 
 /** The module comes from the source stage (import), so it is first and only first. */

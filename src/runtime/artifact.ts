@@ -12,7 +12,9 @@ import { checkManifest, checkProgram } from './manifest-check.ts';
 import { argsByName, outputsByName } from './named-call.ts';
 import { cpu, type Device, NDArray } from './ndarray.ts';
 import { defaultSha256, verifyShard } from './param-verify.ts';
-import { type FunctionRegistry, registry as defaultRegistry } from './registry.ts';
+import { type BackendRuntime, loadBackends, registerBackendRuntime } from './backends.ts';
+import { wasmGemmRuntime } from './wasm-gemm.ts';
+import { FunctionRegistry, registry as defaultRegistry } from './registry.ts';
 import type { Value } from './values.ts';
 import { VirtualMachine } from './vm.ts';
 import { type ArtifactSource, cannotRead, parseJson, readArtifactText } from './artifact-source.ts';
@@ -26,6 +28,8 @@ export type { ArtifactSource } from './artifact-source.ts';
 registerKernelLoader('js', jsKernelLoader);
 registerKernelLoader('wgsl', wgslKernelLoader);
 registerKernelLoader('wasm', wasmKernelLoader);
+// Backends that run in any engine; onnxruntime registers in the Node adapter.
+registerBackendRuntime(wasmGemmRuntime);
 
 export interface LoadOptions {
   /**
@@ -42,6 +46,8 @@ export interface LoadOptions {
    * for a trusted artifact (the load then costs the reading and the upload only).
    */
   readonly verify?: boolean;
+  /** Runtimes of backends the artifact calls (partition stage), besides those registered with registerBackendRuntime. */
+  readonly backends?: readonly BackendRuntime[];
   /** Hears how many kernels are ready, of how many, while they compile (WebGPU pipelines, in parallel). */
   readonly onProgress?: (done: number, total: number) => void;
 }
@@ -117,7 +123,10 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
     );
   }
   const requested = options.device === undefined || options.device === 'cpu' ? cpu : options.device;
-  const reg = options.registry ?? defaultRegistry;
+  // The functions of the backends the program calls go in a registry of this artifact's own,
+  // over the one given: loading two artifacts never mixes their backends' functions up.
+  const reg = new FunctionRegistry(options.registry ?? defaultRegistry);
+  for (const [symbol, fn] of await loadBackends(manifest, source, requested, options.backends)) reg.register(symbol, fn);
   const missing = manifest.externs.filter((name) => !reg.has(name));
   if (missing.length > 0) {
     throw new LoadError(

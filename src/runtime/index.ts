@@ -7,6 +7,7 @@
 export { type DType, DTYPES, isDType, bytesPerElement } from './dtype.ts';
 export { cpu, type Device, NDArray, tensor, sizeOf } from './ndarray.ts';
 export { Shape, type Value } from './values.ts';
+export { type BackendFunction, type BackendRuntime, getBackendRuntime, registerBackendRuntime } from './backends.ts';
 export { FunctionRegistry, type PackedFunc, registry } from './registry.ts';
 export { CallError, type Kernel, type KernelTimer, VirtualMachine } from './vm.ts';
 export { CALL_CODES, type CallCode, LOAD_CODES, type LoadCode } from './errors.ts';

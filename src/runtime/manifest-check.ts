@@ -126,6 +126,18 @@ export function checkManifest(value: unknown, file: string): Manifest {
     if (shard >= shards.length) f.fail(`field '${path}.shard' is ${shard}, but there are ${shards.length} shards`);
   });
   f.get(value, '', 'externs', 'strings');
+  if (value.backends !== undefined) {
+    const backends = f.object(value, '', 'backends');
+    for (const name of Object.keys(backends)) {
+      const functions = f.object(f.object(backends, 'backends', name), `backends.${name}`, 'functions');
+      for (const symbol of Object.keys(functions)) {
+        const path = `backends.${name}.functions.${symbol}`;
+        const files = f.object(f.object(functions, `backends.${name}.functions`, symbol), path, 'files');
+        for (const k of Object.keys(files))
+          checkArtifactPath(f.get(files, `${path}.files`, k, 'string') as string, `${path}.files.${k}`, file);
+      }
+    }
+  }
   return value as unknown as Manifest;
 }
 

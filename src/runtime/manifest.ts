@@ -49,4 +49,19 @@ export interface Manifest {
   };
   /** Registry functions the program calls (call_dps_packed, extern functions): they must be registered before loading. */
   readonly externs: readonly string[];
+  /**
+   * The backends the program calls through the partition stage: per backend, per registry
+   * function, what its codegen recorded and its files (paths in the artifact, by codegen's names).
+   * Absent when none.
+   */
+  readonly backends?: Readonly<
+    Record<
+      string,
+      {
+        readonly functions: Readonly<
+          Record<string, { readonly entry: unknown; readonly files: Readonly<Record<string, string>> }>
+        >;
+      }
+    >
+  >;
 }

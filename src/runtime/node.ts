@@ -10,7 +10,12 @@ import { pathToFileURL } from 'node:url';
 import { type ArtifactSource, type KilnModule, loadArtifact, type LoadOptions } from './artifact.ts';
 import { artifactPathProblem, escapes } from './artifact-paths.ts';
 import { createWebGpuDevice, type WebGpuDevice } from './webgpu/device.ts';
+import { registerBackendRuntime } from './backends.ts';
+import { onnxruntimeRuntime } from './onnxruntime.ts';
 import './wasm/node-workers.ts';
+
+// Artifacts partitioned to onnxruntime load in Node (onnxruntime-node is imported when one does).
+registerBackendRuntime(onnxruntimeRuntime);
 
 export function directorySource(dir: string): ArtifactSource {
   const root = resolve(dir);

@@ -12,6 +12,9 @@ export type PackedFunc = (...args: Value[]) => Value | void | Promise<Value | vo
 export class FunctionRegistry {
   private readonly funcs = new Map<string, PackedFunc>();
 
+  /** A registry whose names not found here are looked up in `parent` (an artifact's backends over the global one). */
+  constructor(private readonly parent?: FunctionRegistry) {}
+
   /** Registers `fn` under `name`; registering a name twice needs `override`. */
   register(name: string, fn: PackedFunc, options: { override?: boolean } = {}): void {
     if (typeof fn !== 'function') throw new TypeError(`registry: '${name}' must be a function`);
@@ -22,20 +25,20 @@ export class FunctionRegistry {
   }
 
   has(name: string): boolean {
-    return this.funcs.has(name);
+    return this.funcs.has(name) || (this.parent?.has(name) ?? false);
   }
 
   get(name: string): PackedFunc | undefined {
-    return this.funcs.get(name);
+    return this.funcs.get(name) ?? this.parent?.get(name);
   }
 
   names(): string[] {
-    return [...this.funcs.keys()].sort();
+    return [...new Set([...this.funcs.keys(), ...(this.parent?.names() ?? [])])].sort();
   }
 
   /** Calls `name` with `args`; an unknown name is an error that says so. */
   async call(name: string, ...args: Value[]): Promise<Value | void> {
-    const fn = this.funcs.get(name);
+    const fn = this.get(name);
     if (!fn) throw new Error(`registry: no function '${name}' is registered`);
     return fn(...args);
   }

@@ -4,6 +4,7 @@ import { foldConstantsStage } from './fold-constants.ts';
 import { fuseStage } from './fuse.ts';
 import { importStage } from './import.ts';
 import { legalizeStage } from './legalize.ts';
+import { partitionStage } from './partition.ts';
 import { passesStage } from './passes.ts';
 import { planMemoryStage } from './plan-memory.ts';
 import { scheduleStage } from './schedule.ts';
@@ -13,6 +14,7 @@ for (const s of [
   importStage,
   passesStage,
   foldConstantsStage,
+  partitionStage,
   legalizeStage,
   fuseStage,
   scheduleStage,

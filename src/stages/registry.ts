@@ -8,6 +8,7 @@
 import type { z } from 'zod';
 import type { IRModule } from '../ir/module.ts';
 import type { TargetDescription } from '../ir/target.ts';
+import type { SourceLocation } from '../support/diagnostics.ts';
 import type { StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** The model a pipeline builds, as its `model:` section says, with the path made absolute. */
@@ -46,6 +47,11 @@ export interface StageContext<O> extends StageEnvironment {
   emitFile(path: string, bytes: Uint8Array | StreamedBytes): void;
   log(message: string): void;
   warn(message: string): void;
+  /**
+   * Where a path inside the stage's options was written in the pipeline file, for messages
+   * (`rules[1]`); with `place`, a place inside that (one-line string) value.
+   */
+  locate?(path: readonly (string | number)[], place?: { offset: number; length: number }): SourceLocation | undefined;
 }
 
 export interface StageDefinition<S extends z.ZodObject = z.ZodObject> {
@@ -83,6 +89,9 @@ export interface OptionProblem {
   readonly path: readonly (string | number)[];
   readonly message: string;
   readonly notes?: readonly string[];
+  /** Where in the (one-line string) value the problem is, when it is a place in it: 0-based, and how many characters. */
+  readonly offset?: number;
+  readonly length?: number;
 }
 
 const registry = new Map<string, StageDefinition>();

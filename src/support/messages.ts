@@ -125,6 +125,16 @@ export const M = {
     (a) => `replaying the schedule trace of kernel '${a.kernel}' failed at step ${a.step} (${a.instruction}): ${a.problem}`,
   ),
 
+  partitionNoMatch: message<{ rule: string; pattern: string }>(
+    'K7301',
+    (a) => `partition rule ${a.rule} ('${a.pattern}') matches nothing`,
+  ),
+  backendFailed: message<{ backend: string; composite: string; rule: string; problem: string }>(
+    'K7302',
+    (a) => `backend '${a.backend}' failed on composite '${a.composite}' (from rule ${a.rule}): ${a.problem}`,
+  ),
+  userBackend: message<{ file: string; problem: string }>('K7303', (a) => `backend ${a.file}: ${a.problem}`),
+
   // --- code generation ---------------------------------------------------------------
   codegenUnsupported: message<{ target: string; kernel: string; what: string }>(
     'K8001',

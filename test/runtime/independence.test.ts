@@ -9,8 +9,8 @@ import { expect, test } from 'vitest';
 import { REPO } from '../helpers/workspace.ts';
 
 const DIR = join(REPO, 'src/runtime');
-const NODE_ADAPTERS = new Set(['node.ts', 'wasm/node-workers.ts']);
-const NODE_ONLY_PACKAGES = new Set(['webgpu']);
+const NODE_ADAPTERS = new Set(['node.ts', 'wasm/node-workers.ts', 'onnxruntime.ts']);
+const NODE_ONLY_PACKAGES = new Set(['webgpu', 'onnxruntime-node']);
 
 test('src/runtime imports only itself, and only its Node adapter imports node: or webgpu', () => {
   const problems: string[] = [];

@@ -9,6 +9,7 @@
  * dimensions written as expressions of variables bound later are checked.
  */
 import type { AttrMap } from '../../ir/attrs.ts';
+import { isComposite } from '../../ir/graph/composite.ts';
 import type { Constant, Expr, GraphFunc, GraphVar, SeqExpr } from '../../ir/graph/expr.ts';
 import { SHAPE_OPS } from '../shape-ops.ts';
 import type { StructInfo, TensorStructInfo } from '../../ir/graph/struct-info.ts';
@@ -49,11 +50,12 @@ export function buildVMProgram(m: IRModule): VMBuild {
   const names = [...m.functions.keys()].sort();
   for (const name of names) {
     const f = m.functions.get(name)!;
-    if (f.kind === 'func') functions[name] = new FunctionLowerer(name, f, shared).lower();
+    // A composite runs in its backend, through the call_dps_packed that names it.
+    if (f.kind === 'func' && !isComposite(f)) functions[name] = new FunctionLowerer(name, f, shared).lower();
   }
   const entries = names.filter((n) => {
     const f = m.functions.get(n)!;
-    return f.kind === 'func' && f.attrs.private !== true;
+    return f.kind === 'func' && !isComposite(f) && f.attrs.private !== true;
   });
   return {
     program: { version: PROGRAM_VERSION, functions },
