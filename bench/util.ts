@@ -24,7 +24,8 @@ export function printTable(title: string, rows: readonly BenchRow[]): void {
   console.log(`\n${title}`);
   const width = Math.max(...rows.map((r) => r.name.length));
   for (const r of rows) {
-    const goal = r.goalMs === undefined ? '' : `  goal < ${Number(r.goalMs.toFixed(1))} ms  ${r.ms < r.goalMs ? 'met' : 'MISSED'}`;
+    const goal =
+      r.goalMs === undefined ? '' : `  goal < ${Number(r.goalMs.toFixed(1))} ms  ${r.ms < r.goalMs ? 'met' : 'MISSED'}`;
     const ms = Number.isNaN(r.ms) ? ' '.repeat(11) : `${r.ms.toFixed(1).padStart(8)} ms`;
     console.log(`  ${r.name.padEnd(width)}  ${ms}${goal}${r.note ? `  (${r.note})` : ''}`);
   }
