@@ -19,21 +19,11 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { encodeModel, type NodeSpec, type TensorSpec } from './onnx-writer.ts';
+import { random } from './seeded-random.ts';
 
 export const D = 32;
 export const FF = 64;
 const BLOCK = 16;
-
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export type Variant = 'qdq' | 'nbits';
 
