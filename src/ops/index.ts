@@ -16,6 +16,7 @@ import './create.ts';
 import './image.ts';
 import './memory.ts';
 import './quantize.ts';
+import './data-dependent.ts';
 
 export {
   allOps,

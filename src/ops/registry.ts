@@ -81,6 +81,11 @@ export interface OpDefinition<Args extends readonly ArgSpec[], S extends AttrSch
   readonly attrs: S;
   readonly infer: (args: ArgValues<Args>, attrs: z.output<S>, ctx: InferContext) => StructInfo;
   readonly legalize?: Legalize;
+  /**
+   * The runtime registry function that runs the operator instead of a kernel (an output
+   * shape only the data decides): legalize calls it as an extern function.
+   */
+  readonly builtin?: string;
 }
 
 /** An operator as the registry keeps it: the definition with its types erased. */
@@ -90,6 +95,7 @@ export interface RegisteredOp {
   readonly attrs: AttrSchema;
   readonly infer: (args: Readonly<Record<string, ArgValue | undefined>>, attrs: AttrMap, ctx: InferContext) => StructInfo;
   readonly legalize?: Legalize;
+  readonly builtin?: string;
 }
 
 const OPS = new Map<string, RegisteredOp>();
@@ -111,6 +117,7 @@ export function defineOp<const Args extends readonly ArgSpec[], S extends AttrSc
     // attributes with `def.attrs`, which is what these two casts assert.
     infer: (args, attrs, ctx) => def.infer(args as unknown as ArgValues<Args>, attrs as z.output<S>, ctx),
     ...(def.legalize ? { legalize: def.legalize } : {}),
+    ...(def.builtin ? { builtin: def.builtin } : {}),
   };
   OPS.set(def.name, op);
   return op;

@@ -17,6 +17,8 @@ import {
   bindingBlock,
   callTIR,
   type Expr,
+  externFunc,
+  globalCall,
   graphFunc,
   type GraphFunc,
   graphVar,
@@ -28,16 +30,17 @@ import {
   type SeqExpr,
   seqExpr,
   shapeExpr,
+  stringImm,
   tuple,
   varBinding,
 } from '../ir/graph/expr.ts';
-import { primSI, shapeSI, type StructInfo, tensorSI, tupleSI } from '../ir/graph/struct-info.ts';
+import { funcSI, OBJECT_SI, primSI, shapeSI, type StructInfo, tensorSI, tupleSI } from '../ir/graph/struct-info.ts';
 import type { IRModule } from '../ir/module.ts';
 import { primVar } from '../ir/prim/expr.ts';
 import { printStructInfo } from '../ir/text/printer.ts';
 import { isKilnError, KilnError } from '../support/diagnostics.ts';
 import { fail, M } from '../support/messages.ts';
-import { inferOpCall } from '../ops/index.ts';
+import { getOp, hasOp, inferOpCall, normalizeAttrs } from '../ops/index.ts';
 import '../ops/legalize/index.ts';
 import { lowerOpCall } from '../ops/legalize/lower-call.ts';
 import type { Pass } from './registry.ts';
@@ -99,6 +102,8 @@ class FunctionLegalizer {
     }
     if (v.kind !== 'call' || VM_NATIVE_OPS.has(v.op)) return [b];
     const where = `function '${this.funcName}', binding '${b.var.name}'`;
+    const builtin = hasOp(v.op) ? getOp(v.op).builtin : undefined;
+    if (builtin) return this.builtinCall(b, v, builtin, dataflow);
     try {
       const pre: Binding[] = [];
       const call = this.withKnownShapes(v, b.var.name, dataflow, pre);
@@ -115,6 +120,23 @@ class FunctionLegalizer {
       }
       throw e;
     }
+  }
+
+  /**
+   * A call of an operator the runtime runs itself (an output shape only the data
+   * decides): a call of the extern function `builtin` with the tensors and then
+   * the attributes as JSON. The result keeps the operator's struct info.
+   */
+  private builtinCall(b: Binding, call: OpCall, builtin: string, dataflow: boolean): Binding[] {
+    const pre: Binding[] = [];
+    const argInfo = call.args.map((a) => intrinsicSinfo(a)!);
+    const out = inferOpCall(call.op, argInfo, call.attrs);
+    // The signature keeps ranks and dtypes only, so calls on different shapes share one declaration.
+    const params = [...argInfo.map(rankOnly), OBJECT_SI];
+    const ext = this.bb.addExternFunc(externFunc(builtin, funcSI(params, out)), call.op);
+    const attrs = stringImm(JSON.stringify(normalizeAttrs(call.op, call.attrs)));
+    const value = globalCall(ext, [...call.args.map((a) => this.leaf(a, dataflow, pre)), attrs]);
+    return [...pre, b.kind === 'bind' ? varBinding(b.var, value) : matchCast(b.var, value)];
   }
 
   /** The call with every argument of unknown shape (or unknown integer value) match_cast to fresh symbols. */
@@ -180,6 +202,10 @@ class FunctionLegalizer {
     this.names.add(name);
     return name;
   }
+}
+
+function rankOnly(s: StructInfo): StructInfo {
+  return s.kind === 'tensor' ? tensorSI(s.ndim, s.dtype, s.device) : s;
 }
 
 function containsOpCall(s: SeqExpr): boolean {

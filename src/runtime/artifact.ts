@@ -5,6 +5,7 @@
  * registered, and returns a module whose entry functions take and return
  * NDArrays.
  */
+import { BUILTINS } from './builtins/index.ts';
 import { bytesPerElement, type DType, isDType, storageOf } from './dtype.ts';
 import { LOAD_CODES, LoadError } from './errors.ts';
 import type { EntryInfo, Manifest, ParamEntry } from './manifest.ts';
@@ -127,6 +128,10 @@ export async function loadArtifact(source: ArtifactSource, options: LoadOptions 
   // over the one given: loading two artifacts never mixes their backends' functions up.
   const reg = new FunctionRegistry(options.registry ?? defaultRegistry);
   for (const [symbol, fn] of await loadBackends(manifest, source, requested, options.backends)) reg.register(symbol, fn);
+  for (const name of manifest.externs) {
+    const builtin = BUILTINS.get(name);
+    if (builtin && !reg.has(name)) reg.register(name, builtin);
+  }
   const missing = manifest.externs.filter((name) => !reg.has(name));
   if (missing.length > 0) {
     throw new LoadError(

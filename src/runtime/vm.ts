@@ -146,8 +146,18 @@ export class VirtualMachine {
         case 'extern': {
           const fn = this.options.registry.get(ins.func);
           if (!fn) throw new Error(`${name}: registry function '${ins.func}' is not registered`);
-          const r = fn(...ins.args.map((x) => regs[x]!));
-          regs[ins.dst] = (r instanceof Promise ? await r : r) ?? null!;
+          const fargs = ins.args.map((x) => regs[x]!);
+          const r = fn(...fargs);
+          const result = (r instanceof Promise ? await r : r) ?? null!;
+          // Tensors the function made (not its arguments) are this call's to free, as allocations are.
+          if (owned) {
+            const made = new Set<NDArray>();
+            collectTensors(result, made);
+            const given = new Set<NDArray>();
+            collectTensors(fargs, given);
+            for (const t of made) if (!given.has(t) && t.device === this.options.device) owned.push(t);
+          }
+          regs[ins.dst] = result;
           break;
         }
         case 'call': {

@@ -12,7 +12,7 @@ import { blobFromBytes } from '../../ir/blob.ts';
 import type { BlockBuilder } from '../../ir/builder/block-builder.ts';
 import { type DataType, INDEX_DTYPE, intRange, isFloat } from '../../ir/dtype.ts';
 import { constant, type Expr, type GraphVar, opCall, primValue, shapeExpr } from '../../ir/graph/expr.ts';
-import { type StructInfo, tensorSI, type TensorStructInfo } from '../../ir/graph/struct-info.ts';
+import { type StructInfo, tensorSI, type TensorStructInfo, tupleSI } from '../../ir/graph/struct-info.ts';
 import { cast, constInt, imm, type PrimExpr, primVar } from '../../ir/prim/expr.ts';
 import { encodeValues } from '../../ir/tensor-data.ts';
 import { fail, M } from '../../support/messages.ts';
@@ -227,6 +227,27 @@ export class NodeContext {
       const item = this.state.bb.emit({ kind: 'tuple_get', tuple: t, index: i }, 'lv', f);
       return this.withKnownShape(f, item);
     });
+  }
+
+  /**
+   * An operator whose result sizes only the data decides (nonzero, unique): its
+   * result, which inference knows by rank only, is match_cast to `results`
+   * (sizes the node names with fresh symbols, see `sizeSymbol`), one value per tensor.
+   */
+  dataDependent(name: string, args: readonly (Value | Expr)[], attrs: AttrMap, results: readonly TensorStructInfo[]): TensorValue[] {
+    const v = this.emitCall(name, args, attrs);
+    const single = results.length === 1;
+    const cast = this.state.bb.matchCast(v, single ? results[0]! : tupleSI(results), 'lv');
+    if (single) return [{ kind: 'tensor', expr: cast, sinfo: results[0] as TensorValue['sinfo'] }];
+    return results.map((s, i) => {
+      const item = this.state.bb.emit({ kind: 'tuple_get', tuple: cast, index: i }, 'lv', s);
+      return { kind: 'tensor', expr: item, sinfo: s as TensorValue['sinfo'] };
+    });
+  }
+
+  /** A fresh symbolic size named after this node: `what` the data decides at run time. */
+  sizeSymbol(what: string): PrimExpr {
+    return primVar(this.freshSymbol(`${sanitize(this.name)}_${what}`));
   }
 
   /** Emits `name(args)`; an operator's complaint (a shape, a dtype) is reported as this node's. */

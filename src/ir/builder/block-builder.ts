@@ -11,6 +11,7 @@ import {
   bindingBlock,
   type BindingBlock,
   type Expr,
+  type ExternFunc,
   type GraphFunc,
   graphFunc,
   type GraphVar,
@@ -79,6 +80,18 @@ export class BlockBuilder {
     const name = this.freshGlobal(hint);
     this.functions.set(name, f);
     this.primByHash.set(h, name);
+    return name;
+  }
+
+  /**
+   * Adds an extern function under a fresh name derived from `hint`; one equal
+   * to an extern function already in the module is not added again.
+   */
+  addExternFunc(f: ExternFunc, hint: string): string {
+    const h = structuralHash(f);
+    for (const [name, g] of this.functions) if (g.kind === 'extern_func' && structuralHash(g) === h) return name;
+    const name = this.freshGlobal(hint);
+    this.functions.set(name, f);
     return name;
   }
 

@@ -1,11 +1,12 @@
 /**
  * Gathers, scatters, OneHot and TopK, and the operators whose output shape
- * depends on the input's values (NonZero, Compress, Unique): those are
- * computed at import time when their input is known, and fail otherwise,
- * since a symbolic shape cannot name a size that only the data decides.
+ * depends on the input's values (NonZero, Compress, Unique,
+ * NonMaxSuppression): computed at import time when their input is known,
+ * otherwise run by a runtime builtin whose result sizes are fresh symbols.
  */
 import { INDEX_DTYPE, isInt } from '../../../../ir/dtype.ts';
 import { intImm, type PrimExpr, product } from '../../../../ir/prim/expr.ts';
+import { tensorSI } from '../../../../ir/graph/struct-info.ts';
 import type { NodeContext } from '../../context.ts';
 import { literal, literalNumber } from '../../context.ts';
 import type { Value } from '../../values.ts';
@@ -140,15 +141,16 @@ defineConverter('TopK', (ctx) => {
 });
 
 // --- data-dependent shapes ------------------------------------------------------------------
-
-function dataDependent(ctx: NodeContext, what: string, whenKnown: string): never {
-  return ctx.fail(`${what} depends on the input's values, which Kiln's symbolic shapes cannot express${whenKnown}`);
-}
+// A known input is computed here; otherwise the result's size is a fresh symbol the runtime binds.
 
 defineConverter('NonZero', (ctx) => {
   // knownInts gives the literal elements, floats and bools too.
   const values = ctx.knownInts(0);
-  if (!values) return dataDependent(ctx, 'the number of non-zero elements (the output shape)', '; a constant input is supported');
+  if (!values) {
+    // A 0-d input counts as one axis, as onnxruntime does.
+    const rank = Math.max(1, ctx.rank(0));
+    return ctx.dataDependent('nonzero', [ctx.input(0)], {}, [tensorSI([rank, ctx.sizeSymbol('count')], 'int64')])[0]!;
+  }
   const shape = ctx.known(0)!.shape;
   // One column per non-zero element: its index along each axis.
   const coords: number[][] = shape.map(() => []);
@@ -169,20 +171,49 @@ defineConverter('NonZero', (ctx) => {
 });
 
 defineConverter('Compress', (ctx) => {
-  const condition = ctx.knownInts(1);
-  if (!condition)
-    return dataDependent(ctx, 'the number of selected elements (the output shape)', '; a constant condition is supported');
   const flat = !ctx.attr.has('axis');
   const axis = flat ? 0 : normAxis(ctx, ctx.attr.int('axis'), ctx.rank(0));
   const length = literalNumber(ctx.simplify(flat ? product([...ctx.shape(0)]) : ctx.shape(0)[axis]!));
+  // No axis: select from the flattened input.
+  const data = flat ? ctx.op('reshape', [ctx.input(0), ctx.shapeArg([product([...ctx.shape(0)])])]) : ctx.input(0);
+  const condition = ctx.knownInts(1);
+  if (!condition) {
+    // The positions of the true elements (nonzero of a 1-d condition), then a take of them.
+    const count = ctx.sizeSymbol('count');
+    const [found] = ctx.dataDependent('nonzero', [ctx.input(1)], {}, [tensorSI([1, count], 'int64')]);
+    const positions = ctx.op('reshape', [found!, ctx.shapeArg([count])]);
+    return ctx.op('take', [data, positions], { axis });
+  }
   if (length !== undefined && condition.length > length) {
     return ctx.fail(`the condition has ${condition.length} elements, more than the ${length} it selects from`);
   }
-  // No axis: select from the flattened input.
-  const data = flat ? ctx.op('reshape', [ctx.input(0), ctx.shapeArg([product([...ctx.shape(0)])])]) : ctx.input(0);
   const picked = condition.flatMap((c, i) => (c !== 0 ? [i] : []));
   const indices = ctx.constant('int64', [picked.length], picked);
   return ctx.op('take', [data, indices], { axis });
 });
 
-defineConverter('Unique', (ctx) => dataDependent(ctx, 'the number of unique elements (the output shape)', ''));
+defineConverter('Unique', (ctx) => {
+  const shape = ctx.shape(0);
+  const axis = ctx.attr.has('axis') ? normAxis(ctx, ctx.attr.int('axis'), ctx.rank(0)) : null;
+  const sorted = ctx.attr.int('sorted', 1) !== 0;
+  const count = ctx.sizeSymbol('count');
+  const length = axis === null ? product([...shape]) : shape[axis]!;
+  const values = axis === null ? [count] : shape.map((d, i) => (i === axis ? count : d));
+  return ctx.dataDependent('unique', [ctx.input(0)], { axis, sorted }, [
+    tensorSI(values, ctx.dtype(0)),
+    tensorSI([count], 'int64'),
+    tensorSI([ctx.simplify(length)], 'int64'),
+    tensorSI([count], 'int64'),
+  ]);
+});
+
+defineConverter('NonMaxSuppression', (ctx) => {
+  // Absent inputs: no boxes kept (ONNX's default of 0), IoU threshold 0, no score threshold.
+  const optional = (i: number, dtype: 'int64' | 'float32', def: number): Value =>
+    ctx.has(i) ? ctx.input(i) : ctx.constant(dtype, [1], [def]);
+  const args = [ctx.input(0), ctx.input(1), optional(2, 'int64', 0), optional(3, 'float32', 0), optional(4, 'float32', -Infinity)];
+  const centerPointBox = ctx.attr.int('center_point_box', 0) !== 0;
+  return ctx.dataDependent('non_max_suppression', args, { center_point_box: centerPointBox }, [
+    tensorSI([ctx.sizeSymbol('selected'), 3], 'int64'),
+  ])[0]!;
+});

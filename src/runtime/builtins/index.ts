@@ -1,0 +1,16 @@
+/**
+ * The runtime's own registry functions: operators whose output shape only the
+ * data decides (legalize calls them as extern functions). The loader registers
+ * the ones a program calls unless the registry it was given has them already,
+ * so an application can replace one.
+ */
+import type { PackedFunc } from '../registry.ts';
+import { nonMaxSuppression } from './non-max-suppression.ts';
+import { nonzero } from './nonzero.ts';
+import { unique } from './unique.ts';
+
+export const BUILTINS: ReadonlyMap<string, PackedFunc> = new Map<string, PackedFunc>([
+  ['kiln.nonzero', nonzero],
+  ['kiln.unique', unique],
+  ['kiln.non_max_suppression', nonMaxSuppression],
+]);
