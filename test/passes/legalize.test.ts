@@ -50,6 +50,36 @@ func main(x: Tensor[(n, 4), f32], y: Tensor[(4,), f32], z: Tensor[(m, 4), f32]) 
     );
   });
 
+  test('an operator the runtime runs (a data-dependent size) becomes a call of its builtin, the attributes as JSON', () => {
+    expectPass(
+      legalize(),
+      `
+func main(x: Tensor[(n, 4), f32], y: Tensor[(m,), f32]) -> Tensor[ndim=2, i64] {
+  dataflow {
+    a = nonzero(x)
+    b = match_cast(a, Tensor[(2, k), i64])
+    u = unique(y, sorted=false)
+    c = nonzero(x)
+    output b
+  }
+  return b
+}`,
+      `
+extern_func nonzero: Callable[[Tensor[ndim=2, f32], Object], Tensor[ndim=2, i64]] = "kiln.nonzero"
+extern_func unique: Callable[[Tensor[ndim=1, f32], Object], Tuple[Tensor[ndim=1, f32], Tensor[ndim=1, i64], Tensor[ndim=1, i64], Tensor[ndim=1, i64]]] = "kiln.unique"
+func main(x: Tensor[(n, 4), f32], y: Tensor[(m,), f32]) -> Tensor[ndim=2, i64] {
+  dataflow {
+    a: Tensor[ndim=2, i64] = @nonzero(x, "{}")
+    b = match_cast(a, Tensor[(2, k), i64])
+    u: Tuple[Tensor[ndim=1, f32], Tensor[ndim=1, i64], Tensor[ndim=1, i64], Tensor[ndim=1, i64]] = @unique(y, "{\\"axis\\":null,\\"sorted\\":false}")
+    c: Tensor[ndim=2, i64] = @nonzero(x, "{}")
+    output b
+  }
+  return b
+}`,
+    );
+  });
+
   test('a symbol the kernel cannot read off its buffers is passed as a tir_var', () => {
     expectPass(
       legalize(),

@@ -234,7 +234,12 @@ export class NodeContext {
    * result, which inference knows by rank only, is match_cast to `results`
    * (sizes the node names with fresh symbols, see `sizeSymbol`), one value per tensor.
    */
-  dataDependent(name: string, args: readonly (Value | Expr)[], attrs: AttrMap, results: readonly TensorStructInfo[]): TensorValue[] {
+  dataDependent(
+    name: string,
+    args: readonly (Value | Expr)[],
+    attrs: AttrMap,
+    results: readonly TensorStructInfo[],
+  ): TensorValue[] {
     const v = this.emitCall(name, args, attrs);
     const single = results.length === 1;
     const cast = this.state.bb.matchCast(v, single ? results[0]! : tupleSI(results), 'lv');

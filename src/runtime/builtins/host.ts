@@ -18,7 +18,13 @@ export async function hostNumbers(t: NDArray): Promise<number[]> {
 
 /** The elements of an int64 result, placed on `device`. */
 export async function int64Result(device: Device, shape: readonly number[], values: readonly number[]): Promise<NDArray> {
-  return device.upload(tensor(BigInt64Array.from(values, (v) => BigInt(v)), shape, 'int64'));
+  return device.upload(
+    tensor(
+      BigInt64Array.from(values, (v) => BigInt(v)),
+      shape,
+      'int64',
+    ),
+  );
 }
 
 /** A result of `dtype` whose storage elements are already in a typed array, placed on `device`. */

@@ -62,8 +62,16 @@ export async function unique(...args: Value[]): Promise<Value> {
   const u = [groups.length];
   return [
     await rawResult(x.device, shape, x.dtype, values),
-    await int64Result(x.device, u, groups.map((g) => g.first)),
+    await int64Result(
+      x.device,
+      u,
+      groups.map((g) => g.first),
+    ),
     await int64Result(x.device, [length], inverse),
-    await int64Result(x.device, u, groups.map((g) => g.members.length)),
+    await int64Result(
+      x.device,
+      u,
+      groups.map((g) => g.members.length),
+    ),
   ];
 }

@@ -211,7 +211,13 @@ defineConverter('NonMaxSuppression', (ctx) => {
   // Absent inputs: no boxes kept (ONNX's default of 0), IoU threshold 0, no score threshold.
   const optional = (i: number, dtype: 'int64' | 'float32', def: number): Value =>
     ctx.has(i) ? ctx.input(i) : ctx.constant(dtype, [1], [def]);
-  const args = [ctx.input(0), ctx.input(1), optional(2, 'int64', 0), optional(3, 'float32', 0), optional(4, 'float32', -Infinity)];
+  const args = [
+    ctx.input(0),
+    ctx.input(1),
+    optional(2, 'int64', 0),
+    optional(3, 'float32', 0),
+    optional(4, 'float32', -Infinity),
+  ];
   const centerPointBox = ctx.attr.int('center_point_box', 0) !== 0;
   return ctx.dataDependent('non_max_suppression', args, { center_point_box: centerPointBox }, [
     tensorSI([ctx.sizeSymbol('selected'), 3], 'int64'),
