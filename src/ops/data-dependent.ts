@@ -1,6 +1,7 @@
 /**
  * Operators whose output shape depends on the input's values: nonzero,
- * unique and non_max_suppression. Their inference gives only ranks (the
+ * unique, non_max_suppression, and tensor_to_shape (a tensor's values read as
+ * a shape, e.g. a TopK's K computed by the graph). Their inference gives only ranks (the
  * sizes are not known until the data is); the importer binds the unknown
  * sizes to fresh symbolic variables with a match_cast after the call, so
  * everything downstream stays symbolic. They are not legalized to kernels:
@@ -8,11 +9,11 @@
  * over the downloaded input, as onnxruntime runs these on the CPU too).
  */
 import { z } from 'zod';
-import { INDEX_DTYPE, isFloat } from '../ir/dtype.ts';
-import { tensorSI, tupleSI } from '../ir/graph/struct-info.ts';
+import { INDEX_DTYPE, isFloat, isInt } from '../ir/dtype.ts';
+import { shapeSI, tensorSI, tupleSI } from '../ir/graph/struct-info.ts';
 import * as A from './attr-schema.ts';
 import { defineOp } from './registry.ts';
-import { argText, normAxis, requireRank } from './shape.ts';
+import { argText, constValue, normAxis, requireRank } from './shape.ts';
 
 /** nonzero(x): the indices of x's non-zero elements, one column per element: int64 (rank, count). */
 defineOp({
@@ -71,5 +72,18 @@ defineOp({
       if (!isFloat(t.dtype)) ctx.dtypeError(`${argText(name, t)} must be a float tensor`);
     }
     return tensorSI(2, INDEX_DTYPE);
+  },
+});
+
+/** tensor_to_shape(t): the elements of a 1-d integer tensor as a shape value (Relax's tensor_to_shape). */
+defineOp({
+  name: 'tensor_to_shape',
+  args: [{ name: 'data', kind: 'tensor' }],
+  attrs: A.NO_ATTRS_SCHEMA,
+  builtin: 'kiln.tensor_to_shape',
+  infer: ({ data }, _attrs, ctx) => {
+    requireRank(ctx, 'data', data, 1);
+    if (!isInt(data.dtype)) ctx.dtypeError(`${argText('data', data)} must be an integer tensor`);
+    return shapeSI(constValue(data.shape?.[0]) ?? -1);
   },
 });

@@ -240,14 +240,18 @@ export class NodeContext {
     attrs: AttrMap,
     results: readonly TensorStructInfo[],
   ): TensorValue[] {
-    const v = this.emitCall(name, args, attrs);
     const single = results.length === 1;
-    const cast = this.state.bb.matchCast(v, single ? results[0]! : tupleSI(results), 'lv');
+    const cast = this.bindSizes(name, args, attrs, single ? results[0]! : tupleSI(results));
     if (single) return [{ kind: 'tensor', expr: cast, sinfo: results[0] as TensorValue['sinfo'] }];
     return results.map((s, i) => {
       const item = this.state.bb.emit({ kind: 'tuple_get', tuple: cast, index: i }, 'lv', s);
       return { kind: 'tensor', expr: item, sinfo: s as TensorValue['sinfo'] };
     });
+  }
+
+  /** Emits `name(args)` and match_casts its result to `sinfo`, binding the fresh symbols in it at run time. */
+  bindSizes(name: string, args: readonly (Value | Expr)[], attrs: AttrMap, sinfo: StructInfo): GraphVar {
+    return this.state.bb.matchCast(this.emitCall(name, args, attrs), sinfo, 'lv');
   }
 
   /** A fresh symbolic size named after this node: `what` the data decides at run time. */

@@ -7,10 +7,12 @@
 import type { PackedFunc } from '../registry.ts';
 import { nonMaxSuppression } from './non-max-suppression.ts';
 import { nonzero } from './nonzero.ts';
+import { tensorToShape } from './tensor-to-shape.ts';
 import { unique } from './unique.ts';
 
 export const BUILTINS: ReadonlyMap<string, PackedFunc> = new Map<string, PackedFunc>([
   ['kiln.nonzero', nonzero],
   ['kiln.unique', unique],
   ['kiln.non_max_suppression', nonMaxSuppression],
+  ['kiln.tensor_to_shape', tensorToShape],
 ]);

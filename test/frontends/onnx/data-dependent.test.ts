@@ -1,6 +1,6 @@
 /**
  * Operators whose output size only the data decides — NonZero, Compress,
- * Unique, NonMaxSuppression — on inputs computed by the graph, against
+ * Unique, NonMaxSuppression, TopK with a computed K — on inputs computed by the graph, against
  * onnxruntime-node on random inputs, on the js and wasm targets and on
  * WebGPU. Each size becomes a symbolic variable bound when the builtin
  * returns; the operators after it (a softmax over that size, a product)
@@ -13,6 +13,7 @@ import { buildArtifact } from '../../../src/codegen/artifact.ts';
 import { memorySource } from '../../../src/codegen/memory-source.ts';
 import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
 import { printModule } from '../../../src/ir/text/printer.ts';
+import { optimizeModule } from '../../../src/stages/optimize.ts';
 import { loadArtifact } from '../../../src/runtime/artifact.ts';
 import { type NDArray, tensor } from '../../../src/runtime/ndarray.ts';
 import { JS_TARGET } from '../../helpers/build-run.ts';
@@ -99,10 +100,27 @@ const nms = model(
   [i64('four', [4]), f32('iou', [0.2]), f32('min_score', [0.25])],
 );
 
+const topkFeeds: OracleInput[] = [{ name: 'x', shape: [3, 9] }];
+/** TopK whose K the graph computes (how many elements of x are above 0.4), along the last axis. */
+const topk = model(
+  topkFeeds,
+  ['values', 'indices:i64'],
+  [
+    { op: 'Greater', inputs: ['x', 'cut'], outputs: ['above'] },
+    { op: 'Cast', inputs: ['above'], outputs: ['ones'], attrs: { to: 7 } },
+    { op: 'ReduceSum', inputs: ['ones', ''], outputs: ['count'], attrs: { keepdims: 0 } },
+    { op: 'Reshape', inputs: ['count', 'one'], outputs: ['k_all'] },
+    { op: 'Min', inputs: ['k_all', 'nine'], outputs: ['k'] },
+    { op: 'TopK', inputs: ['x', 'k'], outputs: ['values', 'indices'] },
+  ],
+  [f32('cut', [0.4], []), i64('one', [1]), i64('nine', [9])],
+);
+
 const cases = [
   ['NonZero and Compress', select, selectFeeds],
   ['Unique', unique, uniqueFeeds],
   ['NonMaxSuppression', nms, nmsFeeds],
+  ['TopK with a computed K', topk, topkFeeds],
 ] as const;
 
 describe.each(cases)('%s', (_name, bytes, feeds) => {
@@ -113,6 +131,12 @@ describe.each(cases)('%s', (_name, bytes, feeds) => {
           expect(e.maxAbs, `${e.name}, seed ${seed}${wasmThreads ? ', wasm' : ''}`).toBeLessThan(1e-6);
         }
       }
+    }
+  });
+
+  test('and after fold-constants, fuse and plan-memory', async () => {
+    for (const e of await compareWithOrt(bytes, feeds, { seed: 4, wasmThreads: 1, transform: optimizeModule })) {
+      expect(e.maxAbs, e.name).toBeLessThan(1e-6);
     }
   });
 });

@@ -6,10 +6,10 @@
  */
 import { INDEX_DTYPE, isInt } from '../../../../ir/dtype.ts';
 import { intImm, type PrimExpr, product } from '../../../../ir/prim/expr.ts';
-import { tensorSI } from '../../../../ir/graph/struct-info.ts';
+import { shapeSI, tensorSI } from '../../../../ir/graph/struct-info.ts';
 import type { NodeContext } from '../../context.ts';
 import { literal, literalNumber } from '../../context.ts';
-import type { Value } from '../../values.ts';
+import type { TensorValue, Value } from '../../values.ts';
 import { defineConverter } from '../registry.ts';
 import { normAxis } from '../shape.ts';
 import { scalar } from './reductions.ts';
@@ -125,20 +125,35 @@ defineConverter('OneHot', (ctx) => {
 
 defineConverter('TopK', (ctx) => {
   let k: number;
+  const axis = ctx.attr.int('axis', -1);
+  const largest = ctx.attr.int('largest', 1) !== 0;
   if (ctx.opset >= 10) {
     const given = ctx.knownInts(1);
-    if (!given || given.length !== 1) return ctx.fail('the K input must be a constant with one element');
+    if (!given) return topKComputed(ctx, axis, largest);
+    if (given.length !== 1) return ctx.fail(`the K input must have one element, it has ${given.length}`);
     k = given[0]!;
   } else {
     k = ctx.attr.int('k');
   }
   // Kiln's topk reads k < 1 as "everything".
   if (k < 1) return ctx.fail(`K = ${k} (an empty result) is not supported`);
-  const axis = ctx.attr.int('axis', -1);
-  const largest = ctx.attr.int('largest', 1) !== 0;
   // sorted = 0 leaves the order free: the sorted order is one of the allowed ones.
   return ctx.opTuple('topk', [ctx.input(0)], { k, axis, ret_type: 'both', largest, dtype: 'int64' });
 });
+
+/**
+ * TopK with K computed by the graph: K's value is read at run time as a shape and
+ * bound to a symbol; the whole axis is sorted (what topk does anyway) and the first K kept
+ * (at most the whole axis: a K past it, which onnxruntime refuses, cannot read past the end).
+ */
+function topKComputed(ctx: NodeContext, axis: number, largest: boolean): TensorValue[] {
+  const k = ctx.sizeSymbol('k');
+  if (ctx.rank(1) !== 1) return ctx.fail(`the K input must be a 1-d tensor of one element, it has rank ${ctx.rank(1)}`);
+  ctx.bindSizes('tensor_to_shape', [ctx.input(1)], {}, shapeSI([k]));
+  const sorted = ctx.opTuple('topk', [ctx.input(0)], { k: 0, axis, ret_type: 'both', largest, dtype: 'int64' });
+  const first = normAxis(ctx, axis, ctx.rank(0));
+  return sorted.map((t) => ctx.op('strided_slice', [t, ctx.shapeArg([0]), ctx.shapeArg([k])], { axes: [first] }));
+}
 
 // --- data-dependent shapes ------------------------------------------------------------------
 // A known input is computed here; otherwise the result's size is a fresh symbol the runtime binds.
