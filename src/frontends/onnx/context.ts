@@ -33,6 +33,12 @@ export interface ImportState {
   readonly opset: number;
   /** Symbol names in use, so fresh ones do not collide. */
   readonly symbols: Set<string>;
+  /**
+   * Converts a subgraph (a branch of If, the body of Loop or Scan) into the current scope of
+   * the block builder: its inputs bound to `inputs`, names of the enclosing graphs visible
+   * (ONNX scoping); returns its outputs.
+   */
+  readonly subgraph: (g: GraphProto, inputs: readonly Value[]) => Value[];
 }
 
 const ATTR_TYPE_NAMES: Record<number, string> = {
@@ -145,6 +151,16 @@ export class NodeContext {
 
   get analyzer(): Analyzer {
     return this.state.analyzer;
+  }
+
+  /** The block builder, for converters that build control flow (If, Loop, Scan). */
+  get builder(): BlockBuilder {
+    return this.state.bb;
+  }
+
+  /** Converts subgraph `g` with its inputs bound to `inputs` (see ImportState.subgraph). */
+  subgraph(g: GraphProto, inputs: readonly Value[]): Value[] {
+    return this.state.subgraph(g, inputs);
   }
 
   /** Fails the import with a message that names the node, its op type and the opset. */

@@ -5,5 +5,6 @@ import './nn.ts';
 import './reduce.ts';
 import './quantize.ts';
 import './signal.ts';
+import './control-flow.ts';
 
 export { defineConverter, getConverter, supportedOnnxOps, type Converter } from './registry.ts';
