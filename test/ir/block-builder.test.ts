@@ -347,7 +347,7 @@ describe('errors', () => {
 
   test('misuse of functions, dataflow blocks and outputs', () => {
     const bb = new BlockBuilder(withOps);
-    expect(() => bb.function('a', [x], () => bb.scope(() => bb.dataflow(() => bb.scope(() => x))))).toThrow(
+    expect(() => bb.function('a', [x], () => bb.dataflow(() => (bb.scope(() => x), x)))).toThrow(
       /an if cannot be built in a dataflow block/,
     );
     expect(() => bb.function('a', [x], () => bb.dataflow(() => bb.dataflow(() => x)))).toThrow(

@@ -1,0 +1,88 @@
+/**
+ * ONNX control flow (If; Loop and Scan through a recursive graph function the
+ * VM runs) against onnxruntime-node on random inputs, on the js and wasm targets.
+ */
+import { describe, expect, test } from 'vitest';
+import { encodeModel, type GraphSpec, type NodeSpec, type ValueSpec } from '../../../scripts/onnx-writer.ts';
+import { importOnnx } from '../../../src/frontends/onnx/importer.ts';
+import { compareWithOrt, type OracleInput } from '../../helpers/onnx-oracle.ts';
+
+const f32 = (name: string, dims?: (number | string)[]): ValueSpec => ({ name, elemType: 1, dims });
+
+function model(opset: number, inputs: ValueSpec[], outputs: ValueSpec[], nodes: NodeSpec[]): Uint8Array {
+  return encodeModel({ opset, producer: 'test', graphName: 'g', inputs, outputs, initializers: [], nodes });
+}
+
+async function expectClose(bytes: Uint8Array, feeds: OracleInput[], tol = 1e-5): Promise<void> {
+  for (const wasmThreads of [undefined, 1]) {
+    for (const e of await compareWithOrt(bytes, feeds, { ...(wasmThreads ? { wasmThreads } : {}) })) {
+      expect(e.maxAbs, `${e.name}${wasmThreads ? ' (wasm)' : ''}`).toBeLessThanOrEqual(tol);
+    }
+  }
+}
+
+const branch = (name: string, nodes: NodeSpec[], outputs: string[]): { graph: GraphSpec } => ({
+  graph: { name, inputs: [], outputs: outputs.map((o) => f32(o)), nodes },
+});
+
+describe('If', () => {
+  // cond = sum(x) > 0; then: x + y (outer names), else: transpose(x) * 2 (another shape: the result's dims are bound at run time).
+  const bytes = model(
+    13,
+    [f32('x', [2, 3]), f32('y', [2, 3])],
+    [f32('out'), f32('same', [2, 3])],
+    [
+      { op: 'ReduceSum', inputs: ['x'], outputs: ['s'], attrs: { keepdims: 0 } },
+      { op: 'Constant', inputs: [], outputs: ['zero'], attrs: { value_float: { float: 0 } } },
+      { op: 'Greater', inputs: ['s', 'zero'], outputs: ['c'] },
+      { op: 'Mul', inputs: ['y', 'y'], outputs: ['yy'] },
+      {
+        op: 'If',
+        inputs: ['c'],
+        outputs: ['out', 'same'],
+        attrs: {
+          then_branch: branch(
+            'then',
+            [
+              { op: 'Add', inputs: ['x', 'y'], outputs: ['t'] },
+              { op: 'Sub', inputs: ['yy', 'x'], outputs: ['t2'] },
+            ],
+            ['t', 't2'],
+          ),
+          else_branch: branch(
+            'else',
+            [
+              { op: 'Transpose', inputs: ['x'], outputs: ['tx'], attrs: { perm: [1, 0] } },
+              { op: 'Add', inputs: ['tx', 'tx'], outputs: ['e'] },
+              { op: 'Mul', inputs: ['yy', 'x'], outputs: ['e2'] },
+            ],
+            ['e', 'e2'],
+          ),
+        },
+      },
+    ],
+  );
+
+  test('the then branch, reading the enclosing graph', async () => {
+    await expectClose(bytes, [
+      { name: 'x', shape: [2, 3], lo: 0.1, hi: 1 },
+      { name: 'y', shape: [2, 3] },
+    ]);
+  });
+
+  test('the else branch, whose result has another shape', async () => {
+    await expectClose(bytes, [
+      { name: 'x', shape: [2, 3], lo: -1, hi: -0.1 },
+      { name: 'y', shape: [2, 3] },
+    ]);
+  });
+
+  test('an if binding in the imported module, outside any dataflow block', () => {
+    const m = importOnnx(bytes);
+    const main = m.functions.get('main')!;
+    if (main.kind !== 'func') throw new Error('main is not a graph function');
+    const ifs = main.body.blocks.flatMap((b) => b.bindings.filter((x) => x.value.kind === 'if'));
+    expect(ifs).toHaveLength(1);
+    expect(main.body.blocks.every((b) => !b.dataflow)).toBe(true);
+  });
+});
