@@ -38,7 +38,9 @@ export interface ImportState {
    * the block builder: its inputs bound to `inputs`, names of the enclosing graphs visible
    * (ONNX scoping); returns its outputs.
    */
-  readonly subgraph: (g: GraphProto, inputs: readonly Value[]) => Value[];
+  readonly subgraph: (g: GraphProto, inputs: readonly Value[], names?: ReadonlyMap<string, Value>) => Value[];
+  /** The value a name has where the current node is converted. */
+  readonly lookup: (name: string) => Value | undefined;
 }
 
 const ATTR_TYPE_NAMES: Record<number, string> = {
@@ -159,8 +161,13 @@ export class NodeContext {
   }
 
   /** Converts subgraph `g` with its inputs bound to `inputs` (see ImportState.subgraph). */
-  subgraph(g: GraphProto, inputs: readonly Value[]): Value[] {
-    return this.state.subgraph(g, inputs);
+  subgraph(g: GraphProto, inputs: readonly Value[], names?: ReadonlyMap<string, Value>): Value[] {
+    return this.state.subgraph(g, inputs, names);
+  }
+
+  /** The value of an enclosing graph's name (what a subgraph reads from outside). */
+  lookup(name: string): Value | undefined {
+    return this.state.lookup(name);
   }
 
   /** Fails the import with a message that names the node, its op type and the opset. */

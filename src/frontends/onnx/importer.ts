@@ -114,10 +114,12 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
     analyzer: new Analyzer(),
     opset,
     symbols: new Set(),
-    subgraph: (g, inputs) => {
+    lookup: (name) => scope.get(name),
+    subgraph: (g, inputs, names) => {
       const outer = scope;
       // ONNX scoping: a subgraph sees every name of the graphs around it; its own names stay inside.
       const inner = new Map(outer);
+      for (const [n, v] of names ?? []) inner.set(n, v);
       scope = inner;
       try {
         g.input.forEach((inp, i) => {
