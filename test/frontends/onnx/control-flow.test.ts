@@ -86,3 +86,79 @@ describe('If', () => {
     expect(main.body.blocks.every((b) => !b.dataflow)).toBe(true);
   });
 });
+
+const i64 = (name: string, dims?: (number | string)[]): ValueSpec => ({ name, elemType: 7, dims });
+const bool = (name: string, dims?: (number | string)[]): ValueSpec => ({ name, elemType: 9, dims });
+
+/** Loop(M, cond, y) whose body adds x (an outer name) to y, emits y as a scan output, and stops when sum(y) > limit. */
+function loopModel(trip: number | undefined, limit: number | undefined, bodyExtra: NodeSpec[] = [], yOut = 'y2'): Uint8Array {
+  const nodes: NodeSpec[] = [
+    ...(trip !== undefined ? [{ op: 'Constant', inputs: [], outputs: ['Ms'], attrs: { value_int: trip } } as NodeSpec] : []),
+    ...(limit !== undefined
+      ? [
+          { op: 'Constant', inputs: [], outputs: ['c0'], attrs: { value_int: 1 } } as NodeSpec,
+          { op: 'Cast', inputs: ['c0'], outputs: ['cond'], attrs: { to: 9 } } as NodeSpec,
+        ]
+      : []),
+    {
+      op: 'Loop',
+      inputs: [trip !== undefined ? 'Ms' : '', limit !== undefined ? 'cond' : '', 'y0'],
+      outputs: ['yf', 'ys'],
+      attrs: {
+        body: {
+          graph: {
+            name: 'body',
+            inputs: [i64('it', []), bool('c', []), f32('y', [2, 3])],
+            outputs: [bool('cout', []), f32(yOut), f32('scan')],
+            nodes: [
+              { op: 'Add', inputs: ['y', 'x'], outputs: ['y2'] },
+              ...(limit !== undefined
+                ? [
+                    { op: 'ReduceSum', inputs: ['y2'], outputs: ['s'], attrs: { keepdims: 0 } } as NodeSpec,
+                    { op: 'Constant', inputs: [], outputs: ['lim'], attrs: { value_float: { float: limit } } } as NodeSpec,
+                    { op: 'Less', inputs: ['s', 'lim'], outputs: ['cout'] } as NodeSpec,
+                  ]
+                : [{ op: 'Identity', inputs: ['c'], outputs: ['cout'] } as NodeSpec]),
+              ...bodyExtra,
+              { op: 'Identity', inputs: ['y2'], outputs: ['scan'] },
+            ],
+          },
+        },
+      },
+    },
+  ];
+  return model(13, [f32('y0', [2, 3]), f32('x', [2, 3])], [f32('yf'), f32('ys')], nodes);
+}
+
+describe('Loop', () => {
+  const feeds: OracleInput[] = [
+    { name: 'y0', shape: [2, 3] },
+    { name: 'x', shape: [2, 3], lo: 0.1, hi: 1 },
+  ];
+  test('a trip count, a body reading an outer name, a scan output', async () => {
+    await expectClose(loopModel(4, undefined), feeds);
+  });
+  test('a condition only', async () => {
+    await expectClose(loopModel(undefined, 20), feeds);
+  });
+  test('a trip count and a condition, the condition stopping first', async () => {
+    await expectClose(loopModel(100, 15), feeds);
+  });
+  test('5000 iterations: the recursive call runs in the same VM frame', async () => {
+    await expectClose(loopModel(5000, undefined), feeds, 1e-2);
+  });
+  test('a body that changes the rank of a loop-carried tensor fails at import, naming the node', () => {
+    const bad = loopModel(
+      3,
+      undefined,
+      [
+        { op: 'Constant', inputs: [], outputs: ['ax'], attrs: { value_ints: [0] } },
+        { op: 'Unsqueeze', inputs: ['y2', 'ax'], outputs: ['y3'] },
+      ],
+      'y3',
+    );
+    expect(() => importOnnx(bad, { file: 'bad.onnx' })).toThrow(
+      /bad\.onnx: node 'Loop_\d+' \(Loop, opset 13\).*changes the rank of loop-carried value 0 \('y'\) from 2 to 3/,
+    );
+  });
+});

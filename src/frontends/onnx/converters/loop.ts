@@ -39,7 +39,12 @@ export interface LoopSpec {
   /** Whether to run iteration `i` (inside the function): a bool prim or 0-d bool tensor. */
   readonly keep: (i: PrimVar, cond: TensorValue, invariants: readonly TensorValue[]) => Expr;
   /** The body's inputs for iteration `i`, after the carried ones are known. */
-  readonly inputs: (i: PrimVar, cond: TensorValue, carried: readonly TensorValue[], invariants: readonly TensorValue[]) => Value[];
+  readonly inputs: (
+    i: PrimVar,
+    cond: TensorValue,
+    carried: readonly TensorValue[],
+    invariants: readonly TensorValue[],
+  ) => Value[];
 }
 
 interface Attempt {
@@ -137,8 +142,10 @@ export function buildLoop(ctx: NodeContext, spec: LoopSpec): TensorValue[] {
   const elemVars = probe!.scans.map((s, k) => s.sinfo.shape.map((_, j) => fresh(`scan${k}_d${j}`)));
   const accParams = probe!.scans.map((s, k) => graphVar(`acc${k}`, tensorSI([iter, ...elemVars[k]!], s.sinfo.dtype)));
   const ret: StructInfo = tupleSI([
-    ...carriedParams.map((p, k) => (kept[k] ? p.sinfo : tensorSI((p.sinfo as TensorValue['sinfo']).shape.length, (p.sinfo as TensorValue["sinfo"]).dtype))),
-    ...accParams.map((p) => tensorSI((p.sinfo as TensorValue['sinfo']).shape.length, (p.sinfo as TensorValue["sinfo"]).dtype)),
+    ...carriedParams.map((p, k) =>
+      kept[k] ? p.sinfo : tensorSI((p.sinfo as TensorValue['sinfo']).shape.length, (p.sinfo as TensorValue['sinfo']).dtype),
+    ),
+    ...accParams.map((p) => tensorSI((p.sinfo as TensorValue['sinfo']).shape.length, (p.sinfo as TensorValue['sinfo']).dtype)),
   ]);
   const params = [iParam, condParam, ...carriedParams, ...accParams, ...outerParams, ...invParams];
 
@@ -225,7 +232,8 @@ function outerTensors(ctx: NodeContext, body: GraphProto): [string, TensorValue]
   for (const name of [...free].sort()) {
     const v = ctx.lookup(name);
     if (!v) continue; // reported as undefined when the body's node is converted
-    if (v.kind === 'known' && v.values.every((e) => constInt(e) !== undefined || e.kind === 'float' || e.kind === 'bool')) continue;
+    if (v.kind === 'known' && v.values.every((e) => constInt(e) !== undefined || e.kind === 'float' || e.kind === 'bool'))
+      continue;
     if (v.kind === 'tensor' && v.expr.kind === 'constant') continue;
     out.push([name, ctx.materialize(v)]);
   }
