@@ -70,7 +70,7 @@ export function buildLoop(ctx: NodeContext, spec: LoopSpec): TensorValue[] {
         if (!v) {
           v = fresh(d.name);
           toInner.set(d, v);
-          toOuter.set(v as PrimVar, d);
+          toOuter.set(v, d);
         }
         return v;
       }
@@ -160,7 +160,7 @@ export function buildLoop(ctx: NodeContext, spec: LoopSpec): TensorValue[] {
         if (next.sinfo.dtype !== 'bool') ctx.fail(`the body's condition output is ${next.sinfo.dtype}, expected bool`);
         if (next.sinfo.shape.length !== 0) next = ctx.op('reshape', [next, ctx.shapeArg([])]);
         const accs = attempt.scans.map((s, k) => {
-          const elem = tensorSI(elemVars[k]!, s.sinfo.dtype) as TensorValue['sinfo'];
+          const elem = tensorSI(elemVars[k], s.sinfo.dtype) as TensorValue['sinfo'];
           const checked: TensorValue = { kind: 'tensor', expr: bb.matchCast(s.expr, elem, 'lv'), sinfo: elem };
           const row = ctx.op('expand_dims', [checked], { axis: [0] });
           return ctx.op('concat', [tuple([accParams[k]!, row.expr])], { axis: 0 });
