@@ -132,7 +132,8 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
         g.node.forEach((node, index) => convertNode(node, index, inner, state));
         return g.output.map((o) => {
           const v = inner.get(o.name);
-          if (!v) return fail(M.onnxModel, { file, problem: `subgraph '${g.name}': output '${o.name}' is not produced by any node` });
+          if (!v)
+            return fail(M.onnxModel, { file, problem: `subgraph '${g.name}': output '${o.name}' is not produced by any node` });
           return v;
         });
       } finally {
