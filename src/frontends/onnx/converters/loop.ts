@@ -15,7 +15,18 @@
  */
 import { type Expr, globalCall, graphVar, type GraphVar, ifExpr, primValue, tuple, tupleGet } from '../../../ir/graph/expr.ts';
 import { primSI, type StructInfo, tensorSI, tupleSI } from '../../../ir/graph/struct-info.ts';
-import { add, constInt, intImm, lt, type PrimExpr, primVar, type PrimVar, primVars, substitute } from '../../../ir/prim/expr.ts';
+import {
+  add,
+  constInt,
+  intImm,
+  lt,
+  sub,
+  type PrimExpr,
+  primVar,
+  type PrimVar,
+  primVars,
+  substitute,
+} from '../../../ir/prim/expr.ts';
 import { primExprEqual } from '../../../ir/structural.ts';
 import type { GraphProto } from '../proto.ts';
 import { type NodeContext, sanitize } from '../context.ts';
@@ -271,3 +282,103 @@ defineConverter('Loop', (ctx) => {
     inputs: (i, cond, c) => [iterValue(i), cond, ...c],
   });
 });
+
+/**
+ * Scan (opset 9+) as the same loop: the scan inputs are invariants sliced at the iteration
+ * number (from the end for a reverse direction); the trip count is the scan axis's length.
+ * Opset 8's batched form runs one such loop per batch element (its batch size must be a constant).
+ */
+defineConverter('Scan', (ctx) => {
+  const body = ctx.attr.graph('body') ?? ctx.fail("attribute 'body' is required");
+  const m = ctx.attr.int('num_scan_inputs');
+  if (ctx.opset < 9) {
+    if (ctx.has(0)) ctx.fail('sequence_lens is not supported');
+    const ins = ctx.node.input.slice(1).map((_, k) => ctx.tensor(k + 1));
+    const batch = ins[0]?.sinfo.shape[0];
+    const b = batch?.kind === 'int' ? batch.value : ctx.fail('the batch size must be a constant');
+    const dirs = ctx.attr.ints(
+      'directions',
+      ins.slice(ins.length - m).map(() => 0),
+    );
+    const per = Array.from({ length: b }, (_, j) => {
+      const idx = ctx.materialize(ctx.knownValue('int64', [], [intImm(j, 'int64')]));
+      const sliced = ins.map((t) => ctx.op('take', [t, idx], { axis: 0 }));
+      return scan(
+        ctx,
+        body,
+        m,
+        sliced,
+        dirs,
+        sliced.slice(sliced.length - m).map(() => 0),
+        [],
+        [],
+      );
+    });
+    return per[0]!.map((_, k) =>
+      per.length === 1
+        ? ctx.op('expand_dims', [per[0]![k]!], { axis: [0] })
+        : ctx.op('concat', [tuple(per.map((p) => ctx.op('expand_dims', [p[k]!], { axis: [0] }).expr))], { axis: 0 }),
+    );
+  }
+  const ins = ctx.node.input.map((_, k) => ctx.tensor(k));
+  const zeros = (n: number): number[] => Array.from({ length: n }, () => 0);
+  const nOut = body.output.length - (ins.length - m);
+  return scan(
+    ctx,
+    body,
+    m,
+    ins,
+    ctx.attr.ints('scan_input_directions', zeros(m)),
+    ctx.attr.ints('scan_input_axes', zeros(m)),
+    ctx.attr.ints('scan_output_directions', zeros(nOut)),
+    ctx.attr.ints('scan_output_axes', zeros(nOut)),
+  );
+});
+
+function scan(
+  ctx: NodeContext,
+  body: GraphProto,
+  m: number,
+  ins: readonly TensorValue[],
+  inDirs: readonly number[],
+  inAxes: readonly number[],
+  outDirs: readonly number[],
+  outAxes: readonly number[],
+): TensorValue[] {
+  const n = ins.length - m;
+  const scanIns = ins.slice(n);
+  const axes = scanIns.map((t, k) => {
+    const a = inAxes[k] ?? 0;
+    return a < 0 ? a + t.sinfo.shape.length : a;
+  });
+  const outs = buildLoop(ctx, {
+    body,
+    carried: ins.slice(0, n),
+    invariants: scanIns,
+    scans: body.output.length - n,
+    condOut: false,
+    keep: (i, _cond, invs) => below(i, invs[0]!.sinfo.shape[axes[0]!]!),
+    inputs: (i, _cond, carried, invs) => [
+      ...carried,
+      ...invs.map((x, k) => {
+        const len = x.sinfo.shape[axes[k]!]!;
+        const at = inDirs[k] ? sub(sub(len, 1), i) : i;
+        const idx = ctx.materialize(ctx.knownValue('int64', [], [at]));
+        return ctx.op('take', [x, idx], { axis: axes[k]! });
+      }),
+    ],
+  });
+  return outs.map((t, k) => {
+    if (k < n) return t;
+    const j = k - n;
+    let r = outDirs[j] ? ctx.op('flip', [t], { axis: 0 }) : t;
+    const rank = r.sinfo.shape.length;
+    const a = (outAxes[j] ?? 0) < 0 ? outAxes[j]! + rank : (outAxes[j] ?? 0);
+    if (a !== 0) {
+      const perm = Array.from({ length: rank - 1 }, (_, q) => q + 1);
+      perm.splice(a, 0, 0);
+      r = ctx.op('permute_dims', [r], { axes: perm });
+    }
+    return r;
+  });
+}
