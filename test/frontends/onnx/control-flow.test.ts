@@ -162,3 +162,46 @@ describe('Loop', () => {
     );
   });
 });
+
+describe('Scan', () => {
+  // A running sum over axis 1 of x [2, 5, 3], forward or reverse; the scan output stacked on axis 0 or 1.
+  const scanModel = (attrs: Record<string, number[]>): Uint8Array =>
+    model(
+      13,
+      [f32('s0', [2, 3]), f32('x', [2, 5, 3])],
+      [f32('sf'), f32('ys')],
+      [
+        {
+          op: 'Scan',
+          inputs: ['s0', 'x'],
+          outputs: ['sf', 'ys'],
+          attrs: {
+            num_scan_inputs: 1,
+            scan_input_axes: [1],
+            ...attrs,
+            body: {
+              graph: {
+                name: 'body',
+                inputs: [f32('s', [2, 3]), f32('xt', [2, 3])],
+                outputs: [f32('s2'), f32('y')],
+                nodes: [
+                  { op: 'Add', inputs: ['s', 'xt'], outputs: ['s2'] },
+                  { op: 'Mul', inputs: ['s2', 'xt'], outputs: ['y'] },
+                ],
+              },
+            },
+          },
+        },
+      ],
+    );
+  const feeds: OracleInput[] = [
+    { name: 's0', shape: [2, 3] },
+    { name: 'x', shape: [2, 5, 3] },
+  ];
+  test('forward', async () => {
+    await expectClose(scanModel({}), feeds);
+  });
+  test('reverse input and output, the output stacked on axis 1', async () => {
+    await expectClose(scanModel({ scan_input_directions: [1], scan_output_directions: [1], scan_output_axes: [1] }), feeds);
+  });
+});
