@@ -63,7 +63,14 @@ export type Instr =
   /** Calls a registry function and keeps its result. */
   | { readonly op: 'extern'; readonly dst: number; readonly func: string; readonly args: readonly number[] }
   /** Calls another function of the program. */
-  | { readonly op: 'call'; readonly dst: number; readonly func: string; readonly args: readonly number[] }
+  | {
+      readonly op: 'call';
+      readonly dst: number;
+      readonly func: string;
+      readonly args: readonly number[];
+      /** The function returns this call's result as it is: the VM runs the callee in this frame (a loop). */
+      readonly tail?: boolean;
+    }
   | { readonly op: 'tuple'; readonly dst: number; readonly fields: readonly number[] }
   | { readonly op: 'get'; readonly dst: number; readonly src: number; readonly index: number }
   | { readonly op: 'shape'; readonly dst: number; readonly dims: readonly ShapeExpr[] }

@@ -101,10 +101,10 @@ export class VirtualMachine {
 
   private async run(name: string, f: VMFunction, args: readonly Value[], depth: number, owned?: NDArray[]): Promise<Value> {
     if (depth > MAX_DEPTH) throw new Error(`${name}: calls nested more than ${MAX_DEPTH} deep`);
-    const regs: Value[] = new Array<Value>(f.registers);
+    let regs: Value[] = new Array<Value>(f.registers);
     args.forEach((a, i) => (regs[i] = a));
-    const frame = new Frame(name, f);
-    const code = f.code;
+    let frame = new Frame(name, f);
+    let code = f.code;
     let pc = 0;
     for (;;) {
       const ins: Instr = code[pc++]!;
@@ -163,6 +163,17 @@ export class VirtualMachine {
         case 'call': {
           const callee = this.program.functions[ins.func];
           if (!callee) throw new Error(`${name}: calls '${ins.func}', which the program lacks`);
+          if (ins.tail) {
+            // A call in tail position replaces this frame: a loop runs without nesting calls.
+            const tailArgs = ins.args.map((r) => regs[r]!);
+            name = ins.func;
+            regs = new Array<Value>(callee.registers);
+            tailArgs.forEach((a, i) => (regs[i] = a));
+            frame = new Frame(name, callee);
+            code = callee.code;
+            pc = 0;
+            break;
+          }
           regs[ins.dst] = await this.run(
             ins.func,
             callee,

@@ -328,14 +328,28 @@ describe('errors', () => {
     expect(bb.getModule().functions.has('main')).toBe(true);
   });
 
+  test('a function built inside another, and a nested scope, leave the outer bindings where they were', () => {
+    const bb = new BlockBuilder(withOps);
+    bb.function('a', [x], () => {
+      const y = bb.emit(opCall('relu', [x]), 'y');
+      const inner = graphVar('p', f32([n, 4]));
+      bb.function('b', [inner], () => bb.emit(opCall('relu', [inner]), 'z'));
+      const branch = bb.scope(() => bb.emit(opCall('relu', [y]), 'w'));
+      expect(branch.blocks[0]!.bindings.map((b) => b.var.name)).toEqual(['w']);
+      return y;
+    });
+    const m = bb.getModule();
+    const a = m.functions.get('a')!;
+    const b = m.functions.get('b')!;
+    expect(a.kind === 'func' && a.body.blocks.flatMap((blk) => blk.bindings.map((x) => x.var.name))).toEqual(['y']);
+    expect(b.kind === 'func' && b.body.blocks.flatMap((blk) => blk.bindings.map((x) => x.var.name))).toEqual(['z']);
+  });
+
   test('misuse of functions, dataflow blocks and outputs', () => {
     const bb = new BlockBuilder(withOps);
-    expect(() =>
-      bb.function('a', [x], () => {
-        bb.function('b', [], () => x);
-        return x;
-      }),
-    ).toThrow(/functions cannot be nested/);
+    expect(() => bb.function('a', [x], () => bb.dataflow(() => (bb.scope(() => x), x)))).toThrow(
+      /an if cannot be built in a dataflow block/,
+    );
     expect(() => bb.function('a', [x], () => bb.dataflow(() => bb.dataflow(() => x)))).toThrow(
       /dataflow blocks cannot be nested/,
     );

@@ -124,6 +124,7 @@ class FunctionLowerer {
     const params = this.f.params.map((p) => this.paramInfo(p, names.get(p)!));
     const result = this.seq(this.f.body);
     this.emit({ op: 'ret', src: result });
+    this.markTailCalls();
     const upper = this.upperBounds();
     const outputs = this.stringList('output_names');
     return {
@@ -135,6 +136,29 @@ class FunctionLowerer {
       ...(upper.some((u) => u !== null) ? { upper } : {}),
       code: this.code,
     };
+  }
+
+  /**
+   * A call whose result only moves (through if-branch moves and jumps) to a `ret` is in tail
+   * position: the VM runs it in the caller's frame, so a loop (a function calling itself last)
+   * runs any number of iterations without nesting calls.
+   */
+  private markTailCalls(): void {
+    this.code.forEach((ins, pc) => {
+      if (ins.op !== 'call') return;
+      let reg = ins.dst;
+      for (let at = pc + 1, steps = 0; at < this.code.length && steps < this.code.length; steps++) {
+        const next = this.code[at]!;
+        if (next.op === 'move' && next.src === reg) {
+          reg = next.dst;
+          at++;
+        } else if (next.op === 'jump') at = next.to;
+        else {
+          if (next.op === 'ret' && next.src === reg) this.code[pc] = { ...ins, tail: true };
+          return;
+        }
+      }
+    });
   }
 
   /**

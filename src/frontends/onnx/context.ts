@@ -33,6 +33,14 @@ export interface ImportState {
   readonly opset: number;
   /** Symbol names in use, so fresh ones do not collide. */
   readonly symbols: Set<string>;
+  /**
+   * Converts a subgraph (a branch of If, the body of Loop or Scan) into the current scope of
+   * the block builder: its inputs bound to `inputs`, names of the enclosing graphs visible
+   * (ONNX scoping); returns its outputs.
+   */
+  readonly subgraph: (g: GraphProto, inputs: readonly Value[], names?: ReadonlyMap<string, Value>) => Value[];
+  /** The value a name has where the current node is converted. */
+  readonly lookup: (name: string) => Value | undefined;
 }
 
 const ATTR_TYPE_NAMES: Record<number, string> = {
@@ -145,6 +153,21 @@ export class NodeContext {
 
   get analyzer(): Analyzer {
     return this.state.analyzer;
+  }
+
+  /** The block builder, for converters that build control flow (If, Loop, Scan). */
+  get builder(): BlockBuilder {
+    return this.state.bb;
+  }
+
+  /** Converts subgraph `g` with its inputs bound to `inputs` (see ImportState.subgraph). */
+  subgraph(g: GraphProto, inputs: readonly Value[], names?: ReadonlyMap<string, Value>): Value[] {
+    return this.state.subgraph(g, inputs, names);
+  }
+
+  /** The value of an enclosing graph's name (what a subgraph reads from outside). */
+  lookup(name: string): Value | undefined {
+    return this.state.lookup(name);
   }
 
   /** Fails the import with a message that names the node, its op type and the opset. */

@@ -104,6 +104,9 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
   const opset = defaultOpset(model);
   checkSupported(graph, file, opset);
 
+  const values = new Map<string, Value>();
+  /** The names visible where a node is converted: the main graph's, then each enclosing subgraph's. */
+  let scope = values;
   const state: ImportState = {
     file,
     dir: options.dir,
@@ -111,8 +114,33 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
     analyzer: new Analyzer(),
     opset,
     symbols: new Set(),
+    lookup: (name) => scope.get(name),
+    subgraph: (g, inputs, names) => {
+      const outer = scope;
+      // ONNX scoping: a subgraph sees every name of the graphs around it; its own names stay inside.
+      const inner = new Map(outer);
+      for (const [n, v] of names ?? []) inner.set(n, v);
+      scope = inner;
+      try {
+        g.input.forEach((inp, i) => {
+          const v = inputs[i];
+          if (v) inner.set(inp.name, v);
+        });
+        const failWith = (name: string) => (problem: string) =>
+          fail(M.onnxModel, { file, problem: `subgraph '${g.name}', initializer '${name}': ${problem}` });
+        for (const t of g.initializer) inner.set(t.name, protoValue(t, options.dir, failWith(t.name), file));
+        g.node.forEach((node, index) => convertNode(node, index, inner, state));
+        return g.output.map((o) => {
+          const v = inner.get(o.name);
+          if (!v)
+            return fail(M.onnxModel, { file, problem: `subgraph '${g.name}': output '${o.name}' is not produced by any node` });
+          return v;
+        });
+      } finally {
+        scope = outer;
+      }
+    },
   };
-  const values = new Map<string, Value>();
   const failWith = (name: string) => (problem: string) =>
     fail(M.onnxModel, { file, problem: `initializer '${name}': ${problem}` });
   for (const t of graph.initializer) values.set(t.name, protoValue(t, options.dir, failWith(t.name), file));
@@ -137,11 +165,15 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
   }
   symbols.checkAllUsed(file);
 
+  // An if cannot stand in a dataflow block: a graph with control flow is built without one.
+  const plain = graph.node.some((n) => CONTROL_FLOW.has(n.op_type) && (n.domain === '' || n.domain === 'ai.onnx'));
+  const inBlock = <T>(body: () => T): T => (plain ? body() : state.bb.dataflow(body));
+  const output = (e: Expr): Expr => (plain ? state.bb.emit(e, 'out') : state.bb.emitOutput(e, 'out'));
   state.bb.function(
     'main',
     params,
     () =>
-      state.bb.dataflow(() => {
+      inBlock(() => {
         graph.node.forEach((node, index) => convertNode(node, index, values, state));
         const outs = graph.output.map((o) => {
           const v = values.get(o.name);
@@ -154,13 +186,16 @@ export function importOnnx(bytes: Uint8Array | ModelProto, options: OnnxImportOp
           [],
           state,
         );
-        const exprs: Expr[] = outs.map((v) => state.bb.emitOutput(ctx.materialize(v).expr, 'out'));
-        return exprs.length === 1 ? exprs[0]! : state.bb.emitOutput(tuple(exprs), 'out');
+        const exprs: Expr[] = outs.map((v) => output(ctx.materialize(v).expr));
+        return exprs.length === 1 ? exprs[0]! : output(tuple(exprs));
       }),
     { attrs: { ...functionAttrs(options.dynamic ?? {}, symbols), ...ioNames(inputNames, params, graph) } },
   );
   return state.bb.getModule();
 }
+
+/** Operators whose conversion emits an if (which a dataflow block cannot hold). */
+const CONTROL_FLOW = new Set(['If', 'Loop', 'Scan']);
 
 function defaultOpset(model: ModelProto): number {
   const entry = model.opset_import.find((o) => o.domain === '' || o.domain === 'ai.onnx');

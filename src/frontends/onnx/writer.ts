@@ -6,7 +6,24 @@
  */
 import { ModelType } from './proto.ts';
 
-export type AttrSpec = number | number[] | string | { floats: number[] } | { float: number } | { strings: string[] };
+export type AttrSpec =
+  | number
+  | number[]
+  | string
+  | { floats: number[] }
+  | { float: number }
+  | { strings: string[] }
+  /** A subgraph: If's branches, the body of Loop and Scan. */
+  | { graph: GraphSpec };
+
+/** A graph: the model's, or a subgraph attribute's (which may read names of the graphs around it). */
+export interface GraphSpec {
+  readonly name: string;
+  readonly inputs: readonly ValueSpec[];
+  readonly outputs: readonly ValueSpec[];
+  readonly initializers?: readonly TensorSpec[];
+  readonly nodes: readonly NodeSpec[];
+}
 
 export interface NodeSpec {
   readonly op: string;
@@ -52,6 +69,7 @@ function attribute(name: string, v: AttrSpec): Record<string, unknown> {
   if (typeof v === 'number') return Number.isInteger(v) ? { name, type: 2, i: v } : { name, type: 1, f: v };
   if (Array.isArray(v)) return { name, type: 7, ints: v };
   if ('float' in v) return { name, type: 1, f: v.float };
+  if ('graph' in v) return { name, type: 5, g: graphProto(v.graph) };
   if ('strings' in v) return { name, type: 8, strings: v.strings.map((x) => new TextEncoder().encode(x)) };
   return { name, type: 6, floats: v.floats };
 }
@@ -86,20 +104,24 @@ export function encodeModel(m: ModelSpec): Uint8Array {
       { domain: '', version: m.opset },
       ...Object.entries(m.domains ?? {}).map(([domain, version]) => ({ domain, version })),
     ],
-    graph: {
-      name: m.graphName,
-      node: m.nodes.map((n, i) => ({
-        op_type: n.op,
-        name: n.name ?? `${n.op}_${i}`,
-        ...(n.domain ? { domain: n.domain } : {}),
-        input: n.inputs,
-        output: n.outputs,
-        attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
-      })),
-      initializer: m.initializers.map(tensor),
-      input: m.inputs.map(valueInfo),
-      output: m.outputs.map(valueInfo),
-    },
+    graph: graphProto({ ...m, name: m.graphName }),
   });
   return ModelType.encode(message).finish();
+}
+
+function graphProto(g: GraphSpec): Record<string, unknown> {
+  return {
+    name: g.name,
+    node: g.nodes.map((n, i) => ({
+      op_type: n.op,
+      name: n.name ?? `${n.op}_${i}`,
+      ...(n.domain ? { domain: n.domain } : {}),
+      input: n.inputs,
+      output: n.outputs,
+      attribute: Object.entries(n.attrs ?? {}).map(([k, v]) => attribute(k, v)),
+    })),
+    initializer: (g.initializers ?? []).map(tensor),
+    input: g.inputs.map(valueInfo),
+    output: g.outputs.map(valueInfo),
+  };
 }

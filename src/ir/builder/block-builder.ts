@@ -16,6 +16,7 @@ import {
   graphFunc,
   type GraphVar,
   graphVar,
+  type SeqExpr,
   intrinsicSinfo,
   isLeaf,
   matchCast,
@@ -127,18 +128,19 @@ export class BlockBuilder {
     body: () => Expr,
     options: { attrs?: AttrMap; ret?: StructInfo } = {},
   ): GraphFunc {
-    if (this.frame) fail(M.irConstruction, { what: 'block builder', problem: 'functions cannot be nested' });
+    // A function built while another is (a loop body the importer makes) leaves the outer one as it was.
+    const outer = this.frame;
     this.frame = { blocks: [], current: [], dataflow: false, names: new Set(params.map((p) => p.name)), next: new Map() };
     let result: Expr;
     try {
       result = this.leaf(body(), 'gv');
     } catch (e) {
-      this.frame = undefined;
+      this.frame = outer;
       throw e;
     }
     this.flush();
     const blocks = this.frame.blocks;
-    this.frame = undefined;
+    this.frame = outer;
     const inferred = intrinsicSinfo(result);
     if (!options.ret && !inferred)
       fail(M.irConstruction, { what: `function ${name}`, problem: 'the return type cannot be inferred; pass options.ret' });
@@ -164,6 +166,24 @@ export class BlockBuilder {
     } finally {
       this.flush();
       frame.dataflow = false;
+    }
+  }
+
+  /**
+   * Builds a nested sequence (a branch of an `if`): `body` emits into a scope of its
+   * own, whose bindings end up in the returned SeqExpr, not in the enclosing block.
+   * Names stay unique across the whole function, so a branch never shadows.
+   */
+  scope(body: () => Expr): SeqExpr {
+    const outer = this.requireFrame();
+    if (outer.dataflow) fail(M.irConstruction, { what: 'block builder', problem: 'an if cannot be built in a dataflow block' });
+    this.frame = { blocks: [], current: [], dataflow: false, names: outer.names, next: outer.next };
+    try {
+      const result = this.leaf(body(), 'lv');
+      this.flush();
+      return seqExpr(this.frame.blocks, result);
+    } finally {
+      this.frame = outer;
     }
   }
 

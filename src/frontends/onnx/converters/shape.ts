@@ -349,6 +349,18 @@ defineConverter('Slice', (ctx) => {
     axes = ctx.attr.has('axes') ? ctx.attr.ints('axes') : undefined;
   } else {
     const need = (i: number, what: string): number[] => ctx.knownInts(i) ?? ctx.fail(`${what} must be constant`);
+    // Bounds known as symbolic expressions (a loop's iteration number): strided_slice takes them as they are.
+    const symbolic = (i: number): PrimExpr[] | undefined => (ctx.knownInts(i) ? undefined : ctx.known(i)?.values.slice());
+    const sb = symbolic(1);
+    const se = symbolic(2);
+    if ((sb || se) && !ctx.has(4)) {
+      const b = sb ?? need(1, 'starts').map((v) => literal(v, 'int64'));
+      const e = se ?? need(2, 'ends').map((v) => literal(Math.max(Math.min(v, 2 ** 31 - 1), -(2 ** 31)), 'int64'));
+      const axs = (ctx.has(3) ? need(3, 'axes') : b.map((_, i) => i)).map((a) => normAxis(ctx, a, dims.length));
+      // Symbolic bounds cannot be clamped at import: they are taken as in range (assume_inbound), so
+      // `x[i:i+1]` has length 1. A model whose symbolic bounds leave the tensor is not supported.
+      return ctx.op('strided_slice', [ctx.tensor(0), ctx.shapeArg(b), ctx.shapeArg(e)], { axes: axs, assume_inbound: true });
+    }
     starts = need(1, 'starts');
     ends = need(2, 'ends');
     axes = ctx.has(3) ? need(3, 'axes') : undefined;
