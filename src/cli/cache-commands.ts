@@ -6,7 +6,7 @@ import { KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
-import { type BuildRecord, readBuildRecord } from './cache-options.ts';
+import { type BuildRecord, readBuildRecord } from './build-record.ts';
 import { formatBytes } from './progress.ts';
 import { loadProjectConfig } from './project-config.ts';
 

@@ -4,8 +4,7 @@
  * config's `cache:` section. And the record of the last build that `kiln cache
  * stats` shows: where each stage came from, what the remote cache did.
  */
-import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { type Command, Option } from 'commander';
 import {
   type CacheStore,
@@ -13,13 +12,12 @@ import {
   openLocalStore,
   parseRemoteUrl,
   RemoteBackedStore,
-  type RemoteActivity,
   withRemoteCache,
 } from '../cache/index.ts';
-import { writeFileAtomic } from '../cache/atomic-write.ts';
 import type { BuildResult } from '../pipeline/engine.ts';
 import { formatDiagnostic, KilnError } from '../support/diagnostics.ts';
 import { diagnostic, M, warning } from '../support/messages.ts';
+import { buildRecord, writeBuildRecord } from './build-record.ts';
 import type { CliIO } from './io.ts';
 import { loadProjectConfig } from './project-config.ts';
 
@@ -95,36 +93,14 @@ function usage(problem: string): KilnError {
   return new KilnError(diagnostic(M.cliUsage, { problem }), { input: true });
 }
 
-/** What `kiln cache stats` says of the last build. */
-export interface BuildRecord {
-  readonly at: string;
-  readonly pipelines: readonly { readonly pipeline: string; readonly stages: readonly { name: string; source: string }[] }[];
-  readonly local: { readonly hits: number; readonly misses: number };
-  readonly remote?: Omit<RemoteActivity, 'warnings'> & { readonly warnings: number };
-}
-
-const RECORD_FILE = 'last-build.json';
-
 export async function recordBuild(store: CacheStore | undefined, results: readonly BuildResult[]): Promise<void> {
   if (!store) return;
-  const stages = results.flatMap((r) => r.stages);
-  const record: BuildRecord = {
-    at: new Date().toISOString(),
-    pipelines: results.map((r) => ({ pipeline: r.pipeline, stages: r.stages.map((s) => ({ name: s.name, source: s.source })) })),
-    local: { hits: stages.filter((s) => s.source === 'local').length, misses: stages.filter((s) => s.source !== 'local').length },
-    ...(store instanceof RemoteBackedStore ? { remote: { ...store.activity, warnings: store.activity.warnings.length } } : {}),
-  };
-  try {
-    await writeFileAtomic(store.root, join(store.root, RECORD_FILE), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
-  } catch {
-    // The record is a convenience: a cache that cannot be written already warned.
-  }
-}
-
-export function readBuildRecord(root: string): BuildRecord | undefined {
-  try {
-    return JSON.parse(readFileSync(join(root, RECORD_FILE), 'utf8')) as BuildRecord;
-  } catch {
-    return undefined;
-  }
+  const remote = store instanceof RemoteBackedStore ? { ...store.activity, warnings: store.activity.warnings.length } : undefined;
+  await writeBuildRecord(
+    store.root,
+    buildRecord(
+      results.map((r) => ({ pipeline: r.pipeline, stages: r.stages })),
+      remote,
+    ),
+  );
 }
