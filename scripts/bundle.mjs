@@ -2,7 +2,11 @@
 // one cost ~70 ms at every start; one file keeps a no-op rebuild well under 250 ms.
 // jiti, listr2, chokidar, protobufjs, webgpu, binaryen and onnxruntime-node (an optional peer) stay external: they
 // load only when a command needs them (and webgpu and onnxruntime-node find their .node files next to their own).
+import { rmSync } from 'node:fs';
 import { build } from 'esbuild';
+
+// Chunk names carry content hashes: without this, every build would leave the last one's chunks behind.
+rmSync('dist/chunks', { recursive: true, force: true });
 
 await build({
   entryPoints: { kiln: 'src/cli/bin.ts' },

@@ -9,6 +9,8 @@ import type { EntryKind } from './store.ts';
 
 export const ENTRY_DIRS: Readonly<Record<EntryKind, string>> = { action: 'ac', blob: 'cas' };
 export const TEMP_DIR = 'tmp';
+/** The up-to-date check's stamps (src/cli/up-to-date.ts). */
+export const UP_TO_DATE_DIR = 'up-to-date';
 
 const SHA256_HEX = /^[0-9a-f]{64}$/;
 const SHARD = /^[0-9a-f]{2}$/;

@@ -18,7 +18,7 @@ import { decodeActionEntry, encodeActionEntry } from './action-entry.ts';
 import { type ChunkHook, copyFileAtomic, writeFileAtomic } from './atomic-write.ts';
 import { describeError, errnoCode, removeFile, removeFileSync, touch, touchSync } from './fs-util.ts';
 import { collectGarbage, removeStaleTempFiles } from './gc.ts';
-import { ENTRY_DIRS, entryLabel, entryPath, TEMP_DIR } from './layout.ts';
+import { ENTRY_DIRS, entryLabel, entryPath, TEMP_DIR, UP_TO_DATE_DIR } from './layout.ts';
 import { computeStats } from './stats.ts';
 import type { CacheStats, CacheStore, EntryKind, GcResult } from './store.ts';
 
@@ -180,6 +180,8 @@ class LocalStore implements CacheStore {
         await rm(aside, { recursive: true, force: true, maxRetries: 3 });
       }),
     );
+    // Stamps of the up-to-date check name entries that are gone now; they would only miss.
+    await rm(join(this.root, UP_TO_DATE_DIR), { recursive: true, force: true, maxRetries: 3 });
     await removeStaleTempFiles(this.root);
   }
 

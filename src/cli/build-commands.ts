@@ -10,6 +10,7 @@ import { diagnostic, M } from '../support/messages.ts';
 import { addCacheOptions, type CacheOptions, closeStore, openStore, recordBuild } from './cache-options.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { plainEvents, runWithListr, summary, useTty } from './progress.ts';
+import { readFilesState, recordUpToDate } from './up-to-date.ts';
 
 export { openStore } from './cache-options.ts';
 
@@ -91,10 +92,17 @@ export function registerBuildCommands(program: Command, io: CliIO, setExit: (cod
 }
 
 async function build(files: readonly string[], opts: PipelineOptions & { report?: string }, io: CliIO): Promise<number> {
+  const startedAt = Date.now();
   const all = await resolveAll(files, opts, io);
   if (!all) return EXIT.invalid;
+  // What the build reads, as it is before it runs: the stamp of the up-to-date check.
+  const read = readFilesState(
+    all.flatMap((r) => r.watched),
+    startedAt,
+  );
   const store = openStore(opts, io);
   const reports: BuildResult[] = [];
+  const builds: Build[] = [];
   try {
     for (const r of all) {
       const p = r.pipeline!;
@@ -104,6 +112,7 @@ async function build(files: readonly string[], opts: PipelineOptions & { report?
         ...(useTty() ? {} : { onEvent: plainEvents(io, p.name) }),
       });
       const result = await runBuild(b, p.stages.length - 1);
+      builds.push(b);
       reports.push(result);
       io.stderr(`${summary(result)}\n`);
     }
@@ -114,6 +123,23 @@ async function build(files: readonly string[], opts: PipelineOptions & { report?
     closeStore(store);
   }
   if (opts.report) writeFileSync(opts.report, `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);
+  else if (store)
+    recordUpToDate(
+      {
+        files,
+        set: opts.set,
+        verify: Boolean(opts.verify),
+        ...(opts.cacheDir !== undefined ? { cacheDir: opts.cacheDir } : {}),
+        ...(opts.target ? { target: opts.target } : {}),
+      },
+      read,
+      builds.map((b, i) => ({
+        pipeline: reports[i]!.pipeline,
+        target: reports[i]!.target,
+        stages: reports[i]!.stages.map((s) => s.name),
+        entries: b.entries(),
+      })),
+    );
   return EXIT.ok;
 }
 

@@ -25,7 +25,10 @@ export function buildRecord(
   const stages = pipelines.flatMap((p) => p.stages);
   return {
     at: new Date().toISOString(),
-    pipelines: pipelines.map((p) => ({ pipeline: p.pipeline, stages: p.stages.map((s) => ({ name: s.name, source: s.source })) })),
+    pipelines: pipelines.map((p) => ({
+      pipeline: p.pipeline,
+      stages: p.stages.map((s) => ({ name: s.name, source: s.source })),
+    })),
     local: { hits: stages.filter((s) => s.source === 'local').length, misses: stages.filter((s) => s.source !== 'local').length },
     ...(remote ? { remote } : {}),
   };

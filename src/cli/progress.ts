@@ -25,18 +25,23 @@ export function formatBytes(n: number): string {
   return u === 0 ? `${v} B` : `${v.toFixed(1)} ${units[u]}`;
 }
 
-function stageLine(r: StageResult): string {
+/** `[vision] fuse: cached`, `[vision] codegen: 120 ms` */
+export function doneLine(pipeline: string, stage: string, r: Pick<StageResult, 'cached' | 'source' | 'ms'>): string {
+  return `[${pipeline}] ${stage}: ${stageLine(r)}`;
+}
+
+function stageLine(r: Pick<StageResult, 'cached' | 'source' | 'ms'>): string {
   return r.cached ? cachedWord(r) : formatMs(r.ms);
 }
 
-function cachedWord(r: StageResult): string {
+function cachedWord(r: Pick<StageResult, 'source'>): string {
   return r.source === 'remote' ? 'cached (remote)' : 'cached';
 }
 
 /** Plain, line-per-event output: what CI logs show. */
 export function plainEvents(io: CliIO, pipeline: string): (e: BuildEvent) => void {
   return (e) => {
-    if (e.kind === 'done') io.stderr(`[${pipeline}] ${e.stage.name}: ${stageLine(e.result)}\n`);
+    if (e.kind === 'done') io.stderr(`${doneLine(pipeline, e.stage.name, e.result)}\n`);
     else if (e.kind === 'warning') io.stderr(`[${pipeline}] warning: ${e.message}\n`);
     else if (e.kind === 'log') io.stderr(`[${pipeline}] ${e.stage ? `${e.stage.name}: ` : ''}${e.message}\n`);
   };
@@ -76,7 +81,10 @@ export async function runWithListr(build: Build, last: number): Promise<BuildRes
 }
 
 /** `built vision (webgpu) in 120 ms: 2 ran, 6 cached` */
-export function summary(r: BuildResult, verb = 'built'): string {
+export function summary(
+  r: Pick<BuildResult, 'pipeline' | 'target' | 'totalMs'> & { stages: readonly Pick<StageResult, 'cached' | 'source'>[] },
+  verb = 'built',
+): string {
   const ran = r.stages.filter((s) => !s.cached).length;
   const remote = r.stages.filter((s) => s.source === 'remote').length;
   const cached = `${r.stages.length - ran} cached${remote > 0 ? ` (${remote} remote)` : ''}`;

@@ -18,7 +18,7 @@ import { dotted, zodDiagnostics } from '../pipeline/problems.ts';
 import { parseYaml, toJson } from '../pipeline/yaml-tree.ts';
 import { KilnError } from '../support/diagnostics.ts';
 
-export const PROJECT_CONFIG = 'kiln.config.yaml';
+import { PROJECT_CONFIG } from './project-config-name.ts';
 
 const cacheSection = z
   .object({

@@ -192,6 +192,25 @@ export class Build {
     return result;
   }
 
+  /**
+   * What an identical build would look up, after this one ran every stage: each stage's action key,
+   * the blobs its entry needs, and the files it emitted (absolute). Undefined when a stage has no
+   * entry (not cacheable, no store, or not run).
+   */
+  entries(): { actions: string[]; blobs: string[]; files: string[] } | undefined {
+    const actions: string[] = [];
+    const blobs = new Set<string>();
+    const files: string[] = [];
+    for (const [i, stage] of this.pipeline.stages.entries()) {
+      const s = this.states[i];
+      if (!s?.payload || !s.result || stage.def.cacheable === false) return undefined;
+      actions.push(s.key);
+      for (const h of [s.payload.module, ...s.payload.blobs]) blobs.add(h);
+      for (const f of s.payload.files) files.push(resolve(stage.dir, f.path));
+    }
+    return { actions, blobs: [...blobs], files };
+  }
+
   /** The module after stage i, from memory, the cache, or by running the stage. */
   async moduleAfter(i: number): Promise<IRModule> {
     const state = this.states[i];
