@@ -51,7 +51,7 @@ interface PageResult {
 const silent = { stdout: () => undefined, stderr: () => undefined };
 
 /** The vision vertical's model for the js target (CPU) or the webgpu target (scheduled for GPUs). */
-const pipelineFor = (name: string, target: 'js' | 'webgpu', out = 'artifact'): string => `name: ${name}
+const pipelineFor = (name: string, target: 'js' | 'wasm' | 'webgpu', out = 'artifact'): string => `name: ${name}
 target: ${target}
 model:
   path: ${join(REPO, 'examples/models/tiny-resnet.onnx')}
@@ -60,7 +60,7 @@ model:
 stages:
   - import: {}
   - legalize: {}
-${target === 'webgpu' ? '  - schedule: {}\n' : ''}  - codegen: { out: ${out} }
+${target === 'js' ? '' : '  - schedule: {}\n'}  - codegen: { out: ${out} }
 `;
 
 async function serve(ws: Workspace, file: string): Promise<ServeHandle> {
@@ -139,6 +139,52 @@ describe.skipIf(!CHROMIUM)('kiln serve in Chromium', () => {
     expect(await page.textContent('#kernels')).toContain(r.kernels[0]!.kernel);
     await page.close();
   }, 120_000);
+
+  test('the wasm artifact runs on Web Workers sharing its memory when the page is cross-origin isolated, and on one thread with a notice when not', async () => {
+    const ws = space({ 'vision.yaml': pipelineFor('vision', 'wasm') });
+    const h = await serve(ws, 'vision.yaml');
+    handles.push(h);
+    const run = async (isolated: boolean): Promise<{ r: PageResult; threads: number; warnings: string[] }> => {
+      const page = await browser.newPage();
+      const warnings: string[] = [];
+      page.on('console', (m) => {
+        if (m.type() === 'warning') warnings.push(m.text());
+      });
+      // Without the server's COOP/COEP headers the page is not cross-origin isolated: no SharedArrayBuffer.
+      if (!isolated)
+        await page.route('**/*', async (route) => {
+          // The rebuild events stream never ends: passed through (its headers do not isolate the page).
+          if (route.request().url().includes('/_kiln/events')) return route.continue();
+          const response = await route.fetch();
+          const headers = { ...response.headers() };
+          delete headers['cross-origin-opener-policy'];
+          delete headers['cross-origin-embedder-policy'];
+          await route.fulfill({ response, headers });
+        });
+      await page.goto(h.url);
+      const r = await resultOf(page, 1);
+      const threads = await page.evaluate(() =>
+        Math.min(16, (globalThis as { navigator?: { hardwareConcurrency?: number } }).navigator?.hardwareConcurrency ?? 1),
+      );
+      expect(await page.evaluate(() => (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated)).toBe(isolated);
+      await page.unrouteAll({ behavior: 'ignoreErrors' });
+      await page.close();
+      return { r, threads, warnings };
+    };
+    const expected = (await nodeOutputs(h, ws.path('artifact'), 1, 1))[0]!.toNumbers();
+
+    const isolated = await run(true);
+    expect(isolated.r.ok, isolated.r.error).toBe(true);
+    expect(isolated.threads).toBeGreaterThan(1); // a machine with one core could not show the threads
+    expect(isolated.r.device).toBe(`cpu (WebAssembly, ${isolated.threads} threads)`);
+    expect(isolated.r.outputs[0]!.data).toEqual(expected);
+
+    const single = await run(false);
+    expect(single.r.ok, single.r.error).toBe(true);
+    expect(single.r.device).toBe('cpu (WebAssembly, 1 thread)');
+    expect(single.warnings.join('\n')).toContain('shared memory is unavailable');
+    expect(single.r.outputs[0]!.data).toEqual(expected);
+  }, 180_000);
 
   test('the page runs the WebGPU vision artifact on the browser adapter and matches Node', async () => {
     const ws = space({
