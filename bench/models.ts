@@ -89,6 +89,26 @@ function convModel(channels: number, size: number): Uint8Array {
   });
 }
 
+/** A 3x3 depthwise convolution (one filter per channel), padding 1, as in a MobileNet block. */
+function depthwiseModel(channels: number, size: number): Uint8Array {
+  return encodeModel({
+    opset: 17,
+    producer: 'kiln bench',
+    graphName: 'depthwise',
+    inputs: [{ name: 'x', elemType: 1, dims: [1, channels, size, size] }],
+    outputs: [{ name: 'y', elemType: 1, dims: [1, channels, size, size] }],
+    initializers: [{ name: 'w', dims: [channels, 1, 3, 3], data: seeded(channels * 9, 5, Math.sqrt(2 / 9)) }],
+    nodes: [
+      {
+        op: 'Conv',
+        inputs: ['x', 'w'],
+        outputs: ['y'],
+        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], group: channels },
+      },
+    ],
+  });
+}
+
 function mlpModel(widths: readonly number[]): Uint8Array {
   const initializers: TensorSpec[] = [];
   const nodes: NodeSpec[] = [];
@@ -148,6 +168,13 @@ function cases(): Case[] {
       inputs: [{ name: 'x', shape: [1, 64, 56, 56] }],
       repeats: 3,
       flops: 2 * 64 * 64 * 9 * 56 * 56,
+    },
+    {
+      name: 'depthwise conv 3x3, 144 channels over 56x56',
+      bytes: depthwiseModel(144, 56),
+      inputs: [{ name: 'x', shape: [1, 144, 56, 56] }],
+      repeats: 5,
+      flops: 2 * 144 * 9 * 56 * 56,
     },
     {
       name: 'mlp 512-1024-1024-10, batch 8',
