@@ -8,6 +8,7 @@ import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { bytesPerElement, type DType, isBigIntDType, isDType, storageOf } from '../runtime/dtype.ts';
+import type { KilnModule } from '../runtime/artifact.ts';
 import type { EntryInfo, Manifest } from '../runtime/manifest.ts';
 import { NDArray, sizeOf, tensor } from '../runtime/ndarray.ts';
 import { readNpy, writeNpy } from '../runtime/npy.ts';
@@ -18,7 +19,7 @@ import { KilnError } from '../support/diagnostics.ts';
 import { diagnostic, M } from '../support/messages.ts';
 import { type CliIO, EXIT, reportError, Sources } from './io.ts';
 import { formatBytes } from './progress.ts';
-import { formatTiming, timeRuns, WARMUP_MS } from './timing.ts';
+import { formatProfile, formatTiming, timeRuns, WARMUP_MS } from './timing.ts';
 
 interface RunOptions {
   readonly entry?: string;
@@ -31,6 +32,7 @@ interface RunOptions {
   readonly output?: string;
   readonly verify: boolean;
   readonly threads?: string;
+  readonly profile?: boolean;
 }
 
 const collect = (v: string, all: string[]): string[] => [...all, v];
@@ -58,6 +60,7 @@ export function registerRunCommand(program: Command, io: CliIO, setExit: (code: 
       'auto',
     )
     .option('--output <dir>', 'write the outputs there as output_<i>.npy')
+    .option('--profile', 'after the timed runs, as many with each kernel timed: a table of kernels, slowest first')
     .option('--no-verify', "skip checking the parameters against the manifest's hashes (a trusted artifact)")
     .action(async (dir: string, opts: RunOptions) => {
       try {
@@ -112,6 +115,7 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
   const outputs = flatten(timing.result);
   for (const [i, o] of outputs.entries()) io.stdout(`${describeOutput(i, o)}\n`);
   io.stdout(`${formatTiming(entry, timing)}\n`);
+  if (opts.profile) io.stdout(formatProfile(await profileCalls(mod, entry, args, repeat), repeat));
   if (opts.output) {
     const out = resolve(opts.output);
     mkdirSync(out, { recursive: true });
@@ -120,6 +124,23 @@ async function run(dir: string, opts: RunOptions, io: CliIO): Promise<void> {
     }
     io.stdout(`wrote ${outputs.filter((o) => o instanceof NDArray).length} output(s) to ${out}\n`);
   }
+}
+
+/** Each kernel's launches and time summed over `calls` profiled calls, slowest first. */
+async function profileCalls(
+  mod: KilnModule,
+  entry: string,
+  args: readonly Value[],
+  calls: number,
+): Promise<{ kernel: string; launches: number; ms: number }[]> {
+  const sum = new Map<string, { kernel: string; launches: number; ms: number }>();
+  for (let i = 0; i < calls; i++) {
+    for (const k of (await mod.profile(entry, ...args)).kernels) {
+      const s = sum.get(k.kernel) ?? { kernel: k.kernel, launches: 0, ms: 0 };
+      sum.set(k.kernel, { kernel: k.kernel, launches: s.launches + k.launches, ms: s.ms + k.ms });
+    }
+  }
+  return [...sum.values()].sort((a, b) => b.ms - a.ms);
 }
 
 function positiveInt(text: string, flag: string, zeroOk = false): number {

@@ -47,3 +47,24 @@ export function formatTiming(entry: string, t: Timing<unknown>): string {
   const warm = t.warmups === 0 ? 'without warm-up' : `after ${t.warmups} warm-up run${t.warmups === 1 ? '' : 's'}`;
   return `${entry}: median ${formatMs(median)} ${spread} over ${runs} ${warm}`;
 }
+
+/**
+ * Profiled calls' kernels, slowest first: launches and time per call, share of the kernels' time.
+ * Each launch is waited for (on WebGPU too), so the sum exceeds a plain call's time.
+ */
+export function formatProfile(kernels: readonly { kernel: string; launches: number; ms: number }[], calls: number): string {
+  const total = kernels.reduce((a, k) => a + k.ms, 0);
+  const width = Math.max(6, ...kernels.map((k) => k.kernel.length));
+  const ms = (v: number): string => `${(v / calls).toFixed(3)} ms`.padStart(11);
+  const launches = (n: number): string => String(Math.round((10 * n) / calls) / 10).padStart(8);
+  return [
+    `profile (per call, mean of ${calls}; each kernel launch timed and waited for):`,
+    `  ${'kernel'.padEnd(width)}  launches         time  share`,
+    ...kernels.map(
+      (k) =>
+        `  ${k.kernel.padEnd(width)}  ${launches(k.launches)}  ${ms(k.ms)}  ${(total > 0 ? (100 * k.ms) / total : 0).toFixed(1).padStart(5)}%`,
+    ),
+    `  ${'total'.padEnd(width)}  ${launches(kernels.reduce((a, k) => a + k.launches, 0))}  ${ms(total)}`,
+    '',
+  ].join('\n');
+}

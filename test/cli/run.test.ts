@@ -109,6 +109,24 @@ describe('kiln run', () => {
     expect((await kiln('run', ws.path('artifacts/mm-relu'), '--warmup', 'some')).code).toBe(2);
   });
 
+  test('--profile: a table of the kernels, each launch timed, slowest first, with their share', async () => {
+    const r = await kiln('run', ws.path('artifacts/mm-relu'), '--shape', 'x=4,128', '--repeat', '2', '--profile');
+    expect(r.code, r.err).toBe(0);
+    expect(r.out).toContain('profile (per call, mean of 2; each kernel launch timed and waited for):');
+    const rows = [...r.out.matchAll(/^ {2}(\S+) +(\d+(?:\.\d)?) +([0-9.]+) ms +([0-9.]+)%$/gm)].map((m) => ({
+      kernel: m[1]!,
+      launches: Number(m[2]),
+      ms: Number(m[3]),
+      share: Number(m[4]),
+    }));
+    // The module's two kernels (the matmul, then the relu the legalize stage made), one launch each per call.
+    expect(rows.map((x) => x.launches)).toEqual([1, 1]);
+    expect(rows.some((x) => x.kernel === 'mm')).toBe(true);
+    expect(rows[0]!.ms).toBeGreaterThanOrEqual(rows[1]!.ms);
+    expect(rows.reduce((a, x) => a + x.share, 0)).toBeCloseTo(100, 0);
+    expect(r.out).toMatch(/^ {2}total +2 +[0-9.]+ ms$/m);
+  });
+
   test('a number given for a tensor input says what a tensor input takes', async () => {
     const r = await kiln('run', ws.path('artifacts/mm-relu'), '--input', 'x=3.5');
     expect(r.code).toBe(2);
