@@ -29,7 +29,7 @@ import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
 import { encoderLayerOnnx } from '../scripts/models/encoder-layer.ts';
 import { RESNET50_INPUT, resnet50Onnx } from '../scripts/models/resnet50.ts';
-import { median } from './util.ts';
+import { timeSteady } from './util.ts';
 import { timeReferenceMatmul } from './wgsl-matmul-reference.ts';
 
 interface Case {
@@ -244,14 +244,7 @@ async function timeKiln(
     const out = await mod.call('main', ...deviceArgs);
     if (out instanceof NDArray) await out.toCpu();
   };
-  await run();
-  const times: number[] = [];
-  for (let r = 0; r < c.repeats; r++) {
-    const t0 = performance.now();
-    await run();
-    times.push(performance.now() - t0);
-  }
-  return median(times);
+  return timeSteady(run, c.repeats);
 }
 
 async function timeOrtNode(c: Case): Promise<number> {
@@ -268,21 +261,14 @@ async function timeOrtNode(c: Case): Promise<number> {
         x.shape,
       )),
   );
-  await session.run(feeds);
-  const times: number[] = [];
-  for (let r = 0; r < Math.max(c.repeats, 5); r++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  return median(times);
+  return timeSteady(() => session.run(feeds), Math.max(c.repeats, 5));
 }
 
 function timeOrtWeb(c: Case, file: string, threads: number): number {
-  const child = join(import.meta.dirname, 'ort-web-child.mjs');
+  const child = join(import.meta.dirname, 'ort-web-child.ts');
   const r = spawnSync(
     process.execPath,
-    [child, file, JSON.stringify(c.inputs), String(threads), String(Math.max(c.repeats, 5))],
+    ['--import', 'tsx', child, file, JSON.stringify(c.inputs), String(threads), String(Math.max(c.repeats, 5))],
     {
       encoding: 'utf8',
       timeout: 600_000,
