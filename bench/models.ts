@@ -67,43 +67,27 @@ function matmulModel(n: number, m = n): Uint8Array {
   });
 }
 
-/** One 3x3 convolution, padding 1, as in a ResNet stage: `channels` in and out over size x size. */
-function convModel(channels: number, size: number): Uint8Array {
+/**
+ * One 3x3 convolution, padding 1, `channels` in and out over size x size: dense as in a ResNet
+ * stage, or depthwise (`groups` = channels, one filter per channel) as in a MobileNet block.
+ */
+function convModel(channels: number, size: number, groups = 1): Uint8Array {
+  const perGroup = channels / groups;
   return encodeModel({
     opset: 17,
     producer: 'kiln bench',
-    graphName: 'conv',
+    graphName: groups === 1 ? 'conv' : 'grouped_conv',
     inputs: [{ name: 'x', elemType: 1, dims: [1, channels, size, size] }],
     outputs: [{ name: 'y', elemType: 1, dims: [1, channels, size, size] }],
     initializers: [
-      { name: 'w', dims: [channels, channels, 3, 3], data: seeded(channels * channels * 9, 3, Math.sqrt(2 / (9 * channels))) },
+      { name: 'w', dims: [channels, perGroup, 3, 3], data: seeded(channels * perGroup * 9, 3, Math.sqrt(2 / (9 * perGroup))) },
     ],
     nodes: [
       {
         op: 'Conv',
         inputs: ['x', 'w'],
         outputs: ['y'],
-        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1] },
-      },
-    ],
-  });
-}
-
-/** A 3x3 depthwise convolution (one filter per channel), padding 1, as in a MobileNet block. */
-function depthwiseModel(channels: number, size: number): Uint8Array {
-  return encodeModel({
-    opset: 17,
-    producer: 'kiln bench',
-    graphName: 'depthwise',
-    inputs: [{ name: 'x', elemType: 1, dims: [1, channels, size, size] }],
-    outputs: [{ name: 'y', elemType: 1, dims: [1, channels, size, size] }],
-    initializers: [{ name: 'w', dims: [channels, 1, 3, 3], data: seeded(channels * 9, 5, Math.sqrt(2 / 9)) }],
-    nodes: [
-      {
-        op: 'Conv',
-        inputs: ['x', 'w'],
-        outputs: ['y'],
-        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], group: channels },
+        attrs: { kernel_shape: [3, 3], pads: [1, 1, 1, 1], strides: [1, 1], group: groups },
       },
     ],
   });
@@ -171,7 +155,7 @@ function cases(): Case[] {
     },
     {
       name: 'depthwise conv 3x3, 144 channels over 56x56',
-      bytes: depthwiseModel(144, 56),
+      bytes: convModel(144, 56, 144),
       inputs: [{ name: 'x', shape: [1, 144, 56, 56] }],
       repeats: 5,
       flops: 2 * 144 * 9 * 56 * 56,
