@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isInt } from '../ir/dtype.ts';
 import { add, floordiv, ge, lt, max, min, mul, type PrimExpr, select, sub } from '../ir/prim/expr.ts';
-import { tupleSI, type TensorStructInfo } from '../ir/graph/struct-info.ts';
+import { shapeSI, tupleSI, type TensorStructInfo } from '../ir/graph/struct-info.ts';
 import type { Analyzer } from '../ir/arith/analyzer.ts';
 import * as A from './attr-schema.ts';
 import { defineOp, type InferContext } from './registry.ts';
@@ -145,6 +145,37 @@ defineOp({
       out[a] = sliceLength(ctx.analyzer, data.shape![a]!, begin.values![i]!, end.values![i]!, steps[i]!, attrs.assume_inbound);
     });
     return outTensor(out, data.dtype, data);
+  },
+});
+
+/**
+ * check_slice_bounds(data, begin, end): `end`, once the runtime has checked that on each of
+ * `axes` the slice [begin, end) lies within `data` (0 <= begin <= end <= size), failing the
+ * call otherwise with a message naming `node`. A slice whose bounds the graph computes (a
+ * loop's `x[i:i+1]`) is legalized as in range (strided_slice's assume_inbound, so its length
+ * stays `end - begin`); this check, run by the builtin its definition names, is what makes
+ * that assumption safe. The strided_slice takes the returned `end`, which orders the two.
+ */
+defineOp({
+  name: 'check_slice_bounds',
+  args: [
+    { name: 'data', kind: 'tensor' },
+    { name: 'begin', kind: 'shape' },
+    { name: 'end', kind: 'shape' },
+  ],
+  attrs: z.object({ axes: z.array(z.int().min(0)), node: z.string().default('') }),
+  builtin: 'kiln.check_slice_bounds',
+  infer: ({ data, begin, end }, attrs, ctx) => {
+    for (const [name, s] of [
+      ['begin', begin],
+      ['end', end],
+    ] as const) {
+      if (s.ndim >= 0 && s.ndim !== attrs.axes.length)
+        ctx.shapeError(`argument '${name}' has ${s.ndim} values but axes [${attrs.axes.join(', ')}] name ${attrs.axes.length}`);
+    }
+    for (const a of attrs.axes)
+      if (data.ndim >= 0 && a >= data.ndim) ctx.shapeError(`axis ${a} is past ${argText('data', data)}`);
+    return end.values ? shapeSI(end.values) : shapeSI(end.ndim);
   },
 });
 

@@ -25,6 +25,8 @@ export const CALL_CODES = {
   aboveBound: 'K8201',
   /** An input name the entry function does not have, or an input not given (a call by names). */
   unknownName: 'K8202',
+  /** A value the model computes while it runs breaks what its kernels were built for (a slice's bounds past the tensor). */
+  outOfRange: 'K8203',
 } as const;
 
 export type LoadCode = (typeof LOAD_CODES)[keyof typeof LOAD_CODES];

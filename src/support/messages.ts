@@ -186,6 +186,8 @@ export const RUNTIME_CODES: Readonly<Record<string, string>> = {
   K8200: 'the arguments do not match the function (count, kind, dtype, rank or a dimension, with both values)',
   K8201: 'a symbolic dimension is above the upper bound declared for it (model.dynamic upper); both numbers are named',
   K8202: 'a call by names (callNamed) names an input the function does not have, or leaves one out',
+  K8203:
+    "a value the model computes while it runs breaks what its kernels were built for: a slice's bounds, computed by the graph, past the tensor (the node is named)",
 };
 
 export function diagnostic<A>(m: Message<A>, args: A, location?: SourceLocation, notes?: readonly string[]): Diagnostic {

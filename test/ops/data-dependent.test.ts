@@ -3,15 +3,18 @@
  * (ranks only) and the runtime builtins that run them, on edge cases the
  * random-input tests against onnxruntime (test/frontends/onnx/data-dependent.test.ts)
  * rarely reach: ties, NaN, int64 beyond 2^53, float16, empty results, boxes of no area.
+ * And check_slice_bounds, the run-time check of a slice's computed bounds.
  */
 import { describe, expect, it } from 'vitest';
+import { checkSliceBounds } from '../../src/runtime/builtins/check-slice-bounds.ts';
 import { nonMaxSuppression } from '../../src/runtime/builtins/non-max-suppression.ts';
 import { nonzero } from '../../src/runtime/builtins/nonzero.ts';
 import { tensorToShape } from '../../src/runtime/builtins/tensor-to-shape.ts';
 import { unique } from '../../src/runtime/builtins/unique.ts';
 import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
 import { Shape } from '../../src/runtime/values.ts';
-import { expectRank, infer, n, show, T } from './helpers.ts';
+import { add } from '../../src/ir/prim/expr.ts';
+import { expectRank, infer, m, n, S, show, T } from './helpers.ts';
 
 const values = (t: unknown): number[] => (t as NDArray).toNumbers();
 const shapeOf = (t: unknown): readonly number[] => (t as NDArray).shape;
@@ -133,5 +136,57 @@ describe('kiln.tensor_to_shape', () => {
   it('reads the elements as dimensions and refuses a negative one', async () => {
     expect(await tensorToShape(tensor([3, 0], [2], 'int64'), '{}')).toEqual(new Shape([3, 0]));
     await expect(tensorToShape(tensor([-1], [1], 'int64'), '{}')).rejects.toThrow(/-1 is not a size/);
+  });
+});
+
+describe('check_slice_bounds', () => {
+  it('gives its end shape, values and all (the slice after it takes them)', () => {
+    expect(show(infer('check_slice_bounds', [T([n, 4]), S([m]), S([add(m, 2)])], { axes: [0] }))).toBe('shape(m + 2,)');
+    expect(() => infer('check_slice_bounds', [T([n, 4]), S([m]), S([m, 1])], { axes: [0] })).toThrow(
+      /check_slice_bounds: argument 'end' has 2 values but axes \[0\] name 1/,
+    );
+    expect(() => infer('check_slice_bounds', [T([n, 4]), S([m]), S([m])], { axes: [2] })).toThrow(/axis 2 is past/);
+  });
+
+  it('returns the end when every bound lies within the tensor, the empty slice and the whole axis included', () => {
+    const x = tensor(new Float32Array(12), [3, 4]);
+    const attrs = JSON.stringify({ axes: [0, 1], node: 'S' });
+    for (const [b, e] of [
+      [
+        [0, 0],
+        [3, 4],
+      ],
+      [
+        [3, 4],
+        [3, 4],
+      ],
+      [
+        [1, 2],
+        [1, 3],
+      ],
+    ]) {
+      expect((checkSliceBounds(x, new Shape(b!), new Shape(e!), attrs) as Shape).dims).toEqual(e);
+    }
+  });
+
+  it('fails the call (K8203) on a bound before 0, past the size, or an end before the begin', () => {
+    const x = tensor(new Float32Array(12), [3, 4]);
+    const attrs = JSON.stringify({ axes: [1], node: 'Slice_7' });
+    for (const [b, e] of [
+      [-1, 2],
+      [0, 5],
+      [3, 2],
+    ]) {
+      let error: unknown;
+      try {
+        checkSliceBounds(x, new Shape([b!]), new Shape([e!]), attrs);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toMatchObject({ name: 'CallError', code: 'K8203' });
+      expect((error as Error).message).toContain(
+        `Slice 'Slice_7': its bounds, computed while the model runs, are [${b}, ${e}) on axis 1`,
+      );
+    }
   });
 });

@@ -272,6 +272,11 @@ export class NodeContext {
     });
   }
 
+  /** An operator whose result is not a tensor (check_slice_bounds' shape): the graph variable bound to it. */
+  opValue(name: string, args: readonly (Value | Expr)[], attrs: AttrMap = {}): Expr {
+    return this.emitCall(name, args, attrs);
+  }
+
   /** Emits `name(args)` and match_casts its result to `sinfo`, binding the fresh symbols in it at run time. */
   bindSizes(name: string, args: readonly (Value | Expr)[], attrs: AttrMap, sinfo: StructInfo): GraphVar {
     return this.state.bb.matchCast(this.emitCall(name, args, attrs), sinfo, 'lv');

@@ -1,10 +1,12 @@
 /**
  * The runtime's own registry functions: operators whose output shape only the
- * data decides (legalize calls them as extern functions). The loader registers
+ * data decides, and checks of values the graph computes (legalize calls them as
+ * extern functions). The loader registers
  * the ones a program calls unless the registry it was given has them already,
  * so an application can replace one.
  */
 import type { PackedFunc } from '../registry.ts';
+import { checkSliceBounds } from './check-slice-bounds.ts';
 import { nonMaxSuppression } from './non-max-suppression.ts';
 import { nonzero } from './nonzero.ts';
 import { tensorToShape } from './tensor-to-shape.ts';
@@ -15,4 +17,5 @@ export const BUILTINS: ReadonlyMap<string, PackedFunc> = new Map<string, PackedF
   ['kiln.unique', unique],
   ['kiln.non_max_suppression', nonMaxSuppression],
   ['kiln.tensor_to_shape', tensorToShape],
+  ['kiln.check_slice_bounds', checkSliceBounds],
 ]);

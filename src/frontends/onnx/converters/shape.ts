@@ -5,7 +5,7 @@
  * operators otherwise.
  */
 import { INDEX_DTYPE } from '../../../ir/dtype.ts';
-import { floordiv, intImm, type PrimExpr, product } from '../../../ir/prim/expr.ts';
+import { add, floordiv, intImm, type PrimExpr, product } from '../../../ir/prim/expr.ts';
 import type { NodeContext } from '../context.ts';
 import { literal, literalNumber } from '../context.ts';
 import type { KnownValue, Value } from '../values.ts';
@@ -354,12 +354,28 @@ defineConverter('Slice', (ctx) => {
     const sb = symbolic(1);
     const se = symbolic(2);
     if ((sb || se) && !ctx.has(4)) {
-      const b = sb ?? need(1, 'starts').map((v) => literal(v, 'int64'));
-      const e = se ?? need(2, 'ends').map((v) => literal(Math.max(Math.min(v, 2 ** 31 - 1), -(2 ** 31)), 'int64'));
-      const axs = (ctx.has(3) ? need(3, 'axes') : b.map((_, i) => i)).map((a) => normAxis(ctx, a, dims.length));
-      // Symbolic bounds cannot be clamped at import: they are taken as in range (assume_inbound), so
-      // `x[i:i+1]` has length 1. A model whose symbolic bounds leave the tensor is not supported.
-      return ctx.op('strided_slice', [ctx.tensor(0), ctx.shapeArg(b), ctx.shapeArg(e)], { axes: axs, assume_inbound: true });
+      const count = (sb ?? se)!.length;
+      const axs = (ctx.has(3) ? need(3, 'axes') : Array.from({ length: count }, (_, i) => i)).map((a) =>
+        normAxis(ctx, a, dims.length),
+      );
+      // A literal bound is made what ONNX means by it (from the end when negative, the end when huge);
+      // a computed one is taken as it is, so that `x[i:i+1]` has length 1 (strided_slice's assume_inbound).
+      const literalBound = (v: number, k: number): PrimExpr => {
+        const size = dims[axs[k]!]!;
+        if (v >= 2 ** 31 - 1) return size;
+        if (v <= -(2 ** 31)) return literal(0, 'int64');
+        return v < 0 ? ctx.simplify(add(size, v)) : literal(v, 'int64');
+      };
+      const bounds = (known: readonly PrimExpr[] | undefined, i: number, what: string): PrimExpr[] =>
+        known ? known.map((x, k) => (x.kind === 'int' ? literalBound(x.value, k) : x)) : need(i, what).map(literalBound);
+      const b = bounds(sb, 1, 'starts');
+      const e = bounds(se, 2, 'ends');
+      // The runtime checks the computed bounds lie within the tensor before the slice reads it (K8203).
+      const end = ctx.opValue('check_slice_bounds', [ctx.tensor(0), ctx.shapeArg(b), ctx.shapeArg(e)], {
+        axes: axs,
+        node: ctx.node.name,
+      });
+      return ctx.op('strided_slice', [ctx.tensor(0), ctx.shapeArg(b), end], { axes: axs, assume_inbound: true });
     }
     starts = need(1, 'starts');
     ends = need(2, 'ends');
