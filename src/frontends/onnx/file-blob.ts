@@ -8,7 +8,8 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type Blob, lazyBlob } from '../../ir/blob.ts';
 import { fail, M } from '../../support/messages.ts';
-import { type FileStamp, hashFileRange, sameStamp } from './scan.ts';
+import { hashRanges } from './range-hashes.ts';
+import { type FileStamp, sameStamp } from './scan.ts';
 
 export { stampOf } from './scan.ts';
 
@@ -60,7 +61,18 @@ export function readRange(range: FileRange, file: string): Uint8Array {
 
 /** SHA-256 of a range, streamed (never held whole). */
 export function hashRange(range: FileRange, file: string): string {
-  return withFile(range, file, (fd) => hashFileRange(fd, range.offset, range.length));
+  return hashFileRanges([range], file)[0]!;
+}
+
+/**
+ * SHA-256 of several ranges, on every core (an import of external data hashes them all at
+ * once); each file checked to be the version its ranges were found in.
+ */
+export function hashFileRanges(ranges: readonly FileRange[], file: string): string[] {
+  for (const r of new Map(ranges.map((x) => [x.path, x])).values()) withFile(r, file, () => undefined);
+  return hashRanges(ranges, (missing) =>
+    fail(M.onnxModel, { file, problem: `a weights file ends ${missing} bytes before the data it promises` }),
+  );
 }
 
 function withFile<T>(range: FileRange, file: string, use: (fd: number) => T): T {

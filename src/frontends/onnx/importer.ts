@@ -27,7 +27,8 @@ import { getConverter } from './converters/registry.ts';
 import './converters/index.ts';
 import { decodeModel, type GraphProto, type ModelProto, type NodeProto, type TensorProto, type ValueInfoProto } from './proto.ts';
 import { type ScannedModel, ScanError, scanOnnxFileHashed } from './scan.ts';
-import { dtypeOfElemType, elemTypeName, externalFiles } from './tensor.ts';
+import { type FileRange, hashFileRanges } from './file-blob.ts';
+import { dtypeOfElemType, elemTypeName, externalFiles, tensorData, TensorError } from './tensor.ts';
 import type { Value } from './values.ts';
 
 /** The newest default-domain opset the converters are written against. */
@@ -71,12 +72,32 @@ export function importOnnxFile(model: ModelSpec): IRModule {
       ...(p.hash ? { hash: p.hash } : {}),
     };
   }
+  hashExternalData(initializers, dirname(model.path), file);
   return importOnnx(proto, {
     file,
     dir: dirname(model.path),
     dynamic: model.dynamic,
     ...(model.inputs ? { inputs: model.inputs } : {}),
   });
+}
+
+/**
+ * The weights in external data files, hashed all at once (on every core) before the import
+ * asks for them one by one: it then finds each hash made. A tensor whose data is not what its
+ * entry says is left to the import, which reports it where it meets it.
+ */
+function hashExternalData(initializers: readonly TensorProto[], dir: string, file: string): void {
+  const ranges: FileRange[] = [];
+  for (const t of initializers) {
+    if (t.data_location !== 1) continue;
+    try {
+      const d = tensorData(t, dir);
+      if ('range' in d) ranges.push(d.range);
+    } catch (e) {
+      if (!(e instanceof TensorError)) throw e;
+    }
+  }
+  if (ranges.length > 0) hashFileRanges(ranges, file);
 }
 
 export function parseOnnx(bytes: Uint8Array, file: string): ModelProto {

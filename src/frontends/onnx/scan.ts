@@ -13,12 +13,11 @@
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
+import { hashRanges } from './range-hashes.ts';
 
 /** A `raw_data` payload this large or larger stays in the file (smaller ones are in the skeleton). */
 export const PAYLOAD_MIN_BYTES = 1024;
 
-/** Bytes read at a time while a payload is hashed. */
-const HASH_CHUNK_BYTES = 4 * 1024 * 1024;
 /** The window of small reads (tags, lengths, the fields the skeleton keeps). */
 const WINDOW_BYTES = 64 * 1024;
 
@@ -79,14 +78,24 @@ export function onnxFileDigest(path: string): string {
 
 export function scanOnnxFile(path: string, options: { hash: boolean }): ScannedModel {
   const fd = openSync(path, 'r');
+  let scanned: ScannedModel;
   try {
     const st = fstatSync(fd);
-    const walker = new Walker(new Reader(fd, st.size), options.hash);
+    const walker = new Walker(new Reader(fd, st.size));
     const skeleton = join(walker.model(0, st.size));
-    return { path, stamp: stampOf(st), skeleton, payloads: walker.payloads };
+    scanned = { path, stamp: stampOf(st), skeleton, payloads: walker.payloads };
   } finally {
     closeSync(fd);
   }
+  if (!options.hash) return scanned;
+  // The payloads, found first, are hashed together: on every core.
+  const hashes = hashRanges(
+    scanned.payloads.map((p) => ({ path, offset: p.offset, length: p.length })),
+    (missing) => {
+      throw new ScanError(`the file ends ${missing} bytes before the data it promises`);
+    },
+  );
+  return { ...scanned, payloads: scanned.payloads.map((p, i) => ({ ...p, hash: hashes[i] })) };
 }
 
 export function stampOf(st: FileStamp): FileStamp {
@@ -96,19 +105,6 @@ export function stampOf(st: FileStamp): FileStamp {
 /** The file is still the version `stamp` was taken of (a rewrite changes mtime or ctime, a replacement the inode). */
 export function sameStamp(stamp: FileStamp, st: FileStamp): boolean {
   return st.size === stamp.size && st.mtimeMs === stamp.mtimeMs && st.ctimeMs === stamp.ctimeMs && st.ino === stamp.ino;
-}
-
-/** SHA-256 of a byte range of a file, read in chunks. */
-export function hashFileRange(fd: number, offset: number, length: number): string {
-  const h = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(Math.min(HASH_CHUNK_BYTES, Math.max(length, 1)));
-  for (let at = 0; at < length;) {
-    const n = readSync(fd, chunk, 0, Math.min(chunk.byteLength, length - at), offset + at);
-    if (n === 0) throw new ScanError(`the file ends ${length - at} bytes before the data it promises`);
-    h.update(chunk.subarray(0, n));
-    at += n;
-  }
-  return h.digest('hex');
 }
 
 /** Positioned reads through a small window. */
@@ -179,10 +175,7 @@ class Walker {
   readonly payloads: Payload[] = [];
   private initializers = 0;
 
-  constructor(
-    private readonly r: Reader,
-    private readonly hash: boolean,
-  ) {}
+  constructor(private readonly r: Reader) {}
 
   /** ModelProto: the graph (field 7) is walked, everything else copied. */
   model(start: number, end: number): Parts {
@@ -211,9 +204,8 @@ class Walker {
     for (const f of this.fields(start, end)) {
       const length = f.end - f.value;
       if (f.number === 9 && f.wire === 2 && length >= PAYLOAD_MIN_BYTES) {
-        const hash = this.hash ? hashFileRange(this.r.fd, f.value, length) : undefined;
         // A repeated field: the last one is the value, as a protobuf decoder reads it.
-        payload = { initializer: index, offset: f.value, length, hash };
+        payload = { initializer: index, offset: f.value, length, hash: undefined };
       } else {
         out.push(this.r.bytes(f.start, f.end - f.start));
       }

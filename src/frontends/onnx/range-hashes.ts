@@ -1,0 +1,168 @@
+/**
+ * SHA-256 of byte ranges of model files (a weight's content address), on all cores: hashing
+ * is what bounds importing a large model (SHA-256 runs at ~1.5 GB/s on a core, reading from
+ * the page cache at several times that). Ranges are shared out largest first over worker
+ * threads and this one, each reading through its own descriptor; the caller blocks until all
+ * are done (a build's key is computed synchronously), which Atomics.wait allows on Node's
+ * main thread. Each hash is remembered for the version of the file it was made of, so a
+ * build's key and its import hash a weight once between them.
+ */
+import { createHash } from 'node:crypto';
+import { availableParallelism } from 'node:os';
+import { closeSync, openSync, readSync, statSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
+
+export interface HashedRange {
+  readonly path: string;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Below this many bytes to hash, starting threads costs more than it saves. */
+const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
+const MAX_THREADS = 8;
+/** Bytes read at a time while a range is hashed. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+
+/** Hashes made in this process: per file, those of its latest version, by range. */
+const known = new Map<string, { readonly version: string; readonly byRange: Map<string, string> }>();
+
+function hashesOf(path: string): Map<string, string> {
+  const st = statSync(path);
+  const version = `${st.size}:${st.mtimeMs}:${st.ctimeMs}:${st.ino}`;
+  let k = known.get(path);
+  if (k?.version !== version) known.set(path, (k = { version, byRange: new Map() }));
+  return k.byRange;
+}
+
+/** SHA-256 (hex) of `length` bytes of the open file `fd` from `offset`. */
+export function hashFileRange(fd: number, offset: number, length: number, onShortFile: (missing: number) => never): string {
+  const h = createHash('sha256');
+  const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(length, 1)));
+  for (let at = 0; at < length;) {
+    const n = readSync(fd, chunk, 0, Math.min(chunk.byteLength, length - at), offset + at);
+    if (n === 0) onShortFile(length - at);
+    h.update(chunk.subarray(0, n));
+    at += n;
+  }
+  return h.digest('hex');
+}
+
+/**
+ * The SHA-256 (hex) of each range, in order. `onShortFile` reports a range past its file's end
+ * (it must throw).
+ */
+export function hashRanges(ranges: readonly HashedRange[], onShortFile: (missing: number) => never): string[] {
+  const tables = new Map<string, Map<string, string>>();
+  const tableOf = (path: string): Map<string, string> => {
+    let t = tables.get(path);
+    if (t === undefined) tables.set(path, (t = hashesOf(path)));
+    return t;
+  };
+  const keyOf = (r: HashedRange): string => `${r.offset}:${r.length}`;
+  const todo = [
+    ...new Map(ranges.filter((r) => !tableOf(r.path).has(keyOf(r))).map((r) => [`${r.path}\u0000${keyOf(r)}`, r])).values(),
+  ];
+  const bytes = todo.reduce((a, r) => a + r.length, 0);
+  const threads = Math.min(MAX_THREADS, availableParallelism(), todo.length);
+  const hashes =
+    bytes >= PARALLEL_MIN_BYTES && threads > 1 ? hashInParallel(todo, threads, onShortFile) : hashHere(todo, onShortFile);
+  todo.forEach((r, i) => tableOf(r.path).set(keyOf(r), hashes[i]!));
+  return ranges.map((r) => tableOf(r.path).get(keyOf(r))!);
+}
+
+function hashHere(ranges: readonly HashedRange[], onShortFile: (missing: number) => never): string[] {
+  const fds = new Map<string, number>();
+  try {
+    return ranges.map((r) => {
+      let fd = fds.get(r.path);
+      if (fd === undefined) fds.set(r.path, (fd = openSync(r.path, 'r')));
+      return hashFileRange(fd, r.offset, r.length, onShortFile);
+    });
+  } finally {
+    for (const fd of fds.values()) closeSync(fd);
+  }
+}
+
+/** Control words shared with the workers. */
+const DONE = 0;
+const FAILED = 1;
+
+function hashInParallel(ranges: readonly HashedRange[], threads: number, onShortFile: (missing: number) => never): string[] {
+  // Largest first, each to the lane with the fewest bytes so far (LPT): lane 0 is this thread.
+  const lanes: number[][] = Array.from({ length: threads }, () => []);
+  const load = new Array<number>(threads).fill(0);
+  const order = ranges.map((_, i) => i).sort((a, b) => ranges[b]!.length - ranges[a]!.length);
+  for (const i of order) {
+    const lane = load.indexOf(Math.min(...load));
+    lanes[lane]!.push(i);
+    load[lane]! += ranges[i]!.length;
+  }
+  const control = new Int32Array(new SharedArrayBuffer(8));
+  const digests = new Uint8Array(new SharedArrayBuffer(32 * ranges.length));
+  const workers: Worker[] = [];
+  try {
+    for (const lane of lanes.slice(1)) {
+      const jobs = lane.map((i) => ({ i, ...ranges[i]! }));
+      workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { control, digests, chunk: CHUNK_BYTES, jobs } }));
+    }
+  } catch {
+    // No threads here (a sandbox without worker_threads): one thread does it all.
+    for (const w of workers) void w.terminate();
+    return hashHere(ranges, onShortFile);
+  }
+  try {
+    const fds = new Map<string, number>();
+    try {
+      for (const i of lanes[0]!) {
+        const r = ranges[i]!;
+        let fd = fds.get(r.path);
+        if (fd === undefined) fds.set(r.path, (fd = openSync(r.path, 'r')));
+        digests.set(Buffer.from(hashFileRange(fd, r.offset, r.length, onShortFile), 'hex'), 32 * i);
+      }
+    } finally {
+      for (const fd of fds.values()) closeSync(fd);
+    }
+    for (let done = Atomics.load(control, DONE); done < workers.length; done = Atomics.load(control, DONE)) {
+      Atomics.wait(control, DONE, done, 1000);
+    }
+  } finally {
+    for (const w of workers) void w.terminate();
+  }
+  // A worker that could not read its range (the file shrank since it was scanned): hashed here, which reports it.
+  if (Atomics.load(control, FAILED) !== 0) return hashHere(ranges, onShortFile);
+  return ranges.map((_, i) => Buffer.from(digests.subarray(32 * i, 32 * i + 32)).toString('hex'));
+}
+
+/** A worker: hashes its jobs into the shared digests, then counts itself done (failed or not). */
+const WORKER_SOURCE = `
+const { workerData } = require('node:worker_threads');
+const { control, digests, chunk: size, jobs } = workerData;
+const fds = new Map();
+let closeSync = () => undefined;
+try {
+  const { createHash } = require('node:crypto');
+  const fs = require('node:fs');
+  const { openSync, readSync } = fs;
+  closeSync = fs.closeSync;
+  const chunk = Buffer.allocUnsafe(size);
+  for (const j of jobs) {
+    let fd = fds.get(j.path);
+    if (fd === undefined) fds.set(j.path, (fd = openSync(j.path, 'r')));
+    const h = createHash('sha256');
+    for (let at = 0; at < j.length; ) {
+      const n = readSync(fd, chunk, 0, Math.min(size, j.length - at), j.offset + at);
+      if (n === 0) throw new Error('short file');
+      h.update(chunk.subarray(0, n));
+      at += n;
+    }
+    digests.set(h.digest(), 32 * j.i);
+  }
+} catch {
+  Atomics.store(control, ${FAILED}, 1);
+} finally {
+  for (const fd of fds.values()) closeSync(fd);
+  Atomics.add(control, ${DONE}, 1);
+  Atomics.notify(control, ${DONE});
+}
+`;
