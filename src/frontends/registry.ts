@@ -16,10 +16,11 @@ export interface Importer {
   /** Files besides the model that the import reads (external weights): part of the cache key, watched. */
   inputs?(model: ModelSpec): readonly string[];
   /**
-   * A digest of the model file's content that the import makes anyway as it reads it, used for
-   * the cache key instead of hashing the file's bytes once more; `kind` names how it is made.
+   * A digest of the content of the model file or one of its `inputs` that the import makes
+   * anyway as it reads it, used for the cache key instead of hashing the file's bytes once
+   * more; `kind` names how it is made.
    */
-  readonly digest?: { readonly kind: string; digest(path: string): string };
+  readonly digest?: { readonly kind: string; digest(path: string, model: ModelSpec): string };
 }
 
 const importers = new Map<string, Importer>();

@@ -14,7 +14,10 @@ export const importStage = defineStage({
   options: z.object({}).strict(),
   source: true,
   inputs: (_options, env) => [env.model.path, ...(getImporter(env.model.format)?.inputs?.(env.model) ?? [])],
-  inputDigest: (path, env) => (path === env.model.path ? getImporter(env.model.format)?.digest : undefined),
+  inputDigest: (_path, env) => {
+    const d = getImporter(env.model.format)?.digest;
+    return d ? { kind: d.kind, digest: (p) => d.digest(p, env.model) } : undefined;
+  },
   usesTarget: false,
   // The model file's content is an input; how it is read (format, dimensions, inputs) is key material too.
   fingerprint: (_options, env) => {

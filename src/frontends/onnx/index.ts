@@ -5,7 +5,7 @@
  */
 import { registerImporter } from '../registry.ts';
 import { externalDataFiles } from './external-files.ts';
-import { onnxFileDigest } from './scan.ts';
+import { onnxExternalDigest, onnxFileDigest } from './scan.ts';
 
 registerImporter({
   format: 'onnx',
@@ -15,6 +15,10 @@ registerImporter({
   version: 3,
   import: async (model) => (await import('./importer.ts')).importOnnxFile(model),
   inputs: (model) => externalDataFiles(model.path),
-  // The key takes the model by the hashes its import makes anyway: its weights are read and hashed once.
-  digest: { kind: 'onnx-scan/1', digest: onnxFileDigest },
+  // The key takes the model and its external data by the hashes its import makes anyway: each
+  // weight is read and hashed once.
+  digest: {
+    kind: 'onnx-scan/1',
+    digest: (path, model) => (path === model.path ? onnxFileDigest(path) : onnxExternalDigest(model.path, path)),
+  },
 });

@@ -12,6 +12,7 @@
  * a model are found this way, for a build's cache key).
  */
 import { closeSync, fstatSync, openSync, readSync, statSync } from 'node:fs';
+import { dirname, join as joinPath, normalize } from 'node:path';
 import { createHash } from 'node:crypto';
 import { hashRanges } from './range-hashes.ts';
 
@@ -38,12 +39,21 @@ export interface Payload {
   readonly hash: string | undefined;
 }
 
+/** Where an initializer's data lies in an external file (its external_data entries, as written). */
+export interface ExternalEntry {
+  readonly location: string;
+  readonly offset: number;
+  readonly length: number | undefined;
+}
+
 export interface ScannedModel {
   readonly path: string;
   readonly stamp: FileStamp;
   /** The ModelProto without the payloads' raw_data fields. */
   readonly skeleton: Uint8Array;
   readonly payloads: readonly Payload[];
+  /** The initializers whose data is in external files. */
+  readonly externals: readonly ExternalEntry[];
 }
 
 /** Why the file is not a protobuf message as ONNX lays it out; thrown for the caller to place. */
@@ -76,6 +86,33 @@ export function onnxFileDigest(path: string): string {
   return h.digest('hex');
 }
 
+/**
+ * A digest of an external data file's content for a build's key, made as the import hashes
+ * it: the file cut where the model's tensors in it start and end, each piece's SHA-256 (a
+ * tensor's is its blob's address, remembered for the import, which then hashes nothing twice).
+ * The pieces cover every byte, so equal digests mean equal content, whichever model's cuts
+ * made them.
+ */
+export function onnxExternalDigest(modelPath: string, file: string): string {
+  const { externals } = scanOnnxFile(modelPath, { hash: false });
+  const dir = dirname(modelPath);
+  const size = statSync(file).size;
+  const cuts = new Set([0, size]);
+  for (const e of externals) {
+    if (normalize(joinPath(dir, e.location)) !== file) continue;
+    if (e.offset <= size) cuts.add(e.offset);
+    if (e.length !== undefined && e.offset + e.length <= size) cuts.add(e.offset + e.length);
+  }
+  const at = [...cuts].sort((a, b) => a - b);
+  const pieces = at.slice(1).map((end, i) => ({ path: file, offset: at[i]!, length: end - at[i]! }));
+  const hashes = hashRanges(pieces, (missing) => {
+    throw new ScanError(`'${file}' ended ${missing} bytes early while it was read`);
+  });
+  const h = createHash('sha256').update(`${size}`);
+  pieces.forEach((p, i) => h.update(`\u0000${p.offset} ${p.length} ${hashes[i]}`));
+  return h.digest('hex');
+}
+
 export function scanOnnxFile(path: string, options: { hash: boolean }): ScannedModel {
   const fd = openSync(path, 'r');
   let scanned: ScannedModel;
@@ -83,7 +120,7 @@ export function scanOnnxFile(path: string, options: { hash: boolean }): ScannedM
     const st = fstatSync(fd);
     const walker = new Walker(new Reader(fd, st.size));
     const skeleton = join(walker.model(0, st.size));
-    scanned = { path, stamp: stampOf(st), skeleton, payloads: walker.payloads };
+    scanned = { path, stamp: stampOf(st), skeleton, payloads: walker.payloads, externals: walker.externals };
   } finally {
     closeSync(fd);
   }
@@ -173,6 +210,7 @@ interface Field {
 
 class Walker {
   readonly payloads: Payload[] = [];
+  readonly externals: ExternalEntry[] = [];
   private initializers = 0;
 
   constructor(private readonly r: Reader) {}
@@ -197,21 +235,50 @@ class Walker {
     return out;
   }
 
-  /** TensorProto: a large raw_data (field 9) becomes a payload; the rest is copied. */
+  /**
+   * TensorProto: a large raw_data (field 9) becomes a payload; the rest is copied. The
+   * external_data entries (field 13) of a tensor stored externally (data_location, field 14,
+   * is 1) are read too: where its bytes are.
+   */
   private tensor(start: number, end: number, index: number): Parts {
     const out: Parts = [];
     let payload: Payload | undefined;
+    let external = false;
+    const entries = new Map<string, string>();
     for (const f of this.fields(start, end)) {
       const length = f.end - f.value;
       if (f.number === 9 && f.wire === 2 && length >= PAYLOAD_MIN_BYTES) {
         // A repeated field: the last one is the value, as a protobuf decoder reads it.
         payload = { initializer: index, offset: f.value, length, hash: undefined };
-      } else {
-        out.push(this.r.bytes(f.start, f.end - f.start));
+        continue;
+      }
+      out.push(this.r.bytes(f.start, f.end - f.start));
+      if (f.number === 14 && f.wire === 0) external = this.r.varint(f.value)[0] === 1;
+      if (f.number === 13 && f.wire === 2) {
+        const entry = this.entry(f.value, f.end);
+        if (entry) entries.set(entry[0], entry[1]);
       }
     }
     if (payload) this.payloads.push(payload);
+    const location = entries.get('location');
+    if (external && location !== undefined) {
+      const num = (v: string | undefined): number | undefined => (v !== undefined && /^\d+$/.test(v) ? Number(v) : undefined);
+      this.externals.push({ location, offset: num(entries.get('offset')) ?? 0, length: num(entries.get('length')) });
+    }
     return out;
+  }
+
+  /** A StringStringEntryProto: its key (field 1) and value (field 2). */
+  private entry(start: number, end: number): [string, string] | undefined {
+    let key: string | undefined;
+    let value = '';
+    for (const f of this.fields(start, end)) {
+      if (f.wire !== 2 || f.end - f.value > 4096) continue;
+      const text = Buffer.from(this.r.bytes(f.value, f.end - f.value)).toString('utf8');
+      if (f.number === 1) key = text;
+      else if (f.number === 2) value = text;
+    }
+    return key === undefined ? undefined : [key, value];
   }
 
   /** A length-delimited field whose content is `parts`: its tag, the new length, the parts. */

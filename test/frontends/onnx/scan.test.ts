@@ -14,7 +14,7 @@ import { buildArtifact } from '../../../src/codegen/artifact.ts';
 import { externalDataFiles } from '../../../src/frontends/onnx/external-files.ts';
 import { importOnnx, importOnnxFile } from '../../../src/frontends/onnx/importer.ts';
 import { decodeModel } from '../../../src/frontends/onnx/proto.ts';
-import { onnxFileDigest, PAYLOAD_MIN_BYTES, scanOnnxFile } from '../../../src/frontends/onnx/scan.ts';
+import { onnxExternalDigest, onnxFileDigest, PAYLOAD_MIN_BYTES, scanOnnxFile } from '../../../src/frontends/onnx/scan.ts';
 import { collectBlobs } from '../../../src/ir/serialize.ts';
 import { findMismatch } from '../../../src/ir/structural.ts';
 import { encodeModel, type TensorSpec } from '../../../scripts/onnx-writer.ts';
@@ -126,6 +126,32 @@ describe('scan', () => {
     writeFileSync(join(d, 'a.onnx'), weightChanged);
     utimesSync(join(d, 'a.onnx'), new Date(), new Date(Date.now() + 5000));
     expect(digest('a.onnx')).toBe(digest('w.onnx'));
+  });
+
+  test("an external file's digest: each tensor's place from the scan, every byte of the file followed, the weight hashed once for key and import", () => {
+    const { bytes } = mlp('w1.bin');
+    const w1 = raw(mlp().tensors[0]!);
+    // The weight, then bytes no tensor names (a trailer): the key must follow them too.
+    const file = new Uint8Array(w1.byteLength + 100);
+    file.set(w1);
+    const d = write({ 'm.onnx': bytes, 'w1.bin': file });
+    const [model, data] = [join(d, 'm.onnx'), join(d, 'w1.bin')];
+    expect(scanOnnxFile(model, { hash: false }).externals).toEqual([{ location: 'w1.bin', offset: 0, length: w1.byteLength }]);
+    const before = onnxExternalDigest(model, data);
+    file[w1.byteLength + 50] = 7;
+    writeFileSync(data, file);
+    const trailerChanged = onnxExternalDigest(model, data);
+    expect(trailerChanged).not.toBe(before);
+    file[w1.byteLength + 50] = 0;
+    file[3] = file[3]! ^ 1;
+    writeFileSync(data, file);
+    expect(onnxExternalDigest(model, data)).not.toBe(before);
+    file[3] = file[3] ^ 1;
+    writeFileSync(data, file);
+    expect(onnxExternalDigest(model, data)).toBe(before);
+    // The import finds the weight's hash the digest made.
+    const m = importOnnxFile({ path: model, format: 'onnx', dynamic: {} });
+    expect(collectBlobs(m).some((b) => b.hash === sha(w1))).toBe(true);
   });
 
   test('external data files are found without reading the weights', () => {
