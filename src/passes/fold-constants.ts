@@ -75,6 +75,8 @@ export interface FoldOptions {
   readonly maxBytes?: number;
   /** Fold batch_norm into the convolution / matmul before it (default true). */
   readonly batchNorm?: boolean;
+  /** Evaluate only call_tir of the kernels it accepts, no operator calls (the schedule stage folds its layout transforms). */
+  readonly only?: (kernel: string) => boolean;
 }
 
 export const DEFAULT_FOLD_MAX_BYTES = 256 * 1024 * 1024;
@@ -188,6 +190,7 @@ class Folder {
 
   private evaluate(e: Expr, v: GraphVar): Constant | undefined {
     if (e.kind === 'call' && KEEP_NARROW.has(e.op)) return undefined;
+    if (this.options.only && (e.kind !== 'call_tir' || !this.options.only(e.func))) return undefined;
     if (e.kind === 'call' && !VM_NATIVE_OPS.has(e.op)) {
       const argInfo: StructInfo[] = [];
       for (const a of e.args) {

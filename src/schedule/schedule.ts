@@ -18,6 +18,7 @@ import { getLoops } from './primitives/get.ts';
 import { computeInline, reverseComputeInline } from './primitives/inline.ts';
 import { fuse, reorder, split } from './primitives/loops.ts';
 import { crossThreadReduction, decomposeReduction } from './primitives/reduction.ts';
+import { type LayoutAxis, transformLayout } from './primitives/layout.ts';
 import { rfactor } from './primitives/rfactor.ts';
 import { instructionText, type Trace, type TraceAttr, type TraceInstruction } from './trace.ts';
 import { getBlockRealize } from './tree.ts';
@@ -181,6 +182,15 @@ export class Schedule {
     this.record('reverse_compute_inline', [block], {}, []);
   }
 
+  /**
+   * The kernel takes buffer parameter `param` (an input) in the layout `map` (primitives/layout.ts):
+   * whoever calls it must pass the tensor rewritten so (the schedule stage does, for constants).
+   */
+  transformLayout(param: number, map: readonly LayoutAxis[]): void {
+    this.current = transformLayout(this.current, param, map, this.ctx('transform_layout'));
+    this.record('transform_layout', [], { param, map: map.map((a) => [...a]) }, []);
+  }
+
   // --- reductions ------------------------------------------------------------------------------
 
   /** Moves a reduction block's init into a block of its own, placed above `loop`. */
@@ -293,6 +303,14 @@ function applyInstruction(
   const isStr = (v: unknown): v is string => typeof v === 'string';
   const isFactors = (v: unknown): v is (number | null)[] =>
     Array.isArray(v) && v.every((x) => x === null || typeof x === 'number');
+  const isLayout = (v: unknown): v is LayoutAxis[] =>
+    Array.isArray(v) &&
+    v.every(
+      (a) =>
+        Array.isArray(a) &&
+        ((a[0] === 'axis' && a.length === 2) || ((a[0] === 'div' || a[0] === 'mod') && a.length === 3)) &&
+        a.slice(1).every((x: unknown) => typeof x === 'number'),
+    );
   let outs: RV[];
   switch (ins.op) {
     case 'get_block':
@@ -351,6 +369,10 @@ function applyInstruction(
       break;
     case 'cross_thread_reduction':
       sch.crossThreadReduction(block(0));
+      outs = [];
+      break;
+    case 'transform_layout':
+      sch.transformLayout(attr('param', isNum), attr('map', isLayout));
       outs = [];
       break;
     default:

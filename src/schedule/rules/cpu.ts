@@ -17,6 +17,7 @@ import { constExtent, type Nest, productOperands, spatialThenReduce } from './ne
 import type { RuleContext, ScheduleRule } from './rule.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import { getBlockRealize } from '../tree.ts';
+import type { LayoutAxis } from '../primitives/layout.ts';
 
 /** Lanes of one SIMD register for 32-bit elements. */
 const LANES = 4;
@@ -124,6 +125,11 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const candidates = Array.from({ length: mrMax }, (_, x) => mrMax - x);
     const mr = m === undefined ? mrMax : m <= mrMax ? m : (candidates.find((r) => r >= mrMax - 2 && m % r === 0) ?? mrMax);
 
+    // A constant B is pre-packed at build time into panels [N/NR, K, NR] (MLAS's and XNNPACK's packed
+    // GEMM weights): each column tile's K×NR panel is contiguous, read in order, with no run-time copy,
+    // whatever the number of row tiles. The schedule stage rewrites the constant to match.
+    const prepack = kind === 'matmul' && n % nr === 0 ? panelLayout(sch, nest.block, update, jLoop, sr.reduce[0]!, nr, ctx) : undefined;
+    if (prepack) sch.transformLayout(prepack.param, prepack.map);
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);
     const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
@@ -145,6 +151,7 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     // The copy pays off only when several row tiles reuse the panel (not for a few rows, as in decoding).
     const rowTiles = m === undefined ? 0 : Math.ceil(m / mr);
     const pack =
+      !prepack &&
       sr.reduce.length === 1 &&
       iLoop === sr.spatial[sr.spatial.length - 2] &&
       n !== undefined &&
@@ -437,6 +444,40 @@ function loadsOf(e: PrimExpr): { buffer: Buffer; indices: readonly PrimExpr[] }[
     if (x.kind === 'load') out.push({ buffer: x.buffer, indices: x.indices });
   });
   return out;
+}
+
+/**
+ * The panel layout of B, when B is a parameter the schedule may re-lay out (a constant at every call)
+ * read as B[..., k, j] with k the reduction and j the output column: [..., N/NR, K, NR].
+ */
+function panelLayout(
+  sch: Schedule,
+  realize: BlockRealize,
+  store: Stmt & { kind: 'store' },
+  jLoop: For,
+  kLoop: For,
+  nr: number,
+  ctx: RuleContext,
+): { param: number; map: LayoutAxis[] } | undefined {
+  const jt = iterDrivenBy(realize, jLoop.loopVar);
+  const kt = iterDrivenBy(realize, kLoop.loopVar);
+  if (!jt || !kt) return undefined;
+  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, jt)));
+  if (!moving) return undefined;
+  const param = sch.func.params.indexOf(moving.buffer);
+  if (param < 0 || !ctx.layoutFree?.has(param)) return undefined;
+  const r = moving.indices.length;
+  if (r < 2 || moving.indices[r - 1] !== jt || moving.indices[r - 2] !== kt) return undefined;
+  if (moving.indices.slice(0, -2).some((x) => usesVar(x, jt) || usesVar(x, kt))) return undefined;
+  const n = moving.buffer.shape[r - 1]!;
+  if (n.kind !== 'int' || n.value % nr !== 0 || moving.buffer.shape[r - 2]!.kind !== 'int') return undefined;
+  const map: LayoutAxis[] = [
+    ...Array.from({ length: r - 2 }, (_, i): LayoutAxis => ['axis', i]),
+    ['div', r - 1, nr],
+    ['axis', r - 2],
+    ['mod', r - 1, nr],
+  ];
+  return { param, map };
 }
 
 /** The read index of the product operand that moves with loop `v` (the B panel), or -1. */

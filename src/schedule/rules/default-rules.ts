@@ -11,6 +11,9 @@ import { type IRModule, withFunction } from '../../ir/module.ts';
 import type { TargetDescription, TargetKind } from '../../ir/target.ts';
 import { type PrimFunc, primFunc } from '../../ir/tir/stmt.ts';
 import { KilnError } from '../../support/diagnostics.ts';
+import { foldModule, type KernelEvaluator } from '../../passes/fold-constants.ts';
+import { insertLayoutTransforms, layoutFreeParams, type LayoutRewrite } from '../layout-rewrite.ts';
+import type { LayoutAxis } from '../primitives/layout.ts';
 import { Schedule } from '../schedule.ts';
 import type { Trace } from '../trace.ts';
 import { convRule } from './conv.ts';
@@ -62,8 +65,9 @@ export function scheduleKernel(
   f: PrimFunc,
   target: TargetDescription,
   rules: readonly ScheduleRule[] = defaultRules(target.kind),
+  options: { readonly layoutFree?: ReadonlySet<number> } = {},
 ): KernelSchedule {
-  const ctx = ruleContext(target);
+  const ctx = { ...ruleContext(target), layoutFree: options.layoutFree ?? NO_PARAMS };
   let sch = new Schedule(f, name);
   const used: string[] = [];
   // Blocks are named before scheduling starts: nests change shape as rules apply, names stay.
@@ -113,13 +117,36 @@ function currentNest(f: PrimFunc, blockName: string) {
   return undefined;
 }
 
-/** Schedules every unscheduled PrimFunc of the module and records what was done in its attrs. */
-export function scheduleModule(m: IRModule, target: TargetDescription): IRModule {
+const NO_PARAMS: ReadonlySet<number> = new Set();
+
+export interface ScheduleOptions {
+  /**
+   * Evaluates kernels on constants (fold-constants' evaluator, the js target's kernels): with it, the
+   * layout transforms of pre-packed weights are folded into new constants at build time.
+   */
+  readonly evaluate?: KernelEvaluator;
+  /**
+   * Let rules change the layout of parameters that are constants at every call (weights pre-packed
+   * into panels). Default: when `evaluate` is given; without it the transforms would run at every call.
+   */
+  readonly prepack?: boolean;
+}
+
+/**
+ * Schedules every unscheduled PrimFunc of the module and records what was done in its attrs.
+ * Where a rule changed the layout of a constant parameter, the calls pass it through the layout
+ * transform (schedule/layout-rewrite.ts), folded into a packed constant when `evaluate` is given.
+ */
+export function scheduleModule(m: IRModule, target: TargetDescription, options: ScheduleOptions = {}): IRModule {
   if (defaultRules(target.kind).length === 0) return m;
+  const free = (options.prepack ?? options.evaluate !== undefined) ? layoutFreeParams(m) : new Map<string, Set<number>>();
+  const rewrites = new Map<string, LayoutRewrite[]>();
   let out = m;
   for (const [name, f] of m.functions) {
     if (f.kind !== 'prim_func' || f.attrs[SCHEDULE_RULES_ATTR] !== undefined) continue;
-    const s = scheduleKernel(name, f, target);
+    const s = scheduleKernel(name, f, target, defaultRules(target.kind), { layoutFree: free.get(name) ?? NO_PARAMS });
+    const changed = layoutRewrites(f, s.trace);
+    if (changed.length > 0) rewrites.set(name, changed);
     const attrs: AttrMap = {
       ...s.func.attrs,
       [SCHEDULE_RULES_ATTR]: s.rules,
@@ -131,6 +158,22 @@ export function scheduleModule(m: IRModule, target: TargetDescription): IRModule
       })),
     };
     out = withFunction(out, name, primFunc(s.func.params, s.func.body, attrs));
+  }
+  if (rewrites.size === 0) return out;
+  const { module, transforms } = insertLayoutTransforms(out, rewrites);
+  if (!options.evaluate) return module;
+  return foldModule(module, { evaluate: options.evaluate, batchNorm: false, only: (kernel) => transforms.has(kernel) });
+}
+
+/** The parameters a kernel's trace re-laid out (transform_layout instructions). */
+function layoutRewrites(f: PrimFunc, trace: Trace): LayoutRewrite[] {
+  const out: LayoutRewrite[] = [];
+  for (const ins of trace) {
+    if (ins.op !== 'transform_layout') continue;
+    const param = ins.attrs.param as number;
+    const source = f.params[param];
+    if (source?.kind !== 'buffer') continue;
+    out.push({ param, source, map: ins.attrs.map as unknown as LayoutAxis[] });
   }
   return out;
 }

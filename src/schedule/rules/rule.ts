@@ -15,6 +15,11 @@ export interface RuleContext {
   readonly stageInWorkgroupMemory: boolean;
   /** A matmul thread's block of outputs, [rows, columns] (the target's gpu.registerTile). */
   readonly registerTile: readonly [number, number];
+  /**
+   * Indices of the kernel's parameters whose argument is a constant at every call: a rule may change
+   * their layout (Schedule.transformLayout), the schedule stage rewrites the constants to match.
+   */
+  readonly layoutFree?: ReadonlySet<number>;
 }
 
 export interface ScheduleRule {

@@ -1,0 +1,168 @@
+/**
+ * transform_layout of a read-only buffer parameter: the kernel takes the
+ * parameter in another layout, given as a list of the new axes, each a source
+ * axis as is, or the quotient or remainder of one by a factor. A matmul's B
+ * [K, N] taken as panels [N/8, K, 8] is `[div 1 8, axis 0, mod 1 8]`: every
+ * load `B[k, j]` becomes `Bp[j // 8, k, j % 8]`, which the simplifier folds
+ * to constant offsets once j is split by 8. The caller supplies the tensor in
+ * the new layout (TVM's layout-free buffers, rewritten by MetaSchedule's
+ * RewriteLayout): the schedule stage inserts `layoutTransformFunc` before
+ * every call, on the constant the argument is, and folds it at build time.
+ * Only whole blocks of a factor: a factor that does not divide its axis would
+ * need padding, which a read-only layout change cannot express.
+ */
+import type { AttrMap } from '../../ir/attrs.ts';
+import { type Buffer, buffer as makeBuffer } from '../../ir/tir/buffer.ts';
+import {
+  add,
+  floordiv,
+  floormod,
+  intImm,
+  load,
+  mapPrimChildren,
+  mul,
+  type PrimExpr,
+  primVar,
+  visitPrim,
+} from '../../ir/prim/expr.ts';
+import {
+  block,
+  type BufferRegion,
+  forLoop,
+  iterVar,
+  mapStmtChildren,
+  type PrimFunc,
+  primFunc,
+  range,
+  type Stmt,
+  type StmtMapper,
+  store,
+  visitStmts,
+  blockRealize,
+} from '../../ir/tir/stmt.ts';
+import { type PrimitiveContext, scheduleFail } from '../errors.ts';
+
+/** One axis of the new layout: source axis `i`, or its quotient / remainder by `f`. */
+export type LayoutAxis = readonly ['axis', number] | readonly ['div', number, number] | readonly ['mod', number, number];
+
+/** Why `map` is not a blocking of a buffer of `shape` (every source axis once, whole blocks), or undefined. */
+export function layoutProblem(shape: readonly PrimExpr[], map: readonly LayoutAxis[]): string | undefined {
+  const seen = new Map<number, string[]>();
+  for (const a of map) {
+    const i = a[1];
+    if (!Number.isInteger(i) || i < 0 || i >= shape.length) return `axis ${i} is not an axis of a rank-${shape.length} buffer`;
+    seen.set(i, [...(seen.get(i) ?? []), a[0]]);
+    if (a[0] !== 'axis') {
+      const f = a[2];
+      const d = shape[i]!;
+      if (!Number.isInteger(f) || f < 1) return `factor ${f} of axis ${i} is not a positive integer`;
+      if (d.kind !== 'int' || d.value % f !== 0) return `axis ${i} (extent ${d.kind === 'int' ? d.value : 'symbolic'}) is not a whole number of blocks of ${f}`;
+    }
+  }
+  for (let i = 0; i < shape.length; i++) {
+    const uses = (seen.get(i) ?? []).sort().join(',');
+    if (uses !== 'axis' && uses !== 'div,mod') return `axis ${i} must appear once, or once as div and once as mod`;
+  }
+  for (const a of map) {
+    if (a[0] === 'div' && !map.some((b) => b[0] === 'mod' && b[1] === a[1] && b[2] === a[2])) {
+      return `axis ${a[1]} is divided and taken modulo by different factors`;
+    }
+  }
+  return undefined;
+}
+
+/** The shape of the buffer in the new layout. */
+export function layoutShape(shape: readonly PrimExpr[], map: readonly LayoutAxis[]): PrimExpr[] {
+  return map.map((a) => {
+    if (a[0] === 'axis') return shape[a[1]]!;
+    if (a[0] === 'mod') return intImm(a[2]);
+    return intImm((shape[a[1]]! as { value: number }).value / a[2]);
+  });
+}
+
+/** Indices into the new layout of the element at `indices` of the old one. */
+export function layoutIndices(indices: readonly PrimExpr[], map: readonly LayoutAxis[]): PrimExpr[] {
+  return map.map((a) => (a[0] === 'axis' ? indices[a[1]]! : a[0] === 'div' ? floordiv(indices[a[1]]!, a[2]) : floormod(indices[a[1]]!, a[2])));
+}
+
+/** Indices into the old layout of the element at `indices` of the new one (the map's inverse). */
+function sourceIndices(rank: number, indices: readonly PrimExpr[], map: readonly LayoutAxis[]): PrimExpr[] {
+  return Array.from({ length: rank }, (_, i) => {
+    const plain = map.findIndex((a) => a[0] === 'axis' && a[1] === i);
+    if (plain >= 0) return indices[plain]!;
+    const q = map.findIndex((a) => a[0] === 'div' && a[1] === i);
+    const r = map.findIndex((a) => a[0] === 'mod' && a[1] === i);
+    return add(mul(indices[q]!, (map[q] as readonly ['div', number, number])[2]), indices[r]!);
+  });
+}
+
+export function transformLayout(f: PrimFunc, param: number, map: readonly LayoutAxis[], ctx: PrimitiveContext): PrimFunc {
+  const old = f.params[param];
+  if (old?.kind !== 'buffer') scheduleFail(ctx, `parameter ${param} is not a buffer parameter`);
+  if (old.strides.length > 0) scheduleFail(ctx, `buffer '${old.name}' has explicit strides`);
+  const problem = layoutProblem(old.shape, map);
+  if (problem) scheduleFail(ctx, `layout of '${old.name}': ${problem}`);
+  visitStmts(f.body, (s) => {
+    if (s.kind === 'store' && s.buffer === old) scheduleFail(ctx, `buffer '${old.name}' is written; only an input's layout can change`);
+    if (s.kind === 'block_realize' && s.block.writes.some((w) => w.buffer === old)) {
+      scheduleFail(ctx, `block '${s.block.name}' writes buffer '${old.name}'; only an input's layout can change`);
+    }
+  });
+  const fresh: Buffer = makeBuffer(old.name, layoutShape(old.shape, map), old.dtype, { scope: old.scope });
+  const expr = (e: PrimExpr): PrimExpr => {
+    const x = mapPrimChildren(e, expr);
+    return x.kind === 'load' && x.buffer === old ? load(fresh, layoutIndices(x.indices, map)) : x;
+  };
+  // A point region (a block reading one element) maps to a point; a wider one to the whole buffer.
+  const region = (r: BufferRegion): BufferRegion => {
+    if (r.buffer !== old) return r;
+    const point = r.region.every((x) => x.extent.kind === 'int' && x.extent.value === 1);
+    return point
+      ? { buffer: fresh, region: layoutIndices(r.region.map((x) => x.min), map).map((m) => range(m, 1)) }
+      : { buffer: fresh, region: fresh.shape.map((d) => range(0, d)) };
+  };
+  const stmt = (s: Stmt): Stmt => {
+    const m: StmtMapper = { stmt, expr };
+    const x = mapStmtChildren(s, m);
+    if (x.kind !== 'block_realize') return x;
+    const reads = x.block.reads.map(region);
+    return reads.every((r, i) => r === x.block.reads[i]) ? x : { ...x, block: { ...x.block, reads } };
+  };
+  const params = f.params.map((p, i) => (i === param ? fresh : p));
+  return primFunc(params, stmt(f.body), f.attrs);
+}
+
+/** Whether expression `e` loads from `b`. */
+export function loadsFrom(e: PrimExpr, b: Buffer): boolean {
+  let found = false;
+  visitPrim(e, (x) => {
+    if (x.kind === 'load' && x.buffer === b) found = true;
+  });
+  return found;
+}
+
+/**
+ * The kernel that rewrites a tensor of `source`'s shape into the layout `map`:
+ * one block over the new layout's elements gathering each from the old one.
+ */
+export function layoutTransformFunc(source: Buffer, map: readonly LayoutAxis[], attrs: AttrMap = {}): PrimFunc {
+  const src = makeBuffer(source.name, source.shape, source.dtype);
+  const dstShape = layoutShape(source.shape, map);
+  const dst = makeBuffer(`${source.name}_packed`, dstShape, source.dtype);
+  const loops = dstShape.map((_, i) => primVar(`i${i}`));
+  const iters = dstShape.map((d, i) => iterVar(primVar(`v${i}`), range(0, d), 'spatial'));
+  const vs = iters.map((iv) => iv.var);
+  const from = sourceIndices(source.shape.length, vs, map);
+  const body = blockRealize(
+    loops,
+    block({
+      name: 'layout_transform',
+      iterVars: iters,
+      reads: [{ buffer: src, region: from.map((x) => range(x, 1)) }],
+      writes: [{ buffer: dst, region: vs.map((x) => range(x, 1)) }],
+      body: store(dst, vs, load(src, from)),
+    }),
+  );
+  const nest = loops.reduceRight<Stmt>((inner, v, i) => forLoop(v, 0, dstShape[i]!, inner), body);
+  return primFunc([src, dst], nest, attrs);
+}
