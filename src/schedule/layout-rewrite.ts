@@ -15,7 +15,6 @@ import {
   bindingBlock,
   callTIR,
   type Expr,
-  type GraphFunc,
   graphFunc,
   graphVar,
   ifExpr,
@@ -108,7 +107,7 @@ export function insertLayoutTransforms(
         }
         if (value !== b.value) {
           changed = true;
-          bindings.push({ ...b, value } as Binding);
+          bindings.push({ ...b, value });
         } else bindings.push(b);
       }
       return bindingBlock(bindings, blk.dataflow);
@@ -123,7 +122,7 @@ export function insertLayoutTransforms(
   for (const [name, f] of out.functions) {
     if (f.kind !== 'func') continue;
     const body = seq(f.body);
-    if (body !== f.body) out = withFunction(out, name, graphFunc(f.params, body, f.ret, f.attrs) as GraphFunc);
+    if (body !== f.body) out = withFunction(out, name, graphFunc(f.params, body, f.ret, f.attrs));
   }
   return { module: out, transforms };
 }

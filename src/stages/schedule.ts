@@ -5,7 +5,9 @@
  * inspect` and the build report). Kernels that already carry a schedule are
  * left alone. It schedules the kernels the module has: operator calls not yet
  * legalized are legalized by codegen and run unscheduled, which it warns
- * about (put `legalize` before `schedule`).
+ * about (put `legalize` before `schedule`). Weights a CPU rule pre-packs (a
+ * matmul's constant B in panels) are rewritten into the new layout here, the
+ * transform evaluated at build time (src/schedule/layout-rewrite.ts).
  *
  *   - schedule: {}
  */
@@ -13,7 +15,7 @@ import { z } from 'zod';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever the default rules or the primitives change what they produce. */
-export const SCHEDULE_VERSION = 4;
+export const SCHEDULE_VERSION = 5;
 
 export const scheduleStage = defineStage({
   id: 'schedule',
@@ -38,6 +40,8 @@ export const scheduleStage = defineStage({
         "operator calls are not legalized yet: codegen will legalize them and they will run unscheduled; put a 'legalize: {}' stage before 'schedule'",
       );
     }
-    return scheduleModule(module, ctx.target);
+    // The js kernels evaluate the layout transforms of pre-packed weights at build time (as fold-constants does).
+    const { evaluatePrimFunc } = await import('../codegen/js/evaluate.ts');
+    return scheduleModule(module, ctx.target, { evaluate: evaluatePrimFunc });
   },
 });

@@ -1,0 +1,254 @@
+/**
+ * Weights pre-packed at build time: the transform_layout primitive (Before /
+ * Expected), the transform kernel (a gather into the new layout, checked by
+ * the interpreter against the permutation), the graph rewrite that passes
+ * every call's argument through it (Before / Expected), and the whole path
+ * on the wasm target — a matmul whose B is a constant scheduled with B in
+ * panels, the transform folded into a new constant (or left to run time), its
+ * results against the js target's on random inputs, one thread and two.
+ */
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
+import { buildArtifact } from '../../src/codegen/artifact.ts';
+import { evaluatePrimFunc } from '../../src/codegen/js/evaluate.ts';
+import { memorySource } from '../../src/codegen/memory-source.ts';
+import type { Expr } from '../../src/ir/graph/expr.ts';
+import { getGraphFunc, getPrimFunc, type IRModule } from '../../src/ir/module.ts';
+import { findMismatch, structuralHash } from '../../src/ir/structural.ts';
+import { targetSchema } from '../../src/ir/target.ts';
+import { parseModule } from '../../src/ir/text/parser.ts';
+import { printModule } from '../../src/ir/text/printer.ts';
+import type { Buffer } from '../../src/ir/tir/buffer.ts';
+import { opHooks } from '../../src/ops/index.ts';
+import { legalizeModule } from '../../src/passes/legalize.ts';
+import { loadArtifact } from '../../src/runtime/artifact.ts';
+import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
+import '../../src/runtime/node.ts';
+import { insertLayoutTransforms, layoutFreeParams } from '../../src/schedule/layout-rewrite.ts';
+import { type LayoutAxis, layoutTransformFunc } from '../../src/schedule/primitives/layout.ts';
+import { SCHEDULE_RULES_ATTR, scheduleModule } from '../../src/schedule/rules/default-rules.ts';
+import { KilnError } from '../../src/support/diagnostics.ts';
+import { expectFunc, schedule } from '../helpers/prim-funcs.ts';
+import { randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
+import { WASM_TARGET } from '../helpers/wasm-ops.ts';
+
+const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
+
+const PANELS: LayoutAxis[] = [
+  ['div', 1, 8],
+  ['axis', 0],
+  ['mod', 1, 8],
+];
+
+const MATMUL = `
+prim_func k(A: f32[4, 16], B: f32[16, 24], C: f32[4, 24]) {
+  for i, j, k in grid(4, 24, 16) {
+    block C(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
+      init { C[vi, vj] = 0.0 }
+      C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vk, vj]
+    }
+  }
+}`;
+
+describe('transform_layout', () => {
+  it('takes B in panels [N/8, K, 8]: every load B[k, j] becomes B[j // 8, k, j % 8]', () => {
+    const sch = schedule(MATMUL);
+    sch.transformLayout(1, PANELS);
+    expectFunc(
+      sch.func,
+      `
+prim_func k(A: f32[4, 16], B: f32[3, 16, 8], C: f32[4, 24]) {
+  for i, j, k in grid(4, 24, 16) {
+    block C(vi = spatial(i), vj = spatial(j), vk = reduce(k)) {
+      init { C[vi, vj] = 0.0 }
+      C[vi, vj] = C[vi, vj] + A[vi, vk] * B[vj // 8, vk, vj % 8]
+    }
+  }
+}`,
+    );
+    expect(sch.trace.at(-1)).toMatchObject({ op: 'transform_layout', attrs: { param: 1, map: PANELS } });
+  });
+
+  it('refuses an output, a factor that does not divide its axis, and an axis left out', () => {
+    const refuses = (param: number, map: LayoutAxis[], why: RegExp): void => {
+      let error: unknown;
+      try {
+        schedule(MATMUL).transformLayout(param, map);
+      } catch (e) {
+        error = e;
+      }
+      expect(error).toBeInstanceOf(KilnError);
+      expect((error as KilnError).diagnostics[0]!.code).toBe('K7201');
+      expect((error as KilnError).message).toMatch(why);
+    };
+    refuses(2, PANELS, /writes buffer 'C'; only an input's layout can change/);
+    refuses(
+      1,
+      [
+        ['div', 1, 5],
+        ['axis', 0],
+        ['mod', 1, 5],
+      ],
+      /not a whole number of blocks of 5/,
+    );
+    refuses(1, [['axis', 0]], /axis 1 must appear once/);
+  });
+
+  it('the transform kernel gathers each element of the new layout from the old one', () => {
+    const src = schedule(MATMUL).func.params[1] as Buffer;
+    const f = layoutTransformFunc(src, PANELS);
+    const input = randomArray(16 * 24, 5);
+    const out = new Float64Array(16 * 24);
+    runPrimFunc(f, [input, out]);
+    for (let k = 0; k < 16; k++) {
+      for (let j = 0; j < 24; j++) {
+        expect(out[Math.floor(j / 8) * 16 * 8 + k * 8 + (j % 8)]).toBe(input[k * 24 + j]);
+      }
+    }
+  });
+});
+
+describe('the graph rewrite', () => {
+  it('passes the argument of every call of a re-laid-out kernel through the transform kernel', () => {
+    const before = parseModule(
+      `${MATMUL}
+func main(a: Tensor[(4, 16), f32], b: Tensor[(16, 24), f32]) -> Tensor[(4, 24), f32] {
+  dataflow {
+    c = call_tir(k, (a, b), out: Tensor[(4, 24), f32])
+    output c
+  }
+  return c
+}`,
+      { ...opHooks, file: 'before.kir' },
+    );
+    const source = getPrimFunc(before, 'k')!.params[1] as Buffer;
+    const { module, transforms } = insertLayoutTransforms(before, new Map([['k', [{ param: 1, source, map: PANELS }]]]));
+    expect([...transforms]).toEqual(['k_layout1']);
+    const expected = parseModule(
+      `${MATMUL}
+prim_func k_layout1(B: f32[16, 24], B_packed: f32[3, 16, 8]) attrs(layout_transform=true) {
+  for i0, i1, i2 in grid(3, 16, 8) {
+    block layout_transform(v0 = spatial(i0), v1 = spatial(i1), v2 = spatial(i2)) {
+      B_packed[v0, v1, v2] = B[v1, v0 * 8 + v2]
+    }
+  }
+}
+func main(a: Tensor[(4, 16), f32], b: Tensor[(16, 24), f32]) -> Tensor[(4, 24), f32] {
+  dataflow {
+    packed0 = call_tir(k_layout1, (b,), out: Tensor[(3, 16, 8), f32])
+    c = call_tir(k, (a, packed0), out: Tensor[(4, 24), f32])
+    output c
+  }
+  return c
+}`,
+      { ...opHooks, file: 'expected.kir' },
+    );
+    const mismatch = findMismatch(expected, module);
+    expect(mismatch, mismatch && `at ${mismatch.path}: ${mismatch.expected} vs ${mismatch.found}\n${printModule(module)}`).toBe(
+      undefined,
+    );
+  });
+
+  it('a parameter is layout-free only where every call passes a constant', () => {
+    const m = parseModule(
+      `${MATMUL}
+func main(a: Tensor[(4, 16), f32], b: Tensor[(16, 24), f32]) -> Tensor[(4, 24), f32] {
+  dataflow {
+    c = call_tir(k, (a, ${constText(16 * 24, 3, '16, 24')}), out: Tensor[(4, 24), f32])
+    d = call_tir(k, (a, b), out: Tensor[(4, 24), f32])
+    e = add(c, d)
+    output e
+  }
+  return e
+}`,
+      { ...opHooks, file: 'mixed.kir' },
+    );
+    expect(layoutFreeParams(m).get('k')).toEqual(new Set());
+  });
+});
+
+function constText(n: number, seed: number, shape: string): string {
+  return `const(f32[${shape}], [${[...randomArray(n, seed)].map((v) => v.toFixed(6)).join(', ')}])`;
+}
+
+/** A two-layer MLP over a symbolic batch whose weights are constants (37 -> 32 -> 24 columns). */
+const MLP = parseModule(
+  `
+func main(x: Tensor[(n, 37), f32]) -> Tensor[(n, 24), f32] {
+  dataflow {
+    h = matmul(x, ${constText(37 * 32, 11, '37, 32')})
+    r = relu(h)
+    y = matmul(r, ${constText(32 * 24, 12, '32, 24')})
+    output y
+  }
+  return y
+}`,
+  { ...opHooks, file: 'mlp.kir' },
+);
+const legalized = legalizeModule(MLP);
+
+/** The call_tir bindings of main: kernel and argument kinds. */
+function calls(m: IRModule): string[] {
+  return getGraphFunc(m, 'main')!.body.blocks.flatMap((b) =>
+    b.bindings.flatMap((x) => {
+      const v: Expr = x.value;
+      return v.kind === 'call_tir' ? [`${v.func}(${v.args.map((a) => a.kind).join(', ')})`] : [];
+    }),
+  );
+}
+
+describe('pre-packed weights on the wasm target', () => {
+  const folded = scheduleModule(legalized, WASM_TARGET, { evaluate: evaluatePrimFunc });
+  const atRunTime = scheduleModule(legalized, WASM_TARGET, { prepack: true });
+  const unpacked = scheduleModule(legalized, WASM_TARGET);
+
+  it('schedules B in panels and folds the transform into the constant at build time', () => {
+    for (const kernel of ['matmul', 'matmul1']) {
+      expect(getPrimFunc(folded, kernel)!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-matmul']);
+    }
+    expect((getPrimFunc(folded, 'matmul')!.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
+      4, 37, 8,
+    ]);
+    expect((getPrimFunc(folded, 'matmul1')!.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
+      3, 32, 8,
+    ]);
+    expect(calls(folded)).toEqual(['matmul(graph_var, constant)', 'relu(graph_var)', 'matmul1(graph_var, constant)']);
+    expect([...folded.functions.keys()].filter((k) => k.includes('layout'))).toEqual([]);
+    // Without an evaluator the transform runs at run time; without either, nothing is re-laid out.
+    expect(calls(atRunTime)).toEqual([
+      'matmul_layout1(constant)',
+      'matmul(graph_var, graph_var)',
+      'relu(graph_var)',
+      'matmul1_layout1(constant)',
+      'matmul1(graph_var, graph_var)',
+    ]);
+    expect((getPrimFunc(unpacked, 'matmul')!.params[1] as Buffer).shape.length).toBe(2);
+    // The packed weights are part of the module's content address.
+    expect(structuralHash(folded)).not.toBe(structuralHash(unpacked));
+  });
+
+  const built = Promise.all(
+    [folded, atRunTime, legalized].map((m, i) =>
+      buildArtifact(m, { name: `mlp${i}`, target: i === 2 ? JS_TARGET : WASM_TARGET }),
+    ),
+  );
+
+  it.each([1, 7, 13])('n = %i: folded and run-time packing agree with the js target, one thread and two', async (n) => {
+    const [foldedArt, runTimeArt, jsArt] = await built;
+    const x = () => tensor(Float32Array.from(randomArray(n * 37, n)), [n, 37], 'float32');
+    const js = await loadArtifact(memorySource(jsArt!));
+    const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+    for (const art of [foldedArt!, runTimeArt!]) {
+      for (const threads of [1, 2]) {
+        const cpu = await loadArtifact(memorySource(art), { threads });
+        const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+        let worst = 0;
+        for (let j = 0; j < expected.length; j++) {
+          worst = Math.max(worst, Math.abs(actual[j]! - expected[j]!) / (1 + Math.abs(expected[j]!)));
+        }
+        expect(worst, `${threads} thread(s)`).toBeLessThan(1e-5);
+      }
+    }
+  });
+});
