@@ -10,6 +10,7 @@ import type { TargetDescription } from '../../ir/target.ts';
 import type { PrimFunc, Stmt } from '../../ir/tir/stmt.ts';
 import { hoistInvariants } from '../../passes/tir/hoist-invariants.ts';
 import { lowerPrimFunc } from '../../passes/tir/lower.ts';
+import { unswitchGuards } from '../../passes/tir/unswitch-guards.ts';
 import {
   WASM_FORMAT,
   WASM_FORMAT_VERSION,
@@ -85,7 +86,8 @@ export async function emitWasmModule(kernels: readonly NamedKernel[], target: Ta
 
 function emitKernel(ctx: ModuleContext, name: string, f: PrimFunc, ordinal: number): WasmKernel {
   const unsupported = (what: string): never => ctx.unsupported(name, what);
-  const lowered = hoistInvariants(lowerPrimFunc(f));
+  // Full register tiles run without their tail / padding guards (a second copy of the loop).
+  const lowered = hoistInvariants(unswitchGuards(lowerPrimFunc(f)));
   const iface = kernelInterface(lowered, unsupported);
   const vars = iface.vars.map(({ v, from }): WasmVar => {
     const t = valTypeOf(v.dtype, false);

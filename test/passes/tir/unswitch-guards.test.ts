@@ -1,0 +1,98 @@
+/**
+ * unswitch-guards (src/passes/tir/unswitch-guards.ts): a reduction loop whose
+ * body tests a tile's tail lane by lane becomes a test of the whole tile
+ * around an unguarded copy and the loop as it was. Before/Expected in the
+ * text format, the TIR interpreter running both on random inputs, and the
+ * cases it leaves alone (padding bounds, a stride-2 lane load, a guard that
+ * changes inside the loop).
+ */
+import { describe, expect, test } from 'vitest';
+import { unswitchGuards } from '../../../src/passes/tir/unswitch-guards.ts';
+import { expectFunc, expectSameResults, kernel } from '../../helpers/prim-funcs.ts';
+
+const TAIL = `
+prim_func k(A: f32[4, 16], B: f32[16, 14], C: f32[4, 14]) {
+  for t in range(2) {
+    for k in range(16) {
+      for j in vectorized(8) {
+        if j + t * 8 < 14 {
+          C[0, j + t * 8] = C[0, j + t * 8] + A[0, k] * B[k, j + t * 8]
+          C[1, j + t * 8] = C[1, j + t * 8] + A[1, k] * B[k, j + t * 8]
+        }
+      }
+    }
+  }
+}`;
+
+describe('unswitch-guards', () => {
+  test("a full tile runs its reduction without the tail's lane test; the tail keeps it", () => {
+    const before = kernel(TAIL);
+    const after = unswitchGuards(before);
+    expectFunc(
+      after,
+      `
+prim_func k(A: f32[4, 16], B: f32[16, 14], C: f32[4, 14]) {
+  for t in range(2) {
+    if t < 2 && t < 1 {
+      for k2 in range(16) {
+        for j2 in vectorized(8) {
+          C[0, j2 + t * 8] = C[0, j2 + t * 8] + A[0, k2] * B[k2, j2 + t * 8]
+          C[1, j2 + t * 8] = C[1, j2 + t * 8] + A[1, k2] * B[k2, j2 + t * 8]
+        }
+      }
+    } else {
+      for k in range(16) {
+        for j in vectorized(8) {
+          if j + t * 8 < 14 {
+            C[0, j + t * 8] = C[0, j + t * 8] + A[0, k] * B[k, j + t * 8]
+            C[1, j + t * 8] = C[1, j + t * 8] + A[1, k] * B[k, j + t * 8]
+          }
+        }
+      }
+    }
+  }
+}`,
+    );
+    expectSameResults(before, after);
+  });
+
+  test('leaves padding bounds, a stride-2 lane load and a guard that moves with the loop alone', () => {
+    const padding = kernel(`
+prim_func k(X: f32[18], W: f32[3], Y: f32[16]) {
+  for t in range(2) {
+    for r in range(3) {
+      for j in vectorized(8) {
+        if 0 <= j + t * 8 + r - 1 && j + t * 8 + r - 1 < 16 {
+          Y[j + t * 8] = Y[j + t * 8] + X[j + t * 8 + r] * W[r]
+        }
+      }
+    }
+  }
+}`);
+    expect(unswitchGuards(padding)).toBe(padding);
+    const strided = kernel(`
+prim_func k(X: f32[4, 28], Y: f32[14]) {
+  for t in range(2) {
+    for k in range(4) {
+      for j in vectorized(8) {
+        if j + t * 8 < 14 {
+          Y[j + t * 8] = Y[j + t * 8] + X[k, (j + t * 8) * 2]
+        }
+      }
+    }
+  }
+}`);
+    expect(unswitchGuards(strided)).toBe(strided);
+    const moving = kernel(`
+prim_func k(X: f32[16, 8], Y: f32[8]) {
+  for k in range(16) {
+    for j in vectorized(8) {
+      if j + k < 20 {
+        Y[j] = Y[j] + X[k, j]
+      }
+    }
+  }
+}`);
+    expect(unswitchGuards(moving)).toBe(moving);
+  });
+});
