@@ -9,6 +9,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildArtifact } from '../src/codegen/artifact.ts';
+import { evaluatePrimFunc } from '../src/codegen/js/evaluate.ts';
 import { memorySource } from '../src/codegen/memory-source.ts';
 import { importOnnx, parseOnnx } from '../src/frontends/onnx/importer.ts';
 import { decodeTensor, type ModelProto, type TensorProto } from '../src/frontends/onnx/proto.ts';
@@ -282,7 +283,9 @@ let wasmTarget: TargetDescription | undefined;
 async function loadOnWasm(module: IRModule, name: string): Promise<Awaited<ReturnType<typeof loadArtifact>>> {
   wasmTarget ??= targetSchema.parse(parseYaml(readFileSync(join(kilnRoot(), 'targets', 'wasm.yaml'), 'utf8')));
   const target = wasmTarget;
-  const artifact = await buildArtifact(scheduleModule(legalizeModule(module), target), { name, target });
+  // As the schedule stage does: constant weights a CPU rule pre-packs are rewritten at build time.
+  const scheduled = scheduleModule(legalizeModule(module), target, { evaluate: evaluatePrimFunc });
+  const artifact = await buildArtifact(scheduled, { name, target });
   return loadArtifact(memorySource(artifact), { threads: 1 });
 }
 
