@@ -90,13 +90,14 @@ describe('the cpu-matmul rule', () => {
   const kernelOf = (m: string, k: number, n: number) => matmulKernel(m, k, n);
 
   it('accumulates an MR×NR tile in registers and copies each B panel contiguous once per column tile', () => {
-    // 61 rows: no row count near 6 divides them, so the last row tile is predicated.
+    // 61 rows: no row count near 4 divides them, so the last row tile is predicated.
     const before = kernelOf('61', 20, 64);
     const s = scheduleKernel('matmul', before, WASM_TARGET);
     expect(s.rules).toEqual(['cpu-matmul']);
     const text = printFunc(s.func);
-    // 8 columns (two vectors) per tile, as many rows as 15 vector registers hold: 6.
-    expect(text).toMatch(/alloc T_matmul_local: f32\[6, 8\] local/);
+    // 8 columns (two vectors) per tile; as many rows as 15 vector registers hold with 3 left to the
+    // engine's temporaries (measured: 6 rows spill): 4.
+    expect(text).toMatch(/alloc T_matmul_local: f32\[4, 8\] local/);
     expect(text).toMatch(/alloc x2_local: f32\[20, 8\] local/);
     expect(text).toMatch(/in parallel\(8\)/);
     expectSameResults(before, s.func, {}, 1e-4);
@@ -106,7 +107,7 @@ describe('the cpu-matmul rule', () => {
     const before = kernelOf('m', 20, 64);
     const s = scheduleKernel('matmul', before, WASM_TARGET);
     const text = printFunc(s.func);
-    expect(text).toMatch(/alloc T_matmul_local: f32\[6, 8\] local/);
+    expect(text).toMatch(/alloc T_matmul_local: f32\[4, 8\] local/);
     expect(text).not.toMatch(/x2_local/);
     expectSameResults(before, s.func, { m: 13 }, 1e-4);
     expectSameResults(before, s.func, { m: 1 }, 1e-4);
@@ -117,7 +118,8 @@ describe('the cpu-matmul rule', () => {
     const s = scheduleKernel('matmul', before, WASM_TARGET);
     const text = printFunc(s.func);
     expect(text).not.toMatch(/x2_local/);
-    expect(text).toMatch(/in parallel\(5\)/);
+    // 30 rows in tiles of 3 (the row count near 4 that divides them).
+    expect(text).toMatch(/in parallel\(10\)/);
     expectSameResults(before, s.func, {}, 1e-4);
   });
 });
@@ -181,11 +183,11 @@ describe('the cpu-conv rule', () => {
     legalizedKernel(`x: Tensor[${x}, f32], w: Tensor[${w}, f32]`, `Tensor[${out}, f32]`, `conv2d(x, w${attrs})`, 'conv2d');
 
   it('tiles output channels × output columns, the rows under one padding guard, the window written out', () => {
-    // 11 columns: one full tile of 8 and a predicated tail; 5 output channels: one row tile of 5.
+    // 11 columns: one full tile of 8 and a predicated tail; 5 output channels: a row tile of 4 and a predicated one.
     const before = kernelOf('(1, 3, 7, 11)', '(5, 3, 3, 3)', ', padding=[1, 1, 1, 1]', '(1, 5, 7, 11)');
     const s = scheduleKernel('conv2d', before, WASM_TARGET);
     expect(s.rules).toEqual(['cpu-conv']);
-    expect(printFunc(s.func)).toMatch(/alloc conv2d_local: f32\[1, 5, 1, 8\] local/);
+    expect(printFunc(s.func)).toMatch(/alloc conv2d_local: f32\[1, 4, 1, 8\] local/);
     expectSameResults(before, s.func, {}, 1e-4);
   });
 
