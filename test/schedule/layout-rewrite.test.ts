@@ -109,6 +109,59 @@ prim_func k(A: f32[4, 16], B: f32[3, 16, 8], C: f32[4, 24]) {
   });
 });
 
+const CONV_S2 = `
+prim_func k(X: f32[1, 4, 8, 8], W: f32[6, 4, 1, 1], Y: f32[1, 6, 4, 4]) {
+  for i0, i1, i2, i3, rc, rh, rw in grid(1, 6, 4, 4, 4, 1, 1) {
+    block Y(vi0 = spatial(i0), vi1 = spatial(i1), vi2 = spatial(i2), vi3 = spatial(i3), vrc = reduce(rc), vrh = reduce(rh), vrw = reduce(rw)) {
+      init { Y[vi0, vi1, vi2, vi3] = 0.0 }
+      Y[vi0, vi1, vi2, vi3] = Y[vi0, vi1, vi2, vi3] + X[vi0, vrc, vi2 * 2 + vrh, vi3 * 2 + vrw] * W[vi1, vrc, vrh, vrw]
+    }
+  }
+}`;
+
+const SUBSAMPLE: LayoutAxis[] = [
+  ['axis', 0],
+  ['axis', 1],
+  ['step', 2, 2],
+  ['step', 3, 2],
+];
+
+describe('transform_layout with a step', () => {
+  it("takes a stride-2 1x1 convolution's input subsampled: X[n, c, 2h, 2w] becomes X[n, c, 2h // 2, 2w // 2]", () => {
+    const sch = schedule(CONV_S2);
+    sch.transformLayout(0, SUBSAMPLE);
+    expectFunc(
+      sch.func,
+      `
+prim_func k(X: f32[1, 4, 4, 4], W: f32[6, 4, 1, 1], Y: f32[1, 6, 4, 4]) {
+  for i0, i1, i2, i3, rc, rh, rw in grid(1, 6, 4, 4, 4, 1, 1) {
+    block Y(vi0 = spatial(i0), vi1 = spatial(i1), vi2 = spatial(i2), vi3 = spatial(i3), vrc = reduce(rc), vrh = reduce(rh), vrw = reduce(rw)) {
+      init { Y[vi0, vi1, vi2, vi3] = 0.0 }
+      Y[vi0, vi1, vi2, vi3] = Y[vi0, vi1, vi2, vi3] + X[vi0, vrc, (vi2 * 2 + vrh) // 2, (vi3 * 2 + vrw) // 2] * W[vi1, vrc, vrh, vrw]
+    }
+  }
+}`,
+    );
+    // The transform gathers every other row and column.
+    const f = layoutTransformFunc(schedule(CONV_S2).func.params[0] as Buffer, SUBSAMPLE);
+    const input = randomArray(4 * 8 * 8, 9);
+    const out = new Float64Array(4 * 4 * 4);
+    runPrimFunc(f, [input, out]);
+    for (let c = 0; c < 4; c++)
+      for (let h = 0; h < 4; h++)
+        for (let w = 0; w < 4; w++) expect(out[c * 16 + h * 4 + w]).toBe(input[c * 64 + h * 2 * 8 + w * 2]);
+  });
+
+  it('refuses a read between the steps (a 3x3 window)', () => {
+    const sch = schedule(
+      CONV_S2.replace('grid(1, 6, 4, 4, 4, 1, 1)', 'grid(1, 6, 3, 3, 4, 2, 2)')
+        .replace('Y: f32[1, 6, 4, 4]', 'Y: f32[1, 6, 3, 3]')
+        .replaceAll('f32[6, 4, 1, 1]', 'f32[6, 4, 2, 2]'),
+    );
+    expect(() => sch.transformLayout(0, SUBSAMPLE)).toThrow(/read off the step of 2 along axis 2/);
+  });
+});
+
 describe('the graph rewrite', () => {
   it('passes the argument of every call of a re-laid-out kernel through the transform kernel', () => {
     const before = parseModule(
@@ -250,5 +303,37 @@ describe('pre-packed weights on the wasm target', () => {
         expect(worst, `${threads} thread(s)`).toBeLessThan(1e-5);
       }
     }
+  });
+});
+
+describe('a stride-2 1x1 convolution on the wasm target', () => {
+  const model = legalizeModule(
+    parseModule(
+      `
+func main(x: Tensor[(1, 8, 10, 10), f32]) -> Tensor[(1, 12, 5, 5), f32] {
+  dataflow {
+    y = conv2d(x, ${constText(12 * 8, 21, '12, 8, 1, 1')}, strides=[2, 2])
+    output y
+  }
+  return y
+}`,
+      { ...opHooks, file: 'conv-s2.kir' },
+    ),
+  );
+  const scheduled = scheduleModule(model, WASM_TARGET, { evaluate: evaluatePrimFunc });
+
+  it('reads its input subsampled by a transform that runs before the call, and agrees with the js target', async () => {
+    expect((getPrimFunc(scheduled, 'conv2d')!.params[0] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
+      1, 8, 5, 5,
+    ]);
+    expect(calls(scheduled)).toEqual(['conv2d_layout0(graph_var)', 'conv2d(graph_var, constant)']);
+    expect(getPrimFunc(scheduled, 'conv2d_layout0')!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-injective']);
+    const x = () => tensor(Float32Array.from(randomArray(8 * 10 * 10, 4)), [1, 8, 10, 10], 'float32');
+    const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
+    const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+    const cpu = await loadArtifact(memorySource(await buildArtifact(scheduled, { name: 'cpu', target: WASM_TARGET })));
+    const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+    for (let j = 0; j < expected.length; j++)
+      expect(Math.abs(actual[j]! - expected[j]!)).toBeLessThan(1e-5 * (1 + Math.abs(expected[j]!)));
   });
 });

@@ -12,7 +12,9 @@
  * need padding, which a read-only layout change cannot express.
  */
 import type { AttrMap } from '../../ir/attrs.ts';
+import { Analyzer } from '../../ir/arith/analyzer.ts';
 import { type Buffer, buffer as makeBuffer } from '../../ir/tir/buffer.ts';
+import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import {
   add,
   floordiv,
@@ -42,8 +44,15 @@ import {
 } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 
-/** One axis of the new layout: source axis `i`, or its quotient / remainder by `f`. */
-export type LayoutAxis = readonly ['axis', number] | readonly ['div', number, number] | readonly ['mod', number, number];
+/**
+ * One axis of the new layout: source axis `i`, its quotient / remainder by `f`, or every `f`-th element
+ * of it (`step`: the kernel reads only those, a stride-2 1x1 convolution's input; the others are dropped).
+ */
+export type LayoutAxis =
+  | readonly ['axis', number]
+  | readonly ['div', number, number]
+  | readonly ['mod', number, number]
+  | readonly ['step', number, number];
 
 /** Why `map` is not a blocking of a buffer of `shape` (every source axis once, whole blocks), or undefined. */
 export function layoutProblem(shape: readonly PrimExpr[], map: readonly LayoutAxis[]): string | undefined {
@@ -51,12 +60,16 @@ export function layoutProblem(shape: readonly PrimExpr[], map: readonly LayoutAx
   for (const a of map) {
     const i = a[1];
     if (!Number.isInteger(i) || i < 0 || i >= shape.length) return `axis ${i} is not an axis of a rank-${shape.length} buffer`;
-    seen.set(i, [...(seen.get(i) ?? []), a[0]]);
-    if (a[0] !== 'axis') {
+    seen.set(i, [...(seen.get(i) ?? []), a[0] === 'step' ? 'axis' : a[0]]);
+    if (a[0] === 'step') {
+      if (!Number.isInteger(a[2]) || a[2] < 1) return `step ${a[2]} of axis ${i} is not a positive integer`;
+      if (shape[i]!.kind !== 'int') return `axis ${i} is symbolic; a step needs a constant extent`;
+    } else if (a[0] !== 'axis') {
       const f = a[2];
       const d = shape[i]!;
       if (!Number.isInteger(f) || f < 1) return `factor ${f} of axis ${i} is not a positive integer`;
-      if (d.kind !== 'int' || d.value % f !== 0) return `axis ${i} (extent ${d.kind === 'int' ? d.value : 'symbolic'}) is not a whole number of blocks of ${f}`;
+      if (d.kind !== 'int' || d.value % f !== 0)
+        return `axis ${i} (extent ${d.kind === 'int' ? d.value : 'symbolic'}) is not a whole number of blocks of ${f}`;
     }
   }
   for (let i = 0; i < shape.length; i++) {
@@ -76,13 +89,20 @@ export function layoutShape(shape: readonly PrimExpr[], map: readonly LayoutAxis
   return map.map((a) => {
     if (a[0] === 'axis') return shape[a[1]]!;
     if (a[0] === 'mod') return intImm(a[2]);
+    if (a[0] === 'step') return intImm(Math.ceil((shape[a[1]]! as { value: number }).value / a[2]));
     return intImm((shape[a[1]]! as { value: number }).value / a[2]);
   });
 }
 
 /** Indices into the new layout of the element at `indices` of the old one. */
 export function layoutIndices(indices: readonly PrimExpr[], map: readonly LayoutAxis[]): PrimExpr[] {
-  return map.map((a) => (a[0] === 'axis' ? indices[a[1]]! : a[0] === 'div' ? floordiv(indices[a[1]]!, a[2]) : floormod(indices[a[1]]!, a[2])));
+  return map.map((a) =>
+    a[0] === 'axis'
+      ? indices[a[1]]!
+      : a[0] === 'div' || a[0] === 'step'
+        ? floordiv(indices[a[1]]!, a[2])
+        : floormod(indices[a[1]]!, a[2]),
+  );
 }
 
 /** Indices into the old layout of the element at `indices` of the new one (the map's inverse). */
@@ -90,6 +110,8 @@ function sourceIndices(rank: number, indices: readonly PrimExpr[], map: readonly
   return Array.from({ length: rank }, (_, i) => {
     const plain = map.findIndex((a) => a[0] === 'axis' && a[1] === i);
     if (plain >= 0) return indices[plain]!;
+    const step = map.findIndex((a) => a[0] === 'step' && a[1] === i);
+    if (step >= 0) return mul(indices[step]!, (map[step] as readonly ['step', number, number])[2]);
     const q = map.findIndex((a) => a[0] === 'div' && a[1] === i);
     const r = map.findIndex((a) => a[0] === 'mod' && a[1] === i);
     return add(mul(indices[q]!, (map[q] as readonly ['div', number, number])[2]), indices[r]!);
@@ -103,11 +125,37 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
   const problem = layoutProblem(old.shape, map);
   if (problem) scheduleFail(ctx, `layout of '${old.name}': ${problem}`);
   visitStmts(f.body, (s) => {
-    if (s.kind === 'store' && s.buffer === old) scheduleFail(ctx, `buffer '${old.name}' is written; only an input's layout can change`);
+    if (s.kind === 'store' && s.buffer === old)
+      scheduleFail(ctx, `buffer '${old.name}' is written; only an input's layout can change`);
     if (s.kind === 'block_realize' && s.block.writes.some((w) => w.buffer === old)) {
       scheduleFail(ctx, `block '${s.block.name}' writes buffer '${old.name}'; only an input's layout can change`);
     }
   });
+  // A stepped axis drops the elements between steps: every read of it must land on a step.
+  const steps = map.filter((a): a is readonly ['step', number, number] => a[0] === 'step');
+  if (steps.length > 0) {
+    const analyzer = new Analyzer();
+    visitStmts(f.body, (s) => {
+      if (s.kind === 'block_realize') for (const iv of s.block.iterVars) analyzer.bind(iv.var, iv.dom);
+      if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
+    });
+    const check = (indices: readonly PrimExpr[]): void => {
+      for (const [, axis, step] of steps) {
+        const r = analyzer.simplify(floormod(indices[axis]!, step));
+        if (r.kind !== 'int' || r.value !== 0) {
+          scheduleFail(ctx, `buffer '${old.name}' is read off the step of ${step} along axis ${axis}`);
+        }
+      }
+    };
+    visitStmts(f.body, (s) => {
+      const exprs = s.kind === 'store' ? [s.value, ...s.indices] : s.kind === 'if' ? [s.cond] : s.kind === 'let' ? [s.value] : [];
+      for (const e of exprs) {
+        visitPrim(e, (x) => {
+          if (x.kind === 'load' && x.buffer === old) check(x.indices);
+        });
+      }
+    });
+  }
   const fresh: Buffer = makeBuffer(old.name, layoutShape(old.shape, map), old.dtype, { scope: old.scope });
   const expr = (e: PrimExpr): PrimExpr => {
     const x = mapPrimChildren(e, expr);
@@ -118,7 +166,13 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
     if (r.buffer !== old) return r;
     const point = r.region.every((x) => x.extent.kind === 'int' && x.extent.value === 1);
     return point
-      ? { buffer: fresh, region: layoutIndices(r.region.map((x) => x.min), map).map((m) => range(m, 1)) }
+      ? {
+          buffer: fresh,
+          region: layoutIndices(
+            r.region.map((x) => x.min),
+            map,
+          ).map((m) => range(m, 1)),
+        }
       : { buffer: fresh, region: fresh.shape.map((d) => range(0, d)) };
   };
   const stmt = (s: Stmt): Stmt => {
@@ -126,7 +180,10 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
     const x = mapStmtChildren(s, m);
     if (x.kind !== 'block_realize') return x;
     const reads = x.block.reads.map(region);
-    return reads.every((r, i) => r === x.block.reads[i]) ? x : { ...x, block: { ...x.block, reads } };
+    if (reads.every((r, i) => r === x.block.reads[i])) return x;
+    // A block whose body reads the new buffer directly gets its region inferred as the text format does.
+    const inferred = inferBlockRegions(x.block).reads.find((r) => r.buffer === fresh);
+    return { ...x, block: { ...x.block, reads: reads.map((r) => (r.buffer === fresh && inferred ? inferred : r)) } };
   };
   const params = f.params.map((p, i) => (i === param ? fresh : p));
   return primFunc(params, stmt(f.body), f.attrs);

@@ -17,6 +17,7 @@ import { constExtent, type Nest, productOperands, spatialThenReduce } from './ne
 import type { RuleContext, ScheduleRule } from './rule.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import { getBlockRealize } from '../tree.ts';
+import { KilnError } from '../../support/diagnostics.ts';
 import type { LayoutAxis } from '../primitives/layout.ts';
 
 /** Lanes of one SIMD register for 32-bit elements. */
@@ -135,6 +136,10 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const prepack =
       kind === 'matmul' && n % nr === 0 ? panelLayout(sch, nest.block, update, jLoop, sr.reduce[0]!, nr, ctx) : undefined;
     if (prepack) sch.transformLayout(prepack.param, prepack.map);
+    // A stride-2 convolution reading every other row and column of its input (1x1, unpadded) reads the
+    // input subsampled instead, a copy made at run time before the call: contiguous lanes, and the full
+    // tiles unswitched from the tail's guard, where the stride-2 loads (two vectors and a shuffle) were not.
+    if (kind === 'conv' && ctx.relayout) subsampleInput(sch, update, iterDrivenBy(nest.block, jLoop.loopVar)!);
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);
     const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
@@ -486,6 +491,25 @@ function panelLayout(
     ['mod', r - 1, nr],
   ];
   return { param, map };
+}
+
+/** Takes the input of a stride-2 convolution subsampled by 2 along its last two axes, where every read lands on the step. */
+function subsampleInput(sch: Schedule, store: Stmt & { kind: 'store' }, jt: PrimVar): void {
+  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, jt)));
+  if (!moving) return;
+  const r = moving.indices.length;
+  if (r < 2 || stride(moving.indices[r - 1]!, jt) !== 2) return;
+  const param = sch.func.params.indexOf(moving.buffer);
+  if (param < 0) return;
+  const map: LayoutAxis[] = moving.buffer.shape.map((_, i): LayoutAxis => (i >= r - 2 ? ['step', i, 2] : ['axis', i]));
+  // The primitive checks every read lands on the step (a padded or 3x3 window does not): tried on a fork.
+  try {
+    sch.fork().transformLayout(param, map);
+  } catch (e) {
+    if (e instanceof KilnError) return;
+    throw e;
+  }
+  sch.transformLayout(param, map);
 }
 
 /** The read index of the product operand that moves with loop `v` (the B panel), or -1. */

@@ -65,9 +65,9 @@ export function scheduleKernel(
   f: PrimFunc,
   target: TargetDescription,
   rules: readonly ScheduleRule[] = defaultRules(target.kind),
-  options: { readonly layoutFree?: ReadonlySet<number> } = {},
+  options: { readonly layoutFree?: ReadonlySet<number>; readonly relayout?: boolean } = {},
 ): KernelSchedule {
-  const ctx = { ...ruleContext(target), layoutFree: options.layoutFree ?? NO_PARAMS };
+  const ctx = { ...ruleContext(target), layoutFree: options.layoutFree ?? NO_PARAMS, relayout: options.relayout ?? false };
   let sch = new Schedule(f, name);
   const used: string[] = [];
   // Blocks are named before scheduling starts: nests change shape as rules apply, names stay.
@@ -126,8 +126,9 @@ export interface ScheduleOptions {
    */
   readonly evaluate?: KernelEvaluator;
   /**
-   * Let rules change the layout of parameters that are constants at every call (weights pre-packed
-   * into panels). Default: when `evaluate` is given; without it the transforms would run at every call.
+   * Let rules change the layout of kernel parameters: constants at every call pre-packed (a matmul's B
+   * in panels, folded at build time with `evaluate`), a stride-2 1x1 convolution's input subsampled (a
+   * copy at run time). Default: when `evaluate` is given; without it the packing would run at every call.
    */
   readonly prepack?: boolean;
 }
@@ -139,12 +140,16 @@ export interface ScheduleOptions {
  */
 export function scheduleModule(m: IRModule, target: TargetDescription, options: ScheduleOptions = {}): IRModule {
   if (defaultRules(target.kind).length === 0) return m;
-  const free = (options.prepack ?? options.evaluate !== undefined) ? layoutFreeParams(m) : new Map<string, Set<number>>();
+  const relayout = options.prepack ?? options.evaluate !== undefined;
+  const free = relayout ? layoutFreeParams(m) : new Map<string, Set<number>>();
   const rewrites = new Map<string, LayoutRewrite[]>();
   let out = m;
   for (const [name, f] of m.functions) {
     if (f.kind !== 'prim_func' || f.attrs[SCHEDULE_RULES_ATTR] !== undefined) continue;
-    const s = scheduleKernel(name, f, target, defaultRules(target.kind), { layoutFree: free.get(name) ?? NO_PARAMS });
+    const s = scheduleKernel(name, f, target, defaultRules(target.kind), {
+      layoutFree: free.get(name) ?? NO_PARAMS,
+      relayout,
+    });
     const changed = layoutRewrites(f, s.trace);
     if (changed.length > 0) rewrites.set(name, changed);
     const attrs: AttrMap = {
@@ -161,8 +166,11 @@ export function scheduleModule(m: IRModule, target: TargetDescription, options: 
   }
   if (rewrites.size === 0) return out;
   const { module, transforms } = insertLayoutTransforms(out, rewrites);
-  if (!options.evaluate) return module;
-  return foldModule(module, { evaluate: options.evaluate, batchNorm: false, only: (kernel) => transforms.has(kernel) });
+  const folded = options.evaluate
+    ? foldModule(module, { evaluate: options.evaluate, batchNorm: false, only: (kernel) => transforms.has(kernel) })
+    : module;
+  // The transforms left to run time (of arguments that are not constants) get schedules too.
+  return scheduleModule(folded, target);
 }
 
 /** The parameters a kernel's trace re-laid out (transform_layout instructions). */

@@ -20,6 +20,11 @@ export interface RuleContext {
    * their layout (Schedule.transformLayout), the schedule stage rewrites the constants to match.
    */
   readonly layoutFree?: ReadonlySet<number>;
+  /**
+   * Whether rules may change a parameter's layout at all (the schedule stage then inserts the transform
+   * at every call, at run time where the argument is not a constant).
+   */
+  readonly relayout?: boolean;
 }
 
 export interface ScheduleRule {
