@@ -18,6 +18,7 @@ import {
   graphFunc,
   graphVar,
   ifExpr,
+  intrinsicSinfo,
   mapExprChildren,
   type SeqExpr,
   seqExpr,
@@ -98,7 +99,10 @@ export function insertLayoutTransforms(
           const list = rewrites.get(call.func)!;
           const args = [...call.args];
           list.forEach((r, i) => {
-            const sinfo = tensorSI(layoutShape(r.source.shape, r.map), r.source.dtype);
+            // The new shape in the caller's terms (its symbolic sizes, not the kernel's).
+            const arg = intrinsicSinfo(args[r.param]!);
+            const shape = arg?.kind === 'tensor' ? arg.shape : undefined;
+            const sinfo = tensorSI(shape ? layoutShape(shape, r.map) : r.map.length, r.source.dtype);
             const v = graphVar(`packed${fresh++}`, sinfo, blk.dataflow);
             bindings.push(varBinding(v, callTIR(names.get(call.func)![i]!, [args[r.param]!], sinfo)));
             args[r.param] = v;

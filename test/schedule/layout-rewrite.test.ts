@@ -21,7 +21,11 @@ import { parseModule } from '../../src/ir/text/parser.ts';
 import { printModule } from '../../src/ir/text/printer.ts';
 import type { Buffer } from '../../src/ir/tir/buffer.ts';
 import { opHooks } from '../../src/ops/index.ts';
+import { ALL_FUSION_RULES } from '../../src/passes/fuse-ops.ts';
+import { fuseModule } from '../../src/passes/fuse-tir.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
+import { planModule } from '../../src/passes/plan-memory.ts';
+import { inlineIntermediates } from '../../src/schedule/inline-intermediates.ts';
 import { loadArtifact } from '../../src/runtime/artifact.ts';
 import { type NDArray, tensor } from '../../src/runtime/ndarray.ts';
 import '../../src/runtime/node.ts';
@@ -310,28 +314,37 @@ describe('a stride-2 1x1 convolution on the wasm target', () => {
   const model = legalizeModule(
     parseModule(
       `
-func main(x: Tensor[(1, 8, 10, 10), f32]) -> Tensor[(1, 12, 5, 5), f32] {
+func main(x: Tensor[(n, 8, 10, 11), f32]) -> Tensor[(n, 12, 5, 6), f32] {
   dataflow {
     y = conv2d(x, ${constText(12 * 8, 21, '12, 8, 1, 1')}, strides=[2, 2])
-    output y
+    z = add(y, ${constText(12, 22, '12, 1, 1')})
+    output z
   }
-  return y
+  return z
 }`,
       { ...opHooks, file: 'conv-s2.kir' },
     ),
   );
-  const scheduled = scheduleModule(model, WASM_TARGET, { evaluate: evaluatePrimFunc });
+  // Fused with its bias (the kernel then shares the graph's size variable n, as fuse makes it).
+  const fused = fuseModule(model, { maxDepth: 64, rules: ALL_FUSION_RULES, exclude: [], inline: inlineIntermediates });
+  const scheduled = scheduleModule(fused, WASM_TARGET, { evaluate: evaluatePrimFunc });
 
   it('reads its input subsampled by a transform that runs before the call, and agrees with the js target', async () => {
-    expect((getPrimFunc(scheduled, 'conv2d')!.params[0] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
-      1, 8, 5, 5,
-    ]);
-    expect(calls(scheduled)).toEqual(['conv2d_layout0(graph_var)', 'conv2d(graph_var, constant)']);
-    expect(getPrimFunc(scheduled, 'conv2d_layout0')!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-injective']);
-    const x = () => tensor(Float32Array.from(randomArray(8 * 10 * 10, 4)), [1, 8, 10, 10], 'float32');
+    // A symbolic batch: the transform kernel defines its own size variable, the graph uses its own; the module
+    // prints and parses back (an odd width, 11, keeps its last column: 6 of them).
+    expect(
+      (getPrimFunc(scheduled, 'fused_conv2d_add')!.params[0] as Buffer).shape.slice(1).map((d) => (d as { value: number }).value),
+    ).toEqual([8, 5, 6]);
+    const reparsed = parseModule(printModule(scheduled), { ...opHooks, file: 'roundtrip.kir' });
+    expect(findMismatch(scheduled, reparsed)).toBeUndefined();
+    expect(calls(scheduled)).toEqual(['fused_conv2d_add_layout0(graph_var)', 'fused_conv2d_add(graph_var, constant, constant)']);
+    expect(getPrimFunc(scheduled, 'fused_conv2d_add_layout0')!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-injective']);
+    const x = () => tensor(Float32Array.from(randomArray(2 * 8 * 10 * 11, 4)), [2, 8, 10, 11], 'float32');
     const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
     const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
-    const cpu = await loadArtifact(memorySource(await buildArtifact(scheduled, { name: 'cpu', target: WASM_TARGET })));
+    const cpu = await loadArtifact(
+      memorySource(await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET })),
+    );
     const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
     for (let j = 0; j < expected.length; j++)
       expect(Math.abs(actual[j]! - expected[j]!)).toBeLessThan(1e-5 * (1 + Math.abs(expected[j]!)));

@@ -24,7 +24,10 @@ import {
   mapPrimChildren,
   mul,
   type PrimExpr,
+  type PrimVar,
   primVar,
+  primVars,
+  substitute,
   visitPrim,
 } from '../../ir/prim/expr.ts';
 import {
@@ -203,13 +206,20 @@ export function loadsFrom(e: PrimExpr, b: Buffer): boolean {
  * one block over the new layout's elements gathering each from the old one.
  */
 export function layoutTransformFunc(source: Buffer, map: readonly LayoutAxis[], attrs: AttrMap = {}): PrimFunc {
-  const src = makeBuffer(source.name, source.shape, source.dtype);
-  const dstShape = layoutShape(source.shape, map);
+  // Its own symbolic sizes: a PrimFunc defines the variables of its parameters' shapes.
+  const fresh = new Map<PrimVar, PrimExpr>();
+  for (const d of source.shape) for (const v of primVars(d)) if (!fresh.has(v)) fresh.set(v, primVar(v.name, v.dtype));
+  const src = makeBuffer(
+    source.name,
+    source.shape.map((d) => substitute(d, fresh)),
+    source.dtype,
+  );
+  const dstShape = layoutShape(src.shape, map);
   const dst = makeBuffer(`${source.name}_packed`, dstShape, source.dtype);
   const loops = dstShape.map((_, i) => primVar(`i${i}`));
   const iters = dstShape.map((d, i) => iterVar(primVar(`v${i}`), range(0, d), 'spatial'));
   const vs = iters.map((iv) => iv.var);
-  const from = sourceIndices(source.shape.length, vs, map);
+  const from = sourceIndices(src.shape.length, vs, map);
   const body = blockRealize(
     loops,
     block({
