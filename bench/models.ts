@@ -1,8 +1,8 @@
 /**
  * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a decode-style
  * GEMV, a ResNet-stage 3x3 convolution, a 3-layer MLP, a BERT-base encoder
- * layer and ResNet-50 — run by Kiln's CPU target (`wasm`: default CPU
- * schedules, WebAssembly SIMD) on 1 and 2 threads, by onnxruntime-web's wasm
+ * layer and ResNet-50 — built through the vision pipeline's stages and run by
+ * Kiln's CPU target (`wasm`: default CPU schedules, WebAssembly SIMD) on 1 and 2 threads, by onnxruntime-web's wasm
  * backend on the same threads and by onnxruntime-node, measured side by side
  * in one run; each row reports median latencies and Kiln's ratio to each
  * reference (lower is better), and GFLOPS where the work is known.
@@ -24,7 +24,8 @@ import { type Device, NDArray, tensor } from '../src/runtime/ndarray.ts';
 import { webgpuDevice } from '../src/runtime/node.ts';
 import { isWebGpuDevice } from '../src/runtime/webgpu/device.ts';
 import { targetSchema } from '../src/ir/target.ts';
-import { legalizeModule } from '../src/passes/legalize.ts';
+import { planModule } from '../src/passes/plan-memory.ts';
+import { optimizeModule } from '../src/stages/optimize.ts';
 import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
 import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
@@ -203,9 +204,11 @@ const WASM_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../target
 /** Kiln's build of a case for the CPU (wasm target, default CPU schedules) or for WebGPU. */
 async function buildKiln(c: Case, gpu: boolean): Promise<Awaited<ReturnType<typeof buildArtifact>>> {
   const target = gpu ? WEBGPU_TARGET : WASM_TARGET;
-  // As the schedule stage does: constant weights the CPU rules pre-pack are rewritten at build time.
-  const scheduled = scheduleModule(legalizeModule(importOnnx(c.bytes, { file: c.name })), target, { evaluate: evaluatePrimFunc });
-  return buildArtifact(scheduled, { name: 'bench', target });
+  // The stages of the vision pipelines (pipelines/vision.yaml): fold-constants, legalize, fuse, schedule
+  // (constant weights the CPU rules pre-pack rewritten at build time, as the stage does), plan-memory.
+  const fused = optimizeModule(importOnnx(c.bytes, { file: c.name }), { plan: false });
+  const scheduled = scheduleModule(fused, target, { evaluate: evaluatePrimFunc });
+  return buildArtifact(planModule(scheduled), { name: 'bench', target });
 }
 
 async function timeKiln(
