@@ -10,4 +10,7 @@ if (!existsSync(fileURLToPath(entry))) {
 }
 // Stack traces point into the sources only on request: reading the map costs ~15 ms at every start.
 if (process.env.KILN_DEBUG) process.setSourceMapsEnabled(true);
-await import(entry.href);
+// A rebuild with nothing changed is answered by the up-to-date check alone (src/cli/up-to-date.ts).
+const { answerIfUpToDate } = await import(new URL('../dist/up-to-date.mjs', import.meta.url).href);
+if (await answerIfUpToDate(process.argv.slice(2))) process.exitCode = 0;
+else await import(entry.href);

@@ -30,6 +30,21 @@ await build({
   logLevel: 'warning',
 });
 
+// The up-to-date check alone, one file (bin/kiln.js loads it first): a no-op rebuild loads nothing else.
+await build({
+  entryPoints: { 'up-to-date': 'src/cli/up-to-date-entry.ts' },
+  outdir: 'dist',
+  outExtension: { '.js': '.mjs' },
+  bundle: true,
+  platform: 'node',
+  format: 'esm',
+  target: 'node20',
+  minifyWhitespace: true,
+  minifySyntax: true,
+  legalComments: 'none',
+  logLevel: 'warning',
+});
+
 // The browser runtime as one ES module (kiln/runtime/browser, nothing of the compiler): what
 // `kiln serve` gives its page, and a file a page can import without a bundler. Its size is printed.
 const browser = await build({

@@ -48,6 +48,9 @@ interface Stamp {
 
 const FORMAT = 1;
 
+/** Set on globalThis once a process ran the check (bin/kiln.js, through dist/up-to-date.mjs), so the CLI's entry does not run it again. */
+export const UP_TO_DATE_CHECKED = Symbol.for('kiln.upToDateChecked');
+
 /** Kiln's own identity, set by the bundled command's entry; none when running from the sources. */
 let identity: string | undefined;
 
