@@ -30,14 +30,15 @@ await build({
   logLevel: 'warning',
 });
 
-// The up-to-date check alone, one file (bin/kiln.js loads it first): a no-op rebuild loads nothing else.
+// The up-to-date check alone, one CommonJS file (bin/kiln.js requires it first): a no-op rebuild
+// starts no ES module loader and loads nothing else.
 await build({
   entryPoints: { 'up-to-date': 'src/cli/up-to-date-entry.ts' },
   outdir: 'dist',
-  outExtension: { '.js': '.mjs' },
+  outExtension: { '.js': '.cjs' },
   bundle: true,
   platform: 'node',
-  format: 'esm',
+  format: 'cjs',
   target: 'node20',
   minifyWhitespace: true,
   minifySyntax: true,

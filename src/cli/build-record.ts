@@ -3,9 +3,10 @@
  * what the remote cache did. Written by a build and by the up-to-date check alike, so it
  * imports nothing but Node and the cache's atomic write.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../cache/atomic-write.ts';
+import { TEMP_DIR } from '../cache/layout.ts';
 import type { RemoteActivity } from '../cache/remote-store.ts';
 
 export interface BuildRecord {
@@ -39,6 +40,19 @@ export async function writeBuildRecord(root: string, record: BuildRecord): Promi
     await writeFileAtomic(root, join(root, RECORD_FILE), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
   } catch {
     // The record is a convenience: a cache that cannot be written already warned.
+  }
+}
+
+/** As writeBuildRecord, synchronously (the up-to-date check runs before anything asynchronous is loaded). */
+export function writeBuildRecordSync(root: string, record: BuildRecord): void {
+  // No node:crypto for a random name (loading it costs more than the check): the pid and the time, created exclusively.
+  const temp = join(root, TEMP_DIR, `${process.pid}-${Date.now()}-record.tmp`);
+  try {
+    mkdirSync(join(root, TEMP_DIR), { recursive: true });
+    writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
+    renameSync(temp, join(root, RECORD_FILE));
+  } catch {
+    rmSync(temp, { force: true });
   }
 }
 

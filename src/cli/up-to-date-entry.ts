@@ -1,13 +1,13 @@
 /**
- * The up-to-date check as a module of its own (dist/up-to-date.mjs, one file with no imports
- * but Node's): bin/kiln.js loads it before the CLI, so a rebuild with nothing changed loads one
- * small module instead of the CLI's entry and its chunks.
+ * The up-to-date check as a CommonJS module of its own (dist/up-to-date.cjs, one file, Node's
+ * built-ins only), which bin/kiln.js requires before anything else: a rebuild with nothing
+ * changed then starts no ES module loader and loads no CLI code.
  */
 import { identifyKiln, replayUpToDate, UP_TO_DATE_CHECKED } from './up-to-date.ts';
 
-/** True when `argv` was answered from its stamp; Kiln is the bundle next to this file. */
-export async function answerIfUpToDate(argv: readonly string[]): Promise<boolean> {
+/** True when `argv` was answered from its stamp; `kilnEntry`: the path of the bundled CLI (dist/kiln.mjs). */
+export function answerIfUpToDate(argv: readonly string[], kilnEntry: string): boolean {
   (globalThis as Record<symbol, unknown>)[UP_TO_DATE_CHECKED] = true;
-  identifyKiln(new URL('./kiln.mjs', import.meta.url).href);
+  identifyKiln(kilnEntry);
   return replayUpToDate(argv);
 }

@@ -17,12 +17,21 @@
  *
  * This module is loaded by the command's entry before anything else: Node built-ins only.
  */
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  utimesSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { entryPath, UP_TO_DATE_DIR } from '../cache/layout.ts';
-import { buildRecord, writeBuildRecord } from './build-record.ts';
+import { buildRecord, writeBuildRecordSync } from './build-record.ts';
 import { doneLine, summary } from './progress.ts';
 import { PROJECT_CONFIG } from './project-config-name.ts';
 
@@ -38,7 +47,9 @@ export interface BuildCommand {
 type FileState = readonly [path: string, size: number, mtimeMs: number, ctimeMs: number, ino: number];
 
 interface Stamp {
-  readonly format: 1;
+  readonly format: 2;
+  /** What the stamp's name is a hash of, compared in full when read (the name's hash is not cryptographic). */
+  readonly material: string;
   readonly pipelines: readonly { readonly pipeline: string; readonly target: string; readonly stages: readonly string[] }[];
   readonly read: readonly FileState[];
   readonly written: readonly FileState[];
@@ -46,26 +57,25 @@ interface Stamp {
   readonly blobs: readonly string[];
 }
 
-const FORMAT = 1;
+const FORMAT = 2;
 
-/** Set on globalThis once a process ran the check (bin/kiln.js, through dist/up-to-date.mjs), so the CLI's entry does not run it again. */
+/** Set on globalThis once a process ran the check (bin/kiln.js, through dist/up-to-date.cjs), so the CLI's entry does not run it again. */
 export const UP_TO_DATE_CHECKED = Symbol.for('kiln.upToDateChecked');
 
 /** Kiln's own identity, set by the bundled command's entry; none when running from the sources. */
 let identity: string | undefined;
 
 /**
- * Names the Kiln that runs: the content of the bundled entry (`dist/kiln.mjs`), which names its
- * chunks by the hashes of their contents (and so, through their imports, of everything bundled),
- * and the Node running it. Only the bundled command calls this: from the sources (tsx, vitest),
- * which change without a build, there is no stamp.
+ * Names the Kiln that runs: the content of the bundled entry (`dist/kiln.mjs`, given by its
+ * path), which names its chunks by the hashes of their contents (and so, through their imports,
+ * of everything bundled), and the Node running it. Only the bundled command calls this: from
+ * the sources (tsx, vitest), which change without a build, there is no stamp.
  */
-export function identifyKiln(entryUrl: string): void {
+export function identifyKiln(entryPath: string): void {
   identity = undefined;
-  if (!entryUrl.endsWith('.mjs')) return;
+  if (!entryPath.endsWith('.mjs')) return;
   try {
-    const entry = readFileSync(fileURLToPath(entryUrl));
-    identity = createHash('sha256').update(entry).update(`\0${process.execPath}\0${process.version}`).digest('hex');
+    identity = `${readFileSync(entryPath, 'utf8')}\0${process.execPath}\0${process.version}`;
   } catch {
     // unreadable: no stamps
   }
@@ -76,24 +86,39 @@ function cacheRoot(cmd: BuildCommand): string {
   return resolve(cmd.cacheDir ?? '.kiln/cache');
 }
 
-function stampPath(cmd: BuildCommand): string | undefined {
+/**
+ * The stamp of a command: where it is, and the material it must hold (the command and the Kiln
+ * and Node that run it). Named by a 64-bit FNV-1a of the material, not SHA-256: node:crypto
+ * alone would take longer to load than the whole check; the material is compared when read.
+ */
+function stampOf(cmd: BuildCommand): { path: string; material: string } | undefined {
   if (identity === undefined) return undefined;
   const root = cacheRoot(cmd);
-  const key = createHash('sha256')
-    .update(
-      JSON.stringify([
-        FORMAT,
-        identity,
-        process.cwd(),
-        cmd.files.map((f) => resolve(f)),
-        root,
-        cmd.target ?? null,
-        cmd.set,
-        cmd.verify,
-      ]),
-    )
-    .digest('hex');
-  return join(root, UP_TO_DATE_DIR, `${key}.json`);
+  const material = JSON.stringify([
+    FORMAT,
+    identity,
+    process.cwd(),
+    cmd.files.map((f) => resolve(f)),
+    root,
+    cmd.target ?? null,
+    cmd.set,
+    cmd.verify,
+  ]);
+  return { path: join(root, UP_TO_DATE_DIR, `${fnv1a64(material)}.json`), material };
+}
+
+/** FNV-1a over the UTF-16 code units, 64 bits as two 32-bit halves, in hex. */
+function fnv1a64(text: string): string {
+  let [hi, lo] = [0xcbf29ce4, 0x84222325];
+  for (let i = 0; i < text.length; i++) {
+    lo ^= text.charCodeAt(i);
+    // Multiply by the 64-bit FNV prime 2^40 + 0x1b3, in 32-bit pieces.
+    const l = lo * 0x1b3;
+    const h = hi * 0x1b3 + (lo << 8) + Math.floor(l / 0x100000000);
+    lo = l >>> 0;
+    hi = h >>> 0;
+  }
+  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
 }
 
 /** Settings the check leaves to the full command: a remote cache or a project config (which may name one). */
@@ -193,8 +218,8 @@ export function recordUpToDate(
     entries: { actions: string[]; blobs: string[]; files: string[] } | undefined;
   }[],
 ): void {
-  const path = stampPath(cmd);
-  if (!path || !read || otherSettings() || builds.some((b) => !b.entries)) return;
+  const where = stampOf(cmd);
+  if (!where || !read || otherSettings() || builds.some((b) => !b.entries)) return;
   const root = cacheRoot(cmd);
   const actions = builds.flatMap((b) => b.entries!.actions);
   const blobs = [...new Set(builds.flatMap((b) => b.entries!.blobs))];
@@ -204,6 +229,7 @@ export function recordUpToDate(
   if (!written) return;
   const stamp: Stamp = {
     format: FORMAT,
+    material: where.material,
     pipelines: builds.map((b) => ({ pipeline: b.pipeline, target: b.target, stages: b.stages })),
     read,
     written,
@@ -211,19 +237,32 @@ export function recordUpToDate(
     blobs,
   };
   try {
+    const path = where.path;
     mkdirSync(dirname(path), { recursive: true });
     const temp = `${path}.${process.pid}.tmp`;
     writeFileSync(temp, JSON.stringify(stamp));
     renameSync(temp, path);
+    pruneStamps(dirname(path));
   } catch {
     // Only a faster next build is lost.
   }
 }
 
-function readStamp(path: string): Stamp | undefined {
+/** Stamps kept: one per command line in use; those of other Kilns and old commands go, oldest first. */
+const MAX_STAMPS = 64;
+
+function pruneStamps(dir: string): void {
+  const names = readdirSync(dir);
+  if (names.length <= MAX_STAMPS) return;
+  const aged = names.map((n) => ({ path: join(dir, n), mtime: statSync(join(dir, n), { throwIfNoEntry: false })?.mtimeMs ?? 0 }));
+  aged.sort((a, b) => a.mtime - b.mtime);
+  for (const f of aged.slice(0, aged.length - MAX_STAMPS)) rmSync(f.path, { force: true });
+}
+
+function readStamp(where: { path: string; material: string }): Stamp | undefined {
   try {
-    const s = JSON.parse(readFileSync(path, 'utf8')) as Stamp;
-    return s.format === FORMAT ? s : undefined;
+    const s = JSON.parse(readFileSync(where.path, 'utf8')) as Stamp;
+    return s.format === FORMAT && s.material === where.material ? s : undefined;
   } catch {
     return undefined;
   }
@@ -233,12 +272,12 @@ function readStamp(path: string): Stamp | undefined {
  * Answers `argv` from its stamp when everything is as it was: prints the cached stages and the
  * summary to stderr and returns true. False: run the command.
  */
-export async function replayUpToDate(argv: readonly string[]): Promise<boolean> {
-  const t0 = performance.now();
+export function replayUpToDate(argv: readonly string[]): boolean {
+  const t0 = process.hrtime.bigint();
   const cmd = parseBuildCommand(argv);
   if (!cmd || otherSettings()) return false;
-  const path = stampPath(cmd);
-  const stamp = path ? readStamp(path) : undefined;
+  const where = stampOf(cmd);
+  const stamp = where ? readStamp(where) : undefined;
   if (!stamp || !stamp.read.every(unchanged) || !stamp.written.every(unchanged)) return false;
   const root = cacheRoot(cmd);
   const entries = [
@@ -256,13 +295,14 @@ export async function replayUpToDate(argv: readonly string[]): Promise<boolean> 
     }
   }
   const local = { cached: true, source: 'local', ms: 0 } as const;
-  const totalMs = performance.now() - t0;
+  const totalMs = Number(process.hrtime.bigint() - t0) / 1e6;
   const lines = stamp.pipelines.flatMap((p) => [
     ...p.stages.map((s) => doneLine(p.pipeline, s, local)),
     `${summary({ ...p, totalMs, stages: p.stages.map(() => local) })} (up to date)`,
   ]);
-  process.stderr.write(`${lines.join('\n')}\n`);
-  await writeBuildRecord(
+  // Not process.stderr: setting up its stream costs more than this whole check.
+  writeSync(2, `${lines.join('\n')}\n`);
+  writeBuildRecordSync(
     root,
     buildRecord(
       stamp.pipelines.map((p) => ({ pipeline: p.pipeline, stages: p.stages.map((name) => ({ name, source: 'local' })) })),
