@@ -18,7 +18,7 @@ import { getLoops } from './primitives/get.ts';
 import { computeInline, reverseComputeInline } from './primitives/inline.ts';
 import { fuse, reorder, split } from './primitives/loops.ts';
 import { crossThreadReduction, decomposeReduction } from './primitives/reduction.ts';
-import { type LayoutAxis, transformLayout } from './primitives/layout.ts';
+import { isLayoutMap, type LayoutAxis, transformLayout } from './primitives/layout.ts';
 import { rfactor } from './primitives/rfactor.ts';
 import { instructionText, type Trace, type TraceAttr, type TraceInstruction } from './trace.ts';
 import { getBlockRealize } from './tree.ts';
@@ -303,14 +303,6 @@ function applyInstruction(
   const isStr = (v: unknown): v is string => typeof v === 'string';
   const isFactors = (v: unknown): v is (number | null)[] =>
     Array.isArray(v) && v.every((x) => x === null || typeof x === 'number');
-  const isLayout = (v: unknown): v is LayoutAxis[] =>
-    Array.isArray(v) &&
-    v.every(
-      (a) =>
-        Array.isArray(a) &&
-        ((a[0] === 'axis' && a.length === 2) || ((a[0] === 'div' || a[0] === 'mod') && a.length === 3)) &&
-        a.slice(1).every((x: unknown) => typeof x === 'number'),
-    );
   let outs: RV[];
   switch (ins.op) {
     case 'get_block':
@@ -372,7 +364,7 @@ function applyInstruction(
       outs = [];
       break;
     case 'transform_layout':
-      sch.transformLayout(attr('param', isNum), attr('map', isLayout));
+      sch.transformLayout(attr('param', isNum), attr('map', isLayoutMap));
       outs = [];
       break;
     default:

@@ -32,6 +32,7 @@ import '../../src/runtime/node.ts';
 import { insertLayoutTransforms, layoutFreeParams } from '../../src/schedule/layout-rewrite.ts';
 import { type LayoutAxis, layoutTransformFunc } from '../../src/schedule/primitives/layout.ts';
 import { SCHEDULE_RULES_ATTR, scheduleModule } from '../../src/schedule/rules/default-rules.ts';
+import { replayTrace } from '../../src/schedule/schedule.ts';
 import { KilnError } from '../../src/support/diagnostics.ts';
 import { expectFunc, schedule } from '../helpers/prim-funcs.ts';
 import { randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
@@ -154,6 +155,13 @@ prim_func k(X: f32[1, 4, 4, 4], W: f32[6, 4, 1, 1], Y: f32[1, 6, 4, 4]) {
     for (let c = 0; c < 4; c++)
       for (let h = 0; h < 4; h++)
         for (let w = 0; w < 4; w++) expect(out[c * 16 + h * 4 + w]).toBe(input[c * 64 + h * 2 * 8 + w * 2]);
+  });
+
+  it('is recorded in the trace, which replays to the same kernel (a step axis included)', () => {
+    const sch = schedule(CONV_S2);
+    sch.transformLayout(0, SUBSAMPLE);
+    const again = replayTrace(schedule(CONV_S2).func, 'k', sch.trace);
+    expect(findMismatch(again.func, sch.func)).toBeUndefined();
   });
 
   it('refuses a read between the steps (a 3x3 window)', () => {

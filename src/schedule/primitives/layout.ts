@@ -57,6 +57,19 @@ export type LayoutAxis =
   | readonly ['mod', number, number]
   | readonly ['step', number, number];
 
+/** Whether `v` has the form of a layout map (a trace attribute read back); layoutProblem checks the rest. */
+export function isLayoutMap(v: unknown): v is LayoutAxis[] {
+  return (
+    Array.isArray(v) &&
+    v.every(
+      (a) =>
+        Array.isArray(a) &&
+        ((a[0] === 'axis' && a.length === 2) || (['div', 'mod', 'step'].includes(a[0] as string) && a.length === 3)) &&
+        a.slice(1).every((x: unknown) => typeof x === 'number'),
+    )
+  );
+}
+
 /** Why `map` is not a blocking of a buffer of `shape` (every source axis once, whole blocks), or undefined. */
 export function layoutProblem(shape: readonly PrimExpr[], map: readonly LayoutAxis[]): string | undefined {
   const seen = new Map<number, string[]>();
