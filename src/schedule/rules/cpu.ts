@@ -451,6 +451,11 @@ function broadcastLoad(
   return loadsOf(store.value).find((l) => l.buffer !== store.buffer && !l.indices.some((x) => usesVar(x, it)));
 }
 
+/** The product operand that moves with block iterator `it` (a matmul's B, a convolution's input), if one does. */
+function movingLoad(store: Stmt & { kind: 'store' }, it: PrimVar): { buffer: Buffer; indices: readonly PrimExpr[] } | undefined {
+  return loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, it)));
+}
+
 function loadsOf(e: PrimExpr): { buffer: Buffer; indices: readonly PrimExpr[] }[] {
   const out: { buffer: Buffer; indices: readonly PrimExpr[] }[] = [];
   visitPrim(e, (x) => {
@@ -475,7 +480,7 @@ function panelLayout(
   const jt = iterDrivenBy(realize, jLoop.loopVar);
   const kt = iterDrivenBy(realize, kLoop.loopVar);
   if (!jt || !kt) return undefined;
-  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, jt)));
+  const moving = movingLoad(store, jt);
   if (!moving) return undefined;
   const param = sch.func.params.indexOf(moving.buffer);
   if (param < 0 || !ctx.layoutFree?.has(param)) return undefined;
@@ -495,7 +500,7 @@ function panelLayout(
 
 /** Takes the input of a stride-2 convolution subsampled by 2 along its last two axes, where every read lands on the step. */
 function subsampleInput(sch: Schedule, store: Stmt & { kind: 'store' }, jt: PrimVar): void {
-  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, jt)));
+  const moving = movingLoad(store, jt);
   if (!moving) return;
   const r = moving.indices.length;
   if (r < 2 || stride(moving.indices[r - 1]!, jt) !== 2) return;
@@ -514,8 +519,7 @@ function subsampleInput(sch: Schedule, store: Stmt & { kind: 'store' }, jt: Prim
 
 /** The read index of the product operand that moves with loop `v` (the B panel), or -1. */
 function broadcastPanel(sch: Schedule, name: string, store: Stmt & { kind: 'store' }, v: PrimVar, realize: BlockRealize): number {
-  const it = iterDrivenBy(realize, v)!;
-  const moving = loadsOf(store.value).find((l) => l.buffer !== store.buffer && l.indices.some((x) => usesVar(x, it)));
+  const moving = movingLoad(store, iterDrivenBy(realize, v)!);
   if (!moving) return -1;
   return getBlockRealize(sch.func, name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
     (r) => r.buffer === moving.buffer,
