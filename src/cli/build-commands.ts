@@ -119,7 +119,7 @@ async function build(files: readonly string[], opts: PipelineOptions & { report?
   } catch (e) {
     return reportError(e, io, new Sources(), EXIT.failed);
   } finally {
-    await recordBuild(store, reports);
+    recordBuild(store, reports);
     closeStore(store);
   }
   if (opts.report) writeFileSync(opts.report, `${JSON.stringify(reports.length === 1 ? reports[0] : reports, null, 2)}\n`);

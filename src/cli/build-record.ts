@@ -1,11 +1,10 @@
 /**
  * The record of the last build that `kiln cache stats` shows: where each stage came from,
  * what the remote cache did. Written by a build and by the up-to-date check alike, so it
- * imports nothing but Node and the cache's atomic write.
+ * imports nothing but Node and the cache's layout.
  */
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../cache/atomic-write.ts';
 import { TEMP_DIR } from '../cache/layout.ts';
 import type { RemoteActivity } from '../cache/remote-store.ts';
 
@@ -35,23 +34,20 @@ export function buildRecord(
   };
 }
 
-export async function writeBuildRecord(root: string, record: BuildRecord): Promise<void> {
-  try {
-    await writeFileAtomic(root, join(root, RECORD_FILE), Buffer.from(`${JSON.stringify(record, null, 2)}\n`));
-  } catch {
-    // The record is a convenience: a cache that cannot be written already warned.
-  }
-}
-
-/** As writeBuildRecord, synchronously (the up-to-date check runs before anything asynchronous is loaded). */
-export function writeBuildRecordSync(root: string, record: BuildRecord): void {
-  // No node:crypto for a random name (loading it costs more than the check): the pid and the time, created exclusively.
+/**
+ * Writes the record in place of the last one: a temporary file renamed over it, so a reader sees
+ * one whole record. Synchronous, as the up-to-date check runs before anything asynchronous is
+ * loaded; and without node:crypto for a random name (loading it costs more than the check): the
+ * pid and the time, the file created exclusively.
+ */
+export function writeBuildRecord(root: string, record: BuildRecord): void {
   const temp = join(root, TEMP_DIR, `${process.pid}-${Date.now()}-record.tmp`);
   try {
     mkdirSync(join(root, TEMP_DIR), { recursive: true });
     writeFileSync(temp, `${JSON.stringify(record, null, 2)}\n`, { flag: 'wx' });
     renameSync(temp, join(root, RECORD_FILE));
   } catch {
+    // The record is a convenience: a cache that cannot be written already warned.
     rmSync(temp, { force: true });
   }
 }

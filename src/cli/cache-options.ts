@@ -93,10 +93,10 @@ function usage(problem: string): KilnError {
   return new KilnError(diagnostic(M.cliUsage, { problem }), { input: true });
 }
 
-export async function recordBuild(store: CacheStore | undefined, results: readonly BuildResult[]): Promise<void> {
+export function recordBuild(store: CacheStore | undefined, results: readonly BuildResult[]): void {
   if (!store) return;
   const remote = store instanceof RemoteBackedStore ? { ...store.activity, warnings: store.activity.warnings.length } : undefined;
-  await writeBuildRecord(
+  writeBuildRecord(
     store.root,
     buildRecord(
       results.map((r) => ({ pipeline: r.pipeline, stages: r.stages })),

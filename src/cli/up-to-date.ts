@@ -12,8 +12,8 @@
  * digest table gives a model's metadata), it prints what a build of cached stages prints,
  * touches the entries as their use would (for gc's LRU), writes `kiln cache stats`' record,
  * and exits, in a few milliseconds past Node's own start. Anything it does not understand
- * (another option, a remote cache, a project config, a report to write, a terminal's live
- * progress is not needed for this) goes the ordinary way, which then records a new stamp.
+ * (another option, a remote cache, a project config, a report to write) goes the ordinary
+ * way, which then records a new stamp.
  *
  * This module is loaded by the command's entry before anything else: Node built-ins only.
  */
@@ -31,7 +31,7 @@ import {
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { entryPath, UP_TO_DATE_DIR } from '../cache/layout.ts';
-import { buildRecord, writeBuildRecordSync } from './build-record.ts';
+import { buildRecord, writeBuildRecord } from './build-record.ts';
 import { doneLine, summary } from './progress.ts';
 import { PROJECT_CONFIG } from './project-config-name.ts';
 
@@ -284,14 +284,14 @@ export function replayUpToDate(argv: readonly string[]): boolean {
     ...stamp.actions.map((k) => entryPath(root, 'action', k)),
     ...stamp.blobs.map((h) => entryPath(root, 'blob', h)),
   ];
-  if (!entries.every((e) => fileState(e) !== undefined)) return false;
-  // A hit is a use: the entries stay young for gc, as a build reading them would leave them.
+  // Each entry must be there; touching it finds out, and a hit is a use: the entries stay young for
+  // gc, as a build reading them would leave them.
   const now = new Date();
   for (const e of entries) {
     try {
       utimesSync(e, now, now);
     } catch {
-      return false; // gone since: the full command finds out what
+      return false; // gone: the full command finds out what
     }
   }
   const local = { cached: true, source: 'local', ms: 0 } as const;
@@ -302,7 +302,7 @@ export function replayUpToDate(argv: readonly string[]): boolean {
   ]);
   // Not process.stderr: setting up its stream costs more than this whole check.
   writeSync(2, `${lines.join('\n')}\n`);
-  writeBuildRecordSync(
+  writeBuildRecord(
     root,
     buildRecord(
       stamp.pipelines.map((p) => ({ pipeline: p.pipeline, stages: p.stages.map((name) => ({ name, source: 'local' })) })),
