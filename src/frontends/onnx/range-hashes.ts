@@ -35,16 +35,33 @@ function hashesOf(path: string): Map<string, string> {
   return k.byRange;
 }
 
+/**
+ * Feeds `length` bytes of the open file `fd` from `offset` to `hash`, read in pieces into `chunk`;
+ * returns how many bytes the file lacked (0 when whole). Self-contained: the hashing workers run
+ * its source too, with their own readSync and hash.
+ */
+function hashInto(
+  hash: { update(b: Uint8Array): unknown },
+  readFd: (fd: number, b: Uint8Array, off: number, len: number, pos: number) => number,
+  fd: number,
+  offset: number,
+  length: number,
+  chunk: Uint8Array,
+): number {
+  for (let at = 0; at < length;) {
+    const n = readFd(fd, chunk, 0, Math.min(chunk.byteLength, length - at), offset + at);
+    if (n === 0) return length - at;
+    hash.update(chunk.subarray(0, n));
+    at += n;
+  }
+  return 0;
+}
+
 /** SHA-256 (hex) of `length` bytes of the open file `fd` from `offset`. */
 export function hashFileRange(fd: number, offset: number, length: number, onShortFile: (missing: number) => never): string {
   const h = createHash('sha256');
-  const chunk = Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(length, 1)));
-  for (let at = 0; at < length;) {
-    const n = readSync(fd, chunk, 0, Math.min(chunk.byteLength, length - at), offset + at);
-    if (n === 0) onShortFile(length - at);
-    h.update(chunk.subarray(0, n));
-    at += n;
-  }
+  const missing = hashInto(h, readSync, fd, offset, length, Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(length, 1))));
+  if (missing > 0) onShortFile(missing);
   return h.digest('hex');
 }
 
@@ -112,17 +129,11 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
     return hashHere(ranges, onShortFile);
   }
   try {
-    const fds = new Map<string, number>();
-    try {
-      for (const i of lanes[0]!) {
-        const r = ranges[i]!;
-        let fd = fds.get(r.path);
-        if (fd === undefined) fds.set(r.path, (fd = openSync(r.path, 'r')));
-        digests.set(Buffer.from(hashFileRange(fd, r.offset, r.length, onShortFile), 'hex'), 32 * i);
-      }
-    } finally {
-      for (const fd of fds.values()) closeSync(fd);
-    }
+    const mine = lanes[0]!;
+    hashHere(
+      mine.map((i) => ranges[i]!),
+      onShortFile,
+    ).forEach((h, k) => digests.set(Buffer.from(h, 'hex'), 32 * mine[k]!));
     for (let done = Atomics.load(control, DONE); done < workers.length; done = Atomics.load(control, DONE)) {
       Atomics.wait(control, DONE, done, 1000);
     }
@@ -134,8 +145,9 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
   return ranges.map((_, i) => Buffer.from(digests.subarray(32 * i, 32 * i + 32)).toString('hex'));
 }
 
-/** A worker: hashes its jobs into the shared digests, then counts itself done (failed or not). */
+/** A worker: hashes its jobs into the shared digests (with hashInto), then counts itself done (failed or not). */
 const WORKER_SOURCE = `
+var __name = (f) => f; // what esbuild's keepNames (tsx) wraps functions in
 const { workerData } = require('node:worker_threads');
 const { control, digests, chunk: size, jobs } = workerData;
 const fds = new Map();
@@ -143,19 +155,14 @@ let closeSync = () => undefined;
 try {
   const { createHash } = require('node:crypto');
   const fs = require('node:fs');
-  const { openSync, readSync } = fs;
   closeSync = fs.closeSync;
+  const hashInto = ${hashInto.toString()};
   const chunk = Buffer.allocUnsafe(size);
   for (const j of jobs) {
     let fd = fds.get(j.path);
-    if (fd === undefined) fds.set(j.path, (fd = openSync(j.path, 'r')));
+    if (fd === undefined) fds.set(j.path, (fd = fs.openSync(j.path, 'r')));
     const h = createHash('sha256');
-    for (let at = 0; at < j.length; ) {
-      const n = readSync(fd, chunk, 0, Math.min(size, j.length - at), j.offset + at);
-      if (n === 0) throw new Error('short file');
-      h.update(chunk.subarray(0, n));
-      at += n;
-    }
+    if (hashInto(h, fs.readSync, fd, j.offset, j.length, chunk) > 0) throw new Error('short file');
     digests.set(h.digest(), 32 * j.i);
   }
 } catch {
