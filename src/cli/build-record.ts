@@ -48,7 +48,11 @@ export function writeBuildRecord(root: string, record: BuildRecord): void {
     renameSync(temp, join(root, RECORD_FILE));
   } catch {
     // The record is a convenience: a cache that cannot be written already warned.
-    rmSync(temp, { force: true });
+    try {
+      rmSync(temp, { force: true });
+    } catch {
+      // no temporary file could be made there either
+    }
   }
 }
 
