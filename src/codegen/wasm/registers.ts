@@ -2,8 +2,11 @@
  * Local buffers in wasm locals: a small buffer every access of which has a
  * constant index (a thread's register tile once the loops over it are
  * unrolled) lives in locals rather than memory, so the engine keeps it in
- * registers. 32-bit elements that vectorized loops reach four at a time
- * (`acc[c + v]` with c a multiple of 4) are kept as one v128 per four.
+ * registers. 32-bit elements that vectorized loops reach four at a time are
+ * kept as one v128 per four: `acc[c + v]` (stride 1, c a multiple of 4), or
+ * `acc[c + s*v]` with one stride s for the whole tile (a tile vectorized
+ * along its first axis, a convolution's output channels, whose write-back
+ * reads it along the other axis lane by lane).
  */
 import { isFloat } from '../../ir/dtype.ts';
 import { type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
@@ -25,8 +28,10 @@ export interface RegisterFile {
   write(index: PrimExpr, value: Ref): Ref;
   /** Whether elements are grouped four to a v128 local. */
   readonly vector: boolean;
-  /** The v128 local holding elements [4g, 4g + 4). */
-  group(g: number): LocalSlot;
+  /** How far apart the four elements of a group are (1: adjacent). */
+  readonly stride: number;
+  /** The v128 local holding elements first, first + stride, ... (four of them), if they are one group. */
+  groupAt(first: number): LocalSlot | undefined;
 }
 
 /** The registers for `b`, allocated in `body`, when every access there allows it; else undefined. */
@@ -42,14 +47,15 @@ export function registerLayout(f: FunctionEmitter, b: Buffer, body: Stmt): Regis
     b.dtype === 'float64' ? 'f64' : isFloat(b.dtype) ? 'f32' : b.dtype === 'int64' || b.dtype === 'uint64' ? 'i64' : 'i32';
   const lanes32 = valType === 'f32' || valType === 'i32';
   let ok = true;
-  let vector = false;
+  // Each vector access: its stride, its first element, whether it writes.
+  const accesses: { stride: number; first: number; store: boolean }[] = [];
   const vectorLoops: PrimVar[] = [];
-  const check = (index: PrimExpr): void => {
+  const check = (index: PrimExpr, store: boolean): void => {
     if (index.kind === 'int') return;
     // The vectorized loop this index moves with (several copies of an unrolled tile have one each).
     const v = vectorLoops.find((lv) => usesVar(index, lv));
     const a = v && affineIn(index, v);
-    if (a && a.coef === 1 && a.rest.kind === 'int' && a.rest.value % 4 === 0 && lanes32) vector = true;
+    if (a && a.coef >= 1 && a.rest.kind === 'int' && lanes32) accesses.push({ stride: a.coef, first: a.rest.value, store });
     else ok = false;
   };
   const walk = (s: Stmt): void =>
@@ -58,12 +64,20 @@ export function registerLayout(f: FunctionEmitter, b: Buffer, body: Stmt): Regis
       if (x.kind === 'for' && x.forKind === 'vectorized' && x.extent.kind === 'int' && x.extent.value % 4 === 0) {
         vectorLoops.push(x.loopVar);
       }
-      if (x.kind === 'store' && x.buffer === b) check(x.indices[0]!);
-      forEachLoad(x, b, check);
+      if (x.kind === 'store' && x.buffer === b) check(x.indices[0]!, true);
+      forEachLoad(x, b, (i) => check(i, false));
     });
   walk(body);
   if (!ok) return undefined;
-  return vector ? vectorFile(f, valType as 'f32' | 'i32', size) : scalarFile(f, valType, size);
+  if (accesses.length === 0) return scalarFile(f, valType, size);
+  // The stride the tile is updated along (its stores) groups it; accesses along another stride read or
+  // write its elements lane by lane, each at a constant index.
+  const stride = (accesses.find((a) => a.store) ?? accesses[0]!).stride;
+  const aligned = (first: number): boolean => first % (4 * stride) < stride;
+  if (size % (4 * stride) !== 0 || !accesses.some((a) => a.stride === stride && aligned(a.first))) {
+    return scalarFile(f, valType, size);
+  }
+  return vectorFile(f, valType as 'f32' | 'i32', size, stride);
 }
 
 function forEachLoad(s: Stmt, b: Buffer, f: (index: PrimExpr) => void): void {
@@ -139,26 +153,35 @@ function scalarFile(f: FunctionEmitter, valType: ValType, size: number): Registe
     vector: false,
     read: (index) => f.get(locals[constIndex(f, index, size)]!),
     write: (index, value) => f.set(locals[constIndex(f, index, size)]!, value),
-    group: () => f.unsupported('a vector access of a scalar register buffer'),
+    stride: 1,
+    groupAt: () => undefined,
   };
 }
 
-function vectorFile(f: FunctionEmitter, valType: 'f32' | 'i32', size: number): RegisterFile {
-  const groups = Array.from({ length: Math.ceil(size / 4) }, () => f.newLocal('v128'));
+function vectorFile(f: FunctionEmitter, valType: 'f32' | 'i32', size: number, stride: number): RegisterFile {
+  const groups = Array.from({ length: size / 4 }, () => f.newLocal('v128'));
   const m = f.m;
   const lane = valType === 'f32' ? m.f32x4 : m.i32x4;
+  // Element i: group (i / 4s)*s + i % s, lane (i / s) % 4.
+  const where = (i: number): { group: LocalSlot; lane: number } => ({
+    group: groups[Math.floor(i / (4 * stride)) * stride + (i % stride)]!,
+    lane: Math.floor(i / stride) % 4,
+  });
   return {
     valType,
     vector: true,
+    stride,
     read: (index) => {
-      const i = constIndex(f, index, size);
-      return lane.extract_lane(f.get(groups[i >> 2]!), i & 3);
+      const at = where(constIndex(f, index, size));
+      return lane.extract_lane(f.get(at.group), at.lane);
     },
     write: (index, value) => {
-      const i = constIndex(f, index, size);
-      const g = groups[i >> 2]!;
-      return f.set(g, lane.replace_lane(f.get(g), i & 3, value));
+      const at = where(constIndex(f, index, size));
+      return f.set(at.group, lane.replace_lane(f.get(at.group), at.lane, value));
     },
-    group: (g) => groups[g] ?? f.unsupported(`register group ${g} of ${groups.length}`),
+    groupAt: (first) => {
+      if (first < 0 || first + 3 * stride >= size || first % (4 * stride) >= stride) return undefined;
+      return where(first).group;
+    },
   };
 }

@@ -18,6 +18,7 @@ import { type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
 import type { Ref } from './context.ts';
 import type { FunctionEmitter, LocalSlot } from './function.ts';
+import type { RegisterFile } from './registers.ts';
 import { storageBytes } from './types.ts';
 
 type Lane = 'f32' | 'i32';
@@ -230,7 +231,7 @@ class GroupEmitter {
         return !s.else && this.maskable(s.then);
       case 'store': {
         const home = this.f.homes.get(s.buffer);
-        return home?.kind === 'registers' && home.file.vector && this.contiguous(s.indices[0]!)?.kind === 'const';
+        return home?.kind === 'registers' && this.registerGroup(home.file, s.indices[0]!) !== undefined;
       }
       default:
         return false;
@@ -250,8 +251,8 @@ class GroupEmitter {
     const f = this.f;
     const a = this.contiguous(index);
     const home = f.homes.get(b);
-    if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
-      const group = home.file.group(a.group);
+    const group = home?.kind === 'registers' ? this.registerGroup(home.file, index) : undefined;
+    if (group) {
       if (this.mask) return f.set(group, m.v128.bitselect(this.vector(value), f.get(group), f.get(this.mask)));
       return f.set(group, this.vector(value));
     }
@@ -275,23 +276,23 @@ class GroupEmitter {
     return m.block(null, out);
   }
 
-  /**
-   * Where an index moves one element per lane: a constant group of a
-   * register tile, or `rest + base` in memory.
-   */
-  private contiguous(
-    index: PrimExpr,
-  ): { kind: 'const'; group: number; rest: PrimExpr } | { kind: 'mem'; rest: PrimExpr } | undefined {
+  /** Where an index moves one element per lane in memory: `rest + base`. */
+  private contiguous(index: PrimExpr): { rest: PrimExpr } | undefined {
     const v = this.loop.loopVar;
     // Per-lane lets are not affine in v as far as this can see.
     for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
     const a = affineIn(index, v);
-    if (!a || a.coef !== 1) return undefined;
-    if (a.rest.kind === 'int' && this.loop.min.kind === 'int') {
-      const first = a.rest.value + this.loop.min.value + this.group * 4;
-      if (first % 4 === 0) return { kind: 'const', group: first / 4, rest: a.rest };
-    }
-    return { kind: 'mem', rest: a.rest };
+    return a && a.coef === 1 ? { rest: a.rest } : undefined;
+  }
+
+  /** The v128 register of a tile this access reaches, its four lanes one group of the file (same stride, aligned). */
+  private registerGroup(file: RegisterFile, index: PrimExpr): LocalSlot | undefined {
+    const v = this.loop.loopVar;
+    if (!file.vector || this.loop.min.kind !== 'int') return undefined;
+    for (const x of this.vectors.keys()) if (x !== v && usesVar(index, x)) return undefined;
+    const a = affineIn(index, v);
+    if (!a || a.coef !== file.stride || a.rest.kind !== 'int') return undefined;
+    return file.groupAt(a.rest.value + a.coef * (this.loop.min.value + this.group * 4));
   }
 
   /**
@@ -405,9 +406,8 @@ class GroupEmitter {
       case 'load': {
         const a = this.contiguous(e.indices[0]!);
         const home = f.homes.get(e.buffer);
-        if (a && home?.kind === 'registers' && home.file.vector && a.kind === 'const') {
-          return { kind: 'v', ref: f.get(home.file.group(a.group)) };
-        }
+        const group = home?.kind === 'registers' ? this.registerGroup(home.file, e.indices[0]!) : undefined;
+        if (group) return { kind: 'v', ref: f.get(group) };
         if (home?.kind === 'memory' && !this.mask && storageBytes(e.buffer.dtype) === 4 && sameLane(e.buffer.dtype, lane)) {
           if (a) {
             const { ptr, offset } = this.address(home.base, a.rest);

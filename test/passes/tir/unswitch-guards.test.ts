@@ -8,7 +8,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { unswitchGuards } from '../../../src/passes/tir/unswitch-guards.ts';
-import { expectFunc, expectSameResults, kernel } from '../../helpers/prim-funcs.ts';
+import { expectFunc, expectSameResults, kernel, printFunc } from '../../helpers/prim-funcs.ts';
 
 const TAIL = `
 prim_func k(A: f32[4, 16], B: f32[16, 14], C: f32[4, 14]) {
@@ -94,5 +94,39 @@ prim_func k(X: f32[16, 8], Y: f32[8]) {
   }
 }`);
     expect(unswitchGuards(moving)).toBe(moving);
+  });
+
+  test("a tile vectorized across its rows (a register tile read at stride 4) unswitches a row's tail guard", () => {
+    // acc is local: its lanes four apart are one register, not a strided read of memory.
+    const before = kernel(`
+prim_func k(X: f32[16, 7], W: f32[16, 8], Y: f32[8, 7]) {
+  for t in range(2) {
+    alloc acc: f32[32] local
+    for i in range(32) {
+      acc[i] = 0.0
+    }
+    for k in range(16) {
+      for j in vectorized(8) {
+        acc[j * 4] = acc[j * 4] + X[k, t * 4] * W[k, j]
+      }
+      for j in vectorized(8) {
+        if t * 4 + 3 < 7 {
+          acc[j * 4 + 3] = acc[j * 4 + 3] + X[k, t * 4 + 3] * W[k, j]
+        }
+      }
+    }
+    for j in range(8) {
+      Y[j, t * 4] = acc[j * 4]
+      if t * 4 + 3 < 7 {
+        Y[j, t * 4 + 3] = acc[j * 4 + 3]
+      }
+    }
+  }
+}`);
+    const after = unswitchGuards(before);
+    expect(after).not.toBe(before);
+    // The condition simplified: t * 4 + 3 < 7 is t < 1.
+    expect(printFunc(after)).toMatch(/if t < 1 \{\n\s+for k in range\(16\)/);
+    expectSameResults(before, after);
   });
 });
