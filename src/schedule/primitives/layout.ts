@@ -10,6 +10,13 @@
  * every call, on the constant the argument is, and folds it at build time.
  * Only whole blocks of a factor: a factor that does not divide its axis would
  * need padding, which a read-only layout change cannot express.
+ *
+ * `pad` widens an axis with zeros before and after it (a convolution's input
+ * copied padded once per call): reads shift by the padding, and a guard that
+ * only kept an accumulation `y += x * w` from reading x outside the old
+ * bounds, now zeros, is dropped where the padding covers every index the
+ * read can take — the taps that fall in the padding add 0 * w, as the
+ * operator defines them.
  */
 import type { AttrMap } from '../../ir/attrs.ts';
 import { Analyzer } from '../../ir/arith/analyzer.ts';
@@ -17,6 +24,11 @@ import { type Buffer, buffer as makeBuffer } from '../../ir/tir/buffer.ts';
 import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import {
   add,
+  and,
+  floatImm,
+  ge,
+  lt,
+  sub,
   floordiv,
   floormod,
   intImm,
@@ -44,7 +56,11 @@ import {
   store,
   visitStmts,
   blockRealize,
+  ifThenElse,
 } from '../../ir/tir/stmt.ts';
+import { isFloat } from '../../ir/dtype.ts';
+import { simplify } from '../../ir/arith/analyzer.ts';
+import { primExprEqual } from '../../ir/structural.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 
 /**
@@ -55,7 +71,8 @@ export type LayoutAxis =
   | readonly ['axis', number]
   | readonly ['div', number, number]
   | readonly ['mod', number, number]
-  | readonly ['step', number, number];
+  | readonly ['step', number, number]
+  | readonly ['pad', number, number, number];
 
 /** Whether `v` has the form of a layout map (a trace attribute read back); layoutProblem checks the rest. */
 export function isLayoutMap(v: unknown): v is LayoutAxis[] {
@@ -64,7 +81,9 @@ export function isLayoutMap(v: unknown): v is LayoutAxis[] {
     v.every(
       (a) =>
         Array.isArray(a) &&
-        ((a[0] === 'axis' && a.length === 2) || (['div', 'mod', 'step'].includes(a[0] as string) && a.length === 3)) &&
+        ((a[0] === 'axis' && a.length === 2) ||
+          (['div', 'mod', 'step'].includes(a[0] as string) && a.length === 3) ||
+          (a[0] === 'pad' && a.length === 4)) &&
         a.slice(1).every((x: unknown) => typeof x === 'number'),
     )
   );
@@ -76,8 +95,10 @@ export function layoutProblem(shape: readonly PrimExpr[], map: readonly LayoutAx
   for (const a of map) {
     const i = a[1];
     if (!Number.isInteger(i) || i < 0 || i >= shape.length) return `axis ${i} is not an axis of a rank-${shape.length} buffer`;
-    seen.set(i, [...(seen.get(i) ?? []), a[0] === 'step' ? 'axis' : a[0]]);
-    if (a[0] === 'step') {
+    seen.set(i, [...(seen.get(i) ?? []), a[0] === 'step' || a[0] === 'pad' ? 'axis' : a[0]]);
+    if (a[0] === 'pad') {
+      if (![a[2], a[3]].every((x) => Number.isInteger(x) && x >= 0)) return `padding of axis ${i} must be whole numbers >= 0`;
+    } else if (a[0] === 'step') {
       if (!Number.isInteger(a[2]) || a[2] < 1) return `step ${a[2]} of axis ${i} is not a positive integer`;
       if (shape[i]!.kind !== 'int') return `axis ${i} is symbolic; a step needs a constant extent`;
     } else if (a[0] !== 'axis') {
@@ -106,6 +127,7 @@ export function layoutShape(shape: readonly PrimExpr[], map: readonly LayoutAxis
     if (a[0] === 'axis') return shape[a[1]]!;
     if (a[0] === 'mod') return intImm(a[2]);
     if (a[0] === 'step') return intImm(Math.ceil((shape[a[1]]! as { value: number }).value / a[2]));
+    if (a[0] === 'pad') return simplify(add(shape[a[1]]!, a[2] + a[3]));
     return intImm((shape[a[1]]! as { value: number }).value / a[2]);
   });
 }
@@ -115,9 +137,11 @@ export function layoutIndices(indices: readonly PrimExpr[], map: readonly Layout
   return map.map((a) =>
     a[0] === 'axis'
       ? indices[a[1]]!
-      : a[0] === 'div' || a[0] === 'step'
-        ? floordiv(indices[a[1]]!, a[2])
-        : floormod(indices[a[1]]!, a[2]),
+      : a[0] === 'pad'
+        ? simplify(add(indices[a[1]]!, a[2]))
+        : a[0] === 'div' || a[0] === 'step'
+          ? floordiv(indices[a[1]]!, a[2])
+          : floormod(indices[a[1]]!, a[2]),
   );
 }
 
@@ -126,6 +150,8 @@ function sourceIndices(rank: number, indices: readonly PrimExpr[], map: readonly
   return Array.from({ length: rank }, (_, i) => {
     const plain = map.findIndex((a) => a[0] === 'axis' && a[1] === i);
     if (plain >= 0) return indices[plain]!;
+    const pad = map.findIndex((a) => a[0] === 'pad' && a[1] === i);
+    if (pad >= 0) return sub(indices[pad]!, (map[pad] as readonly ['pad', number, number, number])[2]);
     const step = map.findIndex((a) => a[0] === 'step' && a[1] === i);
     if (step >= 0) return mul(indices[step]!, (map[step] as readonly ['step', number, number])[2]);
     const q = map.findIndex((a) => a[0] === 'div' && a[1] === i);
@@ -191,9 +217,11 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
         }
       : { buffer: fresh, region: fresh.shape.map((d) => range(0, d)) };
   };
+  const pads = map.filter((a): a is readonly ['pad', number, number, number] => a[0] === 'pad');
+  const unguard = pads.length > 0 ? paddingGuards(f, old, pads) : (s: Stmt): Stmt => s;
   const stmt = (s: Stmt): Stmt => {
     const m: StmtMapper = { stmt, expr };
-    const x = mapStmtChildren(s, m);
+    const x = mapStmtChildren(unguard(s), m);
     if (x.kind !== 'block_realize') return x;
     const reads = x.block.reads.map(region);
     if (reads.every((r, i) => r === x.block.reads[i])) return x;
@@ -203,6 +231,55 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
   };
   const params = f.params.map((p, i) => (i === param ? fresh : p));
   return primFunc(params, stmt(f.body), f.attrs);
+}
+
+/**
+ * Drops, from a guard around `y = y + x * w` with x a read of `old`, each bound check of x's index along
+ * a padded axis that the padding makes true (the read lands on a zero, adding nothing).
+ */
+function paddingGuards(f: PrimFunc, old: Buffer, pads: readonly (readonly ['pad', number, number, number])[]): (s: Stmt) => Stmt {
+  const analyzer = new Analyzer();
+  visitStmts(f.body, (s) => {
+    if (s.kind === 'block_realize') for (const iv of s.block.iterVars) analyzer.bind(iv.var, iv.dom);
+    if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
+  });
+  return (s) => {
+    if (s.kind !== 'if' || s.else || s.then.kind !== 'store') return s;
+    const update = s.then;
+    const v = update.value;
+    if (v.kind !== 'binary' || v.op !== 'add') return s;
+    const acc = [v.a, v.b].find((e) => e.kind === 'load' && e.buffer === update.buffer);
+    const prod = v.a === acc ? v.b : v.a;
+    if (!acc || prod.kind !== 'binary' || prod.op !== 'mul') return s;
+    const x = [prod.a, prod.b].find((e): e is PrimExpr & { kind: 'load' } => e.kind === 'load' && e.buffer === old);
+    if (!x) return s;
+    // The checks the padding answers: index >= 0 where `before` covers its least value, index < extent
+    // where `after` covers its greatest.
+    const covered = (c: PrimExpr): boolean =>
+      pads.some(([, axis, before, after]) => {
+        const e = x.indices[axis]!;
+        const extent = old.shape[axis]!;
+        if (c.kind !== 'binary') return false;
+        const is = (a: PrimExpr, b: PrimExpr): boolean => primExprEqual(a, b);
+        const lower = (c.op === 'ge' && is(c.a, e) && is(c.b, intImm(0))) || (c.op === 'le' && is(c.b, e) && is(c.a, intImm(0)));
+        const upper = (c.op === 'lt' && is(c.a, e) && is(c.b, extent)) || (c.op === 'gt' && is(c.b, e) && is(c.a, extent));
+        if (lower) return analyzer.canProve(ge(e, -before));
+        if (upper) return analyzer.canProve(lt(e, add(extent, after)));
+        return false;
+      });
+    const kept = conjuncts(s.cond).filter((c) => !covered(c));
+    if (kept.length === conjuncts(s.cond).length) return s;
+    return kept.length === 0
+      ? update
+      : ifThenElse(
+          kept.reduce((a, b) => and(a, b)),
+          update,
+        );
+  };
+}
+
+function conjuncts(e: PrimExpr): PrimExpr[] {
+  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
 }
 
 /** Whether expression `e` loads from `b`. */
@@ -233,6 +310,10 @@ export function layoutTransformFunc(source: Buffer, map: readonly LayoutAxis[], 
   const iters = dstShape.map((d, i) => iterVar(primVar(`v${i}`), range(0, d), 'spatial'));
   const vs = iters.map((iv) => iv.var);
   const from = sourceIndices(src.shape.length, vs, map);
+  // A padded axis reads the source only inside it; the padding is zeros.
+  const inside = map.flatMap((a) => (a[0] === 'pad' ? [ge(from[a[1]]!, 0), lt(from[a[1]]!, src.shape[a[1]]!)] : []));
+  const copy = store(dst, vs, load(src, from));
+  const zero = store(dst, vs, isFloat(src.dtype) ? floatImm(0, src.dtype) : intImm(0, src.dtype));
   const body = blockRealize(
     loops,
     block({
@@ -240,7 +321,14 @@ export function layoutTransformFunc(source: Buffer, map: readonly LayoutAxis[], 
       iterVars: iters,
       reads: [{ buffer: src, region: from.map((x) => range(x, 1)) }],
       writes: [{ buffer: dst, region: vs.map((x) => range(x, 1)) }],
-      body: store(dst, vs, load(src, from)),
+      body:
+        inside.length === 0
+          ? copy
+          : ifThenElse(
+              inside.reduce((a, b) => and(a, b)),
+              copy,
+              zero,
+            ),
     }),
   );
   const nest = loops.reduceRight<Stmt>((inner, v, i) => forLoop(v, 0, dstShape[i]!, inner), body);
