@@ -34,7 +34,7 @@ import { type LayoutAxis, layoutTransformFunc } from '../../src/schedule/primiti
 import { SCHEDULE_RULES_ATTR, scheduleModule } from '../../src/schedule/rules/default-rules.ts';
 import { replayTrace } from '../../src/schedule/schedule.ts';
 import { KilnError } from '../../src/support/diagnostics.ts';
-import { expectFunc, schedule } from '../helpers/prim-funcs.ts';
+import { expectFunc, printFunc, schedule } from '../helpers/prim-funcs.ts';
 import { randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
 import { WASM_TARGET } from '../helpers/wasm-ops.ts';
 
@@ -172,6 +172,126 @@ prim_func k(X: f32[1, 4, 4, 4], W: f32[6, 4, 1, 1], Y: f32[1, 6, 4, 4]) {
     );
     expect(() => sch.transformLayout(0, SUBSAMPLE)).toThrow(/read off the step of 2 along axis 2/);
   });
+});
+
+const CONV_PAD = `
+prim_func k(X: f32[1, 2, 5, 5], W: f32[4, 2, 3, 3], Y: f32[1, 4, 5, 5]) {
+  for i0, i1, i2, i3, rc, rh, rw in grid(1, 4, 5, 5, 2, 3, 3) {
+    block Y(vi0 = spatial(i0), vi1 = spatial(i1), vi2 = spatial(i2), vi3 = spatial(i3), vrc = reduce(rc), vrh = reduce(rh), vrw = reduce(rw)) {
+      init { Y[vi0, vi1, vi2, vi3] = 0.0 }
+      if vi2 + vrh - 1 >= 0 && vi2 + vrh - 1 < 5 && vi3 + vrw - 1 >= 0 && vi3 + vrw - 1 < 5 && vrc < 2 {
+        Y[vi0, vi1, vi2, vi3] = Y[vi0, vi1, vi2, vi3] + X[vi0, vrc, vi2 + vrh - 1, vi3 + vrw - 1] * W[vi1, vrc, vrh, vrw]
+      }
+    }
+  }
+}`;
+
+const PADDED: LayoutAxis[] = [
+  ['axis', 0],
+  ['axis', 1],
+  ['pad', 2, 1, 1],
+  ['pad', 3, 1, 1],
+];
+
+describe('transform_layout with padding', () => {
+  it("takes a convolution's input padded with zeros: reads shift by the padding, the bound checks it answers go", () => {
+    const sch = schedule(CONV_PAD);
+    sch.transformLayout(0, PADDED);
+    // vrc < 2 is not a bound of a padded read: it stays.
+    expectFunc(
+      sch.func,
+      `
+prim_func k(X: f32[1, 2, 7, 7], W: f32[4, 2, 3, 3], Y: f32[1, 4, 5, 5]) {
+  for i0, i1, i2, i3, rc, rh, rw in grid(1, 4, 5, 5, 2, 3, 3) {
+    block Y(vi0 = spatial(i0), vi1 = spatial(i1), vi2 = spatial(i2), vi3 = spatial(i3), vrc = reduce(rc), vrh = reduce(rh), vrw = reduce(rw)) {
+      init { Y[vi0, vi1, vi2, vi3] = 0.0 }
+      if vrc < 2 {
+        Y[vi0, vi1, vi2, vi3] = Y[vi0, vi1, vi2, vi3] + X[vi0, vrc, vi2 + vrh, vi3 + vrw] * W[vi1, vrc, vrh, vrw]
+      }
+    }
+  }
+}`,
+    );
+    const again = replayTrace(schedule(CONV_PAD).func, 'k', sch.trace);
+    expect(findMismatch(again.func, sch.func)).toBeUndefined();
+    // The transform writes the input inside a frame of zeros.
+    const f = layoutTransformFunc(schedule(CONV_PAD).func.params[0] as Buffer, PADDED);
+    const input = randomArray(2 * 5 * 5, 3);
+    const out = new Float64Array(2 * 7 * 7).fill(Number.NaN);
+    runPrimFunc(f, [input, out]);
+    for (let c = 0; c < 2; c++)
+      for (let h = 0; h < 7; h++)
+        for (let w = 0; w < 7; w++) {
+          const inside = h >= 1 && h <= 5 && w >= 1 && w <= 5;
+          expect(out[c * 49 + h * 7 + w]).toBe(inside ? input[c * 25 + (h - 1) * 5 + (w - 1)] : 0);
+        }
+  });
+
+  it('keeps a bound check the padding does not cover (one element of padding for a read two past the edge)', () => {
+    const sch = schedule(CONV_PAD.replaceAll('vi3 + vrw - 1', 'vi3 + vrw - 2'));
+    sch.transformLayout(0, PADDED);
+    const text = printFunc(sch.func);
+    // The read reaches -2 (kept: one element of padding) and at most 4 (dropped: inside the old bounds).
+    expect(text).toMatch(/if vi3 \+ vrw - 2 >= 0 && vrc < 2 \{/);
+    expect(text).toMatch(/X\[vi0, vrc, vi2 \+ vrh, vi3 \+ vrw - 1\]/);
+  });
+});
+
+describe('the channel-vectorized convolution on the wasm target', () => {
+  // Odd sizes: a 7- and a 9-wide image (rows MR does not divide), 8 and 12 output channels (two vectors, one),
+  // stride 1 padded and stride 2, a symbolic batch; weights constant, so packed at build time.
+  const cases = [
+    { c: 3, o: 16, size: 7, k: 3, stride: 1, pad: 1 },
+    { c: 5, o: 12, size: 9, k: 3, stride: 2, pad: 1 },
+    { c: 8, o: 8, size: 7, k: 1, stride: 1, pad: 0 },
+    { c: 4, o: 8, size: 11, k: 7, stride: 2, pad: 3 },
+  ];
+  it.each(cases)(
+    '$c->$o channels over $size x $size, $k x $k stride $stride: scheduled by cpu-conv-channels, agrees with js',
+    async (t) => {
+      const out = Math.floor((t.size + 2 * t.pad - t.k) / t.stride) + 1;
+      const model = legalizeModule(
+        parseModule(
+          `
+func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o}, ${out}, ${out}), f32] {
+  dataflow {
+    y = conv2d(x, ${constText(t.o * t.c * t.k * t.k, 31, `${t.o}, ${t.c}, ${t.k}, ${t.k}`)}, strides=[${t.stride}, ${t.stride}], padding=[${t.pad}, ${t.pad}, ${t.pad}, ${t.pad}])
+    b = add(y, ${constText(t.o, 32, `${t.o}, 1, 1`)})
+    z = relu(b)
+    output z
+  }
+  return z
+}`,
+          { ...opHooks, file: 'conv.kir' },
+        ),
+      );
+      const fused = fuseModule(model, { maxDepth: 64, rules: ALL_FUSION_RULES, exclude: [], inline: inlineIntermediates });
+      const scheduled = scheduleModule(fused, WASM_TARGET, { evaluate: evaluatePrimFunc });
+      const kernel = [...scheduled.functions.keys()].find((k) => k.startsWith('fused_conv2d') && !k.includes('layout'))!;
+      const f = getPrimFunc(scheduled, kernel)!;
+      expect(f.attrs[SCHEDULE_RULES_ATTR]).toContain('cpu-conv-channels');
+      // The filter packed [O/NR, C, KH, KW, NR]; a padded input copied into a frame of zeros before the call.
+      const nr = t.o % 8 === 0 ? 8 : 4;
+      expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([t.o / nr, t.c, t.k, t.k, nr]);
+      const inputShape = (f.params[0] as Buffer).shape.slice(1).map((d) => (d as { value: number }).value);
+      // Padded by what the window reads past each edge: pad before, and after as far as the last tap reaches.
+      const after = Math.max(0, (out - 1) * t.stride + t.k - 1 - t.pad - (t.size - 1));
+      expect(inputShape).toEqual([t.c, t.size + t.pad + after, t.size + t.pad + after]);
+      const x = () => tensor(Float32Array.from(randomArray(2 * t.c * t.size * t.size, 7)), [2, t.c, t.size, t.size], 'float32');
+      const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
+      const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+      const art = await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET });
+      for (const threads of [1, 2]) {
+        const cpu = await loadArtifact(memorySource(art), { threads });
+        const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+        expect(actual.length).toBe(expected.length);
+        for (let j = 0; j < expected.length; j++)
+          expect(Math.abs(actual[j]! - expected[j]!), `element ${j}, ${threads} thread(s)`).toBeLessThan(
+            1e-5 * (1 + Math.abs(expected[j]!)),
+          );
+      }
+    },
+  );
 });
 
 describe('the graph rewrite', () => {
@@ -318,14 +438,15 @@ describe('pre-packed weights on the wasm target', () => {
   });
 });
 
+// Ten output channels: not a whole number of vectors, so not the channel-vectorized rule (which reads any stride).
 describe('a stride-2 1x1 convolution on the wasm target', () => {
   const model = legalizeModule(
     parseModule(
       `
-func main(x: Tensor[(n, 8, 10, 11), f32]) -> Tensor[(n, 12, 5, 6), f32] {
+func main(x: Tensor[(n, 8, 10, 11), f32]) -> Tensor[(n, 10, 5, 6), f32] {
   dataflow {
-    y = conv2d(x, ${constText(12 * 8, 21, '12, 8, 1, 1')}, strides=[2, 2])
-    z = add(y, ${constText(12, 22, '12, 1, 1')})
+    y = conv2d(x, ${constText(10 * 8, 21, '10, 8, 1, 1')}, strides=[2, 2])
+    z = add(y, ${constText(10, 22, '10, 1, 1')})
     output z
   }
   return z

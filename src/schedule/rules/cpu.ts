@@ -12,6 +12,7 @@ import { type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/e
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type BlockRealize, type For, type Stmt } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
+import { Analyzer } from '../../ir/arith/analyzer.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
 import { constExtent, type Nest, productOperands, spatialThenReduce } from './nest.ts';
 import type { RuleContext, ScheduleRule } from './rule.ts';
@@ -136,6 +137,11 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const prepack =
       kind === 'matmul' && n % nr === 0 ? panelLayout(sch, nest.block, update, jLoop, sr.reduce[0]!, nr, ctx) : undefined;
     if (prepack) sch.transformLayout(prepack.param, prepack.map);
+    // A constant broadcast operand (a convolution's filter) packed likewise, [O/MR, ..., MR]: the MR values
+    // one reduction step broadcasts are adjacent, one cache line, instead of MR rows a whole filter apart
+    // (which, a power of two apart, also fall in one L1 set).
+    const rowPack = mr > 1 ? panelAlong(sch, broadcast, iterDrivenBy(nest.block, iLoop.loopVar)!, mr, ctx) : undefined;
+    if (rowPack) sch.transformLayout(rowPack.param, rowPack.map);
     // A stride-2 convolution reading every other row and column of its input (1x1, unpadded) reads the
     // input subsampled instead, a copy made at run time before the call: contiguous lanes, and the full
     // tiles unswitched from the tail's guard, where the stride-2 loads (two vectors and a shuffle) were not.
@@ -202,6 +208,85 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     return true;
   }
 }
+
+/**
+ * A convolution whose filter is a constant, vectorized along its output
+ * channels (MLAS's NCHWc and XNNPACK's convolution kernels): the filter
+ * packed at build time as [O/NR, C, KH, KW, NR], so each tap of each input
+ * channel is NR contiguous weights; a register tile of MR output pixels
+ * (along the row) by NR channels accumulates one input value broadcast
+ * against them per step. The input is read one scalar at a time, so the
+ * padding guard and a row that MR does not divide are per-pixel conditions,
+ * not lane masks, any stride reads as well as 1, and no lane is wasted on a
+ * 7- or 14-wide image. The tile is written back to the NCHW output lane by lane.
+ */
+export const cpuConvChannelsRule: ScheduleRule = {
+  name: 'cpu-conv-channels',
+  apply(sch, nest, ctx) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    if (!ctx.relayout || !blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length < 2) return false;
+    const update = guardedStore(blk.body);
+    if (!update || !productOperands(blk.body, true)) return false;
+    const facts = cpuFacts(ctx.target);
+    const operands = loadsOf(update.value).filter((l) => l.buffer !== update.buffer);
+    if (operands.length !== 2) return false;
+    const iters = sr.spatial.map((l) => iterDrivenBy(nest.block, l.loopVar));
+    if (iters.some((it) => it === undefined)) return false;
+    for (const filter of operands) {
+      const input = operands.find((o) => o !== filter)!;
+      // The output channel: the one spatial iterator the filter moves with, on an axis of its own.
+      const moving = sr.spatial.filter((_, k) => filter.indices.some((x) => usesVar(x, iters[k]!)));
+      if (moving.length !== 1) continue;
+      const jLoop = moving[0]!;
+      const ot = iterDrivenBy(nest.block, jLoop.loopVar)!;
+      if (input.indices.some((x) => usesVar(x, ot)) || !update.indices.some((x) => x === ot)) continue;
+      const o = constExtent([jLoop]);
+      const nr = o !== undefined && o % (2 * facts.lanes) === 0 ? 2 * facts.lanes : facts.lanes;
+      if (o === undefined || o % nr !== 0) continue;
+      const pack = panelAlong(sch, filter, ot, nr, ctx);
+      if (!pack) continue;
+      // The pixels: the innermost other spatial loop the input moves with (the output column).
+      const iLoop = [...sr.spatial]
+        .reverse()
+        .find((l) => l !== jLoop && input.indices.some((x) => usesVar(x, iterDrivenBy(nest.block, l.loopVar)!)));
+      if (!iLoop) continue;
+      sch.transformLayout(pack.param, pack.map);
+      // The input copied with its padding made zeros at run time: the padding guard, a branch per pixel
+      // and tap in the innermost loop, goes (the taps in the padding add 0 * w).
+      if (blk.body.kind === 'if') padInput(sch, nest.block, input);
+      const vectorsPerRow = nr / facts.lanes;
+      const budget = facts.vectorRegisters - SPILL_MARGIN - 1 - vectorsPerRow;
+      const mrMax = Math.max(1, Math.min(8, Math.floor(budget / vectorsPerRow)));
+      const m = constExtent([iLoop]);
+      const mr = m === undefined ? mrMax : m <= mrMax ? m : m % mrMax === 0 || m % (mrMax - 1) !== 0 ? mrMax : mrMax - 1;
+      const b = sch.getBlock(blk.name);
+      const loops = sch.getLoops(b);
+      const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+      const others = sr.spatial.filter((l) => l !== iLoop && l !== jLoop).map(at);
+      const reduce = sr.reduce.map(at);
+      const [i0, i1] = mr > 1 ? sch.split(at(iLoop), [null, mr]) : [at(iLoop), undefined];
+      const [j0, j1] = sch.split(at(jLoop), [null, nr]);
+      // A filter larger than the input (a deep layer over a small image) stays in cache across the pixels:
+      // channel tiles outermost; otherwise the rows outermost, so the few input rows a row of outputs reads stay.
+      const bytes = (x: Buffer): number => x.shape.reduce((p, d) => p * (d.kind === 'int' ? d.value : 1), 4);
+      const outer = bytes(filter.buffer) > bytes(input.buffer) ? [j0!, ...others, i0] : [...others, j0!, i0];
+      sch.reorder(...outer, ...reduce, ...(i1 ? [i1] : []), j1!);
+      const writeBack = sch.cacheWrite(b, 0, 'local');
+      sch.reverseComputeAt(writeBack, i0);
+      const init = sch.decomposeReduction(b, reduce[0]!);
+      tileInside(sch, sch.getLoops(writeBack), i0);
+      tileInside(sch, sch.getLoops(init), i0);
+      const taps = sr.reduce.slice(1);
+      if ((constExtent(taps) ?? Infinity) <= 16) for (const l of reduce.slice(1)) sch.unroll(l);
+      if (i1) sch.unroll(i1);
+      sch.vectorize(j1!);
+      parallelOver(sch, outer);
+      return true;
+    }
+    return false;
+  },
+};
 
 /**
  * A matrix–vector product (one row of A, or a few): no register tile has
@@ -361,6 +446,7 @@ export const CPU_RULES: readonly ScheduleRule[] = [
   cpuInjectiveRule,
   cpuGemvRule,
   cpuMatmulRule,
+  cpuConvChannelsRule,
   cpuConvRule,
   cpuWindowRule,
   cpuRowReduceRule,
@@ -496,6 +582,55 @@ function panelLayout(
     ['mod', r - 1, nr],
   ];
   return { param, map };
+}
+
+/**
+ * The panel layout of an operand along block iterator `it`, when the operand is a parameter the schedule
+ * may re-lay out, indexed by `it` on exactly one axis, not already the last: that axis split by `mr`, its
+ * quotient first and its remainder last ([O, C, KH, KW] becomes [O/mr, C, KH, KW, mr]).
+ */
+function panelAlong(
+  sch: Schedule,
+  operand: { buffer: Buffer; indices: readonly PrimExpr[] },
+  it: PrimVar,
+  mr: number,
+  ctx: RuleContext,
+): { param: number; map: LayoutAxis[] } | undefined {
+  const param = sch.func.params.indexOf(operand.buffer);
+  if (param < 0 || !ctx.layoutFree?.has(param)) return undefined;
+  const r = operand.indices.length;
+  const axis = operand.indices.findIndex((x) => x === it);
+  if (axis < 0 || axis === r - 1 || operand.indices.some((x, a) => a !== axis && usesVar(x, it))) return undefined;
+  const extent = operand.buffer.shape[axis]!;
+  if (extent.kind !== 'int' || extent.value % mr !== 0) return undefined;
+  return {
+    param,
+    map: [
+      ['div', axis, mr],
+      ...Array.from({ length: r }, (_, a): LayoutAxis => ['axis', a]).filter(([, a]) => a !== axis),
+      ['mod', axis, mr],
+    ],
+  };
+}
+
+/** Pads a parameter `operand` reads past its bounds (a convolution's input), by the most it reads past each end. */
+function padInput(sch: Schedule, realize: BlockRealize, operand: { buffer: Buffer; indices: readonly PrimExpr[] }): void {
+  const param = sch.func.params.indexOf(operand.buffer);
+  if (param < 0) return;
+  const analyzer = new Analyzer();
+  for (const iv of realize.block.iterVars) analyzer.bind(iv.var, iv.dom);
+  let padded = false;
+  const map = operand.indices.map((e, axis): LayoutAxis => {
+    const extent = operand.buffer.shape[axis]!;
+    const { min, max } = analyzer.constIntBound(e);
+    if (extent.kind !== 'int' || !Number.isFinite(min) || !Number.isFinite(max)) return ['axis', axis];
+    const before = Math.max(0, -min);
+    const after = Math.max(0, max - (extent.value - 1));
+    if (before === 0 && after === 0) return ['axis', axis];
+    padded = true;
+    return ['pad', axis, before, after];
+  });
+  if (padded) sch.transformLayout(param, map);
 }
 
 /** Takes the input of a stride-2 convolution subsampled by 2 along its last two axes, where every read lands on the step. */
