@@ -122,7 +122,7 @@ function mlpModel(widths: readonly number[]): Uint8Array {
   });
 }
 
-function cases(): Case[] {
+export function cases(): Case[] {
   const vision = new Uint8Array(readFileSync(new URL('../examples/models/tiny-resnet.onnx', import.meta.url)));
   return [
     { name: 'vision (tiny-resnet, batch 1)', bytes: vision, inputs: [{ name: 'input', shape: [1, 3, 32, 32] }], repeats: 5 },
