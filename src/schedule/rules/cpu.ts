@@ -55,9 +55,12 @@ export const cpuInjectiveRule: ScheduleRule = {
     const inner = loops[loops.length - 1]!;
     const outer = loops.slice(0, -1);
     const extent = constExtent([nest.loops[nest.loops.length - 1]!]);
-    const store = guardedStore(blk.body);
+    // A store under a guard, or one of two (a padding copy: the element inside, else zero).
+    const store =
+      guardedStore(blk.body) ?? (blk.body.kind === 'if' && blk.body.then.kind === 'store' ? blk.body.then : undefined);
     if (extent !== undefined && extent % LANES === 0 && store && contiguousAlong(nest.block, store, nest.loops.at(-1)!.loopVar)) {
-      const width = extent <= 16 ? extent : extent % 16 === 0 ? 16 : extent % 8 === 0 ? 8 : LANES;
+      // A row of up to 64 elements is one vector loop (its groups written out): no index arithmetic per group.
+      const width = extent <= 64 ? extent : extent % 16 === 0 ? 16 : extent % 8 === 0 ? 8 : LANES;
       if (width < extent) {
         const [io, iv] = sch.split(inner, [null, width]);
         outer.push(io!);
@@ -625,8 +628,10 @@ function padInput(sch: Schedule, realize: BlockRealize, operand: { buffer: Buffe
     const { min, max } = analyzer.constIntBound(e);
     if (extent.kind !== 'int' || !Number.isFinite(min) || !Number.isFinite(max)) return ['axis', axis];
     const before = Math.max(0, -min);
-    const after = Math.max(0, max - (extent.value - 1));
+    let after = Math.max(0, max - (extent.value - 1));
     if (before === 0 && after === 0) return ['axis', axis];
+    // Rows a whole number of vectors long: the copy that pads runs as vectors (the extra zeros go unread).
+    if (axis === operand.indices.length - 1) after += (LANES - ((extent.value + before + after) % LANES)) % LANES;
     padded = true;
     return ['pad', axis, before, after];
   });
