@@ -280,7 +280,7 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
       const after = Math.max(0, (out - 1) * t.stride + t.k - 1 - t.pad - (t.size - 1));
       // Rows rounded up to whole vectors (the copy runs as vectors; the extra zeros go unread).
       const width = t.pad + after > 0 ? Math.ceil((t.size + t.pad + after) / 4) * 4 : t.size;
-    expect(inputShape).toEqual([t.c, t.size + t.pad + after, width]);
+      expect(inputShape).toEqual([t.c, t.size + t.pad + after, width]);
       const x = () => tensor(Float32Array.from(randomArray(2 * t.c * t.size * t.size, 7)), [2, t.c, t.size, t.size], 'float32');
       const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
       const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;

@@ -13,7 +13,7 @@ import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type BlockRealize, type For, type Stmt } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
 import { Analyzer } from '../../ir/arith/analyzer.ts';
-import type { LoopRV, Schedule } from '../schedule.ts';
+import type { BlockRV, LoopRV, Schedule } from '../schedule.ts';
 import { constExtent, type Nest, productOperands, spatialThenReduce } from './nest.ts';
 import type { RuleContext, ScheduleRule } from './rule.ts';
 import type { TargetDescription } from '../../ir/target.ts';
@@ -124,12 +124,7 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const nr = n < 2 * facts.lanes ? facts.lanes : 2 * facts.lanes;
     // MR: as many rows as the vector registers hold (MR×NR accumulators, NR/lanes operand vectors, one
     // broadcast), preferring a row count that divides M; otherwise the last tile is predicated.
-    const vectorsPerRow = nr / facts.lanes;
-    // Measured on V8 (x64): a 6×8 or 5×8 tile (12 or 10 accumulators, 2 B vectors, a broadcast) runs 1.8x
-    // slower than 4×8, the engine's temporaries (the splat, the loads) spilling the tile; so the tile leaves
-    // SPILL_MARGIN of the registers free besides its operands.
-    const budget = facts.vectorRegisters - SPILL_MARGIN - 1 - vectorsPerRow;
-    const mrMax = Math.max(1, Math.min(8, Math.floor(budget / vectorsPerRow)));
+    const mrMax = maxTileRows(facts, nr);
     const m = constExtent([iLoop]);
     const candidates = Array.from({ length: mrMax }, (_, x) => mrMax - x);
     const mr = m === undefined ? mrMax : m <= mrMax ? m : (candidates.find((r) => r >= mrMax - 2 && m % r === 0) ?? mrMax);
@@ -149,18 +144,12 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     // input subsampled instead, a copy made at run time before the call: contiguous lanes, and the full
     // tiles unswitched from the tail's guard, where the stride-2 loads (two vectors and a shuffle) were not.
     if (kind === 'conv' && ctx.relayout) subsampleInput(sch, update, iterDrivenBy(nest.block, jLoop.loopVar)!);
-    const b = sch.getBlock(blk.name);
-    const loops = sch.getLoops(b);
-    const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
-    const others = sr.spatial.filter((l) => l !== iLoop && l !== jLoop).map(at);
-    const reduce = sr.reduce.map(at);
-    const [i0, i1] = mr > 1 ? sch.split(at(iLoop), [null, mr]) : [at(iLoop), undefined];
-    const [j0, j1] = sch.split(at(jLoop), [null, nr]);
+    const { b, others, reduce, i0, i1, j0, j1 } = splitTile(sch, nest, sr, iLoop, jLoop, mr, nr);
     // j0 outside i0: the threads' consecutive tiles share one panel of B, which stays in cache.
     // A guarded update (padding, or the tail of a tile) keeps the rows inside the vector loop: once
     // unrolled, their guards are one and the input vector they share is loaded once (merge-guards).
     const rowsInside = blk.body.kind === 'if' || (n !== undefined && n % nr !== 0);
-    sch.reorder(...others, j0!, i0, ...reduce, ...(i1 ? (rowsInside ? [j1!, i1] : [i1, j1!]) : [j1!]));
+    sch.reorder(...others, j0, i0, ...reduce, ...(i1 ? (rowsInside ? [j1, i1] : [i1, j1]) : [j1]));
     const kExtent = constExtent(sr.reduce);
     // The B panel of one column tile (K×NR) copied contiguous once per tile and reused by every row tile:
     // without it each step of k reads a different row of B, strided N apart (L1 conflict misses when N is
@@ -183,7 +172,7 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
       const panel = broadcastPanel(sch, blk.name, update, jLoop.loopVar, nest.block);
       if (panel >= 0) {
         const copy = sch.cacheRead(b, panel, 'local');
-        sch.computeAt(copy, j0!);
+        sch.computeAt(copy, j0);
         const copyLoops = sch.getLoops(copy);
         sch.vectorize(copyLoops[copyLoops.length - 1]!);
       }
@@ -203,10 +192,10 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
     const taps = sr.reduce.slice(1);
     if (taps.length > 0 && (constExtent(taps) ?? Infinity) <= 16) for (const l of reduce.slice(1)) sch.unroll(l);
     if (rowsInside && i1) {
-      sch.vectorize(j1!);
+      sch.vectorize(j1);
       sch.unroll(i1);
     } else tileInside(sch, sch.getLoops(b), i0);
-    const outer = pack ? [...others, j0!] : [...others, j0!, i0];
+    const outer = pack ? [...others, j0] : [...others, j0, i0];
     parallelOver(sch, outer);
     return true;
   }
@@ -258,23 +247,15 @@ export const cpuConvChannelsRule: ScheduleRule = {
       // The input copied with its padding made zeros at run time: the padding guard, a branch per pixel
       // and tap in the innermost loop, goes (the taps in the padding add 0 * w).
       if (blk.body.kind === 'if') padInput(sch, nest.block, input);
-      const vectorsPerRow = nr / facts.lanes;
-      const budget = facts.vectorRegisters - SPILL_MARGIN - 1 - vectorsPerRow;
-      const mrMax = Math.max(1, Math.min(8, Math.floor(budget / vectorsPerRow)));
+      const mrMax = maxTileRows(facts, nr);
       const m = constExtent([iLoop]);
       const mr = m === undefined ? mrMax : m <= mrMax ? m : m % mrMax === 0 || m % (mrMax - 1) !== 0 ? mrMax : mrMax - 1;
-      const b = sch.getBlock(blk.name);
-      const loops = sch.getLoops(b);
-      const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
-      const others = sr.spatial.filter((l) => l !== iLoop && l !== jLoop).map(at);
-      const reduce = sr.reduce.map(at);
-      const [i0, i1] = mr > 1 ? sch.split(at(iLoop), [null, mr]) : [at(iLoop), undefined];
-      const [j0, j1] = sch.split(at(jLoop), [null, nr]);
+      const { b, others, reduce, i0, i1, j0, j1 } = splitTile(sch, nest, sr, iLoop, jLoop, mr, nr);
       // A filter larger than the input (a deep layer over a small image) stays in cache across the pixels:
       // channel tiles outermost; otherwise the rows outermost, so the few input rows a row of outputs reads stay.
       const bytes = (x: Buffer): number => x.shape.reduce((p, d) => p * (d.kind === 'int' ? d.value : 1), 4);
-      const outer = bytes(filter.buffer) > bytes(input.buffer) ? [j0!, ...others, i0] : [...others, j0!, i0];
-      sch.reorder(...outer, ...reduce, ...(i1 ? [i1] : []), j1!);
+      const outer = bytes(filter.buffer) > bytes(input.buffer) ? [j0, ...others, i0] : [...others, j0, i0];
+      sch.reorder(...outer, ...reduce, ...(i1 ? [i1] : []), j1);
       const writeBack = sch.cacheWrite(b, 0, 'local');
       sch.reverseComputeAt(writeBack, i0);
       const init = sch.decomposeReduction(b, reduce[0]!);
@@ -283,7 +264,7 @@ export const cpuConvChannelsRule: ScheduleRule = {
       const taps = sr.reduce.slice(1);
       if ((constExtent(taps) ?? Infinity) <= 16) for (const l of reduce.slice(1)) sch.unroll(l);
       if (i1) sch.unroll(i1);
-      sch.vectorize(j1!);
+      sch.vectorize(j1);
       parallelOver(sch, outer);
       return true;
     }
@@ -337,7 +318,39 @@ export const cpuGemvRule: ScheduleRule = {
   },
 };
 
-/** Vector registers a register tile leaves to the engine's temporaries (measured, see registerTiled). */
+/**
+ * The most rows of NR outputs a register tile holds: MR×NR accumulators, NR/lanes operand vectors and a
+ * broadcast. Measured on V8 (x64): a 6×8 or 5×8 tile (12 or 10 accumulators, 2 B vectors, a broadcast)
+ * runs 1.8x slower than 4×8, the engine's temporaries (the splat, the loads) spilling the tile; so the tile
+ * leaves SPILL_MARGIN of the registers free besides its operands.
+ */
+function maxTileRows(facts: CpuFacts, nr: number): number {
+  const vectorsPerRow = nr / facts.lanes;
+  const budget = facts.vectorRegisters - SPILL_MARGIN - 1 - vectorsPerRow;
+  return Math.max(1, Math.min(8, Math.floor(budget / vectorsPerRow)));
+}
+
+/** The nest's loops as a register tile: i split by MR (when above 1), j by NR, the others and the reduction as they are. */
+function splitTile(
+  sch: Schedule,
+  nest: Nest,
+  sr: { spatial: For[]; reduce: For[] },
+  iLoop: For,
+  jLoop: For,
+  mr: number,
+  nr: number,
+): { b: BlockRV; others: LoopRV[]; reduce: LoopRV[]; i0: LoopRV; i1?: LoopRV; j0: LoopRV; j1: LoopRV } {
+  const b = sch.getBlock(nest.block.block.name);
+  const loops = sch.getLoops(b);
+  const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
+  const others = sr.spatial.filter((l) => l !== iLoop && l !== jLoop).map(at);
+  const reduce = sr.reduce.map(at);
+  const [i0, i1] = mr > 1 ? sch.split(at(iLoop), [null, mr]) : [at(iLoop), undefined];
+  const [j0, j1] = sch.split(at(jLoop), [null, nr]);
+  return { b, others, reduce, i0: i0, i1, j0: j0!, j1: j1! };
+}
+
+/** Vector registers a register tile leaves to the engine's temporaries (measured, see maxTileRows). */
 const SPILL_MARGIN = 3;
 
 /** Up to how many rows of A a product runs as a GEMV (measured: 3 rows stream faster than a 3-row register tile, 4 do not). */
