@@ -122,7 +122,7 @@ function mlpModel(widths: readonly number[]): Uint8Array {
   });
 }
 
-export function cases(): Case[] {
+function cases(): Case[] {
   const vision = new Uint8Array(readFileSync(new URL('../examples/models/tiny-resnet.onnx', import.meta.url)));
   return [
     { name: 'vision (tiny-resnet, batch 1)', bytes: vision, inputs: [{ name: 'input', shape: [1, 3, 32, 32] }], repeats: 5 },
@@ -279,12 +279,15 @@ export async function benchModels(): Promise<void> {
   console.log(
     `  ${'model'.padEnd(38)} ${'kiln 1t'.padStart(9)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'kiln 2t'.padStart(9)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'ort-node'.padStart(9)} ${'2t ratio'.padStart(8)}`,
   );
-  const gpu = await gpuDevice();
   const gpuRows: string[] = [];
   const only = process.env.KILN_BENCH_ONLY;
+  const chosen = cases().filter((c) => !only || c.name.includes(only));
+  const cpuTimes = new Map<Case, { kiln2: number; web2: number; node: number }>();
+  let gpu: Device | string | undefined;
   try {
-    for (const [i, c] of cases().entries()) {
-      if (only && !c.name.includes(only)) continue;
+    // Every CPU row first, with no WebGPU device open: a software adapter's threads (lavapipe) would share
+    // the two cores with the timed runs.
+    for (const [i, c] of chosen.entries()) {
       const file = join(dir, `model${i}.onnx`);
       writeFileSync(file, c.bytes);
       const built = await buildKiln(c, false);
@@ -293,9 +296,14 @@ export async function benchModels(): Promise<void> {
       const web1 = timeOrtWeb(c, file, 1);
       const web2 = timeOrtWeb(c, file, 2);
       const node = await timeOrtNode(c);
+      cpuTimes.set(c, { kiln2, web2, node });
       console.log(
         `  ${c.name.padEnd(38)} ${fmt(kiln1)} ${fmt(web1)} ${ratio(kiln1, web1)} ${gflops(c, kiln1)} ${fmt(kiln2)} ${fmt(web2)} ${ratio(kiln2, web2)} ${gflops(c, kiln2)} ${fmt(node)} ${ratio(kiln2, node).padStart(8)}`,
       );
+    }
+    gpu = await gpuDevice();
+    for (const c of chosen) {
+      const { kiln2, web2, node } = cpuTimes.get(c)!;
       // A software adapter (lavapipe, SwiftShader) would take minutes on the big models: it gets the small ones.
       if (typeof gpu !== 'string' && !(SOFTWARE_ADAPTER.test(gpu.name) && (c.flops ?? 0) > 3e9)) {
         const onGpu = await timeKiln(c, await buildKiln(c, true), { device: gpu });
@@ -311,6 +319,7 @@ export async function benchModels(): Promise<void> {
         }
       }
     }
+    if (gpu === undefined) return;
     console.log(`\nKiln on WebGPU (${typeof gpu === 'string' ? 'no adapter' : gpu.name}; ratio = WebGPU / reference)`);
     if (typeof gpu === 'string') console.log(`  skipped: ${gpu}`);
     else {
