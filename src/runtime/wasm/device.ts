@@ -37,7 +37,7 @@ export class WasmDevice implements Device {
   empty(shape: readonly number[], dtype: DType): NDArray {
     const t = this.allocate(shape, dtype);
     const s = t.storage as WasmStorage;
-    new Uint8Array(this.memory.buffer, s.ptr, s.bytes).fill(0);
+    zero(new Uint8Array(this.memory.buffer, s.ptr, s.bytes));
     return t;
   }
 
@@ -87,7 +87,10 @@ export class WasmDevice implements Device {
    * with its outputs): the memory does not grow call after call until the collector frees results.
    */
   takeOut(t: NDArray): NDArray {
-    const copy = new NDArray(t.shape, t.dtype, cpu, this.hostData(t).slice());
+    const view = this.hostData(t);
+    const data = new (storageOf(t.dtype))(view.length);
+    data.set(view as never);
+    const copy = new NDArray(t.shape, t.dtype, cpu, data);
     this.free(t);
     return copy;
   }
@@ -107,4 +110,13 @@ export class WasmDevice implements Device {
 
 export function isWasmDevice(d: Device): d is WasmDevice {
   return d instanceof WasmDevice;
+}
+
+/** Zeros, a block at a time copied in: V8's `fill` on a shared memory (threads) stores element by element. */
+const ZEROS = new Uint8Array(1 << 16);
+
+function zero(view: Uint8Array): void {
+  for (let o = 0; o < view.length; o += ZEROS.length) {
+    view.set(o + ZEROS.length <= view.length ? ZEROS : ZEROS.subarray(0, view.length - o), o);
+  }
 }
