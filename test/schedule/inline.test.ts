@@ -294,6 +294,35 @@ describe('reverse_compute_inline', () => {
     expectSameResults(f, g, { n: 3 });
   });
 
+  it('folds a consumer whose batch of one reads element 0 (the fused graph wrote the index as the constant)', () => {
+    const f = kernel(`
+      prim_func k(A: f32[1, 8], C: f32[1, 8]) {
+        alloc B: f32[1, 8]
+        for i, j in grid(1, 8) {
+          block B(vi = spatial(i), vj = spatial(j)) {
+            B[vi, vj] = A[vi, vj] + 1.0
+          }
+        }
+        for i_1, j_1 in grid(1, 8) {
+          block C(vi_1 = spatial(i_1), vj_1 = spatial(j_1)) {
+            C[vi_1, vj_1] = max(B[0, vj_1], 0.0)
+          }
+        }
+      }`);
+    const g = reverseComputeInline(f, 'C', ctx('reverse_compute_inline'));
+    expectFunc(
+      g,
+      `prim_func k(A: f32[1, 8], C: f32[1, 8]) {
+        for i, j in grid(1, 8) {
+          block B(vi = spatial(i), vj = spatial(j)) {
+            C[0, vj] = max(A[vi, vj] + 1.0, 0.0)
+          }
+        }
+      }`,
+    );
+    expectSameResults(f, g);
+  });
+
   it('inverts a consumer that reads the intermediate transposed, other inputs included', () => {
     const text = `
       prim_func k(A: f32[8, 4], bias: f32[4], C: f32[4, 8]) {

@@ -159,6 +159,7 @@ export function reverseComputeInline(f: PrimFunc, blockName: string, ctx: Primit
   inverse.forEach((m, d) => {
     if (m.iter) map.set(m.iter, castIfNeeded(m.iter.dtype, a.simplify(sub(pst.indices[d]!, m.offset))));
   });
+  for (const iv of consumer.block.iterVars) if (!map.has(iv.var) && isUnit(iv.dom.extent)) map.set(iv.var, iv.dom.min);
   const value = substitute(
     replaceLoadsInExpr(cst.value, buf, () => pst.value),
     map,
@@ -204,7 +205,8 @@ function invertIndices(consumer: BlockRealize, bidx: readonly PrimExpr[], buf: B
     used.add(u);
     return { iter: u, offset };
   });
-  const missing = consumer.block.iterVars.find((iv) => !used.has(iv.var));
+  // An iterator over one value (a batch of 1) need not index: its single element is the one read.
+  const missing = consumer.block.iterVars.find((iv) => !used.has(iv.var) && !isUnit(iv.dom.extent));
   if (missing) {
     scheduleFail(
       ctx,
@@ -324,4 +326,8 @@ function replaceLoadsInExpr(e: PrimExpr, b: Buffer, by: (indices: readonly PrimE
 function replaceLoads(s: Stmt, b: Buffer, by: (indices: readonly PrimExpr[]) => PrimExpr): Stmt {
   const m: StmtMapper = { stmt: (x) => mapStmtChildren(x, m), expr: (e) => replaceLoadsInExpr(e, b, by) };
   return m.stmt(s);
+}
+
+function isUnit(e: PrimExpr): boolean {
+  return e.kind === 'int' && e.value === 1;
 }
