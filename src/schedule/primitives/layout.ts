@@ -176,11 +176,7 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
   // A stepped axis drops the elements between steps: every read of it must land on a step.
   const steps = map.filter((a): a is readonly ['step', number, number] => a[0] === 'step');
   if (steps.length > 0) {
-    const analyzer = new Analyzer();
-    visitStmts(f.body, (s) => {
-      if (s.kind === 'block_realize') for (const iv of s.block.iterVars) analyzer.bind(iv.var, iv.dom);
-      if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
-    });
+    const analyzer = boundAnalyzer(f);
     const check = (indices: readonly PrimExpr[]): void => {
       for (const [, axis, step] of steps) {
         const r = analyzer.simplify(floormod(indices[axis]!, step));
@@ -238,11 +234,7 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
  * a padded axis that the padding makes true (the read lands on a zero, adding nothing).
  */
 function paddingGuards(f: PrimFunc, old: Buffer, pads: readonly (readonly ['pad', number, number, number])[]): (s: Stmt) => Stmt {
-  const analyzer = new Analyzer();
-  visitStmts(f.body, (s) => {
-    if (s.kind === 'block_realize') for (const iv of s.block.iterVars) analyzer.bind(iv.var, iv.dom);
-    if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
-  });
+  const analyzer = boundAnalyzer(f);
   return (s) => {
     if (s.kind !== 'if' || s.else || s.then.kind !== 'store') return s;
     const update = s.then;
@@ -276,6 +268,16 @@ function paddingGuards(f: PrimFunc, old: Buffer, pads: readonly (readonly ['pad'
           update,
         );
   };
+}
+
+/** An analyzer that knows the range of every loop variable and block iterator of `f`. */
+function boundAnalyzer(f: PrimFunc): Analyzer {
+  const analyzer = new Analyzer();
+  visitStmts(f.body, (s) => {
+    if (s.kind === 'block_realize') for (const iv of s.block.iterVars) analyzer.bind(iv.var, iv.dom);
+    if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
+  });
+  return analyzer;
 }
 
 function conjuncts(e: PrimExpr): PrimExpr[] {

@@ -591,13 +591,7 @@ function panelLayout(
   if (moving.indices.slice(0, -2).some((x) => usesVar(x, jt) || usesVar(x, kt))) return undefined;
   const n = moving.buffer.shape[r - 1]!;
   if (n.kind !== 'int' || n.value % nr !== 0 || moving.buffer.shape[r - 2]!.kind !== 'int') return undefined;
-  const map: LayoutAxis[] = [
-    ...Array.from({ length: r - 2 }, (_, i): LayoutAxis => ['axis', i]),
-    ['div', r - 1, nr],
-    ['axis', r - 2],
-    ['mod', r - 1, nr],
-  ];
-  return { param, map };
+  return { param, map: splitOut(r, r - 1, nr, r - 2) };
 }
 
 /**
@@ -619,14 +613,16 @@ function panelAlong(
   if (axis < 0 || axis === r - 1 || operand.indices.some((x, a) => a !== axis && usesVar(x, it))) return undefined;
   const extent = operand.buffer.shape[axis]!;
   if (extent.kind !== 'int' || extent.value % mr !== 0) return undefined;
-  return {
-    param,
-    map: [
-      ['div', axis, mr],
-      ...Array.from({ length: r }, (_, a): LayoutAxis => ['axis', a]).filter(([, a]) => a !== axis),
-      ['mod', axis, mr],
-    ],
-  };
+  return { param, map: splitOut(r, axis, mr, 0) };
+}
+
+/**
+ * A layout of a rank-`r` buffer with `axis` split by `factor`: the quotient placed before the other axes'
+ * position `at`, the others in order, the remainder last ([K, N] with N by 8 before K: [N/8, K, 8]).
+ */
+function splitOut(r: number, axis: number, factor: number, at: number): LayoutAxis[] {
+  const others = Array.from({ length: r }, (_, a): LayoutAxis => ['axis', a]).filter(([, a]) => a !== axis);
+  return [...others.slice(0, at), ['div', axis, factor], ...others.slice(at), ['mod', axis, factor]];
 }
 
 /** Pads a parameter `operand` reads past its bounds (a convolution's input), by the most it reads past each end. */
