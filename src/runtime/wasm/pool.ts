@@ -2,10 +2,15 @@
  * The thread pool of the WebAssembly kernels: workers that instantiate the
  * module over the same shared memory and take parts of a parallel launch's
  * range. A launch is handed out through a small shared control block (a
- * generation counter the workers wait on, the function, its arguments, a
- * range per thread); this thread runs the first part itself, then waits for
- * the others — spinning briefly, then without blocking, so a worker that
- * dies fails the call with an error and the pool starts anew for the next.
+ * generation counter the workers wait on, the function, its arguments, the
+ * range cut into chunks); every thread, this one included, claims chunks one
+ * at a time until none is left, and this thread waits until every chunk is
+ * done — spinning briefly, then without blocking, so a worker that dies fails
+ * the call with an error and the pool starts anew for the next. Claiming
+ * rather than a fixed part per thread: a sleeping worker takes ~0.1 ms to
+ * wake, as long as a whole small kernel runs, and meanwhile this thread gets
+ * on with the chunks (a worker that wakes after the last one was claimed has
+ * nothing to do and is not waited for).
  *
  * Workers are started by the adapter's factory (worker_threads in Node, Web
  * Workers in browsers) from a script made of `workerMain` below, which must
@@ -37,6 +42,8 @@ export interface WorkerFactory {
 const MIN_PARALLEL_WORK = 1 << 15;
 /** Spins on the done counter before waiting without blocking. */
 const SPINS = 20000;
+/** Chunks per thread a parallel range is cut into: a late worker costs at most about one chunk at the end. */
+const CHUNKS_PER_THREAD = 8;
 /** Spins of an idle worker on the generation counter before it sleeps. */
 const WORKER_SPINS = 20000;
 
@@ -47,7 +54,10 @@ const FN = 2;
 const NARGS = 3;
 const ERROR = 4;
 const ERROR_LENGTH = 5;
-const RANGES = 8;
+/** The next chunk to claim, tagged with the launch's generation (claimTag). */
+const CLAIM = 6;
+const EXTENT = 7;
+const CHUNKS = 8;
 const MAX_THREADS = 60;
 const ARGS_BYTE = 512;
 const MAX_ARGS = 128;
@@ -159,32 +169,29 @@ class Pool implements LaunchRunner {
   private dispatch(fn: (...a: number[]) => void, name: string, argv: readonly number[], extent: number): void | Promise<void> {
     if (argv.length > MAX_ARGS) return fn(...argv, 0, extent);
     const ctl = this.ctl;
-    const parts = Math.min(this.threads, extent);
-    for (let t = 0; t < this.threads; t++) {
-      const start = t < parts ? Math.floor((extent * t) / parts) : 0;
-      const end = t < parts ? Math.floor((extent * (t + 1)) / parts) : 0;
-      ctl[RANGES + 2 * t] = start;
-      ctl[RANGES + 2 * t + 1] = end;
-    }
+    const chunks = Math.min(extent, CHUNKS_PER_THREAD * this.threads);
+    const gen = (ctl[GEN]! + 1) | 0;
     ctl[FN] = this.names.indexOf(name);
     ctl[NARGS] = argv.length;
+    ctl[EXTENT] = extent;
+    ctl[CHUNKS] = chunks;
     this.args.set(argv);
     Atomics.store(ctl, ERROR, 0);
     Atomics.store(ctl, DONE, 0);
-    Atomics.add(ctl, GEN, 1);
+    Atomics.store(ctl, CLAIM, claimTag(gen));
+    Atomics.store(ctl, GEN, gen);
     Atomics.notify(ctl, GEN);
-    fn(...argv, ctl[RANGES]!, ctl[RANGES + 1]!);
-    const others = this.threads - 1;
-    for (let i = 0; i < SPINS; i++) if (Atomics.load(ctl, DONE) === others) return this.check(name);
-    return this.waitDone(others).then(() => this.check(name));
+    runChunks(ctl, gen, (lo, hi) => fn(...argv, lo, hi));
+    for (let i = 0; i < SPINS; i++) if (Atomics.load(ctl, DONE) === chunks) return this.check(name);
+    return this.waitDone(chunks).then(() => this.check(name));
   }
 
-  private async waitDone(others: number): Promise<void> {
+  private async waitDone(chunks: number): Promise<void> {
     const ctl = this.ctl;
     const waitAsync = (Atomics as unknown as { waitAsync?: AtomicsWaitAsync }).waitAsync;
     for (;;) {
       const done = Atomics.load(ctl, DONE);
-      if (done === others) return;
+      if (done === chunks) return;
       if (this.died !== undefined) throw new Error(`a worker thread of the WebAssembly kernels died: ${this.died}`);
       const died = new Promise<never>((_, reject) => {
         this.waiters.add((why) => reject(new Error(`a worker thread of the WebAssembly kernels died: ${why}`)));
@@ -219,23 +226,52 @@ type AtomicsWaitAsync = (
   timeout: number,
 ) => { async: boolean; value: Promise<unknown> | string };
 
+/** The claim word of generation `gen` before its first chunk is taken: the generation above the chunk's 10 bits. */
+function claimTag(gen: number): number {
+  // The generation's low bits suffice: no worker still claiming is that many launches behind.
+  return (gen & 0x1fffff) << 10;
+}
+
+/**
+ * Claims chunks of launch `gen` until none is left, running each and counting it done (also when it
+ * throws, which then propagates). A generation that has moved on claims nothing. Self-contained (word
+ * indices written out): it also runs, as source text, on the workers.
+ */
+function runChunks(ctl: Int32Array, gen: number, run: (lo: number, hi: number) => void): void {
+  const [DONE, CLAIM, EXTENT, CHUNKS] = [1, 6, 7, 8];
+  const tag = claimTag(gen);
+  for (;;) {
+    const v = Atomics.load(ctl, CLAIM);
+    const chunk = v & 0x3ff;
+    if ((v & ~0x3ff) !== tag || chunk >= ctl[CHUNKS]!) return;
+    if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
+    const extent = ctl[EXTENT]!;
+    const chunks = ctl[CHUNKS]!;
+    try {
+      run(Math.floor((extent * chunk) / chunks), Math.floor((extent * (chunk + 1)) / chunks));
+    } finally {
+      Atomics.add(ctl, DONE, 1);
+      Atomics.notify(ctl, DONE);
+    }
+  }
+}
+
 /** The worker's script: `workerMain` and what it needs, as source text. */
 function workerSource(): string {
   // `__name`: what esbuild's keepNames (tsx, some bundlers) wraps functions in; the worker has no such helper.
-  return `var __name = (f) => f;\n${erf.toString()}\n(${workerMain.toString()})(${JSON.stringify({
+  return `var __name = (f) => f;\n${erf.toString()}\n${claimTag.toString()}\n${runChunks.toString()}\n(${workerMain.toString()})(${JSON.stringify({
     GEN,
     DONE,
     FN,
     NARGS,
     ERROR,
     ERROR_LENGTH,
-    RANGES,
     ARGS_BYTE,
     MAX_ARGS,
     ERROR_BYTE,
     MAX_ERROR,
     WORKER_SPINS,
-  })}, ${erf.name});`;
+  })}, ${erf.name}, ${runChunks.name});`;
 }
 
 interface WorkerInit {
@@ -253,7 +289,11 @@ interface WorkerInit {
  * generation, runs its part of the launch, and counts itself done. Refers to
  * nothing outside itself but its arguments and the platform.
  */
-function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): void {
+function workerMain(
+  c: Record<string, number>,
+  erfImpl: (x: number) => number,
+  runChunks: (ctl: Int32Array, gen: number, run: (lo: number, hi: number) => void) => void,
+): void {
   type Port = { postMessage(m: unknown): void; on?(e: string, f: (m: unknown) => void): void; onmessage?: unknown };
   // Node's factory puts the parent port in `kilnWorkerPort`; a Web Worker talks through `self`.
   const g = globalThis as unknown as { kilnWorkerPort?: Port; self?: Port };
@@ -286,21 +326,17 @@ function workerMain(c: Record<string, number>, erfImpl: (x: number) => number): 
       for (let i = 0; i < c.WORKER_SPINS! && Atomics.load(ctl, c.GEN!) === seen; i++);
       Atomics.wait(ctl, c.GEN!, seen);
       seen = Atomics.load(ctl, c.GEN!);
-      const lo = ctl[c.RANGES! + 2 * init.index]!;
-      const hi = ctl[c.RANGES! + 2 * init.index + 1]!;
-      if (hi > lo) {
-        try {
-          const a = Array.from(args.subarray(0, ctl[c.NARGS!]));
-          fns[ctl[c.FN!]!]!(...a, lo, hi);
-        } catch (e) {
-          const text = String(e instanceof Error ? e.message : e).slice(0, c.MAX_ERROR);
-          for (let i = 0; i < text.length; i++) errorText[i] = text.charCodeAt(i);
-          ctl[c.ERROR_LENGTH!] = text.length;
-          Atomics.store(ctl, c.ERROR!, init.index + 1);
-        }
+      // Read before claiming: a claim succeeds only while this generation has chunks left, so these are its.
+      const f = fns[ctl[c.FN!]!];
+      const a = Array.from(args.subarray(0, ctl[c.NARGS!]));
+      try {
+        runChunks(ctl, seen, (lo, hi) => f!(...a, lo, hi));
+      } catch (e) {
+        const text = String(e instanceof Error ? e.message : e).slice(0, c.MAX_ERROR);
+        for (let i = 0; i < text.length; i++) errorText[i] = text.charCodeAt(i);
+        ctl[c.ERROR_LENGTH!] = text.length;
+        Atomics.store(ctl, c.ERROR!, init.index + 1);
       }
-      Atomics.add(ctl, c.DONE!, 1);
-      Atomics.notify(ctl, c.DONE!);
     }
   };
   const onMessage = (m: unknown): void => start(((m as { data?: unknown }).data ?? m) as WorkerInit);
