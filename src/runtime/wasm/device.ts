@@ -41,6 +41,14 @@ export class WasmDevice implements Device {
     return t;
   }
 
+  /**
+   * A memory plan's arena, not zeroed: every tensor placed in it is written by the kernel that makes it
+   * before anything reads it (zeroing an arena cost as much as a small model's kernels).
+   */
+  arena(bytes: number): NDArray {
+    return this.allocate([bytes], 'uint8');
+  }
+
   upload(t: NDArray): NDArray | Promise<NDArray> {
     if (t.device === this) return t;
     if (t.device.kind !== 'cpu') return Promise.resolve(t.device.download(t)).then((c) => this.upload(c));
