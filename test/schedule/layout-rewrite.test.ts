@@ -298,6 +298,61 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
   );
 });
 
+describe('the depthwise convolution on the wasm target', () => {
+  // Heights the 4-row tile does not divide (7, 5 outputs at stride 2, 13) and one it does (12), widths that
+  // end mid-vector, a 5x5 window, a depth multiplier of 2; a symbolic batch; bias and relu folded.
+  const cases = [
+    { c: 6, mult: 1, size: 7, k: 3, stride: 1, pad: 1 },
+    { c: 5, mult: 1, size: 10, k: 3, stride: 2, pad: 1 },
+    { c: 3, mult: 1, size: 13, k: 5, stride: 1, pad: 2 },
+    { c: 4, mult: 2, size: 12, k: 3, stride: 1, pad: 1 },
+  ];
+  it.each(cases)(
+    '$c channels (x$mult) over $size x $size, $k x $k stride $stride: scheduled by cpu-depthwise, agrees with js',
+    async (t) => {
+      const o = t.c * t.mult;
+      const out = Math.floor((t.size + 2 * t.pad - t.k) / t.stride) + 1;
+      const model = legalizeModule(
+        parseModule(
+          `
+func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${o}, ${out}, ${out}), f32] {
+  dataflow {
+    y = conv2d(x, ${constText(o * t.k * t.k, 41, `${o}, 1, ${t.k}, ${t.k}`)}, strides=[${t.stride}, ${t.stride}], padding=[${t.pad}, ${t.pad}, ${t.pad}, ${t.pad}], groups=${t.c})
+    b = add(y, ${constText(o, 42, `${o}, 1, 1`)})
+    z = relu(b)
+    output z
+  }
+  return z
+}`,
+          { ...opHooks, file: 'depthwise.kir' },
+        ),
+      );
+      const fused = fuseModule(model, { maxDepth: 64, rules: ALL_FUSION_RULES, exclude: [], inline: inlineIntermediates });
+      const scheduled = scheduleModule(fused, WASM_TARGET, { evaluate: evaluatePrimFunc });
+      const kernel = [...scheduled.functions.keys()].find((k) => k.startsWith('fused_conv2d') && !k.includes('layout'))!;
+      const f = getPrimFunc(scheduled, kernel)!;
+      expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-depthwise']);
+      // The epilogue in the write-back, and no padding test left in the kernel (the input comes padded).
+      const text = printFunc(f);
+      expect(text).not.toMatch(/alloc conv2d: /);
+      expect(text).not.toMatch(/>= 0 &&/);
+      const x = () => tensor(Float32Array.from(randomArray(2 * t.c * t.size * t.size, 9)), [2, t.c, t.size, t.size], 'float32');
+      const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
+      const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+      const art = await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET });
+      for (const threads of [1, 2]) {
+        const cpu = await loadArtifact(memorySource(art), { threads });
+        const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+        expect(actual.length).toBe(expected.length);
+        for (let j = 0; j < expected.length; j++)
+          expect(Math.abs(actual[j]! - expected[j]!), `element ${j}, ${threads} thread(s)`).toBeLessThan(
+            1e-5 * (1 + Math.abs(expected[j]!)),
+          );
+      }
+    },
+  );
+});
+
 describe('the graph rewrite', () => {
   it('passes the argument of every call of a re-laid-out kernel through the transform kernel', () => {
     const before = parseModule(

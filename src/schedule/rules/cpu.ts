@@ -273,6 +273,71 @@ export const cpuConvChannelsRule: ScheduleRule = {
 };
 
 /**
+ * A depthwise convolution (each output channel reads its own input channel:
+ * no reduction over channels to reuse a filter value across): vectorized
+ * along the output row, as XNNPACK's CHW depthwise kernels are, with a tile
+ * of several output rows by one or two vectors of pixels in registers. The
+ * input is padded at run time (no guard per lane and tap), so the rows of the
+ * tile read the same input rows at the same offsets where their windows
+ * overlap, and each such vector is loaded once (local-cse over the unrolled
+ * taps); the filter value of a tap is one broadcast shared by the rows.
+ */
+/**
+ * Output rows in a depthwise tile. Measured (144 channels over 56x56, one thread): 4 rows x 1 vector
+ * 0.29-0.33 ms, 2 x 2 vectors 0.31, 4 x 2 vectors 0.47 (spilled), 8 x 1 vector 0.42; the guarded
+ * 4-channel tile of cpu-conv it replaces 0.8-0.97.
+ */
+const DEPTHWISE_ROWS = 4;
+
+export const cpuDepthwiseRule: ScheduleRule = {
+  name: 'cpu-depthwise',
+  apply(sch, nest, ctx) {
+    const blk = nest.block.block;
+    const sr = spatialThenReduce(nest);
+    if (!ctx.relayout || !blk.init || !sr || sr.spatial.length < 3 || sr.reduce.length < 2) return false;
+    const update = guardedStore(blk.body);
+    if (!update || !productOperands(blk.body, true)) return false;
+    const facts = cpuFacts(ctx.target);
+    const jLoop = sr.spatial[sr.spatial.length - 1]!;
+    const n = constExtent([jLoop]);
+    if (n === undefined || n < facts.lanes || !contiguousAlong(nest.block, update, jLoop.loopVar)) return false;
+    const filter = broadcastLoad(nest.block, update, jLoop.loopVar);
+    const input = movingLoad(update, iterDrivenBy(nest.block, jLoop.loopVar)!);
+    if (!filter || !input) return false;
+    const moves = (o: { indices: readonly PrimExpr[] }, l: For): boolean => {
+      const it = iterDrivenBy(nest.block, l.loopVar);
+      return it !== undefined && o.indices.some((x) => usesVar(x, it));
+    };
+    // Depthwise: every spatial iterator the filter moves with (the channel) moves the input too, and the
+    // reduction is the window alone (the input-channel loop of one channel per group, if any, over 1).
+    const filterAxes = sr.spatial.filter((l) => moves(filter, l));
+    if (filterAxes.length === 0 || !filterAxes.every((l) => moves(input, l))) return false;
+    if ((constExtent(sr.reduce) ?? Infinity) > 49) return false;
+    // The rows: the spatial loop just outside the row, which the input moves with and the filter does not.
+    const iLoop = sr.spatial[sr.spatial.length - 2]!;
+    if (!moves(input, iLoop) || moves(filter, iLoop)) return false;
+    const m = constExtent([iLoop]);
+    if (m === undefined) return false;
+    if (blk.body.kind === 'if') padInput(sch, nest.block, input);
+    // One vector of pixels by up to DEPTHWISE_ROWS rows, preferring a row count that divides the image.
+    const nr = facts.lanes;
+    const mr = m <= DEPTHWISE_ROWS ? m : ([4, 3, 2].find((r) => m % r === 0) ?? DEPTHWISE_ROWS);
+    const { b, others, reduce, i0, i1, j0, j1 } = splitTile(sch, nest, sr, iLoop, jLoop, mr, nr);
+    sch.reorder(...others, i0, j0, ...reduce, ...(i1 ? [i1] : []), j1);
+    const writeBack = sch.cacheWrite(b, 0, 'local');
+    sch.reverseComputeAt(writeBack, j0);
+    const init = sch.decomposeReduction(b, reduce[0]!);
+    tileInside(sch, sch.getLoops(writeBack), j0);
+    tileInside(sch, sch.getLoops(init), j0);
+    for (const l of reduce) sch.unroll(l);
+    if (i1) sch.unroll(i1);
+    sch.vectorize(j1);
+    parallelOver(sch, [...others, i0]);
+    return true;
+  },
+};
+
+/**
  * A matrix–vector product (one row of A, or a few): no register tile has
  * rows to reuse B across, and B is read once, so what matters is reading it
  * in order. Each part of the parallel loop owns a chunk of output columns;
@@ -463,6 +528,7 @@ export const CPU_RULES: readonly ScheduleRule[] = [
   cpuGemvRule,
   cpuMatmulRule,
   cpuConvChannelsRule,
+  cpuDepthwiseRule,
   cpuConvRule,
   cpuWindowRule,
   cpuRowReduceRule,

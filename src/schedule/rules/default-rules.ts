@@ -48,7 +48,7 @@ export function defaultRules(kind: TargetKind): readonly ScheduleRule[] {
 }
 
 /** Rules whose launch ends in a write-back block an elementwise epilogue can fold into. */
-const EPILOGUE_HOSTS = new Set(['conv', 'matmul', 'cpu-matmul', 'cpu-conv', 'cpu-conv-channels']);
+const EPILOGUE_HOSTS = new Set(['conv', 'matmul', 'cpu-matmul', 'cpu-conv', 'cpu-conv-channels', 'cpu-depthwise']);
 
 export const SCHEDULE_RULES_ATTR = 'schedule_rules';
 export const SCHEDULE_TRACE_ATTR = 'schedule_trace';
