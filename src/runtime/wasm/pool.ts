@@ -259,19 +259,21 @@ function runChunks(ctl: Int32Array, gen: number, run: (lo: number, hi: number) =
 /** The worker's script: `workerMain` and what it needs, as source text. */
 function workerSource(): string {
   // `__name`: what esbuild's keepNames (tsx, some bundlers) wraps functions in; the worker has no such helper.
-  return `var __name = (f) => f;\n${erf.toString()}\n${claimTag.toString()}\n${runChunks.toString()}\n(${workerMain.toString()})(${JSON.stringify({
-    GEN,
-    DONE,
-    FN,
-    NARGS,
-    ERROR,
-    ERROR_LENGTH,
-    ARGS_BYTE,
-    MAX_ARGS,
-    ERROR_BYTE,
-    MAX_ERROR,
-    WORKER_SPINS,
-  })}, ${erf.name}, ${runChunks.name});`;
+  return `var __name = (f) => f;\n${erf.toString()}\n${claimTag.toString()}\n${runChunks.toString()}\n(${workerMain.toString()})(${JSON.stringify(
+    {
+      GEN,
+      DONE,
+      FN,
+      NARGS,
+      ERROR,
+      ERROR_LENGTH,
+      ARGS_BYTE,
+      MAX_ARGS,
+      ERROR_BYTE,
+      MAX_ERROR,
+      WORKER_SPINS,
+    },
+  )}, ${erf.name}, ${runChunks.name});`;
 }
 
 interface WorkerInit {
