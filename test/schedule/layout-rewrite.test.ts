@@ -282,18 +282,7 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
       const width = t.pad + after > 0 ? Math.ceil((t.size + t.pad + after) / 4) * 4 : t.size;
       expect(inputShape).toEqual([t.c, t.size + t.pad + after, width]);
       const x = () => tensor(Float32Array.from(randomArray(2 * t.c * t.size * t.size, 7)), [2, t.c, t.size, t.size], 'float32');
-      const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
-      const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
-      const art = await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET });
-      for (const threads of [1, 2]) {
-        const cpu = await loadArtifact(memorySource(art), { threads });
-        const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
-        expect(actual.length).toBe(expected.length);
-        for (let j = 0; j < expected.length; j++)
-          expect(Math.abs(actual[j]! - expected[j]!), `element ${j}, ${threads} thread(s)`).toBeLessThan(
-            1e-5 * (1 + Math.abs(expected[j]!)),
-          );
-      }
+      await expectWasmAgreesWithJs(model, scheduled, x);
     },
   );
 });
@@ -337,18 +326,7 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${o},
       expect(text).not.toMatch(/alloc conv2d: /);
       expect(text).not.toMatch(/>= 0 &&/);
       const x = () => tensor(Float32Array.from(randomArray(2 * t.c * t.size * t.size, 9)), [2, t.c, t.size, t.size], 'float32');
-      const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
-      const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
-      const art = await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET });
-      for (const threads of [1, 2]) {
-        const cpu = await loadArtifact(memorySource(art), { threads });
-        const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
-        expect(actual.length).toBe(expected.length);
-        for (let j = 0; j < expected.length; j++)
-          expect(Math.abs(actual[j]! - expected[j]!), `element ${j}, ${threads} thread(s)`).toBeLessThan(
-            1e-5 * (1 + Math.abs(expected[j]!)),
-          );
-      }
+      await expectWasmAgreesWithJs(model, scheduled, x);
     },
   );
 });
@@ -411,6 +389,22 @@ func main(a: Tensor[(4, 16), f32], b: Tensor[(16, 24), f32]) -> Tensor[(4, 24), 
     expect(layoutFreeParams(m).get('k')).toEqual(new Set());
   });
 });
+
+/** Runs `model` on the js target and its `scheduled` form on the wasm target (1 and 2 threads) on the same input. */
+async function expectWasmAgreesWithJs(model: IRModule, scheduled: IRModule, x: () => NDArray): Promise<void> {
+  const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
+  const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+  const art = await buildArtifact(planModule(scheduled), { name: 'cpu', target: WASM_TARGET });
+  for (const threads of [1, 2]) {
+    const cpu = await loadArtifact(memorySource(art), { threads });
+    const actual = (await ((await cpu.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+    expect(actual.length).toBe(expected.length);
+    for (let j = 0; j < expected.length; j++)
+      expect(Math.abs(actual[j]! - expected[j]!), `element ${j}, ${threads} thread(s)`).toBeLessThan(
+        1e-5 * (1 + Math.abs(expected[j]!)),
+      );
+  }
+}
 
 function constText(n: number, seed: number, shape: string): string {
   return `const(f32[${shape}], [${[...randomArray(n, seed)].map((v) => v.toFixed(6)).join(', ')}])`;
