@@ -491,6 +491,32 @@ describe('pre-packed weights on the wasm target', () => {
   });
 });
 
+describe('a GEMV over a constant weight on the wasm target', () => {
+  it.each([1, 3])('%i row(s) of A: B packed [N/chunk, K, chunk], one contiguous stream per part; agrees with js', async (m) => {
+    const model = legalizeModule(
+      parseModule(
+        `
+func main(x: Tensor[(${m}, 37), f32]) -> Tensor[(${m}, 64), f32] {
+  dataflow {
+    y = matmul(x, ${constText(37 * 64, 51, '37, 64')})
+    output y
+  }
+  return y
+}`,
+        { ...opHooks, file: 'gemv.kir' },
+      ),
+    );
+    const scheduled = scheduleModule(model, WASM_TARGET, { evaluate: evaluatePrimFunc });
+    const f = getPrimFunc(scheduled, 'matmul')!;
+    expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-gemv']);
+    // 64 columns in 8 chunks of 8: each chunk's 37 x 8 weights adjacent, the transform folded at build time.
+    expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([8, 37, 8]);
+    expect(calls(scheduled)).toEqual(['matmul(graph_var, constant)']);
+    const x = () => tensor(Float32Array.from(randomArray(m * 37, 5)), [m, 37], 'float32');
+    await expectWasmAgreesWithJs(model, scheduled, x);
+  });
+});
+
 // Ten output channels: not a whole number of vectors, so not the channel-vectorized rule (which reads any stride).
 describe('a stride-2 1x1 convolution on the wasm target', () => {
   const model = legalizeModule(

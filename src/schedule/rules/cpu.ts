@@ -357,7 +357,7 @@ export const cpuDepthwiseRule: ScheduleRule = {
  */
 export const cpuGemvRule: ScheduleRule = {
   name: 'cpu-gemv',
-  apply(sch, nest) {
+  apply(sch, nest, ctx) {
     const blk = nest.block.block;
     const sr = spatialThenReduce(nest);
     if (!blk.init || !sr || sr.spatial.length < 2 || sr.reduce.length !== 1 || blk.body.kind !== 'store') return false;
@@ -374,6 +374,10 @@ export const cpuGemvRule: ScheduleRule = {
     // is the machine's, known only when the module loads).
     const sizes = [256, 128, 64, 32, 16, 8, 4].filter((c) => n % c === 0);
     const chunk = sizes.find((c) => n / c >= GEMV_MIN_PARTS) ?? sizes[sizes.length - 1]!;
+    // A constant B (a weight) packed at build time into [N/chunk, K, chunk]: each part's columns one
+    // contiguous stream instead of a chunk per row a whole row of B apart (a page per step of k).
+    const pack = panelLayout(sch, nest.block, blk.body, jLoop, sr.reduce[0]!, chunk, ctx);
+    if (pack) sch.transformLayout(pack.param, pack.map);
     const b = sch.getBlock(blk.name);
     const loops = sch.getLoops(b);
     const at = (l: For): LoopRV => loops[nest.loops.indexOf(l)]!;
