@@ -8,6 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, sta
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { InputDigest } from '../stages/registry.ts';
+import { withChunk } from '../support/read-chunks.ts';
 
 interface Entry {
   readonly size: number;
@@ -94,14 +95,13 @@ export class FileDigests {
 }
 
 /** Read in chunks: a multi-GB model is hashed without being held. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
-
 function hashFile(path: string): string {
   const h = createHash('sha256');
   const fd = openSync(path, 'r');
   try {
-    const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
-    for (let n; (n = readSync(fd, chunk, 0, CHUNK_BYTES, null)) > 0;) h.update(chunk.subarray(0, n));
+    withChunk((chunk) => {
+      for (let n; (n = readSync(fd, chunk, 0, chunk.byteLength, null)) > 0;) h.update(chunk.subarray(0, n));
+    });
   } finally {
     closeSync(fd);
   }

@@ -8,6 +8,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type Blob, lazyBlob } from '../../ir/blob.ts';
 import { fail, M } from '../../support/messages.ts';
+import { borrowChunk, releaseChunk } from '../../support/read-chunks.ts';
 import { hashRanges } from './range-hashes.ts';
 import { type FileStamp, sameStamp } from './scan.ts';
 
@@ -27,14 +28,11 @@ export function fileRangeBlob(range: FileRange, hash: string, file: string): Blo
   return { hash, byteLength: range.length, bytes: () => blob.bytes(), chunks: () => rangeChunks(range, file) };
 }
 
-/** Bytes read at a time by `chunks`. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
-
 /** The range in pieces read into one reused buffer: no memory the size of the weight. */
 function* rangeChunks(range: FileRange, file: string): Generator<Uint8Array> {
   const fd = openChecked(range, file);
+  const buffer = borrowChunk();
   try {
-    const buffer = new Uint8Array(Math.min(CHUNK_BYTES, Math.max(range.length, 1)));
     for (let at = 0; at < range.length;) {
       const n = readSync(fd, buffer, 0, Math.min(buffer.byteLength, range.length - at), range.offset + at);
       if (n === 0) fail(M.onnxModel, { file, problem: `'${range.path}' ended before the weights it promises` });
@@ -42,6 +40,7 @@ function* rangeChunks(range: FileRange, file: string): Generator<Uint8Array> {
       at += n;
     }
   } finally {
+    releaseChunk(buffer);
     closeSync(fd);
   }
 }

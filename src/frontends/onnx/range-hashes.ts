@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
+import { borrowChunk, READ_CHUNK_BYTES, releaseChunk } from '../../support/read-chunks.ts';
 
 export interface HashedRange {
   readonly path: string;
@@ -21,8 +22,6 @@ export interface HashedRange {
 /** Below this many bytes to hash, starting threads costs more than it saves. */
 const PARALLEL_MIN_BYTES = 64 * 1024 * 1024;
 const MAX_THREADS = 8;
-/** Bytes read at a time while a range is hashed. */
-const CHUNK_BYTES = 4 * 1024 * 1024;
 
 /** Hashes made in this process: per file, those of its latest version, by range. */
 const known = new Map<string, { readonly version: string; readonly byRange: Map<string, string> }>();
@@ -57,10 +56,16 @@ function hashInto(
   return 0;
 }
 
-/** SHA-256 (hex) of `length` bytes of the open file `fd` from `offset`. */
-export function hashFileRange(fd: number, offset: number, length: number, onShortFile: (missing: number) => never): string {
+/** SHA-256 (hex) of `length` bytes of the open file `fd` from `offset`, read through `chunk`. */
+function hashFileRange(
+  fd: number,
+  offset: number,
+  length: number,
+  chunk: Uint8Array,
+  onShortFile: (missing: number) => never,
+): string {
   const h = createHash('sha256');
-  const missing = hashInto(h, readSync, fd, offset, length, Buffer.allocUnsafe(Math.min(CHUNK_BYTES, Math.max(length, 1))));
+  const missing = hashInto(h, readSync, fd, offset, length, chunk);
   if (missing > 0) onShortFile(missing);
   return h.digest('hex');
 }
@@ -90,13 +95,15 @@ export function hashRanges(ranges: readonly HashedRange[], onShortFile: (missing
 
 function hashHere(ranges: readonly HashedRange[], onShortFile: (missing: number) => never): string[] {
   const fds = new Map<string, number>();
+  const chunk = borrowChunk();
   try {
     return ranges.map((r) => {
       let fd = fds.get(r.path);
       if (fd === undefined) fds.set(r.path, (fd = openSync(r.path, 'r')));
-      return hashFileRange(fd, r.offset, r.length, onShortFile);
+      return hashFileRange(fd, r.offset, r.length, chunk, onShortFile);
     });
   } finally {
+    releaseChunk(chunk);
     for (const fd of fds.values()) closeSync(fd);
   }
 }
@@ -121,7 +128,7 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
   try {
     for (const lane of lanes.slice(1)) {
       const jobs = lane.map((i) => ({ i, ...ranges[i]! }));
-      workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { control, digests, chunk: CHUNK_BYTES, jobs } }));
+      workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { control, digests, chunk: READ_CHUNK_BYTES, jobs } }));
     }
   } catch {
     // No threads here (a sandbox without worker_threads): one thread does it all.

@@ -1,0 +1,31 @@
+import { describe, expect, it } from 'vitest';
+import { borrowChunk, READ_CHUNK_BYTES, releaseChunk, withChunk } from '../../src/support/read-chunks.ts';
+
+describe('read chunks', () => {
+  it('lends a buffer to one reader at a time and reuses it once given back', () => {
+    const a = borrowChunk();
+    const b = borrowChunk();
+    expect(a).not.toBe(b);
+    expect(a.byteLength).toBe(READ_CHUNK_BYTES);
+    releaseChunk(a);
+    releaseChunk(a); // twice by mistake: still lent once
+    const c = borrowChunk();
+    const d = borrowChunk();
+    expect(c).toBe(a);
+    expect(d).not.toBe(a);
+    for (const x of [b, c, d]) releaseChunk(x);
+  });
+
+  it('gives the chunk back when the user throws', () => {
+    let lent: Buffer | undefined;
+    expect(() =>
+      withChunk((chunk) => {
+        lent = chunk;
+        throw new Error('reader failed');
+      }),
+    ).toThrow('reader failed');
+    const again = borrowChunk();
+    expect(again).toBe(lent);
+    releaseChunk(again);
+  });
+});
