@@ -12,12 +12,13 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, isAbsolute, relative, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
-import { blobChunks, lazyBlob } from '../ir/blob.ts';
+import { type Blob, blobChunks, lazyBlob } from '../ir/blob.ts';
 import type { IRModule } from '../ir/module.ts';
 import { deserializeModule, serializeModule } from '../ir/serialize.ts';
 import { assertWellFormed } from '../ir/verify/index.ts';
 import { isKilnError, KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError, isPathMistake } from '../support/fs-errors.ts';
+import { forEachConcurrently } from '../support/concurrently.ts';
 import { sha256Hex } from '../support/hash.ts';
 import { diagnostic, fail, M } from '../support/messages.ts';
 import type { StreamedBytes } from '../support/streamed-bytes.ts';
@@ -31,6 +32,10 @@ import { keyJson } from './key-material.ts';
 
 /** Bumped when the layout of cache entries or keys changes. */
 const KEY_FORMAT = 'kiln-stage/1';
+
+/** Weights up to this size are written into the store several at a time (SMALL_BLOB_WRITES_IN_FLIGHT). */
+const SMALL_BLOB_BYTES = 4 * 1024 * 1024;
+const SMALL_BLOB_WRITES_IN_FLIGHT = 8;
 
 /** What a stage did, as `--report` writes it. */
 export interface StageResult extends ModuleStats {
@@ -318,11 +323,16 @@ export class Build {
     const store = this.options.store!;
     const { text, blobs } = serializeModule(module);
     const moduleHash = await store.writeBlob(new TextEncoder().encode(text));
-    // Each weight is read (from the model file, for a fresh import) and written one at a time; its hash is known.
-    for (const b of blobs) {
-      if (await store.hasBlob(b.hash)) continue;
+    // Small weights are written several at a time: a model has hundreds, and each costs the store
+    // a few file-system round trips (stat, open, write, rename) that then overlap. Large ones go
+    // one at a time: copying bytes is what bounds them, and one may be whole in memory while written.
+    const write = async (b: Blob): Promise<void> => {
+      if (await store.hasBlob(b.hash)) return;
       await store.writeBlob({ byteLength: b.byteLength, chunks: () => blobChunks(b) }, b.hash);
-    }
+    };
+    const small = (b: Blob): boolean => b.byteLength <= SMALL_BLOB_BYTES;
+    await forEachConcurrently(blobs.filter(small), SMALL_BLOB_WRITES_IN_FLIGHT, write);
+    for (const b of blobs.filter((b) => !small(b))) await write(b);
     // The blobs files of parts are made of are the entry's too: a hit needs them, and uses them.
     const partHashes = files.flatMap((f) => (f.parts ?? []).map((p) => p.hash));
     const all = [...new Set([...blobs.map((b) => b.hash), ...partHashes])];
