@@ -10,10 +10,11 @@ import { copyFile, mkdir, open, rename, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { errnoCode, removeFile } from './fs-util.ts';
 import { TEMP_DIR } from './layout.ts';
+import { writeAllSync } from '../support/io-chunks.ts';
 import { isStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 
-/** Large enough that a multi-GB weight is a few hundred writes, small enough for steady progress reports. */
-export const WRITE_CHUNK_BYTES = 4 * 1024 * 1024;
+/** Bytes between two progress reports of a blob's write: a multi-GB weight reports a few hundred times. */
+const PROGRESS_STEP_BYTES = 4 * 1024 * 1024;
 
 export type ChunkHook = (written: number, total: number) => void | Promise<void>;
 
@@ -52,11 +53,13 @@ async function writeTemp(temp: string, data: Uint8Array | StreamedBytes, afterCh
     let written = 0;
     for (const piece of isStreamed(data) ? data.chunks() : [data]) {
       // Each piece is written before the next is asked for (a piece may reuse the last one's memory).
+      // Written synchronously, in small calls (see WRITE_CHUNK_BYTES): a thread-pool round trip per
+      // call cost more than the copy; progress is reported per PROGRESS_STEP_BYTES.
       for (let at = 0; at < piece.byteLength;) {
-        const n = Math.min(WRITE_CHUNK_BYTES, piece.byteLength - at);
-        const w = (await file.write(piece, at, n)).bytesWritten;
-        at += w;
-        written += w;
+        const n = Math.min(PROGRESS_STEP_BYTES, piece.byteLength - at);
+        writeAllSync(file.fd, piece.subarray(at, at + n));
+        at += n;
+        written += n;
         await afterChunk?.(written, data.byteLength);
       }
     }

@@ -8,7 +8,7 @@ import { closeSync, mkdirSync, openSync, readFileSync, readSync, renameSync, sta
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { InputDigest } from '../stages/registry.ts';
-import { withChunk } from '../support/read-chunks.ts';
+import { withChunk } from '../support/io-chunks.ts';
 
 interface Entry {
   readonly size: number;

@@ -5,13 +5,14 @@
  * then, so an interrupted build leaves the old set or the new one (a stage
  * emits its index file, such as an artifact's manifest, last).
  */
-import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readSync, renameSync, rmSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { dirname, join, resolve } from 'node:path';
 import type { CacheStore } from '../cache/index.ts';
 import { KilnError } from '../support/diagnostics.ts';
 import { fsDiagnostic, isErrnoError } from '../support/fs-errors.ts';
 import { sha256Hex } from '../support/hash.ts';
+import { writeAllSync, writeFileInChunksSync } from '../support/io-chunks.ts';
 import { type FilePart, isStreamed, type StreamedBytes } from '../support/streamed-bytes.ts';
 
 /** A file a stage wrote, as its cache entry records it. */
@@ -40,7 +41,7 @@ export async function materialize(
       const tmp = join(dirname(dest), `.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`);
       // Staged before writing: a write that fails midway (a full disk) leaves its file behind too.
       staged.push({ tmp, dest });
-      if (!isStreamed(f.bytes)) writeFileSync(tmp, f.bytes);
+      if (!isStreamed(f.bytes)) writeFileInChunksSync(tmp, f.bytes);
       else if (f.bytes.parts) writeStreamed(tmp, f.bytes, false);
       else streamedHashes.set(i, writeStreamed(tmp, f.bytes, true)!);
     }
@@ -82,7 +83,7 @@ function writeStreamed(path: string, content: StreamedBytes, hash: boolean): str
   let total = 0;
   try {
     for (const chunk of content.chunks()) {
-      for (let at = 0; at < chunk.byteLength;) at += writeSync(fd, chunk, at, chunk.byteLength - at);
+      writeAllSync(fd, chunk);
       h?.update(chunk);
       total += chunk.byteLength;
     }

@@ -8,7 +8,7 @@
 import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { type Blob, lazyBlob } from '../../ir/blob.ts';
 import { fail, M } from '../../support/messages.ts';
-import { borrowChunk, releaseChunk } from '../../support/read-chunks.ts';
+import { borrowChunk, releaseChunk } from '../../support/io-chunks.ts';
 import { hashRanges } from './range-hashes.ts';
 import { type FileStamp, sameStamp } from './scan.ts';
 

@@ -1,8 +1,8 @@
 /**
  * SHA-256 of byte ranges of model files (a weight's content address), on all cores: hashing
  * is what bounds importing a large model (SHA-256 runs at ~1.5 GB/s on a core, reading from
- * the page cache at several times that). Ranges are shared out largest first over worker
- * threads and this one, each reading through its own descriptor; the caller blocks until all
+ * the page cache at several times that). Worker threads and this one claim the ranges, largest
+ * first, as each gets free, each reading through its own descriptor; the caller blocks until all
  * are done (a build's key is computed synchronously), which Atomics.wait allows on Node's
  * main thread. Each hash is remembered for the version of the file it was made of, so a
  * build's key and its import hash a weight once between them.
@@ -11,7 +11,7 @@ import { createHash } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { closeSync, openSync, readSync, statSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
-import { borrowChunk, READ_CHUNK_BYTES, releaseChunk } from '../../support/read-chunks.ts';
+import { borrowChunk, READ_CHUNK_BYTES, releaseChunk } from '../../support/io-chunks.ts';
 
 export interface HashedRange {
   readonly path: string;
@@ -108,26 +108,22 @@ function hashHere(ranges: readonly HashedRange[], onShortFile: (missing: number)
   }
 }
 
-/** Control words shared with the workers. */
-const DONE = 0;
-const FAILED = 1;
+/** Control words shared with the workers: the next job to claim, jobs hashed, whether one failed. */
+const NEXT = 0;
+const HASHED = 1;
+const FAILED = 2;
 
 function hashInParallel(ranges: readonly HashedRange[], threads: number, onShortFile: (missing: number) => never): string[] {
-  // Largest first, each to the lane with the fewest bytes so far (LPT): lane 0 is this thread.
-  const lanes: number[][] = Array.from({ length: threads }, () => []);
-  const load = new Array<number>(threads).fill(0);
-  const order = ranges.map((_, i) => i).sort((a, b) => ranges[b]!.length - ranges[a]!.length);
-  for (const i of order) {
-    const lane = load.indexOf(Math.min(...load));
-    lanes[lane]!.push(i);
-    load[lane]! += ranges[i]!.length;
-  }
-  const control = new Int32Array(new SharedArrayBuffer(8));
+  // Largest first; this thread and the workers each claim the next job when free, so a worker
+  // that starts late (starting one takes tens of milliseconds) does less instead of being waited for.
+  const jobs = ranges
+    .map((r, i) => ({ i, path: r.path, offset: r.offset, length: r.length }))
+    .sort((a, b) => b.length - a.length);
+  const control = new Int32Array(new SharedArrayBuffer(12));
   const digests = new Uint8Array(new SharedArrayBuffer(32 * ranges.length));
   const workers: Worker[] = [];
   try {
-    for (const lane of lanes.slice(1)) {
-      const jobs = lane.map((i) => ({ i, ...ranges[i]! }));
+    for (let t = 1; t < threads; t++) {
       workers.push(new Worker(WORKER_SOURCE, { eval: true, workerData: { control, digests, chunk: READ_CHUNK_BYTES, jobs } }));
     }
   } catch {
@@ -135,16 +131,23 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
     for (const w of workers) void w.terminate();
     return hashHere(ranges, onShortFile);
   }
+  const fds = new Map<string, number>();
+  const chunk = borrowChunk();
   try {
-    const mine = lanes[0]!;
-    hashHere(
-      mine.map((i) => ranges[i]!),
-      onShortFile,
-    ).forEach((h, k) => digests.set(Buffer.from(h, 'hex'), 32 * mine[k]!));
-    for (let done = Atomics.load(control, DONE); done < workers.length; done = Atomics.load(control, DONE)) {
-      Atomics.wait(control, DONE, done, 1000);
+    for (let k = Atomics.add(control, NEXT, 1); k < jobs.length; k = Atomics.add(control, NEXT, 1)) {
+      const j = jobs[k]!;
+      let fd = fds.get(j.path);
+      if (fd === undefined) fds.set(j.path, (fd = openSync(j.path, 'r')));
+      digests.set(Buffer.from(hashFileRange(fd, j.offset, j.length, chunk, onShortFile), 'hex'), 32 * j.i);
+      Atomics.add(control, HASHED, 1);
+    }
+    for (let done = Atomics.load(control, HASHED); done < jobs.length; done = Atomics.load(control, HASHED)) {
+      if (Atomics.load(control, FAILED) !== 0) break;
+      Atomics.wait(control, HASHED, done, 1000);
     }
   } finally {
+    releaseChunk(chunk);
+    for (const fd of fds.values()) closeSync(fd);
     for (const w of workers) void w.terminate();
   }
   // A worker that could not read its range (the file shrank since it was scanned): hashed here, which reports it.
@@ -152,7 +155,7 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
   return ranges.map((_, i) => Buffer.from(digests.subarray(32 * i, 32 * i + 32)).toString('hex'));
 }
 
-/** A worker: hashes its jobs into the shared digests (with hashInto), then counts itself done (failed or not). */
+/** A worker: claims jobs until none is left, hashing each (with hashInto) into the shared digests. */
 const WORKER_SOURCE = `
 var __name = (f) => f; // what esbuild's keepNames (tsx) wraps functions in
 const { workerData } = require('node:worker_threads');
@@ -165,18 +168,20 @@ try {
   closeSync = fs.closeSync;
   const hashInto = ${hashInto.toString()};
   const chunk = Buffer.allocUnsafe(size);
-  for (const j of jobs) {
+  for (let k = Atomics.add(control, ${NEXT}, 1); k < jobs.length; k = Atomics.add(control, ${NEXT}, 1)) {
+    const j = jobs[k];
     let fd = fds.get(j.path);
     if (fd === undefined) fds.set(j.path, (fd = fs.openSync(j.path, 'r')));
     const h = createHash('sha256');
     if (hashInto(h, fs.readSync, fd, j.offset, j.length, chunk) > 0) throw new Error('short file');
     digests.set(h.digest(), 32 * j.i);
+    Atomics.add(control, ${HASHED}, 1);
+    Atomics.notify(control, ${HASHED});
   }
 } catch {
   Atomics.store(control, ${FAILED}, 1);
+  Atomics.notify(control, ${HASHED});
 } finally {
   for (const fd of fds.values()) closeSync(fd);
-  Atomics.add(control, ${DONE}, 1);
-  Atomics.notify(control, ${DONE});
 }
 `;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { borrowChunk, READ_CHUNK_BYTES, releaseChunk, withChunk } from '../../src/support/read-chunks.ts';
+import { borrowChunk, READ_CHUNK_BYTES, releaseChunk, withChunk } from '../../src/support/io-chunks.ts';
 
 describe('read chunks', () => {
   it('lends a buffer to one reader at a time and reuses it once given back', () => {
