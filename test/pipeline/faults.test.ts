@@ -31,6 +31,8 @@ const failing = (syscall: string, path: unknown): boolean =>
 
 vi.mock('node:fs', async (importOriginal) => {
   const fs = await importOriginal<typeof NodeFs>();
+  /** Descriptors opened on a path whose writes fail. */
+  const full = new Set<number>();
   return {
     ...fs,
     // A full disk: the file is created, then writing to it fails (the error names no path).
@@ -40,6 +42,16 @@ vi.mock('node:fs', async (importOriginal) => {
         throw errno(fault.code!, 'write');
       }
       return fs.writeFileSync(...args);
+    },
+    openSync: (...args: Parameters<typeof fs.openSync>) => {
+      const fd = fs.openSync(...args);
+      if (failing('write', args[0])) full.add(fd);
+      else full.delete(fd);
+      return fd;
+    },
+    writeSync: (...args: Parameters<typeof fs.writeSync>) => {
+      if (fault.code !== undefined && full.has(args[0])) throw errno(fault.code, 'write');
+      return (fs.writeSync as (...a: unknown[]) => number)(...args);
     },
   };
 });
