@@ -66,8 +66,9 @@ export class DivMod {
     const lo = floorDivNum(rb.min, c);
     if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(q, constSum(lo, dtype));
     // floordiv(g*y + k, g*d) = floordiv(g*y, g*d) for 0 <= k < g: g*y + k never passes a multiple of g*d
-    // beyond g*y (a tile's last index, `floordiv(bx*8 + 7, 64)`, is its first's).
-    r = withoutSubMultipleBase(r, c);
+    // beyond g*y (a tile's last index, `floordiv(bx*8 + 7, 64)`, is its first's; a vector lane's
+    // `floordiv(j0*8 + lane, 32)` for lanes 0..7 is the lane's tile's).
+    r = this.withoutSubMultiplePart(withoutSubMultipleBase(r, c), c);
     // floordiv(g*y, g*d) = floordiv(y, d)
     const g = gcd(contentOf(r), c);
     let rest = r;
@@ -111,6 +112,8 @@ export class DivMod {
     const lo = floorDivNum(rb.min, c);
     if (lo === floorDivNum(rb.max, c) && Number.isFinite(lo)) return addSums(r, constSum(-lo * c, dtype));
     // floormod(g*y + k, g*d) = floormod(g*y, g*d) + k for 0 <= k < g
+    const big = this.withoutSubMultiplePart(r, c);
+    if (big !== r) return addSums(this.floorModConst(big, c), addSums(r, big, -1));
     const shifted = withoutSubMultipleBase(r, c);
     if (shifted !== r) return addSums(this.floorModConst(shifted, c), constSum(r.base - shifted.base, dtype));
     // floormod(g*y, g*d) = g * floormod(y, d)
@@ -122,6 +125,29 @@ export class DivMod {
       return this.floorModConst(this.ctx.canonical(inner.a), c);
     }
     return divAtom('floormod', r, constSum(c, dtype));
+  }
+
+  /**
+   * `r` less its terms k (and constant) that are not multiples of some g > 1 dividing c, when
+   * 0 <= k < g is proven and the rest is all multiples of g: floordiv(r, c) and floordiv(r - k, c)
+   * then agree. `r` itself when there is no such part. The g tried are gcd(c, a term's coefficient).
+   */
+  private withoutSubMultiplePart(r: Sum, c: number): Sum {
+    const terms = [...r.terms.values()];
+    if (terms.length < 2) return r;
+    const candidates = [...new Set(terms.map((t) => gcd(c, Math.abs(t.coeff))))].filter((g) => g > 1).sort((a, b) => b - a);
+    for (const g of candidates) {
+      let big = constSum(floorDivNum(r.base, g) * g, r.dtype);
+      let small = constSum(r.base - floorDivNum(r.base, g) * g, r.dtype);
+      for (const t of terms) {
+        if (t.coeff % g === 0) big = addSums(big, termSum(t, r.dtype));
+        else small = addSums(small, termSum(t, r.dtype));
+      }
+      if (isConst(small) || big.terms.size === 0) continue;
+      const b = this.ctx.bounds.sumBound(small);
+      if (b.min >= 0 && b.max < g) return big;
+    }
+    return r;
   }
 
   /** 0 <= r < b, so that floordiv(r, b) is 0 and floormod(r, b) is r. */

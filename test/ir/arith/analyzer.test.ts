@@ -258,6 +258,24 @@ const divmod: Case[] = [
   S('a tile end and start share their floordiv', sub(floordiv(add(mul(x, 8), 7), 64), floordiv(mul(x, 8), 64)), intImm(0)),
   S('the common factor splits a constant past it', floordiv(add(mul(x, 8), 9), 64), floordiv(add(x, 1), 8)),
   S('a constant below the common factor moves out of floormod', floormod(add(mul(x, 8), 7), 64), add(mul(floormod(x, 8), 8), 7)),
+  S(
+    'a bounded term below the common factor drops out of floordiv (a vector lane)',
+    floordiv(add(mul(x, 8), y), 32),
+    floordiv(x, 4),
+    [on(y, 0, 7)],
+  ),
+  S('a bounded term and a constant below the common factor', floordiv(add(add(mul(x, 8), y), 3), 32), floordiv(x, 4), [
+    on(y, 0, 4),
+  ]),
+  S('a term that may reach the common factor stays', floordiv(add(mul(x, 8), y), 32), floordiv(add(mul(x, 8), y), 32), [
+    on(y, 0, 8),
+  ]),
+  S(
+    'a bounded term below the common factor moves out of floormod',
+    floormod(add(mul(x, 8), y), 32),
+    add(y, mul(floormod(x, 4), 8)),
+    [on(y, 0, 7)],
+  ),
   S('a partial common factor of floormod', floormod(add(mul(x, 6), 4), 9), add(mul(floormod(add(mul(x, 2), 1), 3), 3), 1)),
   S('nested floordiv', floordiv(floordiv(x, 2), 3), floordiv(x, 6)),
   S('nested floormod', floormod(floormod(x, 8), 4), floormod(x, 4)),
