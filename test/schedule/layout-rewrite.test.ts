@@ -239,23 +239,28 @@ prim_func k(X: f32[1, 2, 7, 7], W: f32[4, 2, 3, 3], Y: f32[1, 4, 5, 5]) {
 
 describe('the channel-vectorized convolution on the wasm target', () => {
   // Odd sizes: a 7- and a 9-wide image (rows MR does not divide), 8 and 12 output channels (two vectors, one),
-  // stride 1 padded and stride 2, a symbolic batch; weights constant, so packed at build time.
+  // stride 1 padded and stride 2, a symbolic batch; weights constant, so packed at build time. Grouped
+  // convolutions whose groups hold whole tiles of output channels: 8 per group (two vectors), 4 (one).
   const cases = [
-    { c: 3, o: 16, size: 7, k: 3, stride: 1, pad: 1 },
-    { c: 5, o: 12, size: 9, k: 3, stride: 2, pad: 1 },
-    { c: 8, o: 8, size: 7, k: 1, stride: 1, pad: 0 },
-    { c: 4, o: 8, size: 11, k: 7, stride: 2, pad: 3 },
+    { c: 3, o: 16, groups: 1, size: 7, k: 3, stride: 1, pad: 1 },
+    { c: 5, o: 12, groups: 1, size: 9, k: 3, stride: 2, pad: 1 },
+    { c: 8, o: 8, groups: 1, size: 7, k: 1, stride: 1, pad: 0 },
+    { c: 4, o: 8, groups: 1, size: 11, k: 7, stride: 2, pad: 3 },
+    { c: 16, o: 16, groups: 2, size: 7, k: 3, stride: 1, pad: 1 },
+    { c: 12, o: 24, groups: 3, size: 9, k: 3, stride: 2, pad: 1 },
+    { c: 8, o: 8, groups: 2, size: 7, k: 3, stride: 1, pad: 1 },
   ];
   it.each(cases)(
-    '$c->$o channels over $size x $size, $k x $k stride $stride: scheduled by cpu-conv-channels, agrees with js',
+    '$c->$o channels in $groups group(s) over $size x $size, $k x $k stride $stride: scheduled by cpu-conv-channels, agrees with js',
     async (t) => {
+      const perGroup = t.c / t.groups;
       const out = Math.floor((t.size + 2 * t.pad - t.k) / t.stride) + 1;
       const model = legalizeModule(
         parseModule(
           `
 func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o}, ${out}, ${out}), f32] {
   dataflow {
-    y = conv2d(x, ${constText(t.o * t.c * t.k * t.k, 31, `${t.o}, ${t.c}, ${t.k}, ${t.k}`)}, strides=[${t.stride}, ${t.stride}], padding=[${t.pad}, ${t.pad}, ${t.pad}, ${t.pad}])
+    y = conv2d(x, ${constText(t.o * perGroup * t.k * t.k, 31, `${t.o}, ${perGroup}, ${t.k}, ${t.k}`)}, strides=[${t.stride}, ${t.stride}], padding=[${t.pad}, ${t.pad}, ${t.pad}, ${t.pad}], groups=${t.groups})
     b = add(y, ${constText(t.o, 32, `${t.o}, 1, 1`)})
     z = relu(b)
     output z
@@ -273,8 +278,14 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
       expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-conv-channels']);
       expect(printFunc(f)).not.toMatch(/alloc conv2d: /);
       // The filter packed [O/NR, C, KH, KW, NR]; a padded input copied into a frame of zeros before the call.
-      const nr = t.o % 8 === 0 ? 8 : 4;
-      expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([t.o / nr, t.c, t.k, t.k, nr]);
+      const nr = (t.o / t.groups) % 8 === 0 ? 8 : 4;
+      expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
+        t.o / nr,
+        perGroup,
+        t.k,
+        t.k,
+        nr,
+      ]);
       const inputShape = (f.params[0] as Buffer).shape.slice(1).map((d) => (d as { value: number }).value);
       // Padded by what the window reads past each edge: pad before, and after as far as the last tap reaches.
       const after = Math.max(0, (out - 1) * t.stride + t.k - 1 - t.pad - (t.size - 1));

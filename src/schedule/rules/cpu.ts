@@ -8,7 +8,7 @@
  * vectorized along the contiguous output axis) while the reduction runs,
  * one A value broadcast against a row of NR contiguous B values per step.
  */
-import { type PrimExpr, usesVar } from '../../ir/prim/expr.ts';
+import { constInt, mapPrimChildren, type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type Stmt } from '../../ir/tir/stmt.ts';
 import type { BlockRV, LoopRV, Schedule } from '../schedule.ts';
@@ -239,10 +239,15 @@ export const cpuConvChannelsRule: ScheduleRule = {
       if (moving.length !== 1) continue;
       const jLoop = moving[0]!;
       const ot = iterDrivenBy(nest.block, jLoop.loopVar)!;
-      if (input.indices.some((x) => usesVar(x, ot)) || !update.indices.some((x) => x === ot)) continue;
+      if (!update.indices.some((x) => x === ot)) continue;
       const o = constExtent([jLoop]);
-      const nr = o !== undefined && o % (2 * facts.lanes) === 0 ? 2 * facts.lanes : facts.lanes;
-      if (o === undefined || o % nr !== 0) continue;
+      // NR: two vectors of output channels, or one. A grouped convolution's input reads its output
+      // channel's group (ot // P * P + c): a tile of NR channels lies in one group when NR divides P,
+      // and the input value is still one broadcast.
+      const nr = [2 * facts.lanes, facts.lanes].find(
+        (w) => o !== undefined && o % w === 0 && input.indices.every((x) => onlyAsGroup(x, ot, w)),
+      );
+      if (o === undefined || nr === undefined) continue;
       const pack = panelAlong(sch, filter, ot, nr, ctx);
       if (!pack) continue;
       // The pixels: the innermost other spatial loop the input moves with (the output column).
@@ -436,6 +441,23 @@ function splitTile(
 
 /** Input channels from which cpu-conv-channels runs its taps outside the channel loop. */
 const MIN_CHANNEL_STEPS = 8;
+
+/**
+ * Whether `v` appears in `e` only as `v // P` with P a multiple of `nr` (not at all counts): the
+ * value is the same for every `v` in an NR-aligned run, as a grouped convolution's group.
+ */
+function onlyAsGroup(e: PrimExpr, v: PrimVar, nr: number): boolean {
+  let grouped = true;
+  const walk = (x: PrimExpr): PrimExpr => {
+    if (x === v) grouped = false;
+    else if (x.kind === 'binary' && x.op === 'floordiv' && x.a === v && (constInt(x.b) ?? 1) % nr === 0 && constInt(x.b)! > 0) {
+      return x;
+    } else mapPrimChildren(x, walk);
+    return x;
+  };
+  walk(e);
+  return grouped;
+}
 
 /** Vector registers a register tile leaves to the engine's temporaries (measured, see maxTileRows). */
 const SPILL_MARGIN = 3;
