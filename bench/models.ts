@@ -1,6 +1,7 @@
 /**
  * Model benchmarks: the vision model, a 1024x1024x1024 MatMul, a decode-style
- * GEMV, a ResNet-stage 3x3 convolution, a 3-layer MLP, a BERT-base encoder
+ * GEMV, a ResNet-stage 3x3 convolution, a depthwise and a grouped (ResNeXt-style)
+ * 3x3 convolution, a 3-layer MLP, a BERT-base encoder
  * layer and ResNet-50 — built through the vision pipeline's stages and run by
  * Kiln's CPU target (`wasm`: default CPU schedules, WebAssembly SIMD) on 1 and 2 threads, by onnxruntime-web's wasm
  * backend on the same threads and by onnxruntime-node, measured side by side
@@ -157,6 +158,13 @@ function cases(): Case[] {
       inputs: [{ name: 'x', shape: [1, 144, 56, 56] }],
       repeats: 5,
       flops: 2 * 144 * 9 * 56 * 56,
+    },
+    {
+      name: 'grouped conv 3x3, 128 channels in 4 groups over 28x28',
+      bytes: convModel(128, 28, 4),
+      inputs: [{ name: 'x', shape: [1, 128, 28, 28] }],
+      repeats: 5,
+      flops: 2 * 128 * 32 * 9 * 28 * 28,
     },
     {
       name: 'mlp 512-1024-1024-10, batch 8',
