@@ -522,6 +522,8 @@ func main(x: Tensor[(${m}, 37), f32]) -> Tensor[(${m}, 64), f32] {
     expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-gemv']);
     // 64 columns in 8 chunks of 8: each chunk's 37 x 8 weights adjacent, the transform folded at build time.
     expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([8, 37, 8]);
+    // A chunk's sums in a local tile (registers) over the whole reduction, stored once after it.
+    expect(printFunc(f)).toMatch(/alloc T_matmul_local: f32\[1, 8\] local/);
     expect(calls(scheduled)).toEqual(['matmul(graph_var, constant)']);
     const x = () => tensor(Float32Array.from(randomArray(m * 37, 5)), [m, 37], 'float32');
     await expectWasmAgreesWithJs(model, scheduled, x);
