@@ -3,6 +3,8 @@
  * copying them into the cache or an artifact), reused across reads. A fresh multi-MiB buffer
  * per weight is fresh memory for each: the kernel maps and zeroes its pages again on first
  * touch, which cost an import of ResNet-50 (267 weights) more than reading the bytes did.
+ * Node-only (node:fs): for the file readers and writers of frontends, cache and pipeline; the IR,
+ * which must run in a browser, never imports it.
  */
 import { closeSync, openSync, writeSync } from 'node:fs';
 
