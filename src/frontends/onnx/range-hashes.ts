@@ -94,10 +94,18 @@ export function hashRanges(ranges: readonly HashedRange[], onShortFile: (missing
 }
 
 function hashHere(ranges: readonly HashedRange[], onShortFile: (missing: number) => never): string[] {
+  return withRangeHasher(onShortFile, (hash) => ranges.map(hash));
+}
+
+/**
+ * Runs `use` with a function that hashes a range on this thread: through one borrowed chunk and
+ * one descriptor per file, both released when `use` returns or throws.
+ */
+function withRangeHasher<T>(onShortFile: (missing: number) => never, use: (hash: (r: HashedRange) => string) => T): T {
   const fds = new Map<string, number>();
   const chunk = borrowChunk();
   try {
-    return ranges.map((r) => {
+    return use((r) => {
       let fd = fds.get(r.path);
       if (fd === undefined) fds.set(r.path, (fd = openSync(r.path, 'r')));
       return hashFileRange(fd, r.offset, r.length, chunk, onShortFile);
@@ -131,23 +139,18 @@ function hashInParallel(ranges: readonly HashedRange[], threads: number, onShort
     for (const w of workers) void w.terminate();
     return hashHere(ranges, onShortFile);
   }
-  const fds = new Map<string, number>();
-  const chunk = borrowChunk();
   try {
-    for (let k = Atomics.add(control, NEXT, 1); k < jobs.length; k = Atomics.add(control, NEXT, 1)) {
-      const j = jobs[k]!;
-      let fd = fds.get(j.path);
-      if (fd === undefined) fds.set(j.path, (fd = openSync(j.path, 'r')));
-      digests.set(Buffer.from(hashFileRange(fd, j.offset, j.length, chunk, onShortFile), 'hex'), 32 * j.i);
-      Atomics.add(control, HASHED, 1);
-    }
+    withRangeHasher(onShortFile, (hash) => {
+      for (let k = Atomics.add(control, NEXT, 1); k < jobs.length; k = Atomics.add(control, NEXT, 1)) {
+        digests.set(Buffer.from(hash(jobs[k]!), 'hex'), 32 * jobs[k]!.i);
+        Atomics.add(control, HASHED, 1);
+      }
+    });
     for (let done = Atomics.load(control, HASHED); done < jobs.length; done = Atomics.load(control, HASHED)) {
       if (Atomics.load(control, FAILED) !== 0) break;
       Atomics.wait(control, HASHED, done, 1000);
     }
   } finally {
-    releaseChunk(chunk);
-    for (const fd of fds.values()) closeSync(fd);
     for (const w of workers) void w.terminate();
   }
   // A worker that could not read its range (the file shrank since it was scanned): hashed here, which reports it.
