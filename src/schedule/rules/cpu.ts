@@ -277,11 +277,7 @@ export const cpuConvChannelsRule: ScheduleRule = {
       const tapsOutside = (constExtent([sr.reduce[0]!]) ?? Infinity) >= MIN_CHANNEL_STEPS;
       const order = tapsOutside ? [...taps, channels!] : reduce;
       sch.reorder(...outer, ...order, ...(i1 ? [i1] : []), j1);
-      const writeBack = sch.cacheWrite(b, 0, 'local');
-      sch.reverseComputeAt(writeBack, i0);
-      const init = sch.decomposeReduction(b, order[0]!);
-      tileInside(sch, sch.getLoops(writeBack), i0);
-      tileInside(sch, sch.getLoops(init), i0);
+      accumulateInRegisters(sch, b, i0, order[0]!);
       if ((constExtent(sr.reduce.slice(1)) ?? Infinity) <= 16) for (const l of taps) sch.unroll(l);
       if (i1) sch.unroll(i1);
       sch.vectorize(j1);
@@ -344,11 +340,7 @@ export const cpuDepthwiseRule: ScheduleRule = {
     const mr = m <= DEPTHWISE_ROWS ? m : ([4, 3, 2].find((r) => m % r === 0) ?? DEPTHWISE_ROWS);
     const { b, others, reduce, i0, i1, j0, j1 } = splitTile(sch, nest, sr, iLoop, jLoop, mr, nr);
     sch.reorder(...others, i0, j0, ...reduce, ...(i1 ? [i1] : []), j1);
-    const writeBack = sch.cacheWrite(b, 0, 'local');
-    sch.reverseComputeAt(writeBack, j0);
-    const init = sch.decomposeReduction(b, reduce[0]!);
-    tileInside(sch, sch.getLoops(writeBack), j0);
-    tileInside(sch, sch.getLoops(init), j0);
+    accumulateInRegisters(sch, b, j0, reduce[0]!);
     for (const l of reduce) sch.unroll(l);
     if (i1) sch.unroll(i1);
     sch.vectorize(j1);
@@ -408,11 +400,7 @@ export const cpuGemvRule: ScheduleRule = {
     sch.reorder(...others, j0!, i, k, j1!);
     const outer = [...others, j0!];
     if (pack) {
-      const writeBack = sch.cacheWrite(b, 0, 'local');
-      sch.reverseComputeAt(writeBack, i);
-      const init = sch.decomposeReduction(b, k);
-      tileInside(sch, sch.getLoops(writeBack), i);
-      tileInside(sch, sch.getLoops(init), i);
+      accumulateInRegisters(sch, b, i, k);
       sch.vectorize(j1!);
       parallelOver(sch, outer);
       return true;
@@ -467,12 +455,11 @@ const MIN_CHANNEL_STEPS = 8;
  * value is the same for every `v` in an NR-aligned run, as a grouped convolution's group.
  */
 function onlyAsGroup(e: PrimExpr, v: PrimVar, nr: number): boolean {
+  const isGroupSize = (p: number | undefined): boolean => p !== undefined && p > 0 && p % nr === 0;
   let grouped = true;
   const walk = (x: PrimExpr): PrimExpr => {
     if (x === v) grouped = false;
-    else if (x.kind === 'binary' && x.op === 'floordiv' && x.a === v && (constInt(x.b) ?? 1) % nr === 0 && constInt(x.b)! > 0) {
-      return x;
-    } else mapPrimChildren(x, walk);
+    else if (!(x.kind === 'binary' && x.op === 'floordiv' && x.a === v && isGroupSize(constInt(x.b)))) mapPrimChildren(x, walk);
     return x;
   };
   walk(e);
@@ -605,6 +592,18 @@ function parallelOver(sch: Schedule, loops: readonly LoopRV[]): void {
 }
 
 /** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
+/**
+ * The register tile's sums: accumulated in a local tile under `at` (registers, once the tile's loops
+ * are unrolled and vectorized), zeroed before the reduction from `reduce` on, written back after it.
+ */
+function accumulateInRegisters(sch: Schedule, b: BlockRV, at: LoopRV, reduce: LoopRV): void {
+  const writeBack = sch.cacheWrite(b, 0, 'local');
+  sch.reverseComputeAt(writeBack, at);
+  const init = sch.decomposeReduction(b, reduce);
+  tileInside(sch, sch.getLoops(writeBack), at);
+  tileInside(sch, sch.getLoops(init), at);
+}
+
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
   const inside = loops.slice(loops.findIndex((l) => l.var === at.var) + 1);
   const tile = inside.slice(-2);
