@@ -6,12 +6,13 @@
  * Kiln's CPU target (`wasm`: default CPU schedules, WebAssembly SIMD) on 1 and 2 threads, by onnxruntime-web's wasm
  * backend on the same threads and by onnxruntime-node, measured side by side
  * in one run; each row reports median latencies and Kiln's ratio to each
- * reference (lower is better), and GFLOPS where the work is known.
+ * reference (lower is better), and GFLOPS where the work is known. The
+ * runtimes of a row are timed in interleaved rounds (bench/interleave.ts) beside
+ * a probe of the core's speed at the time (bench/peak.ts).
  * onnxruntime-web runs in a child process per thread count, since its wasm
  * thread pool is fixed when it first loads. Then the same models on WebGPU
  * when there is an adapter.
  */
-import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,9 @@ import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
 import { encoderLayerOnnx } from '../scripts/models/encoder-layer.ts';
 import { RESNET50_INPUT, resnet50Onnx } from '../scripts/models/resnet50.ts';
+import { inProcess, timeInterleaved } from './interleave.ts';
+import { ortWebContender } from './ort-web.ts';
+import { PEAK_PROBE_FLOPS, peakProbe } from './peak.ts';
 import { timeSteady } from './util.ts';
 import { timeReferenceMatmul } from './wgsl-matmul-reference.ts';
 
@@ -215,11 +219,12 @@ async function buildKiln(c: Case, gpu: boolean): Promise<Awaited<ReturnType<type
   return buildArtifact(planModule(scheduled), { name: 'bench', target });
 }
 
-async function timeKiln(
+/** Kiln's module for a case, its inputs made, and a function that runs it once (reading the output back). */
+async function kilnRunner(
   c: Case,
   built: Awaited<ReturnType<typeof buildArtifact>>,
   options: { device?: Device; threads?: number },
-): Promise<number> {
+): Promise<() => Promise<void>> {
   const mod = await loadArtifact(memorySource(built), options);
   const device = options.device;
   const args = c.inputs.map((x, i) =>
@@ -234,14 +239,13 @@ async function timeKiln(
   const deviceArgs: NDArray[] = [];
   for (const a of args) deviceArgs.push(device ? await device.upload(a) : a);
   // Reading the output back waits for the GPU: the time covers the work, not just its submission.
-  const run = async (): Promise<void> => {
+  return async () => {
     const out = await mod.call('main', ...deviceArgs);
     if (out instanceof NDArray) await out.toCpu();
   };
-  return timeSteady(run, c.repeats);
 }
 
-async function timeOrtNode(c: Case): Promise<number> {
+async function ortNodeRunner(c: Case): Promise<() => Promise<unknown>> {
   const session = await ort.InferenceSession.create(c.bytes);
   const feeds: Record<string, ort.Tensor> = {};
   c.inputs.forEach(
@@ -255,21 +259,27 @@ async function timeOrtNode(c: Case): Promise<number> {
         x.shape,
       )),
   );
-  return timeSteady(() => session.run(feeds), Math.max(c.repeats, 5));
+  return () => session.run(feeds);
 }
 
-function timeOrtWeb(c: Case, file: string, threads: number): number {
-  const child = join(import.meta.dirname, 'ort-web-child.ts');
-  const r = spawnSync(
-    process.execPath,
-    ['--import', 'tsx', child, file, JSON.stringify(c.inputs), String(threads), String(Math.max(c.repeats, 5))],
-    {
-      encoding: 'utf8',
-      timeout: 600_000,
-    },
+/**
+ * One CPU row: Kiln at 1 and 2 threads, onnxruntime-web at 1 and 2 threads, onnxruntime-node and the
+ * peak probe, timed in interleaved rounds (bench/interleave.ts); median ms each.
+ */
+async function timeCpuRow(c: Case, file: string): Promise<Record<'kiln1' | 'kiln2' | 'web1' | 'web2' | 'node' | 'peak', number>> {
+  const built = await buildKiln(c, false);
+  const [kiln1, kiln2, web1, web2, node, peak] = await timeInterleaved(
+    [
+      inProcess(await kilnRunner(c, built, { threads: 1 })),
+      inProcess(await kilnRunner(c, built, { threads: 2 })),
+      ortWebContender(file, c.inputs, 1),
+      ortWebContender(file, c.inputs, 2),
+      inProcess(await ortNodeRunner(c)),
+      await peakProbe(),
+    ],
+    c.repeats,
   );
-  if (r.status !== 0) throw new Error(`onnxruntime-web (${threads} threads) failed on ${c.name}: ${r.stderr}`);
-  return Number(r.stdout.trim());
+  return { kiln1: kiln1!, kiln2: kiln2!, web1: web1!, web2: web2!, node: node!, peak: peak! };
 }
 
 export async function benchModels(): Promise<void> {
@@ -278,10 +288,11 @@ export async function benchModels(): Promise<void> {
   const ratio = (kiln: number, ref: number): string => `${(kiln / ref).toFixed(2)}x`.padStart(7);
   const gflops = (c: Case, ms: number): string => (c.flops ? (c.flops / ms / 1e6).toFixed(1) : '-').padStart(7);
   console.log(
-    '\nModels on the CPU (median latency in ms; Kiln = target wasm; ratio = Kiln / reference at the same threads, lower is better)',
+    '\nModels on the CPU (median latency in ms; Kiln = target wasm; ratio = Kiln / reference at the same threads, lower is better;\n' +
+      "every runtime of a row timed in interleaved rounds; peak = one thread's f32x4 multiply-add GFLOPS during the row)",
   );
   console.log(
-    `  ${'model'.padEnd(38)} ${'kiln 1t'.padStart(9)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'kiln 2t'.padStart(9)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'ort-node'.padStart(9)} ${'2t ratio'.padStart(8)}`,
+    `  ${'model'.padEnd(38)} ${'kiln 1t'.padStart(9)} ${'web 1t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'peak'.padStart(6)} ${'kiln 2t'.padStart(9)} ${'web 2t'.padStart(9)} ${'ratio'.padStart(7)} ${'GFLOPS'.padStart(7)} ${'ort-node'.padStart(9)} ${'2t ratio'.padStart(8)}`,
   );
   const gpuRows: string[] = [];
   const only = process.env.KILN_BENCH_ONLY;
@@ -294,15 +305,10 @@ export async function benchModels(): Promise<void> {
     for (const [i, c] of chosen.entries()) {
       const file = join(dir, `model${i}.onnx`);
       writeFileSync(file, c.bytes);
-      const built = await buildKiln(c, false);
-      const kiln1 = await timeKiln(c, built, { threads: 1 });
-      const kiln2 = await timeKiln(c, built, { threads: 2 });
-      const web1 = timeOrtWeb(c, file, 1);
-      const web2 = timeOrtWeb(c, file, 2);
-      const node = await timeOrtNode(c);
+      const { kiln1, kiln2, web1, web2, node, peak } = await timeCpuRow(c, file);
       cpuTimes.set(c, { kiln2, web2, node });
       console.log(
-        `  ${c.name.padEnd(38)} ${fmt(kiln1)} ${fmt(web1)} ${ratio(kiln1, web1)} ${gflops(c, kiln1)} ${fmt(kiln2)} ${fmt(web2)} ${ratio(kiln2, web2)} ${gflops(c, kiln2)} ${fmt(node)} ${ratio(kiln2, node).padStart(8)}`,
+        `  ${c.name.padEnd(38)} ${fmt(kiln1)} ${fmt(web1)} ${ratio(kiln1, web1)} ${gflops(c, kiln1)} ${(PEAK_PROBE_FLOPS / peak / 1e6).toFixed(1).padStart(6)} ${fmt(kiln2)} ${fmt(web2)} ${ratio(kiln2, web2)} ${gflops(c, kiln2)} ${fmt(node)} ${ratio(kiln2, node).padStart(8)}`,
       );
     }
     gpu = await gpuDevice();
@@ -310,7 +316,7 @@ export async function benchModels(): Promise<void> {
       const { kiln2, web2, node } = cpuTimes.get(c)!;
       // A software adapter (lavapipe, SwiftShader) would take minutes on the big models: it gets the small ones.
       if (typeof gpu !== 'string' && !(SOFTWARE_ADAPTER.test(gpu.name) && (c.flops ?? 0) > 3e9)) {
-        const onGpu = await timeKiln(c, await buildKiln(c, true), { device: gpu });
+        const onGpu = await timeSteady(await kilnRunner(c, await buildKiln(c, true), { device: gpu }), c.repeats);
         gpuRows.push(
           `  ${c.name.padEnd(38)} ${fmt(onGpu)} ${gflops(c, onGpu)} ${fmt(kiln2)} ${ratio(onGpu, kiln2)} ${fmt(node)} ${ratio(onGpu, node)} ${fmt(web2)} ${ratio(onGpu, web2)}`,
         );

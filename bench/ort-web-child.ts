@@ -1,9 +1,14 @@
-// Times one model on onnxruntime-web's wasm backend with a given thread count; prints the median ms.
-// Usage: node --import tsx ort-web-child.ts MODEL.onnx INPUTS_JSON THREADS REPEATS
+// Runs one model on onnxruntime-web's wasm backend with a given thread count (its thread pool is fixed when
+// it first loads, hence a process per thread count), timed on request so the parent can interleave it with
+// the other runtimes (bench/interleave.ts).
+// Usage: node --import tsx ort-web-child.ts MODEL.onnx INPUTS_JSON THREADS
+// Protocol, a line each: it prints `ready` once warmed up; to `round RUNS FILL_MS` it answers
+// `times [ms, ...]`; at `exit` or the end of its input it exits.
+import { createInterface } from 'node:readline';
 import * as ort from 'onnxruntime-web';
-import { timeSteady } from './util.ts';
+import { timeRuns } from '../src/cli/timing.ts';
 
-const [file, inputsJson, threads, repeats] = process.argv.slice(2) as [string, string, string, string];
+const [file, inputsJson, threads] = process.argv.slice(2) as [string, string, string];
 ort.env.wasm.numThreads = Number(threads);
 const session = await ort.InferenceSession.create(file, { executionProviders: ['wasm'] });
 const feeds: Record<string, ort.Tensor> = {};
@@ -16,5 +21,13 @@ const feeds: Record<string, ort.Tensor> = {};
   });
   feeds[x.name] = new ort.Tensor('float32', data, x.shape);
 });
-console.log(await timeSteady(() => session.run(feeds), Number(repeats)));
+const run = (): Promise<unknown> => session.run(feeds);
+await timeRuns(run, 0, 'auto');
+console.log('ready');
+for await (const line of createInterface({ input: process.stdin })) {
+  const [command, runs, fillMs] = line.trim().split(/\s+/);
+  if (command !== 'round') break;
+  const { times } = await timeRuns(run, Number(runs), 1, Number(fillMs));
+  console.log(`times ${JSON.stringify(times)}`);
+}
 process.exit(0);
