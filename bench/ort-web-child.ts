@@ -27,7 +27,7 @@ console.log('ready');
 for await (const line of createInterface({ input: process.stdin })) {
   const [command, runs, fillMs] = line.trim().split(/\s+/);
   if (command !== 'round') break;
-  const { times } = await timeRuns(run, Number(runs), 1, Number(fillMs));
+  const { times } = await timeRuns(run, Number(runs), 0, Number(fillMs));
   console.log(`times ${JSON.stringify(times)}`);
 }
 process.exit(0);
