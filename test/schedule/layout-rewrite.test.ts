@@ -277,15 +277,13 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
       // The bias and relu fold into the tile's write-back: one launch, no intermediate in memory.
       expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-conv-channels']);
       expect(printFunc(f)).not.toMatch(/alloc conv2d: /);
-      // The filter packed [O/NR, C, KH, KW, NR]; a padded input copied into a frame of zeros before the call.
+      // The filter packed [O/NR, C, KH, KW, NR], or [O/NR, KH, KW, C, NR] from 8 input channels, where the
+      // taps are the outer loop and each tap's pass reads its weights of every channel in order; a padded
+      // input copied into a frame of zeros before the call.
       const nr = (t.o / t.groups) % 8 === 0 ? 8 : 4;
-      expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual([
-        t.o / nr,
-        perGroup,
-        t.k,
-        t.k,
-        nr,
-      ]);
+      expect((f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value)).toEqual(
+        perGroup >= 8 ? [t.o / nr, t.k, t.k, perGroup, nr] : [t.o / nr, perGroup, t.k, t.k, nr],
+      );
       const inputShape = (f.params[0] as Buffer).shape.slice(1).map((d) => (d as { value: number }).value);
       // Padded by what the window reads past each edge: pad before, and after as far as the last tap reaches.
       const after = Math.max(0, (out - 1) * t.stride + t.k - 1 - t.pad - (t.size - 1));

@@ -142,6 +142,17 @@ export function splitOut(r: number, axis: number, factor: number, at: number): L
   return [...others.slice(0, at), ['div', axis, factor], ...others.slice(at), ['mod', axis, factor]];
 }
 
+/**
+ * A packed layout (splitOut's) with the source axis `axis` moved last before the remainder: a filter
+ * [O/NR, C, KH, KW, NR] read tap by tap, each tap over every input channel, as [O/NR, KH, KW, C, NR].
+ */
+export function axisBeforeRemainder(map: readonly LayoutAxis[], axis: number): LayoutAxis[] {
+  const at = map.findIndex(([kind, a]) => kind === 'axis' && a === axis);
+  if (at < 0) return [...map];
+  const rest = map.filter((_, i) => i !== at);
+  return [...rest.slice(0, -1), map[at]!, rest[rest.length - 1]!];
+}
+
 /** Pads a parameter `operand` reads past its bounds (a convolution's input), by the most it reads past each end. */
 export function padInput(sch: Schedule, realize: BlockRealize, operand: { buffer: Buffer; indices: readonly PrimExpr[] }): void {
   const param = sch.func.params.indexOf(operand.buffer);

@@ -26,6 +26,7 @@ import {
   loadsOf,
   panelLayout,
   panelAlong,
+  axisBeforeRemainder,
   padInput,
   subsampleInput,
   broadcastPanel,
@@ -211,8 +212,9 @@ function registerTiled(sch: Schedule, nest: Nest, ctx: RuleContext, kind: 'matmu
 /**
  * A convolution whose filter is a constant, vectorized along its output
  * channels (MLAS's NCHWc and XNNPACK's convolution kernels): the filter
- * packed at build time as [O/NR, C, KH, KW, NR], so each tap of each input
- * channel is NR contiguous weights; a register tile of MR output pixels
+ * packed at build time as [O/NR, KH, KW, C, NR] (or [O/NR, C, KH, KW, NR]
+ * for a few input channels, the loop order below), so each tap of each input
+ * channel is NR contiguous weights, read in order; a register tile of MR output pixels
  * (along the row) by NR channels accumulates one input value broadcast
  * against them per step. The input is read one scalar at a time, so the
  * padding guard and a row that MR does not divide are per-pixel conditions,
@@ -255,7 +257,14 @@ export const cpuConvChannelsRule: ScheduleRule = {
         .reverse()
         .find((l) => l !== jLoop && input.indices.some((x) => usesVar(x, iterDrivenBy(nest.block, l.loopVar)!)));
       if (!iLoop) continue;
-      sch.transformLayout(pack.param, pack.map);
+      // The window's taps go outside the input-channel loop (below) unless the channels are few. Then a
+      // tap's pass over the channels reads that tap's weights of every channel: packed with the channels
+      // after the taps ([O/NR, KH, KW, C, NR]), each pass reads one contiguous run instead of NR weights
+      // every KH*KW*NR (3x3 convolutions, one thread: 5-13% faster, 7x7 images the most).
+      const tapsOutside = (constExtent([sr.reduce[0]!]) ?? Infinity) >= MIN_CHANNEL_STEPS;
+      const channelAxis = filter.indices.findIndex((x) => usesVar(x, iterDrivenBy(nest.block, sr.reduce[0]!.loopVar)!));
+      const map = tapsOutside ? axisBeforeRemainder(pack.map, channelAxis) : pack.map;
+      sch.transformLayout(pack.param, map);
       // The input copied with its padding made zeros at run time: the padding guard, a branch per pixel
       // and tap in the innermost loop, goes (the taps in the padding add 0 * w).
       if (blk.body.kind === 'if') padInput(sch, nest.block, input);
@@ -274,7 +283,6 @@ export const cpuConvChannelsRule: ScheduleRule = {
       // (3x3 64->64 over 56x56, one thread: 8.5 ms, 6.1 with a bias epilogue; taps outside 4.7-4.8 ms).
       // A few input channels (an RGB stem) stay outside: a loop of 3 steps per tap costs more (6.0 -> 6.6 ms).
       const [channels, ...taps] = reduce;
-      const tapsOutside = (constExtent([sr.reduce[0]!]) ?? Infinity) >= MIN_CHANNEL_STEPS;
       const order = tapsOutside ? [...taps, channels!] : reduce;
       sch.reorder(...outer, ...order, ...(i1 ? [i1] : []), j1);
       accumulateInRegisters(sch, b, i0, order[0]!);
