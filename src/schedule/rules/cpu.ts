@@ -599,7 +599,6 @@ function parallelOver(sch: Schedule, loops: readonly LoopRV[]): void {
   sch.parallel(loops.length > 1 ? sch.fuse(...loops) : loops[0]!);
 }
 
-/** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 /**
  * The register tile's sums: accumulated in a local tile under `at` (registers, once the tile's loops
  * are unrolled and vectorized), zeroed before the reduction from `reduce` on, written back after it.
@@ -612,6 +611,7 @@ function accumulateInRegisters(sch: Schedule, b: BlockRV, at: LoopRV, reduce: Lo
   tileInside(sch, sch.getLoops(init), at);
 }
 
+/** In a register tile's loops (those inside `at`): the last one vectorized, the others unrolled. */
 function tileInside(sch: Schedule, loops: readonly LoopRV[], at: LoopRV): void {
   const inside = loops.slice(loops.findIndex((l) => l.var === at.var) + 1);
   const tile = inside.slice(-2);
