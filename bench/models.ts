@@ -9,6 +9,7 @@
  * reference (lower is better), and GFLOPS where the work is known. The
  * runtimes of a row are timed in interleaved rounds (bench/interleave.ts) beside
  * a probe of the core's speed at the time (bench/peak.ts).
+ * Kiln runs from the built package (bench/require-built.ts says why).
  * onnxruntime-web runs in a child process per thread count, since its wasm
  * thread pool is fixed when it first loads. Then the same models on WebGPU
  * when there is an adapter.
@@ -16,19 +17,20 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import './require-built.ts';
 import * as ort from 'onnxruntime-node';
-import { buildArtifact } from '../src/codegen/artifact.ts';
-import { evaluatePrimFunc } from '../src/codegen/js/evaluate.ts';
-import { memorySource } from '../src/codegen/memory-source.ts';
-import { importOnnx } from '../src/frontends/onnx/importer.ts';
-import { loadArtifact } from '../src/runtime/artifact.ts';
-import { type Device, NDArray, tensor } from '../src/runtime/ndarray.ts';
-import { webgpuDevice } from '../src/runtime/node.ts';
-import { isWebGpuDevice } from '../src/runtime/webgpu/device.ts';
-import { targetSchema } from '../src/ir/target.ts';
-import { planModule } from '../src/passes/plan-memory.ts';
-import { optimizeModule } from '../src/stages/optimize.ts';
-import { scheduleModule } from '../src/schedule/rules/default-rules.ts';
+import { buildArtifact } from '../dist/codegen/artifact.js';
+import { evaluatePrimFunc } from '../dist/codegen/js/evaluate.js';
+import { memorySource } from '../dist/codegen/memory-source.js';
+import { importOnnx } from '../dist/frontends/onnx/importer.js';
+import { loadArtifact } from '../dist/runtime/artifact.js';
+import { type Device, NDArray, tensor } from '../dist/runtime/ndarray.js';
+import { webgpuDevice } from '../dist/runtime/node.js';
+import { isWebGpuDevice } from '../dist/runtime/webgpu/device.js';
+import { targetSchema } from '../dist/ir/target.js';
+import { planModule } from '../dist/passes/plan-memory.js';
+import { optimizeModule } from '../dist/stages/optimize.js';
+import { scheduleModule } from '../dist/schedule/rules/default-rules.js';
 import { parse as parseYaml } from 'yaml';
 import { encodeModel, type NodeSpec, type TensorSpec } from '../scripts/onnx-writer.ts';
 import { encoderLayerOnnx } from '../scripts/models/encoder-layer.ts';

@@ -11,8 +11,8 @@
  * `timeReferenceMatmul` checks a sample of its outputs against a float64
  * product before timing it.
  */
-import { BufferUsage, MAP_MODE_READ } from '../src/runtime/webgpu/constants.ts';
-import type { WebGpuDevice } from '../src/runtime/webgpu/device.ts';
+import { BufferUsage, MAP_MODE_READ } from '../dist/runtime/webgpu/constants.js';
+import type { WebGpuDevice } from '../dist/runtime/webgpu/device.js';
 import { median } from './util.ts';
 
 /** The kernel for C = A · B, all n×n row-major f32, n a multiple of 64. */
