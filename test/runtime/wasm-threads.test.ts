@@ -1,7 +1,7 @@
 /**
- * The wasm target's worker pool: parallel launches split over two threads
- * give the one-thread result, and a worker that dies makes the pool start
- * anew: the next call runs and is right.
+ * The wasm target's worker pool: parallel launches split over two or three
+ * threads give the one-thread result, and a worker that dies makes the pool
+ * start anew: the next call runs and is right.
  */
 import { readFileSync } from 'node:fs';
 import type { Worker } from 'node:worker_threads';
@@ -74,5 +74,12 @@ describe('the wasm worker pool', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(await call()).toEqual(one);
     expect(started.length).toBe(2);
+  });
+
+  it('three threads (each claiming its own third of the chunks first, then the rest) give the one-thread result', async () => {
+    const one = await run(1);
+    const before = started.length;
+    for (let i = 0; i < 3; i++) expect(await run(3)).toEqual(one);
+    expect(started.length - before).toBe(6);
   });
 });

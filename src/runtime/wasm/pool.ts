@@ -10,7 +10,12 @@
  * rather than a fixed part per thread: a sleeping worker takes ~0.1 ms to
  * wake, as long as a whole small kernel runs, and meanwhile this thread gets
  * on with the chunks (a worker that wakes after the last one was claimed has
- * nothing to do and is not waited for).
+ * nothing to do and is not waited for). Each thread claims from its own part
+ * of the range first (thread i of T: the i-th T-th), then from the others':
+ * launch after launch a thread then mostly works on the part of the tensors
+ * it wrote itself, still in its core's cache (a depthwise convolution and the
+ * copy that pads its input, 2 threads: 4-7% faster than claiming in one
+ * order, where the chunks of one kernel and the next fell to either thread).
  *
  * Workers are started by the adapter's factory (worker_threads in Node, Web
  * Workers in browsers) from a script made of `workerMain` below, which must
@@ -60,10 +65,13 @@ const FN = 2;
 const NARGS = 3;
 const ERROR = 4;
 const ERROR_LENGTH = 5;
-/** The next chunk to claim, tagged with the launch's generation (claimTag). */
-const CLAIM = 6;
 const EXTENT = 7;
 const CHUNKS = 8;
+/** The threads taking part (the number of parts the chunks are divided into). */
+const PARTS = 9;
+/** From this word on, one per part: its next chunk to claim, tagged with the launch's generation (claimTag). */
+const CLAIM = 16;
+/** At most this many threads: their claim words (from CLAIM) end before the arguments (ARGS_BYTE). */
 const MAX_THREADS = 60;
 const ARGS_BYTE = 512;
 const MAX_ARGS = 128;
@@ -181,13 +189,14 @@ class Pool implements LaunchRunner {
     ctl[NARGS] = argv.length;
     ctl[EXTENT] = extent;
     ctl[CHUNKS] = chunks;
+    ctl[PARTS] = this.threads;
     this.args.set(argv);
     Atomics.store(ctl, ERROR, 0);
     Atomics.store(ctl, DONE, 0);
-    Atomics.store(ctl, CLAIM, claimTag(gen));
+    for (let p = 0; p < this.threads; p++) Atomics.store(ctl, CLAIM + p, claimTag(gen) | partStart(chunks, this.threads, p));
     Atomics.store(ctl, GEN, gen);
     Atomics.notify(ctl, GEN);
-    runChunks(ctl, gen, (lo, hi) => fn(...argv, lo, hi));
+    runChunks(ctl, gen, 0, (lo, hi) => fn(...argv, lo, hi));
     for (let i = 0; i < SPINS; i++) if (Atomics.load(ctl, DONE) === chunks) return this.check(name);
     return this.waitDone(chunks).then(() => this.check(name));
   }
@@ -232,32 +241,42 @@ type AtomicsWaitAsync = (
   timeout: number,
 ) => { async: boolean; value: Promise<unknown> | string };
 
-/** The claim word of generation `gen` before its first chunk is taken: the generation above the chunk's 10 bits. */
+/** The claim word of generation `gen` before any chunk is taken: the generation above the chunk's 10 bits. */
 function claimTag(gen: number): number {
   // The generation's low bits suffice: no worker still claiming is that many launches behind.
   return (gen & 0x1fffff) << 10;
 }
 
+/** The first chunk of part `p` of `chunks` cut into `parts`. */
+function partStart(chunks: number, parts: number, p: number): number {
+  return Math.floor((chunks * p) / parts);
+}
+
 /**
- * Claims chunks of launch `gen` until none is left, running each and counting it done (also when it
- * throws, which then propagates). A generation that has moved on claims nothing. Self-contained (word
- * indices written out): it also runs, as source text, on the workers.
+ * Claims chunks of launch `gen` until none is left, its own part (`part`) first, then the others' in turn,
+ * running each and counting it done (also when it throws, which then propagates). A generation that has
+ * moved on claims nothing. Self-contained (word indices written out): it also runs, as source text, on the workers.
  */
-function runChunks(ctl: Int32Array, gen: number, run: (lo: number, hi: number) => void): void {
-  const [DONE, CLAIM, EXTENT, CHUNKS] = [1, 6, 7, 8];
+function runChunks(ctl: Int32Array, gen: number, part: number, run: (lo: number, hi: number) => void): void {
+  const [DONE, EXTENT, CHUNKS, PARTS, CLAIM] = [1, 7, 8, 9, 16];
   const tag = claimTag(gen);
-  for (;;) {
-    const v = Atomics.load(ctl, CLAIM);
-    const chunk = v & 0x3ff;
-    if ((v & ~0x3ff) !== tag || chunk >= ctl[CHUNKS]!) return;
-    if (Atomics.compareExchange(ctl, CLAIM, v, v + 1) !== v) continue;
-    const extent = ctl[EXTENT]!;
-    const chunks = ctl[CHUNKS]!;
-    try {
-      run(Math.floor((extent * chunk) / chunks), Math.floor((extent * (chunk + 1)) / chunks));
-    } finally {
-      Atomics.add(ctl, DONE, 1);
-      Atomics.notify(ctl, DONE);
+  const parts = ctl[PARTS]!;
+  for (let k = 0; k < parts; k++) {
+    const p = (part + k) % parts;
+    for (;;) {
+      const v = Atomics.load(ctl, CLAIM + p);
+      if ((v & ~0x3ff) !== tag) return;
+      const chunk = v & 0x3ff;
+      const chunks = ctl[CHUNKS]!;
+      if (chunk >= partStart(chunks, parts, p + 1)) break;
+      if (Atomics.compareExchange(ctl, CLAIM + p, v, v + 1) !== v) continue;
+      const extent = ctl[EXTENT]!;
+      try {
+        run(Math.floor((extent * chunk) / chunks), Math.floor((extent * (chunk + 1)) / chunks));
+      } finally {
+        Atomics.add(ctl, DONE, 1);
+        Atomics.notify(ctl, DONE);
+      }
     }
   }
 }
@@ -265,7 +284,7 @@ function runChunks(ctl: Int32Array, gen: number, run: (lo: number, hi: number) =
 /** The worker's script: `workerMain` and what it needs, as source text. */
 function workerSource(): string {
   // `__name`: what esbuild's keepNames (tsx, some bundlers) wraps functions in; the worker has no such helper.
-  return `var __name = (f) => f;\n${erf.toString()}\n${claimTag.toString()}\n${runChunks.toString()}\n(${workerMain.toString()})(${JSON.stringify(
+  return `var __name = (f) => f;\n${erf.toString()}\n${claimTag.toString()}\n${partStart.toString()}\n${runChunks.toString()}\n(${workerMain.toString()})(${JSON.stringify(
     {
       GEN,
       DONE,
@@ -300,7 +319,7 @@ interface WorkerInit {
 function workerMain(
   c: Record<string, number>,
   erfImpl: (x: number) => number,
-  runChunks: (ctl: Int32Array, gen: number, run: (lo: number, hi: number) => void) => void,
+  runChunks: (ctl: Int32Array, gen: number, part: number, run: (lo: number, hi: number) => void) => void,
 ): void {
   type Port = { postMessage(m: unknown): void; on?(e: string, f: (m: unknown) => void): void; onmessage?: unknown };
   // Node's factory puts the parent port in `kilnWorkerPort`; a Web Worker talks through `self`.
@@ -340,7 +359,7 @@ function workerMain(
       const f = fns[ctl[c.FN!]!];
       const a = Array.from(args.subarray(0, ctl[c.NARGS!]));
       try {
-        runChunks(ctl, seen, (lo, hi) => f!(...a, lo, hi));
+        runChunks(ctl, seen, init.index, (lo, hi) => f!(...a, lo, hi));
       } catch (e) {
         const text = String(e instanceof Error ? e.message : e).slice(0, c.MAX_ERROR);
         for (let i = 0; i < text.length; i++) errorText[i] = text.charCodeAt(i);
