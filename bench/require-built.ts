@@ -26,6 +26,8 @@ try {
   built = 0;
 }
 if (built < newest(join(root, 'src'))) {
-  console.error('the model benchmarks run the built package (dist/), which is older than src/: run `npm run build` first (`npm run bench` does)');
+  console.error(
+    'the model benchmarks run the built package (dist/), which is older than src/: run `npm run build` first (`npm run bench` does)',
+  );
   process.exit(1);
 }
