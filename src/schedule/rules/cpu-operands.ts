@@ -162,7 +162,7 @@ export function padInput(
   sch: Schedule,
   realize: BlockRealize,
   operand: { buffer: Buffer; indices: readonly PrimExpr[] },
-  spreadPlanes = false,
+  { spreadPlanes = false }: { spreadPlanes?: boolean } = {},
 ): void {
   const param = sch.func.params.indexOf(operand.buffer);
   if (param < 0) return;

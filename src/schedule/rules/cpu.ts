@@ -267,7 +267,7 @@ export const cpuConvChannelsRule: ScheduleRule = {
       sch.transformLayout(pack.param, map);
       // The input copied with its padding made zeros at run time: the padding guard, a branch per pixel
       // and tap in the innermost loop, goes (the taps in the padding add 0 * w).
-      if (blk.body.kind === 'if') padInput(sch, nest.block, input, true);
+      if (blk.body.kind === 'if') padInput(sch, nest.block, input, { spreadPlanes: true });
       const mrMax = maxTileRows(facts, nr);
       const m = constExtent([iLoop]);
       const mr = m === undefined ? mrMax : m <= mrMax ? m : m % mrMax === 0 || m % (mrMax - 1) !== 0 ? mrMax : mrMax - 1;
