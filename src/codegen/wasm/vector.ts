@@ -10,11 +10,11 @@
  * allocation inside) is left to the scalar emitter, so every loop builds.
  */
 import { type DataType, isInt } from '../../ir/dtype.ts';
-import { intImm, type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import { and, intImm, type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
+import { type For, ifThenElse, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
 import type { Ref } from './context.ts';
 import type { FunctionEmitter, LocalSlot } from './function.ts';
@@ -162,13 +162,26 @@ class GroupEmitter {
         }
         return m.block(null, [...sets, this.stmt(s.body)]);
       }
-      case 'if':
-        if (!this.depends(s.cond)) {
-          // A load first read inside a branch is not known after it.
-          const branch = (b: Stmt): Ref => this.withMask(this.mask, () => this.stmt(b), new Map(this.maskedLoads));
-          return m.if(this.f.cond(s.cond), branch(s.then), s.else ? branch(s.else) : undefined);
-        }
-        return this.laneIf(s);
+      case 'if': {
+        // A load first read inside a branch is not known after it.
+        const branch = (b: Stmt): Ref => this.withMask(this.mask, () => this.stmt(b), new Map(this.maskedLoads));
+        if (!this.depends(s.cond)) return m.if(this.f.cond(s.cond), branch(s.then), s.else ? branch(s.else) : undefined);
+        // The tests the lanes share decided once, as a scalar branch (a padded copy's row inside or not),
+        // the others per lane: `if (a && b) x else y` as `if (a) { if (b) x else y } else y`.
+        const tests = conjuncts(s.cond);
+        const shared = tests.filter((c) => !this.depends(c));
+        if (shared.length === 0) return this.laneIf(s);
+        const varying = ifThenElse(
+          tests.filter((c) => this.depends(c)).reduce((a, b) => and(a, b)),
+          s.then,
+          s.else,
+        );
+        return m.if(
+          this.f.cond(shared.reduce((a, b) => and(a, b))),
+          this.withMask(this.mask, () => this.laneIf(varying), new Map(this.maskedLoads)),
+          s.else ? branch(s.else) : undefined,
+        );
+      }
       case 'evaluate':
         return this.f.stmt(s);
       default:
@@ -603,4 +616,9 @@ function laneBytes(values: readonly number[]): number[] {
   const out: number[] = [];
   for (const v of values) out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255);
   return out;
+}
+
+/** The operands of a chain of `&&` (a lone condition is its own). */
+function conjuncts(e: PrimExpr): PrimExpr[] {
+  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
 }
