@@ -12,7 +12,7 @@ import { KilnError } from '../support/diagnostics.ts';
 import { fail, M } from '../support/messages.ts';
 import type { PrimitiveContext } from './errors.ts';
 import { bind, parallel, unroll, vectorize } from './primitives/annotate.ts';
-import { cacheRead, cacheWrite } from './primitives/cache.ts';
+import { cacheRead, cacheWrite, padRead } from './primitives/cache.ts';
 import { computeAt, reverseComputeAt } from './primitives/compute-at.ts';
 import { getLoops } from './primitives/get.ts';
 import { computeInline, reverseComputeInline } from './primitives/inline.ts';
@@ -146,6 +146,19 @@ export class Schedule {
     this.current = r.func;
     const out: BlockRV = { kind: 'block_rv', name: r.block };
     this.record('cache_read', [block], { read_index: readIndex, scope }, [out]);
+    return out;
+  }
+
+  /**
+   * cache_read of an input `block` reads past its bounds: the `scope` buffer holds the padding as zeros and
+   * the block's guards against it go; its last axis starts and ends on multiples of `multiple`. Under `loop`
+   * (around the block) it holds what one iteration reads, else all the block's launch reads.
+   */
+  padRead(block: BlockRV, readIndex: number, scope: StorageScope, multiple = 1, loop?: LoopRV): BlockRV {
+    const r = padRead(this.current, block.name, readIndex, scope, multiple, loop?.var, this.ctx('pad_read'));
+    this.current = r.func;
+    const out: BlockRV = { kind: 'block_rv', name: r.block };
+    this.record('pad_read', loop ? [block, loop] : [block], { read_index: readIndex, scope, multiple }, [out]);
     return out;
   }
 
@@ -333,6 +346,17 @@ function applyInstruction(
       break;
     case 'cache_read':
       outs = [sch.cacheRead(block(0), attr('read_index', isNum), attr('scope', isStr) as StorageScope)];
+      break;
+    case 'pad_read':
+      outs = [
+        sch.padRead(
+          block(0),
+          attr('read_index', isNum),
+          attr('scope', isStr) as StorageScope,
+          attr('multiple', isNum),
+          inputs.length > 1 ? loop(1) : undefined,
+        ),
+      ];
       break;
     case 'cache_write':
       outs = [sch.cacheWrite(block(0), attr('write_index', isNum), attr('scope', isStr) as StorageScope)];

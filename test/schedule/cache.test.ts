@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { StorageScope } from '../../src/ir/tir/buffer.ts';
 import type { PrimitiveContext } from '../../src/schedule/errors.ts';
-import { cacheRead, cacheWrite } from '../../src/schedule/primitives/cache.ts';
-import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
+import { cacheRead, cacheWrite, padRead } from '../../src/schedule/primitives/cache.ts';
+import { getLoops } from '../../src/schedule/primitives/get.ts';
+import { expectFunc, expectSameResults, kernel, printFunc } from '../helpers/prim-funcs.ts';
 import { MATMUL_STATIC as MATMUL } from './kernels.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
@@ -315,5 +316,113 @@ describe('cache_write', () => {
         ),
       );
     });
+  });
+});
+
+/** A one-dimensional convolution per channel over its padding: the guard keeps the window inside A. */
+const PADDED = `
+prim_func k(A: f32[2, 6], W: f32[3], C: f32[2, 6]) {
+  for c, i, r in grid(2, 6, 3) {
+    block C(vc = spatial(c), vi = spatial(i), vr = reduce(r)) {
+      init { C[vc, vi] = 0.0 }
+      if vi + vr - 1 >= 0 && vi + vr - 1 < 6 {
+        C[vc, vi] = C[vc, vi] + A[vc, vi + vr - 1] * W[vr]
+      }
+    }
+  }
+}`;
+
+describe('pad_read', () => {
+  const pad = (multiple: number, loop?: string) => {
+    const f = kernel(PADDED);
+    const v = loop === undefined ? undefined : getLoops(f, 'C', ctx('pad_read')).find((x) => x.name === loop);
+    return padRead(f, 'C', 0, 'local', multiple, v, ctx('pad_read'));
+  };
+
+  it('stages the input with its padding as zeros before the launch and drops the guard', () => {
+    const r = pad(1);
+    expect(r.block).toBe('A_local');
+    expectFunc(
+      r.func,
+      `prim_func k(A: f32[2, 6], W: f32[3], C: f32[2, 6]) {
+        alloc A_local: f32[2, 8] local
+        for ax0, ax1 in grid(2, 8) {
+          block A_local(v0 = spatial(ax0), v1 = spatial(-1 +: 8, ax1 - 1)) {
+            if v1 >= 0 && v1 < 6 {
+              A_local[v0, v1 + 1] = A[v0, v1]
+            } else {
+              A_local[v0, v1 + 1] = 0.0
+            }
+          }
+        }
+        for c, i, r in grid(2, 6, 3) {
+          block C(vc = spatial(c), vi = spatial(i), vr = reduce(r)) {
+            init { C[vc, vi] = 0.0 }
+            C[vc, vi] = C[vc, vi] + A_local[vc, vi + vr] * W[vr]
+          }
+        }
+      }`,
+    );
+    expectSameResults(kernel(PADDED), r.func);
+  });
+
+  it('under a loop stages one iteration’s plane, its last axis from and to multiples of the vector', () => {
+    const r = pad(4, 'c');
+    // Columns -4..7: every group of 4 lies wholly inside A's row (0..3) or wholly in the padding.
+    expectFunc(
+      r.func,
+      `prim_func k(A: f32[2, 6], W: f32[3], C: f32[2, 6]) {
+        for c in range(2) {
+          alloc A_local: f32[1, 12] local
+          for ax0, ax1 in grid(1, 12) {
+            block A_local(v0 = spatial(2, c + ax0), v1 = spatial(-4 +: 12, ax1 - 4)) {
+              if v1 >= 0 && v1 < 6 {
+                A_local[0, v1 + 4] = A[v0, v1]
+              } else {
+                A_local[0, v1 + 4] = 0.0
+              }
+            }
+          }
+          for i, r in grid(6, 3) {
+            block C(vc = spatial(c), vi = spatial(i), vr = reduce(r)) {
+              init { C[vc, vi] = 0.0 }
+              C[vc, vi] = C[vc, vi] + A_local[0, vi + vr + 3] * W[vr]
+            }
+          }
+        }
+      }`,
+    );
+    expectSameResults(kernel(PADDED), r.func);
+  });
+
+  it('keeps a guard the padding does not answer', () => {
+    // The window is inside A along the rows (no padding there): the row test stays, the column test goes.
+    const text = `
+      prim_func k(A: f32[4, 6], C: f32[4, 6]) {
+        for i, j, r in grid(4, 6, 2) {
+          block C(vi = spatial(i), vj = spatial(j), vr = reduce(r)) {
+            init { C[vi, vj] = 0.0 }
+            if vi < 3 && vj + vr - 1 >= 0 {
+              C[vi, vj] = C[vi, vj] + A[vi, vj + vr - 1] * 2.0
+            }
+          }
+        }
+      }`;
+    const r = padRead(kernel(text), 'C', 0, 'local', 1, undefined, ctx('pad_read'));
+    expect(printFunc(r.func)).toMatch(/if vi < 3 \{/);
+    expectSameResults(kernel(text), r.func);
+  });
+
+  describe('refuses', () => {
+    it('a loop that is not around the block', () => {
+      const f = kernel(`${PADDED.replace('prim_func k(', 'prim_func k(D: f32[3], ').replace(/\n}$/, '')}
+  for t in range(3) {
+    block D(vt = spatial(t)) { D[vt] = 1.0 }
+  }
+}`);
+      const t = getLoops(f, 'D', ctx('pad_read'))[0];
+      fails(() => padRead(f, 'C', 0, 'local', 4, t, ctx('pad_read')), 'pad_read', "loop 't' is not around block 'C'");
+    });
+    it('a multiple below 1', () => fails(() => pad(0), 'pad_read', 'multiple must be a whole number >= 1, not 0'));
   });
 });

@@ -13,7 +13,8 @@
  * a root block's buffers.
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
-import { add, intImm, load, type PrimExpr, type PrimVar, primVar } from '../../ir/prim/expr.ts';
+import { isFloat } from '../../ir/dtype.ts';
+import { add, and, floatImm, ge, intImm, load, lt, type PrimExpr, type PrimVar, primVar, sub } from '../../ir/prim/expr.ts';
 import { type Buffer, buffer, type StorageScope, STORAGE_SCOPES } from '../../ir/tir/buffer.ts';
 import {
   block,
@@ -27,13 +28,17 @@ import {
   seq,
   type Stmt,
   store,
+  ifThenElse,
+  allocate,
+  type For,
 } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
-import { getBlockRealize, pathTo, replaceStmt, withBody } from '../tree.ts';
+import { getBlockRealize, getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
 import { accessOf, blockAccesses, freshStageName, looseBuffers, requireOutermost } from './deps-blocks.ts';
-import { allocateAtTop, rewriteAccesses, topLevelStmtOf } from './deps-tree.ts';
+import { allocateAtTop, rewriteAccesses, stmtList, topLevelStmtOf } from './deps-tree.ts';
 import { analyzerAt } from './nest-utils.ts';
 import { allLoopVars, compactDim } from './region-compact.ts';
+import { paddingGuards } from './layout.ts';
 import { clipRange, relaxedBlockRegions } from './region-relax.ts';
 
 export function cacheRead(
@@ -57,6 +62,150 @@ export function cacheRead(
   const before = site.before === realize ? redirected : replaceStmt(site.before, realize, redirected);
   const body = allocateAtTop(replaceStmt(f.body, site.before, seq([copy, before])), cache);
   return { func: withBody(f, body), block: name };
+}
+
+/**
+ * pad_read: cache_read of an input the block reads past its bounds (a
+ * convolution's window over its padding). The stage holds everything the
+ * block reads, zeros outside the buffer, and the block's guards that only
+ * kept an accumulation `y += x * w` inside the buffer go, as with
+ * transform_layout's `pad` (a padded read adds 0 * w). Along the last axis,
+ * when padded, the stage starts and ends on multiples of `multiple` of the
+ * buffer's index (more zeros): a copy in vectors of that many lanes then has
+ * every vector wholly inside the buffer or wholly in the padding. With a
+ * `loop` around the block the stage goes first in that loop's body and holds
+ * what one iteration reads (a channel's plane, padded in fast memory right
+ * before its tiles read it, instead of the whole input padded first); without
+ * one it goes before the block's launch, as cache_read's. An axis whose region
+ * is not constant, or lies inside the buffer, is staged as cache_read stages it.
+ */
+export function padRead(
+  f: PrimFunc,
+  blockName: string,
+  readIndex: number,
+  scope: StorageScope,
+  multiple: number,
+  loopVar: PrimVar | undefined,
+  ctx: PrimitiveContext,
+): { func: PrimFunc; block: string } {
+  const realize = getBlockRealize(f, blockName, ctx);
+  requireOutermost(f, realize, ctx);
+  requireScope(scope, ctx);
+  if (!Number.isInteger(multiple) || multiple < 1) scheduleFail(ctx, `multiple must be a whole number >= 1, not ${multiple}`);
+  const read = pickRegion(realize.block.reads, readIndex, 'read', blockName, ctx);
+  const src = read.buffer;
+  const site = loopVar ? loopSite(f, realize, src, loopVar, ctx) : { ...readSite(f, realize, src, scope, ctx), loop: undefined };
+  const a = site.a;
+  const [relaxed] = relaxedBlockRegions(realize, [read], site.relax, a);
+  const last = src.shape.length - 1;
+  const pads: ['pad', number, number, number][] = [];
+  const padded = relaxed!.region.map((rg, d): Range | undefined => {
+    const whole = constValue(src.shape[d]!);
+    let lo = constValue(a.simplify(rg.min));
+    const extent = constValue(a.simplify(rg.extent));
+    if (lo === undefined || extent === undefined || whole === undefined) return undefined;
+    let end = lo + extent;
+    if (lo >= 0 && end <= whole) return undefined;
+    if (d === last) {
+      lo = Math.floor(lo / multiple) * multiple;
+      end = lo + Math.ceil((end - lo) / multiple) * multiple;
+    }
+    pads.push(['pad', d, Math.max(0, -lo), Math.max(0, end - whole)]);
+    return { min: intImm(lo), extent: intImm(end - lo) };
+  });
+  const clipped = relaxed!.region.map((rg, d) => clipRange(rg, src.shape[d]!, a));
+  const loopVars = allLoopVars(f.body);
+  // Under a loop the stage is placed for good: a dimension may shrink to a tile there (region-compact.ts).
+  const plans = clipped.map((r, d) =>
+    padded[d] ? undefined : compactDim(r, src.shape[d]!, loopVars, a, site.loop ? 'tile' : 'stage'),
+  );
+  const region = clipped.map((r, d) => padded[d] ?? r);
+  const shape = region.map((r, d) => (padded[d] ? r.extent : (plans[d]?.extent ?? src.shape[d]!)));
+  const index = (indices: readonly PrimExpr[]): PrimExpr[] =>
+    indices.map((ix, d) => (padded[d] ? a.simplify(sub(ix, padded[d].min)) : (plans[d]?.index(ix) ?? ix)));
+  const name = freshStageName(f, `${src.name}_${scope}`);
+  const cache = buffer(name, shape, src.dtype, { scope });
+  const unguard = paddingGuards(f, src, pads);
+  const unguarded = { ...realize, block: { ...realize.block, body: unguard(realize.block.body) } };
+  const redirected = rewriteAccesses(unguarded, src, (indices) => ({ buffer: cache, indices: index(indices) }));
+  // Inside the buffer along every padded axis the copy reads it; elsewhere it writes a zero.
+  const inside = (v: readonly PrimExpr[]): PrimExpr[] =>
+    pads.flatMap(([, d, before, after]) => [
+      ...(before > 0 ? [ge(v[d]!, 0)] : []),
+      ...(after > 0 ? [lt(v[d]!, src.shape[d]!)] : []),
+    ]);
+  const zero = isFloat(src.dtype) ? floatImm(0, src.dtype) : intImm(0, src.dtype);
+  const copy = copyNest(
+    name,
+    src,
+    region,
+    (v) => {
+      const conds = inside(v);
+      const put = (value: PrimExpr): Stmt => store(cache, index(v), value);
+      return conds.length === 0
+        ? put(load(src, v))
+        : ifThenElse(
+            conds.reduce((x, y) => and(x, y)),
+            put(load(src, v)),
+            put(zero),
+          );
+    },
+    (d) => padded[d] && unionWithBuffer(padded[d], src.shape[d]!),
+  );
+  const before = site.before === realize ? redirected : replaceStmt(site.before, realize, redirected);
+  if (!site.loop) {
+    const body = allocateAtTop(replaceStmt(f.body, site.before, seq([copy, before])), cache);
+    return { func: withBody(f, body), block: name };
+  }
+  const list = [...stmtList(site.loop.body)];
+  list.splice(list.indexOf(site.before), 1, copy, before);
+  const loop: For = { ...site.loop, body: allocate(cache, seq(list)) };
+  return { func: withBody(f, replaceStmt(f.body, site.loop, loop)), block: name };
+}
+
+/** pad_read's site in `loopVar`'s body: right before the statement there that holds the block. */
+function loopSite(
+  f: PrimFunc,
+  realize: BlockRealize,
+  src: Buffer,
+  loopVar: PrimVar,
+  ctx: PrimitiveContext,
+): { before: Stmt; relax: Map<PrimVar, Range>; a: Analyzer; loop: For } {
+  const name = realize.block.name;
+  const loop = getLoop(f, loopVar, ctx);
+  const path = pathTo(f.body, realize) ?? [];
+  const at = path.indexOf(loop);
+  if (at < 0) scheduleFail(ctx, `loop '${loopVar.name}' is not around block '${name}'`);
+  if (path.slice(0, at).some((s) => s.kind === 'block_realize')) {
+    scheduleFail(ctx, `loop '${loopVar.name}' is inside a block; only loops outside every block are supported`);
+  }
+  const writer = blockAccesses(loop).find((x) => x.writes.has(src));
+  if (writer) {
+    scheduleFail(
+      ctx,
+      `block '${writer.realize.block.name}' writes '${src.name}' under loop '${loopVar.name}'; the copy would miss its values`,
+    );
+  }
+  if (looseBuffers(loop).has(src))
+    scheduleFail(ctx, `'${src.name}' is written or read outside any block under loop '${loopVar.name}'`);
+  const relax = new Map<PrimVar, Range>();
+  for (const s of path.slice(at + 1)) if (s.kind === 'for') relax.set(s.loopVar, { min: s.min, extent: s.extent });
+  const a = analyzerAt(f, loop);
+  a.bind(loop.loopVar, { min: loop.min, extent: loop.extent });
+  // The statement of the loop's body that holds the block (the body itself, or one of its sequence).
+  const before = (loop.body.kind === 'seq' ? path[at + 2] : path[at + 1]) ?? realize;
+  return { before, relax, a, loop };
+}
+
+function constValue(e: PrimExpr): number | undefined {
+  return e.kind === 'int' ? e.value : undefined;
+}
+
+/** The range of a padded axis's copy iterator: the staged region and the buffer both. */
+function unionWithBuffer(r: Range, whole: PrimExpr): Range {
+  const lo = Math.min(0, constValue(r.min)!);
+  const end = Math.max(constValue(r.min)! + constValue(r.extent)!, constValue(whole)!);
+  return { min: intImm(lo), extent: intImm(end - lo) };
 }
 
 /**
@@ -219,14 +368,21 @@ function planStage(f: PrimFunc, b: Buffer, region: readonly Range[], a: Analyzer
  * of buffer `b`; as in TVM the iterators range over the buffer's dimensions
  * and are bound to the region's start plus the loop.
  */
-function copyNest(name: string, b: Buffer, region: readonly Range[], body: (v: readonly PrimExpr[]) => Stmt): Stmt {
+function copyNest(
+  name: string,
+  b: Buffer,
+  region: readonly Range[],
+  body: (v: readonly PrimExpr[]) => Stmt,
+  domain: (d: number) => Range | undefined = () => undefined,
+): Stmt {
   const loops = region.map((_, d) => primVar(`ax${d}`));
   const iters = b.shape.map((extent, d) =>
-    iterVar(primVar(`v${d}`, extent.dtype), { min: intImm(0, extent.dtype), extent }, 'spatial'),
+    iterVar(primVar(`v${d}`, extent.dtype), domain(d) ?? { min: intImm(0, extent.dtype), extent }, 'spatial'),
   );
   const values = region.map((r, d) => {
     const ax = loops[d]!;
     if (r.min.kind !== 'int') return add(r.min, ax);
+    if (r.min.value < 0) return sub(ax, intImm(-r.min.value, r.min.dtype));
     return r.min.value === 0 ? ax : add(ax, r.min);
   });
   const realize = blockRealize(values, block({ name, iterVars: iters, body: body(iters.map((iv) => iv.var)) }));

@@ -233,7 +233,11 @@ export function transformLayout(f: PrimFunc, param: number, map: readonly Layout
  * Drops, from a guard around `y = y + x * w` with x a read of `old`, each bound check of x's index along
  * a padded axis that the padding makes true (the read lands on a zero, adding nothing).
  */
-function paddingGuards(f: PrimFunc, old: Buffer, pads: readonly (readonly ['pad', number, number, number])[]): (s: Stmt) => Stmt {
+export function paddingGuards(
+  f: PrimFunc,
+  old: Buffer,
+  pads: readonly (readonly ['pad', number, number, number])[],
+): (s: Stmt) => Stmt {
   const analyzer = boundAnalyzer(f);
   return (s) => {
     if (s.kind !== 'if' || s.else || s.then.kind !== 'store') return s;
