@@ -344,7 +344,7 @@ export const cpuDepthwiseRule: ScheduleRule = {
     const m = constExtent([iLoop]);
     if (m === undefined) return false;
     const padded = blk.body.kind === 'if';
-    const perPlane = padded && padsPerPlane(sch, nest, sr.spatial, iLoop, input, facts);
+    const perPlane = padded && padsPerPlane(sch, sr.spatial, iLoop, input, facts);
     if (padded && !perPlane) padInput(sch, nest.block, input);
     // One vector of pixels by up to DEPTHWISE_ROWS rows, preferring a row count that divides the image.
     const nr = facts.lanes;
@@ -387,7 +387,6 @@ export const cpuDepthwiseRule: ScheduleRule = {
  */
 function padsPerPlane(
   sch: Schedule,
-  nest: Nest,
   spatial: readonly For[],
   iLoop: For,
   input: { buffer: Buffer; indices: readonly PrimExpr[] },
