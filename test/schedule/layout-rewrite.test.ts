@@ -311,6 +311,8 @@ describe('the depthwise convolution on the wasm target', () => {
     { batch: '2', c: 8, mult: 2, size: 10, k: 3, stride: 2, pad: 1 },
     { batch: '2', c: 9, mult: 1, size: 13, k: 5, stride: 1, pad: 2 },
     { batch: '2', c: 16, mult: 1, size: 16, k: 3, stride: 1, pad: 1 },
+    // Work enough for the pool to split the planes over both threads, each padding on its own stack.
+    { batch: '2', c: 32, mult: 1, size: 28, k: 3, stride: 1, pad: 1 },
   ];
   it.each(cases)(
     'batch $batch, $c channels (x$mult) over $size x $size, $k x $k stride $stride: scheduled by cpu-depthwise, agrees with js',

@@ -10,7 +10,9 @@
  * in TVM) and keeps a dimension whole otherwise; compute_at /
  * reverse_compute_at later move it into a tile loop, where it shrinks to one
  * tile. The new buffer is allocated at the top of the kernel, where TVM keeps
- * a root block's buffers.
+ * a root block's buffers. pad_read is cache_read of a region that reaches past
+ * the buffer (a convolution's padding), zeros there, placed for good under a
+ * given loop when one is given (see padRead).
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
 import { isFloat } from '../../ir/dtype.ts';
