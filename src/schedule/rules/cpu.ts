@@ -399,6 +399,7 @@ function padsPerPlane(
   if (rows === undefined || cols === undefined) return false;
   // The window adds a few rows and columns; an upper bound is enough here.
   const bytes = (rows + 8) * (cols + 8 + facts.lanes) * 4;
+  // An input the kernel takes, as for the padded copy before the call (padInput pads parameters only).
   return bytes <= facts.l2Bytes / 2 && sch.func.params.includes(input.buffer);
 }
 
