@@ -392,8 +392,9 @@ function padsPerPlane(
   input: { buffer: Buffer; indices: readonly PrimExpr[] },
   facts: CpuFacts,
 ): boolean {
-  const planes = constExtent(spatial.slice(0, spatial.indexOf(iLoop)));
-  if (planes === undefined || planes < MIN_PLANES) return false;
+  // At least this many: a symbolic extent (a batch of any size) counts as one.
+  const planes = spatial.slice(0, spatial.indexOf(iLoop)).reduce((p, l) => p * (constExtent([l]) ?? 1), 1);
+  if (planes < MIN_PLANES) return false;
   const r = input.indices.length;
   const [rows, cols] = input.buffer.shape.slice(r - 2).map((d) => constInt(d));
   if (rows === undefined || cols === undefined) return false;
