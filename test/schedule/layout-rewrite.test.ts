@@ -363,6 +363,34 @@ func main(x: Tensor[(${t.batch}, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[
       await expectWasmAgreesWithJs(model, scheduled, x);
     },
   );
+
+  it('keeps a padded plane off the stack past 256 KiB, whatever L2 the target file describes', () => {
+    const depthwise = (size: number) =>
+      legalizeModule(
+        parseModule(
+          `
+func main(x: Tensor[(1, 16, ${size}, ${size}), f32]) -> Tensor[(1, 16, ${size}, ${size}), f32] {
+  dataflow {
+    y = conv2d(x, ${constText(16 * 9, 41, '16, 1, 3, 3')}, strides=[1, 1], padding=[1, 1, 1, 1], groups=16)
+    output y
+  }
+  return y
+}`,
+          { ...opHooks, file: 'depthwise.kir' },
+        ),
+      );
+    const bigL2 = { ...WASM_TARGET, limits: { ...WASM_TARGET.limits, l2Bytes: 64 << 20 } };
+    const perPlane = (size: number): boolean => {
+      const scheduled = scheduleModule(depthwise(size), bigL2, { evaluate: evaluatePrimFunc });
+      const names = [...scheduled.functions.keys()];
+      const conv = names.find((k) => k.startsWith('conv2d') && !k.includes('_layout'))!;
+      expect(getPrimFunc(scheduled, conv)!.attrs[SCHEDULE_RULES_ATTR]).toEqual(['cpu-depthwise']);
+      return !names.some((k) => k.includes('_layout'));
+    };
+    // 224x224 padded: 230 rows of 232 columns, 213 KB; 300x300: 378 KB.
+    expect(perPlane(224)).toBe(true);
+    expect(perPlane(300)).toBe(false);
+  });
 });
 
 describe('the graph rewrite', () => {

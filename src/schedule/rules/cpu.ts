@@ -401,11 +401,17 @@ function padsPerPlane(
   // The window adds a few rows and columns; an upper bound is enough here.
   const bytes = (rows + 8) * (cols + 8 + facts.lanes) * 4;
   // An input the kernel takes, as for the padded copy before the call (padInput pads parameters only).
-  return bytes <= facts.l2Bytes / 2 && sch.func.params.includes(input.buffer);
+  return bytes <= Math.min(facts.l2Bytes / 2, MAX_PLANE_STAGE_BYTES) && sch.func.params.includes(input.buffer);
 }
 
 /** Vectors in a padded row up to which a depthwise convolution's copy of a plane has its row unrolled. */
 const MAX_UNROLLED_ROW = 32;
+
+/**
+ * The most a padded plane may take on the thread's stack (1 MiB per thread, src/codegen/wasm/module.ts),
+ * whatever L2 a target file describes.
+ */
+const MAX_PLANE_STAGE_BYTES = 256 * 1024;
 
 /** Planes (channels times images) below which a depthwise convolution stays parallel over row tiles too. */
 const MIN_PLANES = 16;
