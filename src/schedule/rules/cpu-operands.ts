@@ -4,13 +4,14 @@
  * parameter (B in panels, a filter by rows, an input padded or subsampled),
  * applied with `transform_layout`.
  */
-import { type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import { constInt, type PrimExpr, type PrimVar, usesVar, visitPrim } from '../../ir/prim/expr.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { BlockRealize, For, Stmt } from '../../ir/tir/stmt.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
 import { Analyzer } from '../../ir/arith/analyzer.ts';
 import type { Schedule } from '../schedule.ts';
 import type { RuleContext } from './rule.ts';
+import { constExtent } from './nest.ts';
 import { getBlockRealize } from '../tree.ts';
 import { KilnError } from '../../support/diagnostics.ts';
 import type { LayoutAxis } from '../primitives/layout.ts';
@@ -191,6 +192,38 @@ export function padInput(
   });
   if (padded) sch.transformLayout(param, map);
 }
+
+/**
+ * Whether a depthwise convolution pads each channel's plane inside the kernel (`pad_read` under the channel
+ * loop): when the planes, padded, fit in half the L2 and there are enough of them for the threads to share.
+ */
+export function padsPerPlane(
+  sch: Schedule,
+  spatial: readonly For[],
+  iLoop: For,
+  input: { buffer: Buffer; indices: readonly PrimExpr[] },
+  l2Bytes: number,
+): boolean {
+  // At least this many: a symbolic extent (a batch of any size) counts as one.
+  const planes = spatial.slice(0, spatial.indexOf(iLoop)).reduce((p, l) => p * (constExtent([l]) ?? 1), 1);
+  if (planes < MIN_PLANES) return false;
+  const r = input.indices.length;
+  const [rows, cols] = input.buffer.shape.slice(r - 2).map((d) => constInt(d));
+  if (rows === undefined || cols === undefined) return false;
+  // The window adds a few rows and columns; an upper bound is enough here.
+  const bytes = (rows + 8) * (cols + 8 + LANES) * 4;
+  // An input the kernel takes, as for the padded copy before the call (padInput pads parameters only).
+  return bytes <= Math.min(l2Bytes / 2, MAX_PLANE_STAGE_BYTES) && sch.func.params.includes(input.buffer);
+}
+
+/**
+ * The most a padded plane may take on the thread's stack (1 MiB per thread, src/codegen/wasm/module.ts),
+ * whatever L2 a target file describes.
+ */
+const MAX_PLANE_STAGE_BYTES = 256 * 1024;
+
+/** Planes (channels times images) below which a depthwise convolution stays parallel over row tiles too. */
+const MIN_PLANES = 16;
 
 /** Takes the input of a stride-2 convolution subsampled by 2 along its last two axes, where every read lands on the step. */
 export function subsampleInput(sch: Schedule, store: Stmt & { kind: 'store' }, jt: PrimVar): void {

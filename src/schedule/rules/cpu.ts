@@ -29,6 +29,7 @@ import {
   panelAlong,
   axisBeforeRemainder,
   padInput,
+  padsPerPlane,
   subsampleInput,
   broadcastPanel,
 } from './cpu-operands.ts';
@@ -344,7 +345,7 @@ export const cpuDepthwiseRule: ScheduleRule = {
     const m = constExtent([iLoop]);
     if (m === undefined) return false;
     const padded = blk.body.kind === 'if';
-    const perPlane = padded && padsPerPlane(sch, sr.spatial, iLoop, input, facts);
+    const perPlane = padded && padsPerPlane(sch, sr.spatial, iLoop, input, facts.l2Bytes);
     if (padded && !perPlane) padInput(sch, nest.block, input);
     // One vector of pixels by up to DEPTHWISE_ROWS rows, preferring a row count that divides the image.
     const nr = facts.lanes;
@@ -381,40 +382,8 @@ export const cpuDepthwiseRule: ScheduleRule = {
   },
 };
 
-/**
- * Whether a depthwise convolution pads each channel's plane inside the kernel (`pad_read` under the channel
- * loop): when the planes, padded, fit in half the L2 and there are enough of them for the threads to share.
- */
-function padsPerPlane(
-  sch: Schedule,
-  spatial: readonly For[],
-  iLoop: For,
-  input: { buffer: Buffer; indices: readonly PrimExpr[] },
-  facts: CpuFacts,
-): boolean {
-  // At least this many: a symbolic extent (a batch of any size) counts as one.
-  const planes = spatial.slice(0, spatial.indexOf(iLoop)).reduce((p, l) => p * (constExtent([l]) ?? 1), 1);
-  if (planes < MIN_PLANES) return false;
-  const r = input.indices.length;
-  const [rows, cols] = input.buffer.shape.slice(r - 2).map((d) => constInt(d));
-  if (rows === undefined || cols === undefined) return false;
-  // The window adds a few rows and columns; an upper bound is enough here.
-  const bytes = (rows + 8) * (cols + 8 + facts.lanes) * 4;
-  // An input the kernel takes, as for the padded copy before the call (padInput pads parameters only).
-  return bytes <= Math.min(facts.l2Bytes / 2, MAX_PLANE_STAGE_BYTES) && sch.func.params.includes(input.buffer);
-}
-
 /** Vectors in a padded row up to which a depthwise convolution's copy of a plane has its row unrolled. */
 const MAX_UNROLLED_ROW = 32;
-
-/**
- * The most a padded plane may take on the thread's stack (1 MiB per thread, src/codegen/wasm/module.ts),
- * whatever L2 a target file describes.
- */
-const MAX_PLANE_STAGE_BYTES = 256 * 1024;
-
-/** Planes (channels times images) below which a depthwise convolution stays parallel over row tiles too. */
-const MIN_PLANES = 16;
 
 /**
  * A matrix–vector product (one row of A, or a few): no register tile has
