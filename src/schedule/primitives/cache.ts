@@ -16,7 +16,20 @@
  */
 import type { Analyzer } from '../../ir/arith/analyzer.ts';
 import { isFloat } from '../../ir/dtype.ts';
-import { add, and, floatImm, ge, intImm, load, lt, type PrimExpr, type PrimVar, primVar, sub } from '../../ir/prim/expr.ts';
+import {
+  add,
+  and,
+  constInt,
+  floatImm,
+  ge,
+  intImm,
+  load,
+  lt,
+  type PrimExpr,
+  type PrimVar,
+  primVar,
+  sub,
+} from '../../ir/prim/expr.ts';
 import { type Buffer, buffer, type StorageScope, STORAGE_SCOPES } from '../../ir/tir/buffer.ts';
 import {
   block,
@@ -102,9 +115,9 @@ export function padRead(
   const last = src.shape.length - 1;
   const pads: ['pad', number, number, number][] = [];
   const padded = relaxed!.region.map((rg, d): Range | undefined => {
-    const whole = constValue(src.shape[d]!);
-    let lo = constValue(a.simplify(rg.min));
-    const extent = constValue(a.simplify(rg.extent));
+    const whole = constInt(src.shape[d]!);
+    let lo = constInt(a.simplify(rg.min));
+    const extent = constInt(a.simplify(rg.extent));
     if (lo === undefined || extent === undefined || whole === undefined) return undefined;
     let end = lo + extent;
     if (lo >= 0 && end <= whole) return undefined;
@@ -199,14 +212,10 @@ function loopSite(
   return { before, relax, a, loop };
 }
 
-function constValue(e: PrimExpr): number | undefined {
-  return e.kind === 'int' ? e.value : undefined;
-}
-
 /** The range of a padded axis's copy iterator: the staged region and the buffer both. */
 function unionWithBuffer(r: Range, whole: PrimExpr): Range {
-  const lo = Math.min(0, constValue(r.min)!);
-  const end = Math.max(constValue(r.min)! + constValue(r.extent)!, constValue(whole)!);
+  const lo = Math.min(0, constInt(r.min)!);
+  const end = Math.max(constInt(r.min)! + constInt(r.extent)!, constInt(whole)!);
   return { min: intImm(lo), extent: intImm(end - lo) };
 }
 
