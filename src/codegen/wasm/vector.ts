@@ -10,7 +10,17 @@
  * allocation inside) is left to the scalar emitter, so every loop builds.
  */
 import { type DataType, isInt } from '../../ir/dtype.ts';
-import { and, intImm, type PrimExpr, type PrimVar, primVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import {
+  and,
+  conjuncts,
+  intImm,
+  type PrimExpr,
+  type PrimVar,
+  primVar,
+  substitute,
+  usesVar,
+  visitPrim,
+} from '../../ir/prim/expr.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
@@ -616,9 +626,4 @@ function laneBytes(values: readonly number[]): number[] {
   const out: number[] = [];
   for (const v of values) out.push(v & 255, (v >> 8) & 255, (v >> 16) & 255, (v >> 24) & 255);
   return out;
-}
-
-/** The operands of a chain of `&&` (a lone condition is its own). */
-function conjuncts(e: PrimExpr): PrimExpr[] {
-  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
 }

@@ -379,6 +379,13 @@ export function primVars(e: PrimExpr, into: Set<PrimVar> = new Set()): Set<PrimV
   return into;
 }
 
+/** The operands of a chain of `&&` (`true` has none; a lone condition is its own). */
+export function conjuncts(p: PrimExpr): PrimExpr[] {
+  if (p.kind === 'bool' && p.value) return [];
+  if (p.kind === 'binary' && p.op === 'and') return [...conjuncts(p.a), ...conjuncts(p.b)];
+  return [p];
+}
+
 export function usesVar(e: PrimExpr, v: PrimVar): boolean {
   let found = false;
   visitPrim(e, (x) => {

@@ -25,6 +25,7 @@ import { inferBlockRegions } from '../../ir/tir/regions.ts';
 import {
   add,
   and,
+  conjuncts,
   floatImm,
   ge,
   lt,
@@ -282,10 +283,6 @@ function boundAnalyzer(f: PrimFunc): Analyzer {
     if (s.kind === 'for') analyzer.bind(s.loopVar, range(s.min, s.extent));
   });
   return analyzer;
-}
-
-function conjuncts(e: PrimExpr): PrimExpr[] {
-  return e.kind === 'binary' && e.op === 'and' ? [...conjuncts(e.a), ...conjuncts(e.b)] : [e];
 }
 
 /** Whether expression `e` loads from `b`. */

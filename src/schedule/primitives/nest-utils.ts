@@ -94,12 +94,7 @@ export function describeKind(l: For): string {
   return l.forKind === 'thread_binding' ? `bound to ${l.thread}` : l.forKind;
 }
 
-/** The conjuncts of a predicate (`true` has none). */
-export function conjuncts(p: PrimExpr): PrimExpr[] {
-  if (p.kind === 'bool' && p.value) return [];
-  if (p.kind === 'binary' && p.op === 'and') return [...conjuncts(p.a), ...conjuncts(p.b)];
-  return [p];
-}
+export { conjuncts } from '../../ir/prim/expr.ts';
 
 /** `p` and `q`, without a literal `true`. */
 export function andPredicate(p: PrimExpr, q: PrimExpr): PrimExpr {
