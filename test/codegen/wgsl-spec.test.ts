@@ -49,8 +49,8 @@ describe('launches, workgroups and grids', () => {
         foldX: true,
         bindings: [
           { binding: 0, resource: 'uniforms' },
-          { binding: 1, resource: { param: 0 } },
-          { binding: 2, resource: { param: 1 } },
+          { binding: 1, resource: { param: 0 }, readOnly: true },
+          { binding: 2, resource: { param: 1 }, readOnly: false },
         ],
       },
     ]);
@@ -84,9 +84,35 @@ func main(x: Tensor[(n, 4), f32]) -> Tensor[(n, 4), f32] {
       ['uniforms', { param: 0 }, { param: 1 }, { workspace: 0 }, { workspace: 1 }],
     ]);
     for (const d of k.dispatches) expect(d.bindings.map((b) => b.binding)).toEqual(d.bindings.map((_, i) => i));
-    // T_softmax_max is binding 2 in the first two launches and binding 3 in the last: two declarations.
+    // A launch binds read-only what it only reads: T_softmax_max is written by the first launch, read by the others.
+    expect(k.dispatches.map((d) => d.bindings.map((b) => b.readOnly))).toEqual([
+      [undefined, true, false],
+      [undefined, true, true, false],
+      [undefined, true, false, true, true],
+    ]);
+    // One declaration per (buffer, binding number, access): T_softmax_max at binding 2 written, then read, then
+    // at binding 3 read.
     expect(k.source).toContain('@group(0) @binding(2) var<storage, read_write> T_softmax_max: array<f32>;');
-    expect(k.source).toContain('@group(0) @binding(3) var<storage, read_write> T_softmax_max_1: array<f32>;');
+    expect(k.source).toContain('@group(0) @binding(2) var<storage, read> T_softmax_max_1: array<f32>;');
+    expect(k.source).toContain('@group(0) @binding(3) var<storage, read> T_softmax_max_2: array<f32>;');
+  });
+
+  test('index arithmetic a serial loop does not change is computed once before it', () => {
+    const k = emit(`
+prim_func f(A: f32[21, 64], B: f32[21]) {
+  for bx in thread_binding(3, "blockIdx.x") {
+    for tx in thread_binding(7, "threadIdx.x") {
+      for k in range(64) {
+        B[bx * 7 + tx] = B[bx * 7 + tx] + A[(bx * 7 + tx) // 3 * 3 + (bx * 7 + tx) % 3, k]
+      }
+    }
+  }
+}`);
+    const [before, loop] = k.source.split('for (');
+    expect(before).toMatch(/let inv0: i32 = /);
+    // The loop body reads the hoisted values: no division or remainder is left in it.
+    expect(loop).not.toMatch(/kiln_floor|\/ 3|% 3/);
+    expect(loop).toMatch(/inv\d/);
   });
 
   test('symbolic grids become shape expressions; threads narrower than the workgroup are guarded', () => {
@@ -166,7 +192,7 @@ prim_func f(A: f32[n], alpha: f32, k: i32, B: f32[4]) {
       { kind: 'scalar', name: 'k', dtype: 'int32' },
     ]);
     expect(k.source).toContain('struct Uniforms {\n  n: i32,\n  alpha: f32,\n  k: i32,\n}');
-    expect(k.dispatches[1]!.bindings).toEqual([{ binding: 0, resource: { param: 3 } }]);
+    expect(k.dispatches[1]!.bindings).toEqual([{ binding: 0, resource: { param: 3 }, readOnly: false }]);
   });
 
   test('float16 buffers are f16 with shader-f16 and f32 without', () => {

@@ -38,6 +38,8 @@ export interface EntryBody {
   readonly lines: readonly string[];
   /** Ordinals of the bound buffers it uses. */
   readonly resources: ReadonlySet<number>;
+  /** Those of them it stores to; the others it binds read-only (a compiler may then reorder and merge their loads). */
+  readonly written: ReadonlySet<number>;
   readonly uniforms: boolean;
   readonly workgroupBytes: number;
 }
@@ -53,6 +55,7 @@ export function emitEntry(scope: KernelScope, plan: LaunchPlan, stmt: Stmt): Ent
 class EntryEmitter extends IndentedWriter implements ExprContext {
   private readonly locals = new Map<PrimVar, string>();
   private readonly allocated = new Map<Buffer, string>();
+  private readonly written = new Set<number>();
   private workgroupBytes = 0;
   private blockX = 'i32(wid.x)';
 
@@ -81,7 +84,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     const text = this.lines.join('\n');
     const resources = new Set([...text.matchAll(PLACEHOLDER)].map((m) => Number(m[1])));
     const uniforms = /(?<![A-Za-z0-9_])u\./.test(text);
-    return { lines: this.lines, resources, uniforms, workgroupBytes: this.workgroupBytes };
+    return { lines: this.lines, resources, written: this.written, uniforms, workgroupBytes: this.workgroupBytes };
   }
 
   // --- ExprContext ----------------------------------------------------------------------
@@ -140,13 +143,14 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
   // --- buffers ------------------------------------------------------------------------------
 
   /** `name[offset]`: lowered functions index every buffer with one flat element offset. */
-  private access(b: Buffer, indices: readonly PrimExpr[]): string {
+  private access(b: Buffer, indices: readonly PrimExpr[], write = false): string {
     let name = this.allocated.get(b);
     if (name === undefined) {
       const ordinal = this.scope.resources.get(b);
       if (ordinal === undefined)
         return this.unsupported(`buffer '${b.name}' is accessed outside the statement that allocates it`);
       name = placeholder(ordinal);
+      if (write) this.written.add(ordinal);
     }
     return `${name}[${this.index(indices[0]!)}]`;
   }
@@ -211,7 +215,7 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
       case 'block_realize':
         throw new Error(`internal error: block '${s.block.name}' reached the WGSL emitter unlowered`);
       case 'store':
-        this.line(`${this.access(s.buffer, s.indices)} = ${this.stored(s.buffer.dtype, s.value)};`);
+        this.line(`${this.access(s.buffer, s.indices, true)} = ${this.stored(s.buffer.dtype, s.value)};`);
         return;
       case 'allocate':
         if (s.buffer.scope === 'global') {

@@ -4,11 +4,14 @@
  *
  * Bindings are assigned here, in one place: each entry point binds only what
  * it uses, numbered from 0 in the order uniforms, parameters, workspace
- * buffers. A module-scope variable is declared per (buffer, binding number),
- * so entry points that bind a buffer at the same number share a declaration.
+ * buffers, read-only where it only reads them (so the shader compiler may
+ * merge and reorder those loads). A module-scope variable is declared per
+ * (buffer, binding number, access), so entry points that bind a buffer at the
+ * same number the same way share a declaration.
  */
 import type { PrimVar } from '../../ir/prim/expr.ts';
 import { insertWorkgroupBarriers } from '../../schedule/sync.ts';
+import { hoistInvariants } from '../../passes/tir/hoist-invariants.ts';
 import { lowerPrimFunc } from '../../passes/tir/lower.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
@@ -26,7 +29,10 @@ import { storageBytes } from './types.ts';
 
 export function emitWgslKernel(name: string, f: PrimFunc, target: TargetDescription): WgslKernel {
   // Workgroup memory needs barriers a schedule does not spell out (copy, then use; use, then overwrite).
-  return new KernelEmitter(name, lowerPrimFunc(insertWorkgroupBarriers(f)), target).emit();
+  // Index arithmetic that a loop does not change is computed once before it: an unrolled register tile
+  // repeats it in every access, and the shader compilers (Tint, then the driver's) take seconds over
+  // thousands of copies of a block index's divisions.
+  return new KernelEmitter(name, hoistInvariants(lowerPrimFunc(insertWorkgroupBarriers(f))), target).emit();
 }
 
 class KernelEmitter {
@@ -123,20 +129,20 @@ class KernelEmitter {
     resources: readonly WgslResource[],
     sig: Signature,
   ): { list: WgslDispatch['bindings']; names: Map<number, string> } {
-    const list: { binding: number; resource: WgslResource }[] = [];
+    const list: { binding: number; resource: WgslResource; readOnly?: boolean }[] = [];
     if (body.uniforms) list.push({ binding: 0, resource: 'uniforms' });
     const names = new Map<number, string>();
     for (const ordinal of [...body.resources].sort((a, b) => a - b)) {
       const binding = list.length;
       const resource = resources[ordinal]!;
-      list.push({ binding, resource });
-      const key = `${ordinal}@${binding}`;
+      const { storage, access } = this.resourceType(resource, sig, body.written.has(ordinal));
+      list.push({ binding, resource, readOnly: access === 'read' });
+      const key = `${ordinal}@${binding}:${access}`;
       let name = this.declared.get(key);
       if (name === undefined) {
         const base = this.baseNames[ordinal]!;
         name = [...this.declared.values()].includes(base) ? this.names.fresh(base) : base;
         this.declared.set(key, name);
-        const { storage, access } = this.resourceType(resource, sig);
         this.bindingDecls.push(`@group(0) @binding(${binding}) var<storage, ${access}> ${name}: array<${storage}>;`);
       }
       names.set(ordinal, name);
@@ -144,12 +150,14 @@ class KernelEmitter {
     return { list, names };
   }
 
-  private resourceType(r: WgslResource, sig: Signature): { storage: string; access: string } {
+  /** A buffer's element type, and its access in an entry point that does or does not store to it. */
+  private resourceType(r: WgslResource, sig: Signature, written: boolean): { storage: string; access: string } {
     if (r === 'uniforms') throw new Error('uniforms are not a storage buffer');
-    if ('workspace' in r) return { storage: sig.workspace[r.workspace]!.storage, access: 'read_write' };
+    const access = written ? 'read_write' : 'read';
+    if ('workspace' in r) return { storage: sig.workspace[r.workspace]!.storage, access };
     const p = sig.params[r.param]!;
     if (p.kind !== 'buffer') throw new Error(`parameter ${r.param} is not a buffer`);
-    return { storage: p.storage, access: p.written ? 'read_write' : 'read' };
+    return { storage: p.storage, access };
   }
 
   private entryFunction(entry: string, plan: LaunchPlan, body: EntryBody, names: ReadonlyMap<number, string>): string {

@@ -65,8 +65,11 @@ export interface WgslDispatch {
    * workgroup_id.x + workgroup_id.y * num_workgroups.x and returns when it is past grid x.
    */
   readonly foldX: boolean;
-  /** Group 0's bindings for this entry point (only what it uses). */
-  readonly bindings: readonly { readonly binding: number; readonly resource: WgslResource }[];
+  /**
+   * Group 0's bindings for this entry point (only what it uses). `readOnly`: a storage buffer the
+   * entry point only reads, declared `var<storage, read>` and bound as read-only storage.
+   */
+  readonly bindings: readonly { readonly binding: number; readonly resource: WgslResource; readonly readOnly?: boolean }[];
 }
 
 export interface WgslKernel {

@@ -52,14 +52,17 @@ export function compileKernel(host: KernelHost, k: WgslKernel, where: string): C
   return { run, ready };
 }
 
-/** An entry point's bind group layout: read-only storage for parameters no launch writes. */
+/**
+ * An entry point's bind group layout: read-only storage for the buffers it only reads (artifacts
+ * from before bindings said so: for the parameters no launch writes).
+ */
 function layoutEntries(k: WgslKernel, d: WgslDispatch): GPUBindGroupLayoutEntry[] {
   return [...d.bindings]
     .sort((a, b) => a.binding - b.binding)
-    .map(({ binding, resource: r }) => {
+    .map(({ binding, resource: r, readOnly }) => {
       const p = r !== 'uniforms' && 'param' in r ? k.params[r.param] : undefined;
-      const type: GPUBufferBindingType =
-        r === 'uniforms' ? 'uniform' : p?.kind === 'buffer' && !p.written ? 'read-only-storage' : 'storage';
+      const read = readOnly ?? (p?.kind === 'buffer' && !p.written);
+      const type: GPUBufferBindingType = r === 'uniforms' ? 'uniform' : read ? 'read-only-storage' : 'storage';
       return { binding, visibility: SHADER_STAGE_COMPUTE, buffer: { type } };
     });
 }
