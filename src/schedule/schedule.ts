@@ -128,9 +128,10 @@ export class Schedule {
     this.record('vectorize', [loop], {}, []);
   }
 
-  unroll(loop: LoopRV): void {
-    this.current = unroll(this.current, loop.var, this.ctx('unroll'));
-    this.record('unroll', [loop], {}, []);
+  /** Marks `loop` unrolled; `maxCopies` lets lowering write out up to that many copies of its body (see unroll). */
+  unroll(loop: LoopRV, maxCopies?: number): void {
+    this.current = unroll(this.current, loop.var, this.ctx('unroll'), maxCopies);
+    this.record('unroll', [loop], maxCopies === undefined ? {} : { max_copies: maxCopies }, []);
   }
 
   parallel(loop: LoopRV): void {
@@ -339,9 +340,12 @@ function applyInstruction(
       outs = [];
       break;
     case 'vectorize':
-    case 'unroll':
     case 'parallel':
       sch[ins.op](loop(0));
+      outs = [];
+      break;
+    case 'unroll':
+      sch.unroll(loop(0), 'max_copies' in ins.attrs ? attr('max_copies', isNum) : undefined);
       outs = [];
       break;
     case 'cache_read':

@@ -5,7 +5,7 @@ import type { PrimitiveContext } from '../../src/schedule/errors.ts';
 import { bind, parallel, unroll, vectorize } from '../../src/schedule/primitives/annotate.ts';
 import { getLoops } from '../../src/schedule/primitives/get.ts';
 import { fuse, split } from '../../src/schedule/primitives/loops.ts';
-import { expectFunc, expectSameResults, kernel } from '../helpers/prim-funcs.ts';
+import { expectFunc, expectSameResults, kernel, printFunc } from '../helpers/prim-funcs.ts';
 
 const ctx = (primitive: string): PrimitiveContext => ({ kernel: 'k', primitive });
 const loops = (f: PrimFunc, block: string): PrimVar[] => getLoops(f, block, ctx('get_loops'));
@@ -243,6 +243,14 @@ describe('vectorize, parallel, unroll', () => {
     expect(vectorize(v, j!, ctx('vectorize'))).toBe(v);
     const u = unroll(f, j!, ctx('unroll'));
     expect(unroll(u, j!, ctx('unroll'))).toBe(u);
+  });
+
+  it('unroll with a budget of copies records it on the loop (also on a loop unrolled already); a bad one is refused', () => {
+    const f = kernel(ADD);
+    const [, j] = loops(f, 'C');
+    const u = unroll(unroll(f, j!, ctx('unroll')), j!, ctx('unroll'), 128);
+    expect(printFunc(u)).toMatch(/for j in unrolled\(\w+\) attrs\(max_copies=128\)/);
+    fails(() => unroll(f, j!, ctx('unroll'), 0), 'unroll', 'max_copies must be a whole number >= 1, not 0');
   });
 
   describe('preconditions', () => {

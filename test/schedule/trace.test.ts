@@ -53,7 +53,7 @@ describe('trace', () => {
     const ij = sch.fuse(i!, j!);
     const [bx, tx] = sch.split(ij, [null, 32]);
     const [, ki] = sch.split(k!, [4, 4]);
-    sch.unroll(ki!);
+    sch.unroll(ki!, 16);
     const init = sch.decomposeReduction(b, tx!);
     sch.parallel(bx!);
     sch.vectorize(sch.getLoops(init)[1]!);
@@ -64,7 +64,7 @@ describe('trace', () => {
         'l4 = fuse(l1, l2)',
         'l5, l6 = split(l4, factors=[None, 32])',
         'l7, l8 = split(l3, factors=[4, 4])',
-        'unroll(l8)',
+        'unroll(l8, max_copies=16)',
         'b9 = decompose_reduction(b0, l6)',
         'parallel(l5)',
         'l10, l11 = get_loops(b9)',
@@ -82,7 +82,7 @@ describe('trace', () => {
             }
           }
           for i_j_fused_1, k_0 in grid(32, 4) {
-            for k_1 in unrolled(4) {
+            for k_1 in unrolled(4) attrs(max_copies=16) {
               block mm(vi = spatial(n, (i_j_fused_0 * 32 + i_j_fused_1) // 8), vj = spatial(8, (i_j_fused_0 * 32 + i_j_fused_1) % 8), vk = reduce(16, k_0 * 4 + k_1)) {
                 where i_j_fused_0 * 32 + i_j_fused_1 < n * 8
                 Y[vi, vj] = Y[vi, vj] + X[vi, vk] * W[vk, vj]

@@ -36,6 +36,13 @@ export const THREAD_TAGS: readonly ThreadTag[] = [
   'threadIdx.z',
 ];
 
+/**
+ * The annotation on an unrolled loop that gives it its own budget of body
+ * copies (a number): lowering writes the loop out while its copies, times
+ * those of the unrolled loops inside, stay within it (passes/tir/unroll-loops.ts).
+ */
+export const MAX_COPIES = 'max_copies';
+
 export interface For {
   readonly kind: 'for';
   readonly loopVar: PrimVar;

@@ -4,10 +4,12 @@
  * into a thread's register tile fold to constants and the tile can live in
  * registers. Copies get fresh variables (every variable is defined once).
  * A loop whose copies, times those of the unrolled loops inside it, would
- * pass `maxCopies`, a symbolic one, or one that allocates workgroup memory
+ * pass `maxCopies` (or the loop's own `max_copies` annotation, set by the
+ * schedule's unroll), a symbolic one, or one that allocates workgroup memory
  * (declared once per copy) stays a loop.
  */
 import { intImm } from '../../ir/prim/expr.ts';
+import { MAX_COPIES } from '../../ir/tir/stmt.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
 import { type For, mapStmtChildren, type PrimFunc, primFunc, seq, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 
@@ -48,7 +50,8 @@ function unroll(s: Stmt, max: number): { stmt: Stmt; copies: number } {
 function unrollableExtent(s: For, copies: number, max: number): number | undefined {
   if (s.min.kind !== 'int' || s.extent.kind !== 'int') return undefined;
   const n = s.extent.value;
-  if (n * copies > max) return undefined;
+  const own = s.annotations[MAX_COPIES];
+  if (n * copies > (typeof own === 'number' ? own : max)) return undefined;
   let shared = false;
   visitStmts(s.body, (x) => {
     if (x.kind === 'allocate' && x.buffer.scope === 'shared') shared = true;

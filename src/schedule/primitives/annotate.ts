@@ -7,7 +7,7 @@
  * combines afterwards. Applying the kind a loop already has is a no-op.
  */
 import { eq, type PrimVar } from '../../ir/prim/expr.ts';
-import { type For, type ForKind, forLoop, type PrimFunc, THREAD_TAGS, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import { type For, type ForKind, forLoop, MAX_COPIES, type PrimFunc, THREAD_TAGS, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
 import { analyzerAt, blocksUnder, describeKind, describeStmt, feedsReduce, itersFedBy } from './nest-utils.ts';
@@ -72,13 +72,24 @@ export function parallel(f: PrimFunc, loop: PrimVar, ctx: PrimitiveContext): Pri
   return setKind(f, l, 'parallel');
 }
 
-/** Unrolling keeps the order of iterations, so any serial loop may be unrolled. */
-export function unroll(f: PrimFunc, loop: PrimVar, ctx: PrimitiveContext): PrimFunc {
+/**
+ * Unrolling keeps the order of iterations, so any serial loop may be unrolled.
+ * Lowering writes an unrolled loop out only while the copies of its body (its
+ * unrolled inner loops' included) stay within a budget; `maxCopies` gives this
+ * loop its own (annotation `max_copies`), for a register tile larger than the
+ * default allows.
+ */
+export function unroll(f: PrimFunc, loop: PrimVar, ctx: PrimitiveContext, maxCopies?: number): PrimFunc {
   const l = getLoop(f, loop, ctx);
-  if (l.forKind === 'unrolled') return f;
-  requireSerialFor(l, 'unrolled', ctx);
-  return setKind(f, l, 'unrolled');
+  if (maxCopies !== undefined && !(Number.isInteger(maxCopies) && maxCopies >= 1)) {
+    scheduleFail(ctx, `max_copies must be a whole number >= 1, not ${maxCopies}`);
+  }
+  const annotations = maxCopies === undefined ? l.annotations : { ...l.annotations, [MAX_COPIES]: maxCopies };
+  if (l.forKind === 'unrolled' && annotations === l.annotations) return f;
+  if (l.forKind !== 'unrolled') requireSerialFor(l, 'unrolled', ctx);
+  return withBody(f, replaceStmt(f.body, l, forLoop(l.loopVar, l.min, l.extent, l.body, { forKind: 'unrolled', annotations })));
 }
+
 
 /**
  * Whether `inner` may be bound to the axis `outer` is bound to: equal constant extents, and

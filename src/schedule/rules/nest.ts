@@ -109,11 +109,13 @@ export function productOperands(s: Stmt, guarded = false): [Buffer, Buffer] | un
 /**
  * Unrolls the loops of `block` inside `loop` (a thread's register tile: its
  * init, its accumulation steps, its copy back), so the code generator can
- * index the thread's local array with constants.
+ * index the thread's local array with constants. `maxCopies`: how many
+ * copies of the block lowering may write out (Schedule.unroll), when more
+ * than its default.
  */
-export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV): void {
+export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV, maxCopies?: number): void {
   const loops = sch.getLoops(block);
   const at = loops.findIndex((l) => l.var === loop.var);
   if (at < 0) throw new Error(`internal: loop '${loop.var.name}' is not around block '${block.name}'`);
-  for (const l of loops.slice(at + 1)) sch.unroll(l);
+  for (const l of loops.slice(at + 1)) sch.unroll(l, maxCopies);
 }

@@ -7,7 +7,7 @@ import { describe, expect, test } from 'vitest';
 import { lowerBlocks, flattenBuffers, lowerPrimFunc, lowerThreadBindings, unrollLoops } from '../../../src/passes/tir/lower.ts';
 import { primFunc } from '../../../src/ir/tir/stmt.ts';
 import { parseModule } from '../../../src/ir/text/parser.ts';
-import { expectFunc, expectSameResults, kernel } from '../../helpers/prim-funcs.ts';
+import { expectFunc, expectSameResults, kernel, printFunc } from '../../helpers/prim-funcs.ts';
 import { MATMUL } from '../../schedule/kernels.ts';
 
 describe('lower-blocks', () => {
@@ -180,6 +180,27 @@ prim_func k(A: f32[n], B: f32[2, 3], C: f32[100]) {
 }`,
     );
     expectSameResults(before, after, { n: 5 });
+  });
+
+  test("a loop's own max_copies budget (the schedule's unroll) overrides the default, for it and what it holds", () => {
+    const before = kernel(`
+prim_func k(B: f32[4, 4], C: f32[4, 4]) {
+  for i in unrolled(4) attrs(max_copies=16) {
+    for j in unrolled(4) attrs(max_copies=16) {
+      B[i, j] = 1.0
+    }
+  }
+  for p in unrolled(4) {
+    for q in unrolled(4) {
+      C[p, q] = 2.0
+    }
+  }
+}`);
+    const text = printFunc(unrollLoops(before, 8));
+    // B's 16 copies are written out; C's nest keeps its outer loop (16 copies pass the default of 8).
+    expect(text.match(/B\[\d, \d\] = 1\.0/g)).toHaveLength(16);
+    expect(text).toMatch(/for p in unrolled\(4\) \{\s+C\[p, 0\] = 2\.0/);
+    expectSameResults(before, unrollLoops(before, 8));
   });
 
   test('innermost loops first: past the copy budget the outer loop stays a loop around the written-out inner one', () => {
