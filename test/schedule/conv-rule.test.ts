@@ -15,6 +15,7 @@ import { type PrimFunc, visitStmts } from '../../src/ir/tir/stmt.ts';
 import { parseModule } from '../../src/ir/text/parser.ts';
 import { opHooks } from '../../src/ops/index.ts';
 import { legalizeModule } from '../../src/passes/legalize.ts';
+import { registerPlan } from '../../src/schedule/rules/conv.ts';
 import { scheduleKernel } from '../../src/schedule/rules/default-rules.ts';
 import { WEBGPU_DISCRETE_TARGET, WEBGPU_TARGET as SOFTWARE_TARGET } from '../helpers/gpu-ops.ts';
 import { expectSameResults, printFunc } from '../helpers/prim-funcs.ts';
@@ -142,18 +143,50 @@ describe('the conv rule', () => {
     });
   }
 
-  it('on a software adapter, 4 output channels per thread and the 3x3 taps written out', () => {
+  it('on a software adapter: the input padded by a launch of its own, then a block of channels x rows x columns per thread, each step of the window written out', () => {
     const { name, func } = convKernel(
       'x: Tensor[(1, 16, 32, 32), f32], w: Tensor[(32, 16, 3, 3), f32]',
       'conv2d(x, w, padding=[1, 1, 1, 1])',
     );
     const s = scheduleKernel(name, func, SOFTWARE_TARGET);
-    expect(printFunc(s.func)).toMatch(/alloc conv2d_local: f32\[1, 4, 1, 1\] local/);
+    const text = printFunc(s.func);
+    expect(text).toMatch(/alloc data_global: f32\[1, 16, 34, 34\]/);
+    // registerPlan's block for these extents: 8 channels x 1 row x 16 columns.
+    expect(text).toMatch(/alloc conv2d_local: f32\[1, 8, 1, 16\] local/);
+    // The taps read the padded copy unguarded.
+    expect(text).toMatch(/conv2d_local\[vi0, vi1 % 8, 0, vi3 % 16\] \+ data_global\[vi0, vrc, vi2 \+ vrh, vi3 \+ vrw\]/);
+    expect(text).not.toMatch(/if vi2 \+ vrh/);
     const k = emitWgslKernel(name, s.func, SOFTWARE_TARGET);
-    expect(k.dispatches[0]!.workgroupSize).toEqual([8, 8, 2]);
-    // Per input channel: 9 taps x 4 channels of straight-line multiply-adds, one loop (over the input channels).
-    expect(k.source.match(/conv2d_local\[3i\] = \(conv2d_local\[3i\] \+/g)).toHaveLength(9);
-    expect(k.source.match(/for \(/g)).toHaveLength(1);
+    expect(k.dispatches.map((d) => d.workgroupSize)).toEqual([
+      [64, 1, 1],
+      [1, 8, 1],
+    ]);
+    // The convolution only reads the padded copy: bound read-only there (the copy binds it writable).
+    const conv = k.dispatches[1]!;
+    expect(conv.bindings.find((b) => typeof b.resource === 'object' && 'workspace' in b.resource)?.readOnly).toBe(true);
+    // Per step of the window's rows: 3 columns x 8 channels x 16 columns of multiply-adds in straight-line code,
+    // the loops over input channels and window rows around them.
+    expect(k.source.match(/conv2d_local\[\d+i\] = \(conv2d_local\[\d+i\] \+/g)).toHaveLength(3 * 8 * 16);
+    expect(k.source.match(/for \(/g)).toHaveLength(2);
+  });
+
+  it('registerPlan: the block that loads least per multiply-add, tiles that divide the output, enough workgroups', () => {
+    const plan = (e: Partial<Parameters<typeof registerPlan>[0]>): ReturnType<typeof registerPlan> =>
+      registerPlan({ batch: 1, channels: 64, channelsPerGroup: 64, rows: 56, cols: 56, windowCols: 3, ...e }, 256);
+    // 3x3 64->64 over 56x56: 224 outputs per thread (8 channels x 2 rows x 14 columns); 56 = 2 x 2 x 14.
+    expect(plan({})).toEqual({ channels: 8, rows: 2, cols: 14, tx: 2, ty: 4 });
+    // A depthwise convolution: each channel reads its own input, one channel per thread.
+    expect(plan({ channels: 144, channelsPerGroup: 1 }).channels).toBe(1);
+    // A 7x7 window: at most 672 multiply-adds written out per step.
+    const stem = plan({ rows: 112, cols: 112, windowCols: 7 });
+    expect(stem.channels * stem.rows * stem.cols * 7).toBeLessThanOrEqual(672);
+    // 32 channels over 8x8, a symbolic batch: small blocks, so that 8 workgroups remain.
+    const small = plan({ batch: undefined, channels: 32, channelsPerGroup: 32, rows: 8, cols: 8 });
+    const workgroups = (8 / (small.tx * small.cols)) * (8 / (small.ty * small.rows)) * (32 / small.channels);
+    expect(workgroups).toBeGreaterThanOrEqual(8);
+    for (const p of [plan({}), stem, small]) {
+      expect((p.tx * p.ty) % 8).toBe(0);
+    }
   });
 
   it('takes fewer channels per step where the workgroup memory is smaller, and gives way when not one fits', () => {

@@ -13,7 +13,9 @@
  * into y at dispatch.
  *
  * On a software adapter (the target's gpu.workgroupMemory is 'emulated')
- * nothing is staged: see registerConv.
+ * nothing is staged in workgroup memory; each thread keeps a larger block of
+ * outputs in registers, over a copy of the input padded by a launch of its
+ * own: see registerConv.
  *
  * A grouped convolution's patch holds only the input channels of the
  * groups its channel tile spans: one group when the tile divides the output
@@ -24,6 +26,8 @@
  * rules take the kernel, as they do for outputs of a few pixels (a 1×1 output
  * is a GEMV).
  */
+import { constInt, type PrimExpr, type PrimVar, usesVar } from '../../ir/prim/expr.ts';
+import { primExprEqual } from '../../ir/structural.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import { type For, type PrimFunc, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
 import type { LoopRV, Schedule } from '../schedule.ts';
@@ -66,7 +70,7 @@ export const convRule: ScheduleRule = {
     const outDims = sr.spatial.slice(2);
     const pixels = constExtent(outDims);
     if (pixels !== undefined && pixels < MIN_PIXELS) return false;
-    if (!ctx.stageInWorkgroupMemory) return registerConv(sch, blk.name, sr.spatial, ctx);
+    if (!ctx.stageInWorkgroupMemory) return registerConv(sch, blk.name, sr.spatial, sr.reduce, operands, ctx);
     const ow = outDims[outDims.length - 1]!;
     const oh = outDims.length > 1 ? outDims[outDims.length - 2] : undefined;
     const axis = ctx.maxThreadsPerAxis;
@@ -185,60 +189,227 @@ function tile(sch: Schedule, blockName: string, operands: readonly Buffer[], pla
   return true;
 }
 
-/** A thread's output channels, and the threads along output columns and rows, on a software adapter. */
-const REG_CHANNELS = 4;
-const REG_COLUMN_THREADS = 8;
-const REG_ROW_THREADS = 8;
-const REG_CHANNEL_THREADS = 2;
+/** Outputs a thread keeps in registers at most on a software adapter (those spilled stay cheap next to a load). */
+const REG_MAX_OUTPUTS = 224;
+/** Multiply-adds written out per step of the window's rows at most: the shader compilers' time grows fast with it. */
+const REG_MAX_UNROLLED = 672;
+/** Workgroups wanted at least: the adapter spreads workgroups over its threads. */
+const REG_MIN_WORKGROUPS = 8;
+/** Invocations a software adapter runs together, in the SIMD lanes of one thread. */
+const REG_LANES = 8;
+/** Threads per workgroup axis considered. */
+const REG_AXIS_THREADS = [1, 2, 4, 8, 16];
+
+/** A thread's block of outputs on a software adapter, and the workgroup's threads. */
+interface RegisterPlan {
+  /** Output channels, rows and columns per thread. */
+  readonly channels: number;
+  readonly rows: number;
+  readonly cols: number;
+  /** Threads along output columns (threadIdx.x) and rows (threadIdx.y). */
+  readonly tx: number;
+  readonly ty: number;
+}
+
+/** The extents the plan is chosen for; symbolic ones are undefined. */
+interface ConvExtents {
+  readonly batch: number | undefined;
+  readonly channels: number | undefined;
+  /** Output channels that share their input channels (a group's); all of them when not grouped. */
+  readonly channelsPerGroup: number | undefined;
+  /** Output rows (1 for a 1-D convolution: the plan's rows and ty are then 1) and columns. */
+  readonly rows: number | undefined;
+  readonly cols: number | undefined;
+  /** The window's last extent (its columns). */
+  readonly windowCols: number;
+}
 
 /**
- * The convolution on a software adapter (no real workgroup memory): no
- * staging; each thread keeps 4 output channels of one output pixel in
- * registers and reads the input and the weights straight from storage, the
- * window's taps unrolled (a 3×3 window: 36 multiply-adds per input channel in
- * straight-line code, the padding guard tested once per tap). The threads of
- * a workgroup run along the output columns (neighbouring threads read
- * neighbouring input elements: a software adapter's SIMD lanes), rows and
- * channel blocks; the lanes share each weight they load. Larger blocks
- * measured slower on lavapipe (more live registers per lane).
+ * The thread block that reads least per multiply-add, as a software adapter
+ * wants (lavapipe: each load is a gather over the SIMD lanes, dearer than
+ * several multiply-adds; registers are cheap). Per step of the window's rows a
+ * thread loads rows × (cols + window − 1) inputs and window × channels weights
+ * for rows × cols × channels × window multiply-adds. The cost is that ratio,
+ * times the work wasted on tiles past the output's edges (twice: such a tile
+ * tests every multiply-add against the edge), over the share of
+ * SIMD lanes the workgroup fills, raised when the launch has fewer workgroups
+ * than the adapter's threads want (symbolic extents count as a large, evenly
+ * divided dimension, a symbolic batch as 1).
  */
-function registerConv(sch: Schedule, blockName: string, spatialLoops: readonly For[], ctx: RuleContext): boolean {
+export function registerPlan(e: ConvExtents, maxThreads: number): RegisterPlan {
+  const cols = e.cols ?? 64;
+  const rows = e.rows ?? 64;
+  const channels = e.channels ?? 64;
+  const perGroup = e.channelsPerGroup ?? channels;
+  const over = (extent: number | undefined, tile: number): number =>
+    extent === undefined ? 1 : (Math.ceil(extent / tile) * tile) / extent;
+  let best: { plan: RegisterPlan; cost: number; outputs: number } | undefined;
+  // Along a symbolic extent every multiply-add of a block tests the edge: small blocks there.
+  const most = (extent: number | undefined, known: number, symbolic: number): number =>
+    extent === undefined ? symbolic : Math.min(known, extent);
+  for (const c of [1, 2, 4, 8]) {
+    if ((c > 1 && c > perGroup) || c > most(e.channels, 8, 4)) continue;
+    for (let p = 1; p <= most(e.cols, 16, 4); p++) {
+      for (let r = 1; r <= most(e.rows, 16, 2); r++) {
+        const outputs = c * r * p;
+        if (outputs > REG_MAX_OUTPUTS || outputs * e.windowCols > REG_MAX_UNROLLED) continue;
+        const loads = r * (p + e.windowCols - 1) + e.windowCols * c;
+        const perLoad = loads / (outputs * e.windowCols);
+        const axis = (extent: number, tile: number): Set<number> =>
+          new Set([...REG_AXIS_THREADS, Math.ceil(extent / tile)].filter((t) => t <= REG_AXIS_THREADS.at(-1)!));
+        for (const tx of axis(cols, p)) {
+          for (const ty of axis(rows, r)) {
+            const threads = tx * ty;
+            if (threads > maxThreads) continue;
+            const lanes = threads / (Math.ceil(threads / REG_LANES) * REG_LANES);
+            const waste = over(e.cols, tx * p) * over(e.rows, ty * r) * over(e.channels, c);
+            const workgroups =
+              Math.ceil(cols / (tx * p)) * Math.ceil(rows / (ty * r)) * Math.ceil(channels / c) * (e.batch ?? 1);
+            // A tile past the edge (or maybe past it: a symbolic extent) also tests every multiply-add of the
+            // block (its where predicate).
+            const symbolicSplit = (e.cols === undefined && tx * p > 1) || (e.rows === undefined && ty * r > 1);
+            const guarded = waste > 1 || symbolicSplit ? 2 : 1;
+            const cost = ((perLoad * waste * guarded) / lanes) * Math.max(1, REG_MIN_WORKGROUPS / workgroups);
+            if (!best || cost < best.cost - 1e-12 || (Math.abs(cost - best.cost) <= 1e-12 && outputs < best.outputs)) {
+              best = { plan: { channels: c, rows: r, cols: p, tx, ty }, cost, outputs };
+            }
+          }
+        }
+      }
+    }
+  }
+  return best!.plan;
+}
+
+/**
+ * The convolution on a software adapter (no real workgroup memory, every load
+ * a gather over the SIMD lanes): no staging; each thread keeps a block of
+ * output channels × rows × columns in registers (registerPlan), the window's
+ * columns and the block written out per step of its rows, so each input and
+ * weight a step needs is loaded once (the shader compiler merges the equal
+ * loads of straight-line code) and feeds many multiply-adds. The input is
+ * first copied with its padding as zeros (pad_read, a launch of its own), so
+ * the taps need no bounds tests and the step stays one straight run. The
+ * threads of a workgroup run along output columns and rows; output channels
+ * and the tiles go to workgroups.
+ */
+function registerConv(
+  sch: Schedule,
+  blockName: string,
+  spatialLoops: readonly For[],
+  reduceLoops: readonly For[],
+  operands: readonly Buffer[],
+  ctx: RuleContext,
+): boolean {
+  const extent = (l: For): number | undefined => constExtent([l]);
+  const channels = extent(spatialLoops[1]!);
+  const roles = convRoles(sch, blockName, operands, channels);
+  if (!roles) return false;
   const outDims = spatialLoops.slice(2);
   const hasOh = outDims.length > 1;
-  const axis = ctx.maxThreadsPerAxis;
-  const extentOf = (l: For | undefined, d: number): number => (l ? (constExtent([l]) ?? d) : 1);
-  const channels = extentOf(spatialLoops[1], 64);
-  const coPer = Math.min(REG_CHANNELS, floorPow2(channels));
-  const owThreads = Math.min(
-    hasOh ? REG_COLUMN_THREADS : 64,
-    floorPow2(axis.x),
-    ceilPow2(extentOf(outDims[outDims.length - 1], 64)),
+  const windowCols = reduceLoops.length > 1 ? (extent(reduceLoops[reduceLoops.length - 1]!) ?? 3) : 1;
+  const plan = registerPlan(
+    {
+      batch: extent(spatialLoops[0]!),
+      channels,
+      channelsPerGroup: roles.channelsPerGroup,
+      rows: hasOh ? extent(outDims[outDims.length - 2]!) : 1,
+      cols: extent(outDims[outDims.length - 1]!),
+      windowCols,
+    },
+    Math.min(ctx.maxThreads, ctx.maxThreadsPerAxis.x * (hasOh ? ctx.maxThreadsPerAxis.y : 1)),
   );
-  const ohThreads = hasOh ? Math.min(REG_ROW_THREADS, floorPow2(axis.y), ceilPow2(extentOf(outDims[outDims.length - 2], 8))) : 1;
-  const coThreads = Math.min(REG_CHANNEL_THREADS, floorPow2(axis.z), ceilPow2(Math.ceil(channels / coPer)));
-  if (owThreads * ohThreads * coThreads > ctx.maxThreads) return false;
+  if (plan.tx > ctx.maxThreadsPerAxis.x || plan.ty > ctx.maxThreadsPerAxis.y) return false;
 
+  // The input with its padding as zeros, so the taps need no bounds test (when there is padding to add:
+  // tried on a fork first, as pad_read otherwise stages a plain copy).
+  const trial = sch.fork();
+  const trialName = trial.padRead(trial.getBlock(blockName), readIndex(trial, blockName, roles.data), 'global').name;
+  const trialStage = allocatedBuffer(trial.func, trialName);
+  // A stage of known size past what one binding may hold is left out (symbolic ones are sized at run time).
+  const stageBytes = trialStage ? 4 * constElements(trialStage.shape) : 0;
+  const padding = trialStage !== undefined && !sameShape(trialStage.shape, roles.data.shape);
+  if (padding && stageBytes <= (ctx.target.limits.maxStorageBufferBindingSize ?? Infinity)) {
+    const stage = sch.padRead(sch.getBlock(blockName), readIndex(sch, blockName, roles.data), 'global');
+    const [g, t] = sch.split(sch.fuse(...sch.getLoops(stage)), [null, 64]);
+    sch.bind(g!, 'blockIdx.x');
+    sch.bind(t!, 'threadIdx.x');
+  }
   const b = sch.getBlock(blockName);
+
   const loops = sch.getLoops(b);
-  const spatial = loops.slice(0, spatialLoops.length);
-  const [rc, ...taps] = loops.slice(spatialLoops.length);
+  const spatial = loops.slice(loops.length - spatialLoops.length - reduceLoops.length, loops.length - reduceLoops.length);
+  const [rc, ...taps] = loops.slice(loops.length - reduceLoops.length);
   const outs = spatial.slice(2);
   const extra = [spatial[0]!, ...outs.slice(0, hasOh ? -2 : -1)];
-  const [co0, co1, co2] = sch.split(spatial[1]!, [null, coThreads, coPer]);
-  const [oh0, oh1] = hasOh ? sch.split(outs[outs.length - 2]!, [null, ohThreads]) : [];
-  const [ow0, ow1] = sch.split(outs[outs.length - 1]!, [null, owThreads]);
+  const [co0, co2] = sch.split(spatial[1]!, [null, plan.channels]);
+  const [oh0, oh1, oh2] = hasOh ? sch.split(outs[outs.length - 2]!, [null, plan.ty, plan.rows]) : [];
+  const [ow0, ow1, ow2] = sch.split(outs[outs.length - 1]!, [null, plan.tx, plan.cols]);
   const present = (xs: (LoopRV | undefined)[]): LoopRV[] => xs.filter((x): x is LoopRV => x !== undefined);
-  sch.reorder(...present([...extra, co0, oh0, ow0, co1, oh1, ow1, rc, ...taps, co2]));
-  sch.bind(co1!, 'threadIdx.z');
+  sch.reorder(...present([...extra, co0, oh0, ow0, oh1, ow1, rc, ...taps, co2, oh2, ow2]));
   if (oh1) sch.bind(oh1, 'threadIdx.y');
   sch.bind(ow1!, 'threadIdx.x');
+  const outputs = plan.channels * plan.rows * plan.cols;
   const writeBack = sch.cacheWrite(b, 0, 'local');
   sch.reverseComputeAt(writeBack, ow1!);
-  unrollInside(sch, writeBack, ow1!);
-  unrollInside(sch, sch.decomposeReduction(b, rc!), ow1!);
-  // The taps and the channel block, written out as far as the unroll budget allows (innermost first).
-  unrollInside(sch, b, rc!);
+  unrollInside(sch, writeBack, ow1!, outputs);
+  unrollInside(sch, sch.decomposeReduction(b, rc!), ow1!, outputs);
+  // The window's last dimension and the thread's block written out per step of the others.
+  unrollInside(sch, b, taps.length > 1 ? taps[taps.length - 2]! : rc!, outputs * windowCols);
   // One workgroup axis (a large grid folds into y at dispatch); fused last, after the moves that check coverage.
   sch.bind(sch.fuse(...present([...extra, co0, oh0, ow0])), 'blockIdx.x');
   return true;
+}
+
+/**
+ * The input and the weight of a convolution block (the input is the operand
+ * the batch iterator indexes), and how many output channels share their input
+ * channels: all of them unless the input's index involves the output channel
+ * (a grouped convolution: a group's worth, read off the weight's shape).
+ */
+function convRoles(
+  sch: Schedule,
+  blockName: string,
+  operands: readonly Buffer[],
+  channels: number | undefined,
+): { data: Buffer; weight: Buffer; channelsPerGroup: number | undefined } | undefined {
+  const blk = getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'get_block' }).block;
+  const [batch, co] = blk.iterVars.map((iv) => iv.var);
+  if (!batch || !co || operands.length !== 2) return undefined;
+  const uses = (buf: Buffer, dim: number, v: PrimVar): boolean =>
+    blk.reads.some((r) => r.buffer === buf && r.region[dim] !== undefined && usesVar(r.region[dim].min, v));
+  const data = operands.find((o) => uses(o, 0, batch));
+  const weight = operands.find((o) => o !== data);
+  if (!data || !weight) return undefined;
+  if (!uses(data, 1, co)) return { data, weight, channelsPerGroup: channels };
+  // OIHW: O·(C/G)/C = O/G; a transposed convolution's [C, O/G, ..] holds it at 1.
+  const [w0, w1] = [constInt(weight.shape[0]!), constInt(weight.shape[1]!)];
+  const c = constInt(data.shape[1]!);
+  const perGroup = uses(weight, 0, co)
+    ? channels !== undefined && w1 !== undefined && c ? (channels * w1) / c : undefined
+    : w1 !== undefined && w0 !== undefined ? w1 : undefined;
+  return { data, weight, channelsPerGroup: perGroup !== undefined && Number.isInteger(perGroup) ? perGroup : undefined };
+}
+
+function readIndex(sch: Schedule, blockName: string, buf: Buffer): number {
+  return getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'pad_read' }).block.reads.findIndex((r) => r.buffer === buf);
+}
+
+function allocatedBuffer(f: PrimFunc, name: string): Buffer | undefined {
+  let found: Buffer | undefined;
+  visitStmts(f.body, (s) => {
+    if (s.kind === 'allocate' && s.buffer.name === name) found = s.buffer;
+  });
+  return found;
+}
+
+/** Elements of a shape, 0 when symbolic. */
+function constElements(shape: readonly PrimExpr[]): number {
+  let n = 1;
+  for (const d of shape) n *= constInt(d) ?? 0;
+  return n;
+}
+
+function sameShape(a: readonly PrimExpr[], b: readonly PrimExpr[]): boolean {
+  return a.length === b.length && a.every((d, i) => primExprEqual(d, b[i]!));
 }
