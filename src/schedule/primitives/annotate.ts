@@ -7,7 +7,16 @@
  * combines afterwards. Applying the kind a loop already has is a no-op.
  */
 import { eq, type PrimVar } from '../../ir/prim/expr.ts';
-import { type For, type ForKind, forLoop, MAX_COPIES, type PrimFunc, THREAD_TAGS, type ThreadTag, visitStmts } from '../../ir/tir/stmt.ts';
+import {
+  type For,
+  type ForKind,
+  forLoop,
+  MAX_COPIES,
+  type PrimFunc,
+  THREAD_TAGS,
+  type ThreadTag,
+  visitStmts,
+} from '../../ir/tir/stmt.ts';
 import { type PrimitiveContext, scheduleFail } from '../errors.ts';
 import { getLoop, pathTo, replaceStmt, withBody } from '../tree.ts';
 import { analyzerAt, blocksUnder, describeKind, describeStmt, feedsReduce, itersFedBy } from './nest-utils.ts';
@@ -89,7 +98,6 @@ export function unroll(f: PrimFunc, loop: PrimVar, ctx: PrimitiveContext, maxCop
   if (l.forKind !== 'unrolled') requireSerialFor(l, 'unrolled', ctx);
   return withBody(f, replaceStmt(f.body, l, forLoop(l.loopVar, l.min, l.extent, l.body, { forKind: 'unrolled', annotations })));
 }
-
 
 /**
  * Whether `inner` may be bound to the axis `outer` is bound to: equal constant extents, and

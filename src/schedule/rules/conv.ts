@@ -263,8 +263,7 @@ export function registerPlan(e: ConvExtents, maxThreads: number): RegisterPlan {
             if (threads > maxThreads) continue;
             const lanes = threads / (Math.ceil(threads / REG_LANES) * REG_LANES);
             const waste = over(e.cols, tx * p) * over(e.rows, ty * r) * over(e.channels, c);
-            const workgroups =
-              Math.ceil(cols / (tx * p)) * Math.ceil(rows / (ty * r)) * Math.ceil(channels / c) * (e.batch ?? 1);
+            const workgroups = Math.ceil(cols / (tx * p)) * Math.ceil(rows / (ty * r)) * Math.ceil(channels / c) * (e.batch ?? 1);
             // A tile past the edge (or maybe past it: a symbolic extent) also tests every multiply-add of the
             // block (its where predicate).
             const symbolicSplit = (e.cols === undefined && tx * p > 1) || (e.rows === undefined && ty * r > 1);
@@ -386,13 +385,19 @@ function convRoles(
   const [w0, w1] = [constInt(weight.shape[0]!), constInt(weight.shape[1]!)];
   const c = constInt(data.shape[1]!);
   const perGroup = uses(weight, 0, co)
-    ? channels !== undefined && w1 !== undefined && c ? (channels * w1) / c : undefined
-    : w1 !== undefined && w0 !== undefined ? w1 : undefined;
+    ? channels !== undefined && w1 !== undefined && c
+      ? (channels * w1) / c
+      : undefined
+    : w1 !== undefined && w0 !== undefined
+      ? w1
+      : undefined;
   return { data, weight, channelsPerGroup: perGroup !== undefined && Number.isInteger(perGroup) ? perGroup : undefined };
 }
 
 function readIndex(sch: Schedule, blockName: string, buf: Buffer): number {
-  return getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'pad_read' }).block.reads.findIndex((r) => r.buffer === buf);
+  return getBlockRealize(sch.func, blockName, { kernel: sch.kernel, primitive: 'pad_read' }).block.reads.findIndex(
+    (r) => r.buffer === buf,
+  );
 }
 
 function allocatedBuffer(f: PrimFunc, name: string): Buffer | undefined {
