@@ -11,7 +11,7 @@ import { LEGALIZE_VERSION } from '../passes/legalize-pass.ts';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever generated code or the artifact layout changes for the same module. */
-export const CODEGEN_VERSION = 10;
+export const CODEGEN_VERSION = 11;
 
 export const codegenStage = defineStage({
   id: 'codegen',

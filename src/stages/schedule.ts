@@ -15,7 +15,7 @@ import { z } from 'zod';
 import { defineStage } from './registry.ts';
 
 /** Bumped whenever the default rules or the primitives change what they produce. */
-export const SCHEDULE_VERSION = 19;
+export const SCHEDULE_VERSION = 20;
 
 export const scheduleStage = defineStage({
   id: 'schedule',

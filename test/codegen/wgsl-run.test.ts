@@ -122,6 +122,46 @@ prim_func axpb(A: f32[n], B: f32[n], alpha: f32) {
     expect(maxError(out[1]!, ref).abs).toBe(0);
   });
 
+  test('vectorized loops: aligned runs read as vec4s, the last one partly past the tensor, as the interpreter computes', async () => {
+    const f = kernelsOf(`
+prim_func tail4(A: f32[n], B: f32[n]) {
+  for bx in thread_binding((n + 3) // 4, "blockIdx.x") {
+    for j in vectorized(4) {
+      if bx * 4 + j < n {
+        B[bx * 4 + j] = A[bx * 4 + j] * 0.5 + 1.0
+      }
+    }
+  }
+}`).get('tail4')!;
+    const k = emitWgslKernel('tail4', f, WEBGPU);
+    expect(k.source).toContain('A_vec4');
+    for (const n of [10, 13, 16]) {
+      expect(await againstInterpreter(k, f, [f32([n], n), { shape: [n], data: new Float32Array(n).fill(-7) }])).toBe(0);
+    }
+    const g = kernelsOf(`
+prim_func gemv8(A: f32[64], W: f32[64, 96], Y: f32[96]) {
+  for b in thread_binding(3, "blockIdx.x") {
+    for t in thread_binding(4, "threadIdx.x") {
+      alloc acc: f32[8] local
+      for j in vectorized(8) {
+        acc[j] = 0.0
+      }
+      for k in range(64) {
+        for j in vectorized(8) {
+          acc[j] = acc[j] + A[k] * W[k, b * 32 + t * 8 + j]
+        }
+      }
+      for j in vectorized(8) {
+        Y[b * 32 + t * 8 + j] = acc[j]
+      }
+    }
+  }
+}`).get('gemv8')!;
+    const kg = emitWgslKernel('gemv8', g, WEBGPU);
+    expect(kg.source.match(/= W_vec4\[/g)).toHaveLength(2);
+    expect(await againstInterpreter(kg, g, [f32([64], 1), f32([64, 96], 2), zeros([96])])).toBeLessThan(1e-5);
+  });
+
   test('a 2-d grid of 2-d workgroups with thread loops of different widths', async () => {
     const f = kernelsOf(`
 prim_func tile(A: f32[m, 16], B: f32[m, 16]) {

@@ -289,6 +289,115 @@ prim_func k(A: f32[64, 4], B: f32[64, 4], C: f32[n], D: f32[100]) {
   });
 });
 
+describe('vectorized loops', () => {
+  /** A thread's block of 4 outputs of x · W (W K×N): the weights of a step are 4 neighbouring elements. */
+  const gemv = (wType: string, wIndex: string, extra = '', f16 = false): string => `
+prim_func g(A: f32[16], W: ${wType}, Y: f32[64]) {
+  for b in thread_binding(4, "blockIdx.x") {
+    for t in thread_binding(4, "threadIdx.x") {
+      alloc acc: f32[4] local
+      for j in vectorized(4) {
+        acc[j] = 0.0
+      }
+      for k in range(16) {
+        for j in vectorized(4) {
+          acc[j] = acc[j] + A[k] * ${f16 ? `f32(W[${wIndex}])` : `W[${wIndex}]`}
+        }
+      }
+      for j in vectorized(4) {
+        Y[b * 16 + t * 4 + j] = acc[j]${extra}
+      }
+    }
+  }
+}`;
+
+  test('lanes are written out with constant indices; an aligned run of a read-only buffer is one vec4 read', () => {
+    const k = emit(gemv('f32[16, 64]', 'k, b * 16 + t * 4 + j'));
+    expect(k.source).toContain('@group(0) @binding(2) var<storage, read> W_vec4: array<vec4<f32>>;');
+    // W is read only through its vector view, at a binding of its own, read-only.
+    expect(k.source).not.toMatch(/var<storage, read> W: /);
+    expect(k.dispatches[0]!.bindings).toEqual([
+      { binding: 0, resource: { param: 0 }, readOnly: true },
+      { binding: 1, resource: { param: 2 }, readOnly: false },
+      { binding: 2, resource: { param: 1 }, readOnly: true },
+    ]);
+    expect(k.source.match(/= W_vec4\[/g)).toHaveLength(1);
+    expect(k.source).toMatch(/let W_v = W_vec4\[\(\(.*\) >> 2u\)\];/);
+    const lanes = ['x', 'y', 'z', 'w'];
+    for (let i = 0; i < 4; i++) {
+      expect(k.source).toContain(`acc[${i}i] = (acc[${i}i] + (A[k] * W_v.${lanes[i]!}));`);
+      expect(k.source).toContain(`acc[${i}i] = 0f;`);
+    }
+    expect(k.source).not.toMatch(/for \(var j\b/);
+  });
+
+  test('eight lanes read two vec4s; later lanes in the same scope reuse a vector already read', () => {
+    const k = emit(`
+prim_func g(B: f32[16, 64], Y: f32[2, 64]) {
+  for t in thread_binding(8, "threadIdx.x") {
+    for k in range(16) {
+      for i in unrolled(2) {
+        for j in vectorized(8) {
+          Y[i, t * 8 + j] = Y[i, t * 8 + j] + B[k, t * 8 + j] * 2.0
+        }
+      }
+    }
+  }
+}`);
+    // Y is stored to: no vector view (WebGPU refuses a writable binding aliased by another).
+    expect(k.source).not.toContain('Y_vec4');
+    expect(k.source.match(/= B_vec4\[/g)).toHaveLength(2);
+    expect(k.source).toMatch(/B_vec4\[\(.*\) \+ 1i\]/);
+    expect(k.source).toContain('B_v_1.w');
+  });
+
+  test('unaligned, strided, symbolic-stride and written loads stay scalar', () => {
+    const cases: [string, string][] = [
+      ['f32[16, 64]', 'k, b * 16 + t * 4 + j + 1'],
+      ['f32[16, 64]', 'k, (b * 16 + t * 4 + j) // 2'],
+      ['f32[16, n]', 'k, b * 16 + t * 4 + j'],
+      ['f32[16, 66]', 'k, b * 16 + t * 4 + j'],
+    ];
+    for (const [type, index] of cases) {
+      const k = emit(gemv(type, index));
+      expect(k.source, `${type} at [${index}]`).not.toContain('vec4');
+      expect(k.source).toContain('acc[3i] = (acc[3i] + (A[k] * W[');
+    }
+  });
+
+  test('a vector view is a binding: over the limit, the entry point reads scalars instead', () => {
+    const text = gemv('f32[16, 64]', 'k, b * 16 + t * 4 + j', ' + W[0, 0]');
+    expect(emit(text).source).toContain('W_vec4');
+    const k = emit(text, withLimits({ maxStorageBuffersPerShaderStage: 3 }));
+    expect(k.source).not.toContain('vec4');
+    expect(k.dispatches[0]!.bindings).toHaveLength(3);
+  });
+
+  test('float16 buffers are read as vec4<f16>', () => {
+    const k = emit(gemv('f16[16, 64]', 'k, b * 16 + t * 4 + j', '', true));
+    expect(k.source).toContain('var<storage, read> W_vec4: array<vec4<f16>>;');
+    expect(k.source).toContain('(A[k] * f32(W_v.x))');
+  });
+
+  test('a vectorized loop of a symbolic extent or with a loop inside stays a loop', () => {
+    const k = emit(`
+prim_func g(A: f32[n], B: f32[64, 4]) {
+  for t in thread_binding(1, "threadIdx.x") {
+    for i in vectorized(n) {
+      A[i] = 1.0
+    }
+    for j in vectorized(4) {
+      for r in range(64) {
+        B[r, j] = 2.0
+      }
+    }
+  }
+}`);
+    expect(k.source).toMatch(/for \(var i: i32 = 0i; i < /);
+    expect(k.source).toMatch(/for \(var j: i32 = 0i; j < 4i; j\+\+\)/);
+  });
+});
+
 describe('build errors', () => {
   test('float64 is refused: WebGPU has no 64-bit floats', () => {
     expect(() =>

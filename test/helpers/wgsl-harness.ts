@@ -7,6 +7,7 @@
  */
 import type { WgslKernel } from '../../src/runtime/webgpu/kernel-spec.ts';
 import { evalShapeExpr } from '../../src/runtime/shape-expr.ts';
+import { bufferBytes } from '../../src/runtime/webgpu/storage.ts';
 
 export type HostArray = Float32Array | Int32Array | Uint32Array | Uint16Array;
 
@@ -94,8 +95,8 @@ export async function runWgsl(k: WgslKernel, args: readonly KernelArg[], options
     return upload(dev, t.data);
   });
   const workspace = k.workspace.map((w) => {
-    const bytes = evalShapeExpr(w.size, vars, names) * (w.storage === 'f16' ? 2 : 4);
-    return dev.createBuffer({ size: Math.max(4, Math.ceil(bytes / 4) * 4), usage: GPUBufferUsage.STORAGE });
+    const count = evalShapeExpr(w.size, vars, names);
+    return dev.createBuffer({ size: bufferBytes(count, w.storage), usage: GPUBufferUsage.STORAGE });
   });
   const uniforms = new ArrayBuffer(Math.max(16, Math.ceil((k.vars.length * 4) / 16) * 16));
   k.vars.forEach((v, i) => {
@@ -161,8 +162,8 @@ export async function runWgsl(k: WgslKernel, args: readonly KernelArg[], options
 }
 
 function upload(dev: GPUDevice, data: HostArray): GPUBuffer {
-  // Buffer sizes and writes are whole 4-byte words.
-  const size = Math.max(4, Math.ceil(data.byteLength / 4) * 4);
+  // As the runtime sizes buffers (whole 16 bytes, for vector views).
+  const size = bufferBytes(Math.ceil(data.byteLength / 4), 'u32');
   const bytes = new Uint8Array(size);
   bytes.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   const b = dev.createBuffer({ size, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST });

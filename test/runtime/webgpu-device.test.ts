@@ -76,8 +76,8 @@ describeWebGpu('the webgpu device', (device) => {
       const g = await device.upload(t);
       expect(g.device).toBe(device);
       expect(storageOf(g).storage).toBe(storage);
-      // Buffers are multiples of 4 bytes: 5 f16 elements take 12.
-      expect(storageOf(g).buffer.size).toBe(storage === 'f16' ? 12 : 20);
+      // Buffers are whole 16 bytes (a kernel may read them as vec4s): 5 f16 elements take 16, 5 of 4 bytes 32.
+      expect(storageOf(g).buffer.size).toBe(storage === 'f16' ? 16 : 32);
       const back = await g.toCpu();
       expect(back.dtype).toBe(dtype);
       expect(back.shape).toEqual([5]);
@@ -89,7 +89,7 @@ describeWebGpu('the webgpu device', (device) => {
     const t = tensor([1.5, -2, 65504, 2 ** -24, 0.333251953125], [5], 'float16');
     const g = await noF16.upload(t);
     expect(storageOf(g)).toMatchObject({ storage: 'f32' });
-    expect(storageOf(g).buffer.size).toBe(20);
+    expect(storageOf(g).buffer.size).toBe(32);
     expect([...(await g.toCpu()).data]).toEqual([...t.data]);
   });
 
@@ -106,12 +106,12 @@ describeWebGpu('the webgpu device', (device) => {
     expect(() => device.empty([2], 'float64')).toThrow('WebGPU has no 64-bit floats');
   });
 
-  test('empty tensors are zero-filled, at least 4 bytes, rounded up to 4', async () => {
+  test('empty tensors are zero-filled, at least 16 bytes, rounded up to 16', async () => {
     const z = device.empty([3, 3], 'float16');
-    expect(storageOf(z).buffer.size).toBe(20);
+    expect(storageOf(z).buffer.size).toBe(32);
     expect((await z.toCpu()).toNumbers()).toEqual(new Array(9).fill(0));
     const none = device.empty([0, 4], 'int8');
-    expect(storageOf(none).buffer.size).toBe(4);
+    expect(storageOf(none).buffer.size).toBe(16);
     expect((await none.toCpu()).shape).toEqual([0, 4]);
     expect((await device.empty([], 'int64').toCpu()).data).toEqual(new BigInt64Array(1));
   });

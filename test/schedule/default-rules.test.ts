@@ -150,15 +150,20 @@ describe('the gemv rule', () => {
     expectSameResults(before, lockstep(s.func), {}, 1e-4);
   });
 
-  it('on a software adapter: a block of 4 neighbouring outputs per thread in registers, the whole reduction each (same numbers)', () => {
+  it('on a software adapter: a block of 8 neighbouring outputs per thread in registers, the whole reduction each (same numbers)', () => {
     const before = kernelOf(1, 256, 40);
     const s = scheduleKernel('matmul', before, WEBGPU_TARGET);
     expect(s.rules).toEqual(['gemv']);
     const text = printFunc(s.func);
     expect(text).not.toMatch(/ shared/);
-    expect(text).toMatch(/thread_binding\(16, "threadIdx.x"\)/);
-    expect(text).toMatch(/alloc T_matmul_local: f32\[1, 4\] local/);
+    expect(text).toMatch(/thread_binding\(8, "threadIdx.x"\)/);
+    expect(text).toMatch(/alloc T_matmul_local: f32\[1, 8\] local/);
+    // The block's loop is vectorized: its weights are read as two vec4s per step of the reduction.
+    expect(text).toMatch(/for j_2 in vectorized\(8\)/);
     expectSameResults(before, s.func, {}, 1e-4);
+    const wgsl = emitWgslKernel('matmul', s.func, WEBGPU_TARGET).source;
+    expect(wgsl).toContain('var<storage, read> x2_vec4: array<vec4<f32>>;');
+    expect(wgsl.match(/= x2_vec4\[/g)).toHaveLength(2);
   });
 
   it('leaves short reductions and many outputs to one thread per output', () => {

@@ -2,20 +2,23 @@
  * The body of one entry point: a launch's lowered statement (blocks,
  * unrolling, flattening and thread bindings already lowered, see
  * src/passes/tir) as WGSL run by every invocation. Buffers reached through
- * bindings are written as placeholders (`$R<ordinal>$`): their names depend
- * on the binding numbers, known only once the whole body is emitted.
+ * bindings are written as placeholders (`$R<ordinal>$`, and `$V<ordinal>$`
+ * for a buffer's vector view, see lanes.ts): their names depend on the
+ * binding numbers, known only once the whole body is emitted.
  */
 import { type DataType, isFloat } from '../../ir/dtype.ts';
-import type { BufferLoad, PrimExpr, PrimVar } from '../../ir/prim/expr.ts';
+import { type BufferLoad, intImm, type PrimExpr, type PrimVar, substitute, usesVar, visitPrim } from '../../ir/prim/expr.ts';
+import { simplify } from '../../ir/arith/analyzer.ts';
 import type { Intrinsic } from '../../ir/prim/intrinsics.ts';
 import { printPrimExpr } from '../../ir/text/printer.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import type { Allocate, For, Stmt } from '../../ir/tir/stmt.ts';
+import { type Allocate, type For, type Stmt, visitStmts } from '../../ir/tir/stmt.ts';
 import { emitExpr, encode, type ExprContext, typeOf } from './expr.ts';
 import type { HelperName } from './helpers.ts';
+import { laneCount, VECTOR_WIDTH, vectorReads } from './lanes.ts';
 import type { LaunchPlan } from './launch.ts';
 import type { Namer } from './names.ts';
-import { gpuStorage, NO_FLOAT64, storageBytes } from './types.ts';
+import { gpuStorage, intLiteral, NO_FLOAT64, storageBytes } from './types.ts';
 import { IndentedWriter } from '../indented-writer.ts';
 
 /** What the entry points of one kernel share. */
@@ -40,22 +43,42 @@ export interface EntryBody {
   readonly resources: ReadonlySet<number>;
   /** Those of them it stores to; the others it binds read-only (a compiler may then reorder and merge their loads). */
   readonly written: ReadonlySet<number>;
+  /** Ordinals of the buffers it also reads through a vector view (`array<vec4<T>>`, read-only). */
+  readonly vectors: ReadonlySet<number>;
   readonly uniforms: boolean;
   readonly workgroupBytes: number;
 }
 
 export const placeholder = (ordinal: number): string => `$R${ordinal}$`;
 export const PLACEHOLDER = /\$R(\d+)\$/g;
+export const vectorPlaceholder = (ordinal: number): string => `$V${ordinal}$`;
+export const VECTOR_PLACEHOLDER = /\$V(\d+)\$/g;
 
-/** `stmt` is the plan's launch with its thread bindings lowered. */
-export function emitEntry(scope: KernelScope, plan: LaunchPlan, stmt: Stmt): EntryBody {
-  return new EntryEmitter(scope, plan, stmt).emit();
+/** `stmt` is the plan's launch with its thread bindings lowered; without `vectorLoads` every load is a scalar one. */
+export function emitEntry(scope: KernelScope, plan: LaunchPlan, stmt: Stmt, vectorLoads = true): EntryBody {
+  return new EntryEmitter(scope, plan, stmt, vectorLoads).emit();
 }
 
 class EntryEmitter extends IndentedWriter implements ExprContext {
   private readonly locals = new Map<PrimVar, string>();
   private readonly allocated = new Map<Buffer, string>();
   private readonly written = new Set<number>();
+  private readonly vectors = new Set<number>();
+  /** Buffers the launch stores to anywhere: they get no vector view. */
+  private readonly storedTo = new Set<Buffer>();
+  /** The values of the lets emitted so far, for alignment proofs. */
+  private readonly letValues = new Map<PrimVar, PrimExpr>();
+  /** While a vectorized loop's lane is emitted: the lane, and the vectors its loads read from. */
+  private lane:
+    | {
+        readonly loopVar: PrimVar;
+        readonly value: number;
+        readonly index: number;
+        readonly vectors: ReadonlyMap<BufferLoad, readonly string[]>;
+      }
+    | undefined;
+  /** The vectors read so far in the WGSL scope being written, by `${ordinal}@${offset}`: later lanes there reuse them. */
+  private vectorsInScope = new Map<string, string>();
   private workgroupBytes = 0;
   private blockX = 'i32(wid.x)';
 
@@ -63,8 +86,12 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     private readonly scope: KernelScope,
     private readonly plan: LaunchPlan,
     private readonly body: Stmt,
+    private readonly vectorLoads: boolean,
   ) {
     super();
+    visitStmts(body, (s) => {
+      if (s.kind === 'store') this.storedTo.add(s.buffer);
+    });
   }
 
   get f16(): boolean {
@@ -84,7 +111,14 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     const text = this.lines.join('\n');
     const resources = new Set([...text.matchAll(PLACEHOLDER)].map((m) => Number(m[1])));
     const uniforms = /(?<![A-Za-z0-9_])u\./.test(text);
-    return { lines: this.lines, resources, written: this.written, uniforms, workgroupBytes: this.workgroupBytes };
+    return {
+      lines: this.lines,
+      resources,
+      written: this.written,
+      vectors: this.vectors,
+      uniforms,
+      workgroupBytes: this.workgroupBytes,
+    };
   }
 
   // --- ExprContext ----------------------------------------------------------------------
@@ -102,6 +136,8 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
   }
 
   element(load: BufferLoad): string {
+    const vector = this.lane?.vectors.get(load);
+    if (vector) return `${vector[Math.floor(this.lane!.index / VECTOR_WIDTH)]!}.${'xyzw'[this.lane!.index % VECTOR_WIDTH]!}`;
     return this.access(load.buffer, load.indices);
   }
 
@@ -132,8 +168,19 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     return emitExpr(e, this);
   }
 
+  /**
+   * In a vectorized loop's lane, `e` with the lane's constant folded in (`acc[63i]`, not
+   * `acc[(7i + 56i)]`); values read from buffers are left as written (see simplify-tir's keepDataExprs).
+   */
+  private laneFolded(e: PrimExpr): PrimExpr {
+    const lane = this.lane;
+    if (!lane || !usesVar(e, lane.loopVar) || readsMemory(e)) return e;
+    return simplify(substitute(e, new Map([[lane.loopVar, intImm(lane.value, lane.loopVar.dtype)]])));
+  }
+
   /** An integer expression as an i32 (indices, extents). */
-  private index(e: PrimExpr): string {
+  private index(indexExpr: PrimExpr): string {
+    const e = this.laneFolded(indexExpr);
     const t = typeOf(e.dtype, this);
     if (t === 'i32') return this.expr(e);
     if (t === 'u32') return `i32(${this.expr(e)})`;
@@ -198,6 +245,60 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
     this.block(`for (var ${v}: ${t} = ${min}; ${v} < ${end}; ${v}++) {`, () => this.stmt(s.body));
   }
 
+  /** A vectorized loop written out lane by lane, its contiguous aligned loads read as vectors first (lanes.ts). */
+  private laneLoop(s: For, lanes: number): void {
+    const vectors = new Map<BufferLoad, readonly string[]>();
+    const reads = this.vectorLoads ? vectorReads(s, lanes, (b) => this.hasVectorView(b), this.letValues) : [];
+    for (const r of reads) {
+      const ordinal = this.scope.resources.get(r.buffer)!;
+      this.vectors.add(ordinal);
+      const base = `(${this.index(r.base)} >> 2u)`;
+      const names: string[] = [];
+      for (let g = 0; g < lanes / VECTOR_WIDTH; g++) {
+        const read = `${vectorPlaceholder(ordinal)}[${g === 0 ? base : `${base} + ${g}i`}]`;
+        let name = this.vectorsInScope.get(read);
+        if (name === undefined) {
+          name = this.scope.names.fresh(`${r.buffer.name}_v`);
+          this.line(`let ${name} = ${read};`);
+          this.vectorsInScope.set(read, name);
+        }
+        names.push(name);
+      }
+      for (const load of r.loads) vectors.set(load, names);
+    }
+    const t = typeOf(s.loopVar.dtype, this) === 'u32' ? 'u32' : 'i32';
+    const min = (s.min as { value: number }).value;
+    for (let lane = 0; lane < lanes; lane++) {
+      this.locals.set(s.loopVar, intLiteral(min + lane, t));
+      this.lane = { loopVar: s.loopVar, value: min + lane, index: lane, vectors };
+      this.stmt(s.body);
+    }
+    this.lane = undefined;
+    this.locals.delete(s.loopVar);
+  }
+
+  /** `{ ... }` whose lets, vector reads among them, are not seen after it. */
+  protected override block(open: string, body: () => void, close = '}'): void {
+    super.block(open, () => this.scoped(body), close);
+  }
+
+  private scoped(body: () => void): void {
+    const outer = this.vectorsInScope;
+    this.vectorsInScope = new Map(outer);
+    body();
+    this.vectorsInScope = outer;
+  }
+
+  /** Whether loads of `b` may go through a vector view: a bound buffer of 32- or 16-bit elements this launch never writes. */
+  private hasVectorView(b: Buffer): boolean {
+    return (
+      this.scope.resources.has(b) &&
+      !this.allocated.has(b) &&
+      !this.storedTo.has(b) &&
+      gpuStorage(b.dtype, this.f16) !== undefined
+    );
+  }
+
   /** A value as its buffer stores it; a cast to the buffer's type right before the store already rounds or wraps. */
   private stored(dtype: DataType, value: PrimExpr): string {
     if (value.kind === 'cast' && value.dtype === dtype) {
@@ -209,9 +310,12 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
 
   private stmt(s: Stmt): void {
     switch (s.kind) {
-      case 'for':
-        this.serialLoop(s);
+      case 'for': {
+        const lanes = laneCount(s);
+        if (lanes === undefined) this.serialLoop(s);
+        else this.laneLoop(s, lanes);
         return;
+      }
       case 'block_realize':
         throw new Error(`internal error: block '${s.block.name}' reached the WGSL emitter unlowered`);
       case 'store':
@@ -227,16 +331,19 @@ class EntryEmitter extends IndentedWriter implements ExprContext {
         this.stmt(s.body);
         this.allocated.delete(s.buffer);
         return;
-      case 'if':
-        this.block(this.ifOpen(this.expr(s.cond)), () => this.stmt(s.then), s.else ? '} else {' : '}');
-        if (s.else) {
+      case 'if': {
+        const otherwise = s.else;
+        this.block(this.ifOpen(this.expr(this.laneFolded(s.cond))), () => this.stmt(s.then), otherwise ? '} else {' : '}');
+        if (otherwise) {
           this.depth++;
-          this.stmt(s.else);
+          this.scoped(() => this.stmt(otherwise));
           this.depth--;
           this.line('}');
         }
         return;
+      }
       case 'let': {
+        this.letValues.set(s.var, s.value);
         const value = this.expr(s.value);
         this.line(`let ${this.define(s.var)}: ${typeOf(s.var.dtype, this)} = ${value};`);
         this.stmt(s.body);
@@ -260,4 +367,12 @@ function barrierOf(e: PrimExpr): string | undefined {
   if (e.op === 'workgroup_barrier') return 'workgroupBarrier';
   if (e.op === 'storage_barrier') return 'storageBarrier';
   return undefined;
+}
+
+function readsMemory(e: PrimExpr): boolean {
+  let found = false;
+  visitPrim(e, (x) => {
+    if (x.kind === 'load') found = true;
+  });
+  return found;
 }

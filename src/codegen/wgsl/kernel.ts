@@ -18,7 +18,7 @@ import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc } from '../../ir/tir/stmt.ts';
 import type { WgslDispatch, WgslKernel, WgslResource } from '../../runtime/webgpu/kernel-spec.ts';
 import { fail, M } from '../../support/messages.ts';
-import { emitEntry, type EntryBody, type KernelScope, PLACEHOLDER } from './entry.ts';
+import { emitEntry, type EntryBody, type KernelScope, PLACEHOLDER, VECTOR_PLACEHOLDER } from './entry.ts';
 import { HELPER_NAMES, type HelperName, helperSources } from './helpers.ts';
 import { type LaunchPlan, lowerLaunch, planLaunch } from './launch.ts';
 import { Limits } from './limits.ts';
@@ -98,10 +98,10 @@ class KernelEmitter {
     const functions: string[] = [];
     const dispatches = plans.map((plan, i): WgslDispatch => {
       const entry = entryNames[i]!;
-      const body = emitEntry(scope, plan, lowerLaunch(plan, this.unsupported));
+      const body = this.entryBody(scope, plan);
       this.checkLaunch(entry, plan, body);
       const bindings = this.bind(body, resources, sig);
-      functions.push(this.entryFunction(entry, plan, body, bindings.names));
+      functions.push(this.entryFunction(entry, plan, body, bindings));
       return {
         entryPoint: entry,
         workgroupSize: plan.workgroupSize,
@@ -123,12 +123,28 @@ class KernelEmitter {
     };
   }
 
-  /** Group 0's bindings of one entry point, declaring the variables it needs; `names` maps ordinals to them. */
+  /**
+   * An entry point's body; with scalar loads only when its vector views would bind more storage
+   * buffers than the target allows (a vector view is a binding of its own).
+   */
+  private entryBody(scope: KernelScope, plan: LaunchPlan): EntryBody {
+    const stmt = lowerLaunch(plan, this.unsupported);
+    const decls = scope.moduleDecls.length;
+    const body = emitEntry(scope, plan, stmt);
+    if (body.resources.size + body.vectors.size <= this.limits.get('maxStorageBuffersPerShaderStage')) return body;
+    scope.moduleDecls.length = decls;
+    return emitEntry(scope, plan, stmt, false);
+  }
+
+  /**
+   * Group 0's bindings of one entry point, declaring the variables it needs; `names` and
+   * `vectorNames` map ordinals to them.
+   */
   private bind(
     body: EntryBody,
     resources: readonly WgslResource[],
     sig: Signature,
-  ): { list: WgslDispatch['bindings']; names: Map<number, string> } {
+  ): { list: WgslDispatch['bindings']; names: Map<number, string>; vectorNames: Map<number, string> } {
     const list: { binding: number; resource: WgslResource; readOnly?: boolean }[] = [];
     if (body.uniforms) list.push({ binding: 0, resource: 'uniforms' });
     const names = new Map<number, string>();
@@ -147,7 +163,22 @@ class KernelEmitter {
       }
       names.set(ordinal, name);
     }
-    return { list, names };
+    const vectorNames = new Map<number, string>();
+    for (const ordinal of [...body.vectors].sort((a, b) => a - b)) {
+      const binding = list.length;
+      const resource = resources[ordinal]!;
+      const { storage } = this.resourceType(resource, sig, false);
+      list.push({ binding, resource, readOnly: true });
+      const key = `${ordinal}@${binding}:vec4`;
+      let name = this.declared.get(key);
+      if (name === undefined) {
+        name = this.names.fresh(`${this.baseNames[ordinal]!}_vec4`);
+        this.declared.set(key, name);
+        this.bindingDecls.push(`@group(0) @binding(${binding}) var<storage, read> ${name}: array<vec4<${storage}>>;`);
+      }
+      vectorNames.set(ordinal, name);
+    }
+    return { list, names, vectorNames };
   }
 
   /** A buffer's element type, and its access in an entry point that does or does not store to it. */
@@ -160,12 +191,21 @@ class KernelEmitter {
     return { storage: p.storage, access };
   }
 
-  private entryFunction(entry: string, plan: LaunchPlan, body: EntryBody, names: ReadonlyMap<number, string>): string {
+  private entryFunction(
+    entry: string,
+    plan: LaunchPlan,
+    body: EntryBody,
+    { names, vectorNames }: { names: ReadonlyMap<number, string>; vectorNames: ReadonlyMap<number, string> },
+  ): string {
     const builtins: string[] = [];
     if (plan.blockUsed.some(Boolean)) builtins.push('@builtin(workgroup_id) wid: vec3<u32>');
     if (plan.threadUsed.some(Boolean)) builtins.push('@builtin(local_invocation_id) lid: vec3<u32>');
     if (plan.foldX) builtins.push('@builtin(num_workgroups) nwg: vec3<u32>');
-    const lines = body.lines.map((l) => l.replace(PLACEHOLDER, (_, o: string) => names.get(Number(o))!));
+    const lines = body.lines.map((l) =>
+      l
+        .replace(PLACEHOLDER, (_, o: string) => names.get(Number(o))!)
+        .replace(VECTOR_PLACEHOLDER, (_, o: string) => vectorNames.get(Number(o))!),
+    );
     return [
       `@compute @workgroup_size(${plan.workgroupSize.join(', ')})`,
       `fn ${entry}(${builtins.join(', ')}) {`,
@@ -210,7 +250,7 @@ class KernelEmitter {
     this.limits.check('maxComputeWorkgroupSizeZ', z, what, 'threads along z (threadIdx.z)');
     this.limits.check('maxComputeInvocationsPerWorkgroup', x * y * z, what, 'invocations per workgroup');
     this.limits.check('maxComputeWorkgroupStorageSize', body.workgroupBytes, what, 'bytes of workgroup memory');
-    this.limits.check('maxStorageBuffersPerShaderStage', body.resources.size, what, 'storage buffers');
+    this.limits.check('maxStorageBuffersPerShaderStage', body.resources.size + body.vectors.size, what, 'storage buffers');
     plan.grid.forEach((g, dim) => {
       // A folded grid x may exceed the limit: the runtime spreads it over x and y.
       if (typeof g !== 'number' || (dim === 0 && plan.foldX)) return;

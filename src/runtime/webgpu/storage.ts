@@ -67,9 +67,12 @@ export function storageBytes(storage: GpuStorage): number {
   return storage === 'f16' ? 2 : 4;
 }
 
-/** A buffer's byte size for `count` elements: WebGPU buffers are multiples of 4 bytes, and never empty. */
+/**
+ * A buffer's byte size for `count` elements: whole 16 bytes (never empty), so a kernel's vector
+ * view of it (`array<vec4<f32>>`, see codegen/wgsl/lanes.ts) reaches its last elements.
+ */
 export function bufferBytes(count: number, storage: GpuStorage): number {
-  return Math.max(4, Math.ceil((count * storageBytes(storage)) / 4) * 4);
+  return Math.max(16, Math.ceil((count * storageBytes(storage)) / 16) * 16);
 }
 
 type GpuArray = Int32Array | Uint32Array | Float32Array | Uint16Array;

@@ -16,12 +16,16 @@
  *   storage into the block (by default 8×8: 16 loads feed 64 multiply-adds),
  *   as a hand-written kernel for lavapipe or SwiftShader does.
  *
+ * The block's column loop is vectorized: the WGSL generator writes its lanes
+ * out as an unrolled loop's and reads a row of B as vec4s where the offset is
+ * a multiple of 4 (about a tenth faster on lavapipe than 8 scalar loads).
+ *
  * A thread's block shrinks (by powers of two) on dimensions too short to give
  * every thread a full one.
  */
 import { DEFAULT_MAX_UNROLL } from '../../passes/tir/unroll-loops.ts';
 import { getBlockRealize } from '../tree.ts';
-import { constExtent, productOperands, spatialThenReduce, unrollInside } from './nest.ts';
+import { constExtent, productOperands, spatialThenReduce, vectorizeInside } from './nest.ts';
 import { floorPow2, type RuleContext, type ScheduleRule } from './rule.ts';
 
 const THREADS = 8;
@@ -60,7 +64,7 @@ export const matmulRule: ScheduleRule = {
     sch.bind(j1!, 'threadIdx.x');
     const writeBack = sch.cacheWrite(b, 0, 'local');
     sch.reverseComputeAt(writeBack, j1!);
-    unrollInside(sch, writeBack, j1!);
+    vectorizeInside(sch, writeBack, j1!);
     if (ctx.stageInWorkgroupMemory) {
       for (const operand of operands) {
         const index = getBlockRealize(sch.func, blk.name, { kernel: sch.kernel, primitive: 'cache_read' }).block.reads.findIndex(
@@ -76,8 +80,8 @@ export const matmulRule: ScheduleRule = {
         sch.bind(tx!, 'threadIdx.x');
       }
     }
-    unrollInside(sch, sch.decomposeReduction(b, k0!), j1!);
-    unrollInside(sch, b, k1 ?? k0!);
+    vectorizeInside(sch, sch.decomposeReduction(b, k0!), j1!);
+    vectorizeInside(sch, b, k1 ?? k0!);
     return true;
   },
 };

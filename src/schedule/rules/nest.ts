@@ -114,8 +114,23 @@ export function productOperands(s: Stmt, guarded = false): [Buffer, Buffer] | un
  * than its default.
  */
 export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV, maxCopies?: number): void {
+  for (const l of loopsInside(sch, block, loop)) sch.unroll(l, maxCopies);
+}
+
+/**
+ * As unrollInside, but the innermost loop vectorized: on WebGPU its lanes are
+ * written out as an unrolled loop's copies, and its loads of consecutive
+ * elements from an aligned offset become vec4 loads (codegen/wgsl/lanes.ts).
+ */
+export function vectorizeInside(sch: Schedule, block: BlockRV, loop: LoopRV): void {
+  const inside = loopsInside(sch, block, loop);
+  for (const l of inside.slice(0, -1)) sch.unroll(l);
+  if (inside.length > 0) sch.vectorize(inside[inside.length - 1]!);
+}
+
+function loopsInside(sch: Schedule, block: BlockRV, loop: LoopRV): LoopRV[] {
   const loops = sch.getLoops(block);
   const at = loops.findIndex((l) => l.var === loop.var);
   if (at < 0) throw new Error(`internal: loop '${loop.var.name}' is not around block '${block.name}'`);
-  for (const l of loops.slice(at + 1)) sch.unroll(l, maxCopies);
+  return loops.slice(at + 1);
 }

@@ -20,7 +20,7 @@
 import { type PrimExpr, type PrimVar, primVars, visitPrim } from '../../ir/prim/expr.ts';
 import { type BlockRealize, visitStmts } from '../../ir/tir/stmt.ts';
 import type { Schedule } from '../schedule.ts';
-import { constExtent, type Nest, spatialThenReduce, unrollInside } from './nest.ts';
+import { constExtent, type Nest, spatialThenReduce, vectorizeInside } from './nest.ts';
 import { ceilPow2, floorPow2, type RuleContext, type ScheduleRule } from './rule.ts';
 
 /** Below this many reduced elements a workgroup per output wastes most of its threads. */
@@ -93,15 +93,17 @@ export const gemvRule: ScheduleRule = {
 };
 
 /** Outputs per thread and threads per workgroup of the GEMV on a software adapter. */
-const GEMV_BLOCK = 4;
+const GEMV_BLOCK = 8;
 const GEMV_THREADS = 64;
 
 /**
  * The GEMV on a software adapter (no real workgroup memory): one thread per
- * block of 4 neighbouring outputs along the contiguous axis, accumulated in
- * registers over the whole reduction, no cross-thread combining. Each step of
- * the reduction loads one input element and 4 neighbouring weights, so the
- * loop overhead is paid once per 4 multiply-adds.
+ * block of 8 neighbouring outputs along the contiguous axis, accumulated in
+ * registers over the whole reduction, no cross-thread combining. The block's
+ * loop is vectorized, so each step of the reduction loads one input element
+ * and its 8 weights as two vec4s (where the row length is a multiple of 4):
+ * on lavapipe 8.8 ms for 1×4096 · 4096×4096 against 14.2 with 4 scalar loads
+ * of a block of 4.
  */
 function registerGemv(sch: Schedule, nest: Nest, spatialCount: number, ctx: RuleContext): boolean {
   const b = sch.getBlock(nest.block.block.name);
@@ -123,9 +125,9 @@ function registerGemv(sch: Schedule, nest: Nest, spatialCount: number, ctx: Rule
   sch.bind(tj!, 'threadIdx.x');
   const writeBack = sch.cacheWrite(b, 0, 'local');
   sch.reverseComputeAt(writeBack, tj!);
-  unrollInside(sch, writeBack, tj!);
-  unrollInside(sch, sch.decomposeReduction(b, r), tj!);
-  unrollInside(sch, b, r);
+  vectorizeInside(sch, writeBack, tj!);
+  vectorizeInside(sch, sch.decomposeReduction(b, r), tj!);
+  vectorizeInside(sch, b, r);
   // One workgroup axis (a large grid folds into y at dispatch); fused last, after the moves that check coverage.
   const outer = [...spatial.slice(0, -1), j0!];
   sch.bind(outer.length > 1 ? sch.fuse(...outer) : outer[0]!, 'blockIdx.x');
