@@ -13,6 +13,7 @@ import type { PrimVar } from '../../ir/prim/expr.ts';
 import { insertWorkgroupBarriers } from '../../schedule/sync.ts';
 import { hoistInvariants } from '../../passes/tir/hoist-invariants.ts';
 import { lowerPrimFunc } from '../../passes/tir/lower.ts';
+import { unswitchGuards } from '../../passes/tir/unswitch-guards.ts';
 import type { TargetDescription } from '../../ir/target.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
 import type { PrimFunc } from '../../ir/tir/stmt.ts';
@@ -32,7 +33,7 @@ export function emitWgslKernel(name: string, f: PrimFunc, target: TargetDescript
   // Index arithmetic that a loop does not change is computed once before it: an unrolled register tile
   // repeats it in every access, and the shader compilers (Tint, then the driver's) take seconds over
   // thousands of copies of a block index's divisions.
-  return new KernelEmitter(name, hoistInvariants(lowerPrimFunc(insertWorkgroupBarriers(f))), target).emit();
+  return new KernelEmitter(name, hoistInvariants(unswitchGuards(lowerPrimFunc(insertWorkgroupBarriers(f)))), target).emit();
 }
 
 class KernelEmitter {

@@ -129,4 +129,61 @@ prim_func k(X: f32[16, 7], W: f32[16, 8], Y: f32[8, 7]) {
     expect(printFunc(after)).toMatch(/if t < 1 \{\n\s+for k in range\(16\)/);
     expectSameResults(before, after);
   });
+
+  test('merged guards (a row bound and a lane tail) are unswitched conjunct by conjunct', () => {
+    const before = kernel(`
+prim_func k(A: f32[6, 16], B: f32[16, 14], C: f32[6, 14]) {
+  for i in range(8) {
+    for t in range(2) {
+      for k in range(16) {
+        for j in vectorized(8) {
+          if i < 6 && j + t * 8 < 14 {
+            C[i, j + t * 8] = C[i, j + t * 8] + A[i, k] * B[k, j + t * 8]
+          }
+        }
+      }
+    }
+  }
+}`);
+    const after = unswitchGuards(before);
+    expect(printFunc(after)).toMatch(
+      /if i < 6 && \(t < 2 && t < 1\) \{\n\s+for \w+ in range\(16\) \{\n\s+for \w+ in vectorized\(8\) \{\n\s+C\[/,
+    );
+    expectSameResults(before, after);
+  });
+
+  test('leaves a lower bound merged with a tail, and a loop with a GPU barrier, alone', () => {
+    const lower = kernel(`
+prim_func k(X: f32[16, 18], Y: f32[16]) {
+  for t in range(2) {
+    for k in range(16) {
+      for j in vectorized(8) {
+        if 1 <= j + t * 8 && j + t * 8 < 15 {
+          Y[j + t * 8] = Y[j + t * 8] + X[k, j + t * 8]
+        }
+      }
+    }
+  }
+}`);
+    expect(unswitchGuards(lower)).toBe(lower);
+    const barrier = kernel(`
+prim_func k(A: f32[16, 64], C: f32[64]) {
+  for tx in thread_binding(8, "threadIdx.x") {
+    alloc tile: f32[64] shared
+    for k in range(16) {
+      for j in vectorized(8) {
+        tile[tx * 8 + j] = A[k, tx * 8 + j]
+      }
+      eval workgroup_barrier()
+      for j in vectorized(8) {
+        if tx * 8 + j < 60 {
+          C[tx * 8 + j] = C[tx * 8 + j] + tile[tx * 8 + j]
+        }
+      }
+      eval workgroup_barrier()
+    }
+  }
+}`);
+    expect(unswitchGuards(barrier)).toBe(barrier);
+  });
 });
