@@ -137,8 +137,13 @@ function forEveryLane(cond: PrimExpr, lane: For | undefined, defined: ReadonlySe
   // Guards merged into one (`row < m && col + lane < n`): each conjunct for every lane.
   const parts = conjuncts(cond);
   if (parts.length > 1) {
-    const each = parts.map((c) => forEveryLane(c, lane, defined));
-    return each.every((c) => c !== undefined) ? each.reduce((a, b) => and(a!, b!)) : undefined;
+    const each: PrimExpr[] = [];
+    for (const c of parts) {
+      const whole = forEveryLane(c, lane, defined);
+      if (!whole) return undefined;
+      each.push(whole);
+    }
+    return each.reduce((a, b) => and(a, b));
   }
   const v = lane.loopVar;
   const ends = (c: PrimExpr): PrimExpr | undefined => {
