@@ -51,8 +51,10 @@ describe('default GPU rules', () => {
     expect(rulesOf('relu')).toEqual(['injective']);
     // x · W with 32 and more rows and columns: register-blocked tiles.
     expect(rulesOf('matmul')).toEqual(['matmul']);
-    // A row sum over the contiguous axis: a workgroup per row.
-    expect(rulesOf('sum')).toEqual(['reduction']);
+    // A row sum over the contiguous axis, over n rows: on a software adapter (no real workgroup memory) a
+    // thread per row, its sum in a register; on a GPU a workgroup per row.
+    expect(rulesOf('sum')).toEqual(['reduction-per-thread']);
+    expect(scheduleKernel('sum', getPrimFunc(legalized, 'sum')!, WEBGPU_DISCRETE_TARGET).rules).toEqual(['reduction']);
     // Softmax's rows of 32: two reductions and the elementwise division, one launch each.
     expect(rulesOf('softmax')).toHaveLength(3);
     expect((rulesOf('softmax') as string[])[2]).toBe('injective');
@@ -132,6 +134,42 @@ func main(x: Tensor[(m, 40), f32], w: Tensor[(40, 50), f32]) -> Tensor[(m, 50), 
   it('leaves a single-row product (GEMV) to the reduction rules', () => {
     const gemv = kernelOf(MM.replaceAll('(m, ', '(1, '));
     expect(scheduleKernel('matmul', gemv, WEBGPU_TARGET).rules).not.toEqual(['matmul']);
+  });
+});
+
+describe('the reduction rules', () => {
+  const layerNorm = getPrimFunc(
+    legalizeModule(
+      parseModule(
+        `
+func main(x: Tensor[(128, 768), f32], g: Tensor[(768,), f32], b: Tensor[(768,), f32]) -> Tensor[(128, 768), f32] {
+  dataflow {
+    y = layer_norm(x, g, b, axes=[-1])
+    output y
+  }
+  return y
+}`,
+        { ...opHooks, file: 'ln.kir' },
+      ),
+    ),
+    'layer_norm',
+  )!;
+
+  it("a row's mean, read once per row, does not make its variance a GEMV: a workgroup (or on a software adapter a thread) per row", () => {
+    const gpu = scheduleKernel('layer_norm', layerNorm, WEBGPU_DISCRETE_TARGET);
+    expect(gpu.rules).toEqual(['reduction', 'reduction', 'injective']);
+    const software = scheduleKernel('layer_norm', layerNorm, WEBGPU_TARGET);
+    expect(software.rules).toEqual(['reduction-per-thread', 'reduction-per-thread', 'injective']);
+    expectSameResults(layerNorm, software.func, {}, 1e-4);
+    expectSameResults(layerNorm, lockstep(gpu.func), {}, 1e-4);
+  });
+
+  it('a thread per row sums in a register and writes its output once', () => {
+    const wgsl = emitWgslKernel('layer_norm', scheduleKernel('layer_norm', layerNorm, WEBGPU_TARGET).func, WEBGPU_TARGET).source;
+    expect(wgsl).toMatch(/var T_layer_norm_sum_local: array<f32, 1>;/);
+    expect(wgsl).toMatch(
+      /for \(var \w+: i32 = 0i; \w+ < 768i; \w+\+\+\) \{\n\s+T_layer_norm_sum_local\[0i\] = \(T_layer_norm_sum_local\[0i\] \+ /,
+    );
   });
 });
 

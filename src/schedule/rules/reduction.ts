@@ -23,6 +23,7 @@ import type { Schedule } from '../schedule.ts';
 import { constExtent, type Nest, spatialThenReduce, vectorizeInside } from './nest.ts';
 import { ceilPow2, floorPow2, type RuleContext, type ScheduleRule } from './rule.ts';
 
+const PER_THREAD_ROWS = 64;
 /** Below this many reduced elements a workgroup per output wastes most of its threads. */
 const MIN_COOPERATIVE = 32;
 
@@ -34,6 +35,8 @@ export const crossThreadReductionRule: ScheduleRule = {
     const k = constExtent(sr.reduce);
     if (k !== undefined && k < MIN_COOPERATIVE) return false;
     if (contiguousAxis(nest) !== 'reduce') return false;
+    const outputs = constExtent(sr.spatial);
+    if (!ctx.stageInWorkgroupMemory && (outputs === undefined || outputs >= PER_THREAD_ROWS)) return false;
     const b = sch.getBlock(nest.block.block.name);
     const loops = sch.getLoops(b);
     const spatial = loops.slice(0, sr.spatial.length);
@@ -147,6 +150,13 @@ export const perThreadReductionRule: ScheduleRule = {
     const [bx, tx] = sch.split(fused, [null, threads]);
     sch.bind(bx!, 'blockIdx.x');
     sch.bind(tx!, 'threadIdx.x');
+    // The sum in a register over the whole reduction, written once (not read and written in storage each step).
+    const reduce = sch.getLoops(b).slice(2);
+    if (reduce.length > 0 && nest.block.block.writes.length === 1) {
+      const writeBack = sch.cacheWrite(b, 0, 'local');
+      sch.reverseComputeAt(writeBack, tx!);
+      sch.decomposeReduction(b, reduce[0]!);
+    }
     return true;
   },
 };
@@ -157,7 +167,8 @@ export const perThreadReductionRule: ScheduleRule = {
  * output axis there (the K×N right-hand side of x · W, a conv's input rows)
  * is read coalesced by threads per output, so one such input decides; only
  * when every input runs contiguously along the reduction (softmax rows, a sum
- * over the last axis, x · Wᵀ) does a workgroup per output pay.
+ * over the last axis, x · Wᵀ) does a workgroup per output pay. Inputs that do
+ * not move with the reduction are read once per output and do not count.
  */
 export function contiguousAxis(nest: Nest): 'spatial' | 'reduce' | undefined {
   const realize: BlockRealize = nest.block;
@@ -167,6 +178,10 @@ export function contiguousAxis(nest: Nest): 'spatial' | 'reduce' | undefined {
   const consider = (e: PrimExpr): void =>
     visitPrim(e, (x) => {
       if (x.kind !== 'load' || x.indices.length === 0 || x.buffer === writtenBuffer(realize)) return;
+      // An input the reduction does not move along (layer norm's mean in its variance) is read once per output.
+      const vars = new Set<PrimVar>();
+      for (const i of x.indices) primVars(i, vars);
+      if (![...vars].some((v) => kinds.get(v) === 'reduce')) return;
       for (const v of primVars(x.indices[x.indices.length - 1]!)) {
         const k = kinds.get(v);
         if (k) seen.add(k);
