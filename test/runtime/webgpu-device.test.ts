@@ -9,6 +9,7 @@ import type { NDArray } from '../../src/runtime/ndarray.ts';
 import { tensor } from '../../src/runtime/ndarray.ts';
 import { nodeGpu } from '../../src/runtime/node.ts';
 import { createWebGpuDevice, type WebGpuDevice } from '../../src/runtime/webgpu/device.ts';
+import { StagingPool } from '../../src/runtime/webgpu/staging.ts';
 import { gpuStorageOf, type WebGpuStorage } from '../../src/runtime/webgpu/storage.ts';
 import { describeWebGpu } from '../helpers/webgpu.ts';
 
@@ -122,6 +123,30 @@ describeWebGpu('the webgpu device', (device) => {
     const h = await noF16.upload(g);
     expect(h.device).toBe(noF16);
     expect((await h.toCpu()).toNumbers()).toEqual([1, 2]);
+  });
+
+  test('read-back buffers are reused across downloads of nearby sizes; each download reads only its tensor', async () => {
+    const pool = new StagingPool(device.gpuDevice);
+    const a = pool.take(100);
+    expect(a.size).toBe(256);
+    pool.give(a);
+    expect(pool.take(200)).toBe(a);
+    const b = pool.take(300);
+    expect(b.size).toBe(512);
+    pool.give(a);
+    pool.give(b);
+    // A large read, then a small one through the same (reused) buffer: the small one sees only its elements.
+    const big = Float32Array.from({ length: 1000 }, (_, i) => i + 0.5);
+    expect([...(await (await device.upload(tensor(big, [1000]))).toCpu()).data]).toEqual([...big]);
+    const small = await (await device.upload(tensor([7, 8, 9], [3], 'int32'))).toCpu();
+    expect(small.dtype).toBe('int32');
+    expect([...small.data]).toEqual([7, 8, 9]);
+    const reads = await Promise.all([1, 2, 3].map(async (k) => (await device.upload(tensor([k, k], [2]))).toCpu()));
+    expect(reads.map((r) => [...r.data])).toEqual([
+      [1, 1],
+      [2, 2],
+      [3, 3],
+    ]);
   });
 
   test('a lost device says so on every later call', async () => {

@@ -13,6 +13,7 @@ import { DeviceHealth } from './health.ts';
 import { type CompiledKernel, compileKernel, type KernelHost } from './kernel.ts';
 import type { WgslKernelFile } from './kernel-spec.ts';
 import { PipelineCache } from './pipelines.ts';
+import { StagingPool } from './staging.ts';
 import { checkKernelFile } from './validate.ts';
 import { bufferBytes, fromGpuBytes, gpuStorageOf, toGpuElements, type WebGpuArena, type WebGpuStorage } from './storage.ts';
 
@@ -111,6 +112,7 @@ export class WebGpuDevice implements Device, KernelHost {
   readonly health: DeviceHealth;
   /** @internal The shader modules and pipelines made so far. */
   readonly pipelines: PipelineCache;
+  private readonly staging: StagingPool;
 
   constructor(
     /**
@@ -140,6 +142,7 @@ export class WebGpuDevice implements Device, KernelHost {
     this.limits = Object.freeze(limits);
     this.health = new DeviceHealth(gpuDevice);
     this.pipelines = new PipelineCache(gpuDevice);
+    this.staging = new StagingPool(gpuDevice);
   }
 
   /** A zero-filled tensor. */
@@ -191,24 +194,28 @@ export class WebGpuDevice implements Device, KernelHost {
     const gpu = this.gpuDevice;
     // Only the tensor's bytes: a tensor of a memory plan may lie in a larger buffer (its token's).
     const size = bufferBytes(t.size, storage);
-    const staging = gpu.createBuffer({ size, usage: BufferUsage.MAP_READ | BufferUsage.COPY_DST });
+    const staging = this.staging.take(size);
+    let reusable = false;
     try {
       const encoder = gpu.createCommandEncoder();
       encoder.copyBufferToBuffer(buffer, 0, staging, 0, size);
       gpu.queue.submit([encoder.finish()]);
       try {
-        await staging.mapAsync(MAP_MODE_READ);
+        await staging.mapAsync(MAP_MODE_READ, 0, size);
       } catch (e) {
         this.health.check();
         throw e;
       }
       // Kernels submitted before this copy have finished, so their verdicts are in.
       await this.health.settle();
-      const data = fromGpuBytes(staging.getMappedRange().slice(0), t.dtype, storage, t.size);
+      // One copy, straight from the mapped range into the tensor's array.
+      const data = fromGpuBytes(staging.getMappedRange(0, size), t.dtype, storage, t.size);
       staging.unmap();
+      reusable = true;
       return new NDArray(t.shape, t.dtype, cpu, data);
     } finally {
-      staging.destroy();
+      if (reusable) this.staging.give(staging);
+      else staging.destroy();
     }
   }
 

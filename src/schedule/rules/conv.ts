@@ -253,6 +253,7 @@ export function registerPlan(e: ConvExtents, maxThreads: number): RegisterPlan {
       for (let r = 1; r <= most(e.rows, 16, 2); r++) {
         const outputs = c * r * p;
         if (outputs > REG_MAX_OUTPUTS || outputs * e.windowCols > REG_MAX_UNROLLED) continue;
+        if (perGroup === 1 && outputs > Number(process.env.DWMAX ?? 1e9)) continue;
         const loads = r * (p + e.windowCols - 1) + e.windowCols * c;
         const perLoad = loads / (outputs * e.windowCols);
         const axis = (extent: number, tile: number): Set<number> =>
