@@ -38,6 +38,9 @@ import { KilnError } from '../../src/support/diagnostics.ts';
 import { expectFunc, printFunc, schedule } from '../helpers/prim-funcs.ts';
 import { randomArray, runPrimFunc } from '../helpers/tir-interpreter.ts';
 import { WASM_TARGET } from '../helpers/wasm-ops.ts';
+import { WEBGPU_TARGET as GPU_TARGET } from '../helpers/gpu-ops.ts';
+import { describeWebGpu } from '../helpers/webgpu.ts';
+import { emitWgslKernel } from '../../src/codegen/wgsl/index.ts';
 
 const JS_TARGET = targetSchema.parse(parseYaml(readFileSync(new URL('../../targets/js.yaml', import.meta.url), 'utf8')));
 
@@ -295,6 +298,55 @@ func main(x: Tensor[(n, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(n, ${t.o
       await expectWasmAgreesWithJs(model, scheduled, x);
     },
   );
+});
+
+describeWebGpu('the register-blocked convolution on a software adapter (WebGPU)', (device) => {
+  // A constant filter packed [O/c, C, KH, KW, c]: a tap's weights for the thread's c output channels are
+  // read as vec4s. 16 and 32 output channels, a 10- and a 13-wide image, stride 1 and 2, two groups.
+  const cases = [
+    { c: 8, o: 16, groups: 1, size: 10, stride: 1 },
+    { c: 6, o: 32, groups: 1, size: 13, stride: 2 },
+    { c: 16, o: 16, groups: 2, size: 10, stride: 1 },
+  ];
+  it.each(cases)('$c->$o channels in $groups group(s) over $size x $size, stride $stride: agrees with js', async (t) => {
+    const perGroup = t.c / t.groups;
+    const out = Math.floor((t.size + 2 - 3) / t.stride) + 1;
+    const model = legalizeModule(
+      parseModule(
+        `
+func main(x: Tensor[(1, ${t.c}, ${t.size}, ${t.size}), f32]) -> Tensor[(1, ${t.o}, ${out}, ${out}), f32] {
+  dataflow {
+    y = conv2d(x, ${constText(t.o * perGroup * 9, 41, `${t.o}, ${perGroup}, 3, 3`)}, strides=[${t.stride}, ${t.stride}], padding=[1, 1, 1, 1], groups=${t.groups})
+    output y
+  }
+  return y
+}`,
+        { ...opHooks, file: 'conv.kir' },
+      ),
+    );
+    const scheduled = scheduleModule(model, GPU_TARGET, { evaluate: evaluatePrimFunc });
+    const kernel = [...scheduled.functions.keys()].find((k) => k.startsWith('conv2d') && !k.includes('layout'))!;
+    const f = getPrimFunc(scheduled, kernel)!;
+    expect(f.attrs[SCHEDULE_RULES_ATTR]).toEqual(['conv']);
+    const shape = (f.params[1] as Buffer).shape.map((d) => (d as { value: number }).value);
+    expect(shape.length).toBe(5);
+    expect(shape[4]! % 4).toBe(0);
+    expect(shape[0]! * shape[4]!).toBe(t.o);
+    expect(emitWgslKernel(kernel, f, GPU_TARGET).source).toMatch(/var<storage, read> \w+_vec4: array<vec4<f32>>;/);
+    const x = () => tensor(Float32Array.from(randomArray(t.c * t.size * t.size, 9)), [1, t.c, t.size, t.size], 'float32');
+    const js = await loadArtifact(memorySource(await buildArtifact(model, { name: 'js', target: JS_TARGET })));
+    const expected = (await ((await js.call('main', x())) as NDArray).toCpu()).data as Float32Array;
+    const gpu = await loadArtifact(
+      memorySource(await buildArtifact(planModule(scheduled), { name: 'gpu', target: GPU_TARGET })),
+      {
+        device,
+      },
+    );
+    const actual = (await ((await gpu.call('main', await device.upload(x()))) as NDArray).toCpu()).data as Float32Array;
+    expect(actual.length).toBe(expected.length);
+    for (let j = 0; j < expected.length; j++)
+      expect(Math.abs(actual[j]! - expected[j]!), `element ${j}`).toBeLessThan(1e-5 * (1 + Math.abs(expected[j]!)));
+  });
 });
 
 describe('the depthwise convolution on the wasm target', () => {

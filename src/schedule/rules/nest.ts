@@ -122,9 +122,9 @@ export function unrollInside(sch: Schedule, block: BlockRV, loop: LoopRV, maxCop
  * written out as an unrolled loop's copies, and its loads of consecutive
  * elements from an aligned offset become vec4 loads (codegen/wgsl/lanes.ts).
  */
-export function vectorizeInside(sch: Schedule, block: BlockRV, loop: LoopRV): void {
+export function vectorizeInside(sch: Schedule, block: BlockRV, loop: LoopRV, maxCopies?: number): void {
   const inside = loopsInside(sch, block, loop);
-  for (const l of inside.slice(0, -1)) sch.unroll(l);
+  for (const l of inside.slice(0, -1)) sch.unroll(l, maxCopies);
   if (inside.length > 0) sch.vectorize(inside[inside.length - 1]!);
 }
 
