@@ -15,12 +15,22 @@
  * reads of storage buffers are defined in WebGPU (some value of the buffer),
  * and the lane that would use it does not.
  */
-import { gcd } from '../../ir/arith/canonical.ts';
-import { add, type BufferLoad, intImm, type PrimExpr, type PrimVar, primVars, visitPrim } from '../../ir/prim/expr.ts';
 import { affineIn } from '../../ir/arith/affine.ts';
+import { Analyzer } from '../../ir/arith/analyzer.ts';
+import { CanonicalOverflow, contentOf } from '../../ir/arith/canonical.ts';
+import {
+  add,
+  type BufferLoad,
+  intImm,
+  type PrimExpr,
+  type PrimVar,
+  primVars,
+  substitute,
+  visitPrim,
+} from '../../ir/prim/expr.ts';
+import { primExprEqual } from '../../ir/structural.ts';
 import type { Buffer } from '../../ir/tir/buffer.ts';
-import { type For, visitStmts } from '../../ir/tir/stmt.ts';
-import { printPrimExpr } from '../../ir/text/printer.ts';
+import { type For, hasBarrier, visitStmts } from '../../ir/tir/stmt.ts';
 
 /** Elements per vector load. */
 export const VECTOR_WIDTH = 4;
@@ -44,10 +54,9 @@ export function laneCount(s: For): number | undefined {
   let straight = true;
   visitStmts(s.body, (x) => {
     if (x.kind === 'for' || x.kind === 'allocate' || x.kind === 'block_realize') straight = false;
-    // A barrier per lane would be n barriers where the schedule asked for one.
-    if (x.kind === 'evaluate' && x.value.kind === 'call' && x.value.op.endsWith('_barrier')) straight = false;
   });
-  return straight ? n : undefined;
+  // A barrier per lane would be n barriers where the schedule asked for one.
+  return straight && !hasBarrier(s.body) ? n : undefined;
 }
 
 /**
@@ -67,7 +76,7 @@ export function vectorReads(
   visitStmts(s.body, (x) => {
     if (x.kind === 'let') inner.add(x.var);
   });
-  const reads = new Map<string, VectorRead>();
+  const reads: VectorRead[] = [];
   const consider = (e: PrimExpr): void =>
     visitPrim(e, (x) => {
       if (x.kind !== 'load' || x.indices.length !== 1 || !vectorizable(x.buffer)) return;
@@ -76,10 +85,9 @@ export function vectorReads(
       const min = (s.min as { value: number }).value;
       const base = min === 0 ? a.rest : add(a.rest, intImm(min, a.rest.dtype));
       if (knownMultiple(base, lets) % VECTOR_WIDTH !== 0) return;
-      const key = `${x.buffer.name}#${bufferId(x.buffer)}@${printPrimExpr(base)}`;
-      const read = reads.get(key);
+      const read = reads.find((r) => r.buffer === x.buffer && primExprEqual(r.base, base));
       if (read) read.loads.push(x);
-      else reads.set(key, { buffer: x.buffer, base, loads: [x] });
+      else reads.push({ buffer: x.buffer, base, loads: [x] });
     });
   visitStmts(s.body, (x) => {
     switch (x.kind) {
@@ -103,44 +111,24 @@ export function vectorReads(
         return; // no expressions of their own in a lane's straight-line body (laneCount)
     }
   });
-  return [...reads.values()];
+  return reads;
 }
 
 /**
- * The largest k this code can see `e` is a multiple of (0 when e is 0): constants, sums, products
- * and shifts of them, through the values of `lets`.
+ * The largest k `e` is known to be a multiple of (0 when e is 0): the gcd of its canonical form's
+ * coefficients and constant, with the values of `lets` substituted for their variables.
  */
 export function knownMultiple(e: PrimExpr, lets: ReadonlyMap<PrimVar, PrimExpr>): number {
-  switch (e.kind) {
-    case 'int':
-      return Math.abs(e.value);
-    case 'var': {
-      const value = lets.get(e);
-      return value ? knownMultiple(value, lets) : 1;
-    }
-    case 'cast':
-      return knownMultiple(e.value, lets);
-    case 'binary':
-      switch (e.op) {
-        case 'add':
-        case 'sub':
-          return gcd(knownMultiple(e.a, lets), knownMultiple(e.b, lets));
-        case 'mul':
-          return knownMultiple(e.a, lets) * knownMultiple(e.b, lets);
-        case 'shl':
-          return e.b.kind === 'int' && e.b.value >= 0 && e.b.value < 31 ? knownMultiple(e.a, lets) * 2 ** e.b.value : 1;
-        default:
-          return 1;
-      }
-    default:
-      return 1;
+  try {
+    return contentOf(new Analyzer().canonical(throughLets(e, lets)));
+  } catch (err) {
+    if (err instanceof CanonicalOverflow) return 1;
+    throw err;
   }
 }
 
-let nextBufferId = 0;
-const bufferIds = new WeakMap<Buffer, number>();
-function bufferId(b: Buffer): number {
-  let id = bufferIds.get(b);
-  if (id === undefined) bufferIds.set(b, (id = nextBufferId++));
-  return id;
+function throughLets(e: PrimExpr, lets: ReadonlyMap<PrimVar, PrimExpr>): PrimExpr {
+  const defined = [...primVars(e)].filter((v) => lets.has(v));
+  if (defined.length === 0) return e;
+  return substitute(e, new Map(defined.map((v) => [v, throughLets(lets.get(v)!, lets)])));
 }

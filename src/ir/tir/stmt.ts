@@ -338,6 +338,20 @@ export function visitStmts(s: Stmt, f: (s: Stmt) => void): void {
   }
 }
 
+/** Whether `s` holds a GPU barrier (workgroup_barrier, storage_barrier): every thread of a workgroup must reach it alike. */
+export function hasBarrier(s: Stmt): boolean {
+  let found = false;
+  visitStmts(s, (x) => {
+    if (
+      x.kind === 'evaluate' &&
+      x.value.kind === 'call' &&
+      (x.value.op === 'workgroup_barrier' || x.value.op === 'storage_barrier')
+    )
+      found = true;
+  });
+  return found;
+}
+
 /** All blocks under `s`, in program order. */
 export function collectBlocks(s: Stmt): BlockRealize[] {
   const out: BlockRealize[] = [];

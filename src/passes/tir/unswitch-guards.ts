@@ -33,6 +33,7 @@ import { primExprEqual } from '../../ir/structural.ts';
 import { copyWithFreshDefs } from '../../ir/tir/subst.ts';
 import {
   type For,
+  hasBarrier,
   type IfThenElse,
   ifThenElse,
   mapStmtChildren,
@@ -58,14 +59,12 @@ function visit(s: Stmt): Stmt {
 
 function unswitch(loop: For): Stmt | undefined {
   const defined = new Set<PrimVar>();
-  let barrier = false;
+  // A GPU barrier must stay in control flow every thread of the workgroup takes alike.
+  if (hasBarrier(loop)) return undefined;
   visitStmts(loop, (x) => {
     if (x.kind === 'for') defined.add(x.loopVar);
     if (x.kind === 'let') defined.add(x.var);
-    if (x.kind === 'evaluate' && x.value.kind === 'call' && x.value.op.endsWith('_barrier')) barrier = true;
   });
-  // A GPU barrier must stay in control flow every thread of the workgroup takes alike.
-  if (barrier) return undefined;
   const guards = new Set<IfThenElse>();
   const conds: PrimExpr[] = [];
   const walk = (s: Stmt, lane: For | undefined): void => {
